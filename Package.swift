@@ -1,0 +1,112 @@
+// swift-tools-version:6.1
+// Roost: the backend of a short-term rental marketplace. See README.md and docs/ARCHITECTURE.md.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "roost",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "roost", targets: ["roost"]),
+        .library(name: "RoostAPI", targets: ["RoostAPI"]),
+        .library(name: "RoostEngine", targets: ["RoostEngine"]),
+        .library(name: "RoostStorage", targets: ["RoostStorage"]),
+    ],
+    dependencies: [
+        // ConfigurationSupport is left out: Roost reads its environment once, itself.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // Bytes: little-endian framing and CRC-32C (hardware-accelerated where the CPU has it).
+        .target(name: "CRoostChecksum"),
+        .target(name: "RoostBinary", dependencies: ["CRoostChecksum"], swiftSettings: strict),
+
+        .target(name: "RoostDomain", dependencies: ["RoostBinary"], swiftSettings: strict),
+        .target(
+            name: "RoostStorage",
+            dependencies: [
+                "RoostBinary",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "RoostEngine",
+            dependencies: [
+                "RoostDomain", "RoostStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .systemLibrary(
+            name: "CHiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        .target(
+            name: "RoostCache",
+            dependencies: ["CHiredis", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "RoostIntegrations",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "RoostAPI",
+            dependencies: [
+                "RoostDomain", "RoostEngine", "RoostStorage", "RoostCache", "RoostIntegrations",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "roost",
+            dependencies: [
+                "RoostAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        // Appends to a WAL under load and prints every acknowledged LSN: the crash tests SIGKILL it.
+        .executableTarget(
+            name: "roost-wal-hammer",
+            dependencies: ["RoostStorage"],
+            swiftSettings: strict
+        ),
+
+        .testTarget(name: "RoostBinaryTests", dependencies: ["RoostBinary"], swiftSettings: strict),
+        .testTarget(name: "RoostDomainTests", dependencies: ["RoostDomain"], swiftSettings: strict),
+        .testTarget(
+            name: "RoostStorageTests",
+            dependencies: ["RoostStorage"],
+            resources: [.copy("Golden")],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "RoostEngineTests", dependencies: ["RoostEngine"], swiftSettings: strict),
+        .testTarget(name: "RoostCacheTests", dependencies: ["RoostCache"], swiftSettings: strict),
+        .testTarget(name: "RoostIntegrationsTests", dependencies: ["RoostIntegrations"], swiftSettings: strict),
+        .testTarget(
+            name: "RoostAPITests",
+            dependencies: ["RoostAPI", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            swiftSettings: strict
+        ),
+    ]
+)

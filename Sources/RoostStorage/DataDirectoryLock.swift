@@ -1,0 +1,52 @@
+import Glibc
+
+/// An exclusive `flock` on `<data dir>/LOCK`, held for the life of the owning process.
+///
+/// The kernel releases it when the process exits, however it exits, so a crashed server never
+/// leaves a stale lock. The file holds the owner's pid, which the refusal names.
+public final class DataDirectoryLock: Sendable {
+    public let path: String
+    private let fd: Int32
+
+    public init(directory: String) throws {
+        try FileSystem.createDirectory(directory)
+        path = directory + "/LOCK"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw StorageError.io(operation: "open", path: path, errno: errno) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let owner = Self.readOwner(fd)
+            close(fd)
+            throw StorageError.locked(path: directory, ownerPID: owner)
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        self.fd = fd
+    }
+
+    /// The pid written by the current owner of the lock at `directory`, if one holds it.
+    public static func owner(of directory: String) -> Int32? {
+        let fd = open(directory + "/LOCK", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        if flock(fd, LOCK_SH | LOCK_NB) == 0 { return nil }  // nobody holds it
+        return Int32(readOwner(fd))
+    }
+
+    private static func readOwner(_ fd: Int32) -> String {
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 32, 0) }
+        let text = String(decoding: buffer.prefix(max(0, count)), as: UTF8.self)
+        return text.trimmingSuffix(while: { $0 == "\n" || $0 == "\0" })
+    }
+
+    deinit { close(fd) }
+}
+
+extension String {
+    fileprivate func trimmingSuffix(while predicate: (Character) -> Bool) -> String {
+        var result = self
+        while let last = result.last, predicate(last) { result.removeLast() }
+        return result
+    }
+}
