@@ -92,20 +92,26 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        .target(
+            name: "RoostTestSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            path: "Tests/RoostTestSupport",
+            swiftSettings: strict
+        ),
         .testTarget(name: "RoostBinaryTests", dependencies: ["RoostBinary"], swiftSettings: strict),
         .testTarget(name: "RoostDomainTests", dependencies: ["RoostDomain"], swiftSettings: strict),
         .testTarget(
             name: "RoostStorageTests",
-            dependencies: ["RoostStorage"],
-            resources: [.copy("Golden")],
+            dependencies: ["RoostStorage", "RoostTestSupport", .product(name: "Logging", package: "swift-log")],
+            exclude: ["Golden"],
             swiftSettings: strict
         ),
-        .testTarget(name: "RoostEngineTests", dependencies: ["RoostEngine"], swiftSettings: strict),
+        .testTarget(name: "RoostEngineTests", dependencies: ["RoostEngine", "RoostTestSupport"], swiftSettings: strict),
         .testTarget(name: "RoostCacheTests", dependencies: ["RoostCache"], swiftSettings: strict),
         .testTarget(name: "RoostIntegrationsTests", dependencies: ["RoostIntegrations"], swiftSettings: strict),
         .testTarget(
             name: "RoostAPITests",
-            dependencies: ["RoostAPI", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["RoostAPI", "RoostTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: strict
         ),
     ]
