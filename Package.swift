@@ -106,7 +106,7 @@ let package = Package(
             exclude: ["Golden"],
             swiftSettings: strict
         ),
-        .testTarget(name: "RoostEngineTests", dependencies: ["RoostEngine", "RoostTestSupport"], swiftSettings: strict),
+        .testTarget(name: "RoostEngineTests", dependencies: ["RoostEngine", "RoostTestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "RoostCacheTests", dependencies: ["RoostCache"], swiftSettings: strict),
         .testTarget(name: "RoostIntegrationsTests", dependencies: ["RoostIntegrations"], swiftSettings: strict),
         .testTarget(

@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// An exclusive `flock` on `<data dir>/LOCK`, held for the life of the owning process.
 ///
@@ -6,7 +7,7 @@ import Glibc
 /// leaves a stale lock. The file holds the owner's pid, which the refusal names.
 public final class DataDirectoryLock: Sendable {
     public let path: String
-    private let fd: Int32
+    private let fd: Mutex<Int32>
 
     public init(directory: String) throws {
         try FileSystem.createDirectory(directory)
@@ -21,7 +22,7 @@ public final class DataDirectoryLock: Sendable {
         let pid = Array("\(getpid())\n".utf8)
         _ = ftruncate(fd, 0)
         _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
-        self.fd = fd
+        self.fd = Mutex(fd)
     }
 
     /// The pid written by the current owner of the lock at `directory`, if one holds it.
@@ -40,7 +41,15 @@ public final class DataDirectoryLock: Sendable {
         return text.trimmingSuffix(while: { $0 == "\n" || $0 == "\0" })
     }
 
-    deinit { close(fd) }
+    /// Gives the directory up (closing the descriptor drops the flock). Idempotent.
+    public func release() {
+        fd.withLock { fd in
+            if fd >= 0 { close(fd) }
+            fd = -1
+        }
+    }
+
+    deinit { release() }
 }
 
 extension String {

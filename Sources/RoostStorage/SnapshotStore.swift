@@ -39,7 +39,7 @@ public struct SnapshotStore: Sendable {
         self.crashPoint = crashPoint
     }
 
-    static func fileName(lsn: UInt64) -> String {
+    public static func fileName(lsn: UInt64) -> String {
         let digits = String(lsn)
         return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".snapshot"
     }

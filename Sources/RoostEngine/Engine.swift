@@ -1,0 +1,163 @@
+import Foundation
+import Logging
+import RoostBinary
+import RoostDomain
+import RoostStorage
+import Synchronization
+
+/// How the engine keeps its data directory.
+public struct EngineOptions: Sendable {
+    public var dataDirectory: String
+    /// Shards per aggregate. Fixed for the life of a data directory (snapshots record it).
+    public var shardCount: Int
+    public var wal: WALOptions
+    /// Snapshots kept on disk; WAL segments older than the oldest kept one are deleted.
+    public var snapshotsKept: Int
+    /// Cut the log at mid-log corruption instead of refusing to start (`--repair`).
+    public var repair: Bool
+
+    public init(
+        dataDirectory: String, shardCount: Int = 16, wal: WALOptions = WALOptions(), snapshotsKept: Int = 3,
+        repair: Bool = false
+    ) {
+        precondition(shardCount >= 1 && shardCount <= 1024, "shard count must be 1...1024")
+        precondition(snapshotsKept >= 1, "keep at least one snapshot")
+        self.dataDirectory = dataDirectory
+        self.shardCount = shardCount
+        self.wal = wal
+        self.snapshotsKept = snapshotsKept
+        self.repair = repair
+    }
+
+    public var walDirectory: String { dataDirectory + "/wal" }
+    public var snapshotDirectory: String { dataDirectory + "/snapshots" }
+}
+
+/// What start-up found and did.
+public struct RecoveryReport: Sendable {
+    public var snapshotLSN: UInt64?
+    public var recordsReplayed: Int
+    public var lastLSN: UInt64
+    public var seconds: Double
+}
+
+/// The engine: the data-directory lock, the journal, and every aggregate's shard actors.
+public final class Engine: Sendable {
+    public let options: EngineOptions
+    public let journal: Journal
+    public let recovery: RecoveryReport
+    private let lock: DataDirectoryLock
+    private let aggregates: [UInt16: any StartedAggregate]
+    private let snapshots: SnapshotStore
+    private let logger: Logger
+    private let snapshotting = Mutex(false)
+
+    /// Takes the data directory's lock, loads the newest valid snapshot, replays the WAL after it
+    /// and starts a shard actor per shard of each aggregate.
+    public static func open(options: EngineOptions, aggregates: [any Aggregate.Type], logger: Logger) throws -> Engine {
+        let started = ContinuousClock.now
+        let lock = try DataDirectoryLock(directory: options.dataDirectory)
+        let snapshots = SnapshotStore(directory: options.snapshotDirectory, io: options.wal.io)
+        let table = try RecoveryTable(aggregates: aggregates, shardCount: options.shardCount)
+        let snapshot = try table.loadNewestSnapshot(from: snapshots, logger: logger)
+        var replayed = 0
+        let tail = try WALRecovery.recover(
+            directory: options.walDirectory, limits: options.wal.limits, after: snapshot?.lsn ?? 0,
+            repair: options.repair, logger: logger
+        ) { record in
+            try table.replay(record)
+            replayed += 1
+        }
+        let nextLSN = max(tail.lastLSN, snapshot?.lsn ?? 0, table.highestLoadedLSN) + 1
+        let log = try WriteAheadLog(
+            directory: options.walDirectory, tail: tail, nextLSN: nextLSN, options: options.wal, logger: logger
+        )
+        let journal = Journal(log: log)
+        let report = RecoveryReport(
+            snapshotLSN: snapshot?.lsn, recordsReplayed: replayed, lastLSN: nextLSN - 1,
+            seconds: (ContinuousClock.now - started).seconds
+        )
+        logger.info(
+            "engine recovered",
+            metadata: [
+                "snapshot.lsn": "\(snapshot.map { String($0.lsn) } ?? "none")", "wal.replayed": "\(replayed)",
+                "wal.last_lsn": "\(report.lastLSN)", "recovery.seconds": "\(report.seconds)",
+            ]
+        )
+        return Engine(
+            options: options, journal: journal, recovery: report, lock: lock,
+            aggregates: table.start(journal: journal), snapshots: snapshots, logger: logger
+        )
+    }
+
+    private init(
+        options: EngineOptions, journal: Journal, recovery: RecoveryReport, lock: DataDirectoryLock,
+        aggregates: [UInt16: any StartedAggregate], snapshots: SnapshotStore, logger: Logger
+    ) {
+        self.options = options
+        self.journal = journal
+        self.recovery = recovery
+        self.lock = lock
+        self.aggregates = aggregates
+        self.snapshots = snapshots
+        self.logger = logger
+    }
+
+    /// The shard actors of aggregate `A` (which must have been passed to `open`).
+    public func group<A: Aggregate>(_: A.Type) -> ShardGroup<A> {
+        guard let started = aggregates[A.kind] as? Started<A> else {
+            preconditionFailure("aggregate \(A.self) was not registered with the engine")
+        }
+        return started.group
+    }
+
+    /// True while the journal takes writes: false after a failed write or fsync, until a restart.
+    public var isAcceptingWrites: Bool { journal.isAcceptingWrites }
+
+    /// Writes a snapshot of every shard while serving continues, then prunes old snapshots and the
+    /// WAL segments no kept snapshot needs. Returns the snapshot's LSN.
+    @discardableResult
+    public func snapshot(now: Date = Date()) async throws -> UInt64 {
+        guard snapshotting.withLock({ busy in defer { busy = true }; return !busy }) else { throw EngineError.snapshotInProgress }
+        defer { snapshotting.withLock { $0 = false } }
+        var sections: [SnapshotSection] = []
+        for kind in aggregates.keys.sorted() { sections += await aggregates[kind]!.copies() }
+        let lastLSN = journal.lastAppendedLSN
+        let lsn = sections.map(\.lsn).min() ?? lastLSN
+        // Never publish state whose records could still be lost.
+        try await journal.waitDurable(sections.map(\.lsn).max() ?? lastLSN)
+        let snapshots = snapshots
+        let kept = options.snapshotsKept
+        let log = journal.log
+        let copies = sections
+        let bytes = try await runOnDedicatedThread {
+            let body = SnapshotBody.encode(sections: copies, takenAt: now)
+            try snapshots.write(lsn: lsn, body: body)
+            if let oldest = try snapshots.prune(keep: kept) { try log.removeSegments(coveredThrough: oldest) }
+            return body.count
+        }
+        logger.info("snapshot written", metadata: ["snapshot.lsn": "\(lsn)", "snapshot.bytes": "\(bytes)"])
+        return lsn
+    }
+
+    /// Writes out what the journal holds, stops it and unlocks the data directory.
+    public func close() {
+        journal.log.close()
+        lock.release()
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// Runs blocking work (large file writes, fsync) on a thread of its own, off the cooperative pool.
+func runOnDedicatedThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            do { continuation.resume(returning: try work()) } catch { continuation.resume(throwing: error) }
+        }
+        thread.name = "roost-snapshot"
+        thread.start()
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import Logging
+import RoostBinary
+import RoostDomain
+import RoostStorage
+import RoostTestSupport
+import Testing
+
+@testable import RoostEngine
+
+let t0 = Timestamp(millisecondsSinceEpoch: 1_790_000_000_000)
+
+func openEngine(_ directory: String, shards: Int = 4, snapshotsKept: Int = 2, io: StorageIO = .system) throws -> Engine {
+    let limits = WALLimits(segmentBytes: 16 << 10, recordBytesMax: 4096, pendingBytesMax: 1 << 20)
+    return try Engine.open(
+        options: EngineOptions(
+            dataDirectory: directory, shardCount: shards, wal: WALOptions(limits: limits, io: io), snapshotsKept: snapshotsKept
+        ),
+        aggregates: [Tally.self], logger: quietLogger
+    )
+}
+
+func states(_ engine: Engine) async -> [Tally.State] {
+    var result: [Tally.State] = []
+    for shard in engine.group(Tally.self).shards { result.append(await shard.read { $0 }) }
+    return result
+}
+
+func add(_ engine: Engine, _ key: String, _ amount: Int64) async throws {
+    try await engine.group(Tally.self).shard(for: key).execute(.add(key: key, amount: amount), now: t0)
+}
+
+@Suite struct EngineTests {
+    @Test func acceptedCommandsAreJournaledAndRejectedOnesLeaveNoTrace() async throws {
+        let directory = TemporaryDirectory()
+        let engine = try openEngine(directory.path)
+        try await add(engine, "rooms", 3)
+        let before = engine.journal.lastAppendedLSN
+        await #expect(throws: Tally.Rejection.wouldGoNegative(key: "rooms")) { try await add(engine, "rooms", -4) }
+        try await add(engine, "rooms", 0)
+        #expect(engine.journal.lastAppendedLSN == before, "rejections and no-ops append nothing")
+        #expect(await engine.group(Tally.self).shard(for: "rooms").read { $0.counts["rooms"] } == 3)
+        engine.close()
+    }
+
+    @Test func theSingleOwnerNeverOversellsUnderConcurrency() async throws {
+        let directory = TemporaryDirectory()
+        let engine = try openEngine(directory.path)
+        try await add(engine, "nights", 500)
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<1000 { group.addTask { (try? await add(engine, "nights", -1)) != nil } }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 }.count == 500)
+        #expect(await engine.group(Tally.self).shard(for: "nights").read { $0.counts["nights"] } == 0)
+        engine.close()
+    }
+
+    @Test func aSecondEngineOnTheSameDirectoryIsRefused() throws {
+        let directory = TemporaryDirectory()
+        let engine = try openEngine(directory.path)
+        #expect(throws: StorageError.self) { _ = try openEngine(directory.path) }
+        engine.close()
+    }
+
+    @Test func aDamagedNewestSnapshotFallsBackToTheOlderOneAndTheLog() async throws {
+        let directory = TemporaryDirectory()
+        var expected: [Tally.State] = []
+        do {
+            let engine = try openEngine(directory.path, snapshotsKept: 3)
+            for round in 0..<3 {
+                for index in 0..<40 { try await add(engine, "k\(index)", Int64(round + 1)) }
+                try await engine.snapshot()
+            }
+            try await add(engine, "after", 7)
+            expected = await states(engine)
+            engine.close()
+        }
+        let newest = try SnapshotStore(directory: directory.path + "/snapshots").list().last!
+        let path = directory.path + "/snapshots/" + SnapshotStore.fileName(lsn: newest)
+        var bytes = [UInt8](FileManager.default.contents(atPath: path)!)
+        bytes[bytes.count / 2] ^= 0xFF
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        let engine = try openEngine(directory.path, snapshotsKept: 3)
+        #expect(engine.recovery.snapshotLSN ?? 0 < newest)
+        #expect(await states(engine) == expected)
+        engine.close()
+    }
+
+    @Test func anEventTagThisBuildDoesNotKnowStopsStartUpWithAClearError() async throws {
+        let directory = TemporaryDirectory()
+        do {
+            let engine = try openEngine(directory.path)
+            try await add(engine, "a", 1)
+            engine.close()
+        }
+        // Append a record whose event has tag 99, as a newer build might.
+        let limits = WALLimits(segmentBytes: 16 << 10, recordBytesMax: 4096, pendingBytesMax: 1 << 20)
+        let tail = try WALRecovery.recover(directory: directory.path + "/wal", limits: limits, logger: quietLogger) { _ in }
+        let log = try WriteAheadLog(directory: directory.path + "/wal", tail: tail, options: WALOptions(limits: limits), logger: quietLogger)
+        var writer = ByteWriter()
+        writer.write(UInt8(1))
+        writer.write(Tally.kind)
+        writer.write(UInt16(0))
+        writer.write(t0.millisecondsSinceEpoch)
+        writer.writeVarint(1)
+        writer.writeBytes([99, 0, 1])
+        _ = try await log.appendDurably(type: Journal.eventsRecordType, payload: writer.bytes)
+        log.close()
+        #expect {
+            try openEngine(directory.path)
+        } throws: { error in
+            guard case let EngineError.unreadableState(reason) = error else { return false }
+            return reason.contains("no tag 99")
+        }
+    }
+
+    @Test func aFailedFsyncStopsWritesAndARestartRecoversEveryAcknowledgedCommand() async throws {
+        let directory = TemporaryDirectory()
+        let failing = FailSwitch()
+        var io = StorageIO.system
+        io.fdatasync = { fd in
+            if failing.isOn { errno = EIO; return -1 }
+            return Glibc.fdatasync(fd)
+        }
+        var acknowledged: [String: Int64] = [:]
+        do {
+            let engine = try openEngine(directory.path, io: io)
+            for index in 0..<20 {
+                try await add(engine, "k\(index)", 1)
+                acknowledged["k\(index)"] = 1
+            }
+            failing.turnOn()
+            await #expect(throws: EngineError.self) { try await add(engine, "late", 1) }
+            #expect(!engine.isAcceptingWrites)
+            await #expect(throws: EngineError.self) { try await add(engine, "later", 1) }
+            engine.close()
+        }
+        failing.turnOff()
+        let engine = try openEngine(directory.path)
+        var recovered: [String: Int64] = [:]
+        for state in await states(engine) { recovered.merge(state.counts) { $1 } }
+        for (key, value) in acknowledged { #expect(recovered[key] == value) }
+        #expect(recovered["later"] == nil, "nothing after the failure was accepted")
+        #expect(engine.isAcceptingWrites)
+        engine.close()
+    }
+}
+
+final class FailSwitch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var on = false
+    var isOn: Bool { lock.withLock { on } }
+    func turnOn() { lock.withLock { on = true } }
+    func turnOff() { lock.withLock { on = false } }
+}
