@@ -13,6 +13,8 @@ protocol RecoveringAggregate: AnyObject {
     /// Applies one events record to its shard, unless that shard's snapshot already holds it.
     func replay(lsn: UInt64, envelope: consuming EventsEnvelope) throws
     func start(journal: Journal) -> any StartedAggregate
+    /// Every shard's recovered state as snapshot sections complete through `lsn` (for `roost restore`).
+    func sections(lsn: UInt64) -> [SnapshotSection]
 }
 
 /// An aggregate whose shards are live actors: what the engine snapshots.
@@ -64,8 +66,11 @@ final class Recovering<A: Aggregate>: RecoveringAggregate {
         return Started(group: ShardGroup(shards: shards))
     }
 
-    /// The state of every shard as recovered (used by tools that recover without serving).
-    var recoveredStates: [A.State] { states }
+    func sections(lsn: UInt64) -> [SnapshotSection] {
+        states.enumerated().map { shard, state in
+            SnapshotSection(kind: A.kind, shard: shard, shardCount: shardCount, lsn: lsn) { A.encode(state: state, into: &$0) }
+        }
+    }
 }
 
 struct Started<A: Aggregate>: StartedAggregate {

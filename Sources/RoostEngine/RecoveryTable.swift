@@ -64,6 +64,10 @@ final class RecoveryTable {
         }
     }
 
+    func sections(lsn: UInt64) -> [SnapshotSection] {
+        entries.keys.sorted().flatMap { entries[$0]!.sections(lsn: lsn) }
+    }
+
     func start(journal: Journal) -> [UInt16: any StartedAggregate] {
         entries.mapValues { $0.start(journal: journal) }
     }
@@ -93,6 +97,16 @@ enum SnapshotBody {
             writer.writeBytes(stateWriter.bytes)
         }
         return writer.bytes
+    }
+
+    /// When the snapshot in `body` was taken, without decoding its sections.
+    static func takenAt(_ body: [UInt8]) throws -> Date {
+        try body.withUnsafeBytes { raw in
+            var reader = ByteReader(raw)
+            let bodyFormat = try reader.readUInt8()
+            guard bodyFormat == format else { throw EngineError.unreadableState("snapshot body format \(bodyFormat) is not known") }
+            return Date(timeIntervalSince1970: Double(try reader.readInt64()) / 1000)
+        }
     }
 
     static func decode(

@@ -1,0 +1,38 @@
+import Hummingbird
+import Logging
+import Metrics
+import Prometheus
+import RoostDomain
+import RoostEngine
+
+/// The aggregates the engine owns. Each feature adds its aggregate here.
+public var roostAggregates: [any Aggregate.Type] { [] }
+
+/// The Prometheus registry behind swift-metrics, bootstrapped once per process.
+public let roostMetrics: PrometheusCollectorRegistry = {
+    let registry = PrometheusCollectorRegistry()
+    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    return registry
+}()
+
+/// Builds the HTTP application: the one function `roost serve` and the tests both call.
+///
+/// - Parameter routes: adds route groups (each feature's, and the tests' probes) under the shared middleware.
+public func buildApplication(
+    configuration: RoostConfiguration,
+    engine: Engine,
+    logger: Logger,
+    routes: (Router<RoostRequestContext>) -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let router = Router(context: RoostRequestContext.self)
+    router.add(middleware: ProblemMiddleware())
+    router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: MetricsMiddleware())
+    OperationsRoutes(engine: engine, metrics: roostMetrics).register(on: router)
+    routes(router)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "roost"),
+        logger: logger
+    )
+}

@@ -1,0 +1,157 @@
+import Foundation
+import Logging
+import RoostBinary
+import RoostDomain
+import RoostStorage
+
+/// What `roost restore` rebuilds the state at.
+public enum RestoreTarget: Sendable, Equatable {
+    /// Exactly the state of this snapshot (its LSN).
+    case snapshot(UInt64)
+    /// Every record up to and including this LSN.
+    case lsn(UInt64)
+    /// Every record up to the first one stamped after this time.
+    case time(Date)
+}
+
+public struct RestoreReport: Sendable {
+    /// The LSN the restored state is complete through; the log continues from the next one.
+    public var restoredLSN: UInt64
+    public var snapshotUsed: UInt64?
+    public var recordsReplayed: Int
+    /// Where the previous `wal/` and `snapshots/` were moved (nothing is deleted).
+    public var previousStateDirectory: String
+    /// Damage that stopped the replay before the target, if any.
+    public var stoppedAt: WALDamage?
+}
+
+extension Engine {
+    /// Rebuilds the data directory's state at `target`, offline (it takes the directory's lock).
+    ///
+    /// The newest snapshot at or before the target is loaded and the WAL replayed up to it; the
+    /// result is written as a new snapshot, the old `wal/` and `snapshots/` are moved to
+    /// `pre-restore-<time>/`, and the next start continues the log after the restored LSN.
+    public static func restore(
+        options: EngineOptions, aggregates: [any Aggregate.Type], target: RestoreTarget, logger: Logger, now: Date = Date()
+    ) throws -> RestoreReport {
+        let lock = try DataDirectoryLock(directory: options.dataDirectory)
+        defer { lock.release() }
+        let store = SnapshotStore(directory: options.snapshotDirectory)
+        let table = try RecoveryTable(aggregates: aggregates, shardCount: options.shardCount)
+        let base = try loadBase(for: target, from: store, into: table, logger: logger)
+        var restoredLSN = base ?? 0
+        var replayed = 0
+        var stoppedAt: WALDamage?
+        if case .snapshot = target {} else {
+            let replay = try replayWAL(options: options, after: restoredLSN, until: target, table: table)
+            restoredLSN = replay.last ?? restoredLSN
+            replayed = replay.count
+            stoppedAt = replay.damage
+        }
+        let body = SnapshotBody.encode(sections: table.sections(lsn: restoredLSN), takenAt: now)
+        let aside = try moveAside(options: options, now: now)
+        try store.write(lsn: restoredLSN, body: body)
+        try FileManager.default.createDirectory(atPath: options.walDirectory, withIntermediateDirectories: true)
+        logger.notice(
+            "state restored",
+            metadata: ["restore.lsn": "\(restoredLSN)", "restore.replayed": "\(replayed)", "restore.previous": "\(aside)"]
+        )
+        return RestoreReport(
+            restoredLSN: restoredLSN, snapshotUsed: base, recordsReplayed: replayed, previousStateDirectory: aside,
+            stoppedAt: stoppedAt
+        )
+    }
+
+    /// Loads the snapshot the target starts from; nil means "replay the WAL from its first record".
+    private static func loadBase(
+        for target: RestoreTarget, from store: SnapshotStore, into table: RecoveryTable, logger: Logger
+    ) throws -> UInt64? {
+        if case let .snapshot(lsn) = target {
+            guard try store.list().contains(lsn) else { throw StorageError.notFound("no snapshot at LSN \(lsn) in \(store.directory)") }
+            try table.load(body: try store.load(lsn: lsn))
+            return lsn
+        }
+        for lsn in try store.list().reversed() {
+            if case let .lsn(limit) = target, lsn > limit { continue }
+            guard let body = try? store.load(lsn: lsn) else {
+                logger.warning("skipping an unreadable snapshot", metadata: ["snapshot.lsn": "\(lsn)"])
+                continue
+            }
+            if case let .time(limit) = target, try SnapshotBody.takenAt(body) > limit { continue }
+            try table.load(body: body)
+            return lsn
+        }
+        return nil
+    }
+
+    private struct StopReplay: Error {}
+
+    private static func replayWAL(
+        options: EngineOptions, after: UInt64, until target: RestoreTarget, table: RecoveryTable
+    ) throws -> (last: UInt64?, count: Int, damage: WALDamage?) {
+        var last: UInt64?
+        var count = 0
+        var result: WALScanResult?
+        do {
+            result = try WALScanner(directory: options.walDirectory, limits: options.wal.limits).scan(after: after) { record in
+                if last == nil && record.lsn != after + 1 {
+                    throw StorageError.notFound("the WAL starts at LSN \(record.lsn); records \(after + 1)... are needed and no snapshot covers them")
+                }
+                switch target {
+                case let .lsn(limit) where record.lsn > limit: throw StopReplay()
+                case let .time(limit) where try Journal.time(of: record) > limit: throw StopReplay()
+                default: break
+                }
+                try table.replay(record)
+                last = record.lsn
+                count += 1
+            }
+        } catch is StopReplay {}
+        return (last, count, result?.damage)
+    }
+
+    private static func moveAside(options: EngineOptions, now: Date) throws -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withYear, .withMonth, .withDay, .withTime]
+        var aside = options.dataDirectory + "/pre-restore-" + formatter.string(from: now).replacingOccurrences(of: ":", with: "")
+        var counter = 1
+        while FileManager.default.fileExists(atPath: aside) {
+            aside += "-\(counter)"
+            counter += 1
+        }
+        try FileManager.default.createDirectory(atPath: aside, withIntermediateDirectories: true)
+        for directory in [options.walDirectory, options.snapshotDirectory] where FileManager.default.fileExists(atPath: directory) {
+            try FileManager.default.moveItem(atPath: directory, toPath: aside + "/" + (directory as NSString).lastPathComponent)
+        }
+        return aside
+    }
+}
+
+extension Journal {
+    /// The time stamped on an events record.
+    static func time(of record: WALRecord) throws -> Date {
+        let envelope = try EventsEnvelope(payload: record.payload)
+        return Date(timeIntervalSince1970: Double(envelope.time.millisecondsSinceEpoch) / 1000)
+    }
+
+    /// A readable one-line account of a record, for `roost wal dump`.
+    public static func describe(_ record: WALRecord) -> String {
+        var line = "lsn=\(record.lsn) type=\(record.type) bytes=\(record.payload.count) crc=\(String(record.crc, radix: 16))"
+        guard record.type == eventsRecordType else { return line + " (unknown record type)" }
+        do {
+            var envelope = try EventsEnvelope(payload: record.payload)
+            let time = Date(timeIntervalSince1970: Double(envelope.time.millisecondsSinceEpoch) / 1000)
+            line += " kind=\(envelope.kind) shard=\(envelope.shard) time=\(time.ISO8601Format()) events=\(envelope.count)"
+            var tags: [String] = []
+            for _ in 0..<envelope.count {
+                let length = try envelope.reader.readCount(limit: envelope.reader.remaining)
+                var event = ByteReader(try envelope.reader.readRaw(count: length))
+                let header = try EventHeader.read(from: &event)
+                tags.append("\(header.tag)v\(header.version)")
+            }
+            return line + " tags=[\(tags.joined(separator: ","))]"
+        } catch {
+            return line + " (undecodable: \(error))"
+        }
+    }
+}

@@ -1,0 +1,26 @@
+import Foundation
+import Logging
+import RoostAPI
+
+/// Reads the environment once, applies the command line's overrides, and sets up logging.
+func loadConfiguration(dataDirectory: String?, adjust: (inout RoostConfiguration) -> Void = { _ in }) throws -> (RoostConfiguration, Logger) {
+    var configuration = try RoostConfiguration(environment: ProcessInfo.processInfo.environment)
+    if let dataDirectory { configuration.dataDirectory = dataDirectory }
+    adjust(&configuration)
+    let level = configuration.logLevel
+    if configuration.logFormat == "json" {
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+    } else {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+    return (configuration, Logger(label: "roost"))
+}
+
+/// Prints to standard error (operator-facing messages of the ops commands).
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
