@@ -1,0 +1,206 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import RoostStorage
+import RoostTestSupport
+import Testing
+
+@testable import RoostAPI
+@testable import RoostEngine
+
+/// A probe route that reads JSON the way every write endpoint does.
+struct Greeting: Codable, ResponseEncodable {
+    var name: String
+    var count: Int
+}
+
+func withApp(
+    io: StorageIO = .system, _ body: @Sendable (any TestClientProtocol, Engine) async throws -> Void
+) async throws {
+    let directory = TemporaryDirectory()
+    var configuration = RoostConfiguration()
+    configuration.dataDirectory = directory.path
+    configuration.port = 0
+    var options = configuration.engineOptions()
+    options.wal.io = io
+    let engine = try Engine.open(options: options, aggregates: [], logger: quietLogger)
+    defer { engine.close() }
+    let limit = configuration.jsonBodyBytesMax
+    let app = buildApplication(configuration: configuration, engine: engine, logger: quietLogger) { router in
+        router.post("test/greetings") { request, _ in try await request.decodeJSON(as: Greeting.self, limit: limit) }
+    }
+    try await app.test(.live) { client in try await body(client, engine) }
+}
+
+func problem(_ response: TestResponse) throws -> [String: Any] {
+    #expect(response.headers[.contentType] == "application/problem+json")
+    return try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as! [String: Any]
+}
+
+@Suite struct HTTPSkeletonTests {
+    @Test func liveIsAlwaysOKAndEveryResponseCarriesARequestID() async throws {
+        try await withApp { client, _ in
+            try await client.execute(uri: "/health/live", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == #"{"status":"ok"}"#)
+                #expect(response.headers[.requestID]?.count == 32)
+            }
+            try await client.execute(uri: "/health/live", method: .get, headers: [.requestID: "client-chosen.id:42"]) { response in
+                #expect(response.headers[.requestID] == "client-chosen.id:42")
+            }
+            try await client.execute(uri: "/health/live", method: .get, headers: [.requestID: "bad id\twith spaces"]) { response in
+                #expect(response.headers[.requestID] != "bad id\twith spaces")
+                #expect(response.headers[.requestID]?.count == 32)
+            }
+        }
+    }
+
+    @Test func anUnknownRouteIsAProblem404WithTheRequestID() async throws {
+        try await withApp { client, _ in
+            try await client.execute(uri: "/v1/nothing-here", method: .get, headers: [.requestID: "abc"]) { response in
+                #expect(response.status == .notFound)
+                let body = try problem(response)
+                #expect(body["code"] as? String == "not_found")
+                #expect(body["status"] as? Int == 404)
+                #expect(body["requestId"] as? String == "abc")
+                #expect(body["title"] != nil && body["type"] != nil && body["detail"] != nil)
+            }
+        }
+    }
+
+    @Test func malformedJSONIs400() async throws {
+        try await withApp { client, _ in
+            try await client.execute(
+                uri: "/test/greetings", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"name": "ada", "count": "#)
+            ) { response in
+                #expect(response.status == .badRequest)
+                try #expect(problem(response)["code"] as? String == "malformed_request")
+            }
+        }
+    }
+
+    @Test func wellFormedJSONOfTheWrongShapeIs422WithTheField() async throws {
+        try await withApp { client, _ in
+            try await client.execute(
+                uri: "/test/greetings", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"name": "ada", "count": "three"}"#)
+            ) { response in
+                #expect(response.status == .unprocessableContent)
+                let body = try problem(response)
+                #expect(body["code"] as? String == "validation_failed")
+                let errors = body["errors"] as? [[String: String]]
+                #expect(errors?.first?["field"] == "count")
+            }
+            try await client.execute(
+                uri: "/test/greetings", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"count": 3}"#)
+            ) { response in
+                #expect(response.status == .unprocessableContent)
+                let errors = try problem(response)["errors"] as? [[String: String]]
+                #expect(errors?.first?["field"] == "name")
+            }
+        }
+    }
+
+    @Test func aBodyThatIsNotJSONIs415() async throws {
+        try await withApp { client, _ in
+            for contentType in ["text/plain", "application/x-www-form-urlencoded"] {
+                try await client.execute(
+                    uri: "/test/greetings", method: .post, headers: [.contentType: contentType],
+                    body: ByteBuffer(string: #"{"name": "ada", "count": 3}"#)
+                ) { response in
+                    #expect(response.status == .unsupportedMediaType)
+                    try #expect(problem(response)["code"] as? String == "unsupported_media_type")
+                }
+            }
+            try await client.execute(
+                uri: "/test/greetings", method: .post, headers: [.contentType: "application/json; charset=utf-8"],
+                body: ByteBuffer(string: #"{"name": "ada", "count": 3}"#)
+            ) { response in
+                #expect(response.status == .ok)
+                try #expect(JSONDecoder().decode(Greeting.self, from: Data(response.body.readableBytesView)).count == 3)
+            }
+        }
+    }
+
+    @Test func aJSONBodyOverOneMebibyteIs413() async throws {
+        try await withApp { client, _ in
+            let big = #"{"name": ""# + String(repeating: "x", count: (1 << 20) + 10) + #"", "count": 1}"#
+            try await client.execute(
+                uri: "/test/greetings", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: big)
+            ) { response in
+                #expect(response.status == .contentTooLarge)
+                try #expect(problem(response)["code"] as? String == "payload_too_large")
+            }
+        }
+    }
+
+    @Test func metricsArePrometheusTextAndCountRequests() async throws {
+        try await withApp { client, _ in
+            try await client.execute(uri: "/health/live", method: .get) { _ in }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
+                let text = String(buffer: response.body)
+                #expect(text.contains("# TYPE hb_requests counter"))
+                #expect(text.contains(#"hb_requests{http_route="/health/live",http_request_method="GET",http_response_status_code="200"}"#))
+                #expect(text.contains(#"http_route="/health/live""#))
+            }
+        }
+    }
+
+    @Test func theOpenAPIDocumentIsValidJSONOfVersion3Point1() async throws {
+        try await withApp { client, _ in
+            try await client.execute(uri: "/openapi.json", method: .get) { response in
+                let document = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
+                #expect(document?["openapi"] as? String == "3.1.0")
+                let paths = document?["paths"] as? [String: Any]
+                let names = Set(paths.map { Array($0.keys) } ?? [])
+                #expect(names.isSuperset(of: ["/health/live", "/health/ready", "/metrics", "/openapi.json"]))
+            }
+        }
+    }
+
+    @Test func readinessFailsOnceTheJournalStopsTakingWrites() async throws {
+        let fail = FailingSync()
+        var io = StorageIO.system
+        io.fdatasync = { fd in fail.isOn ? { errno = EIO; return -1 }() : Glibc.fdatasync(fd) }
+        try await withApp(io: io) { client, engine in
+            try await client.execute(uri: "/health/ready", method: .get) { #expect($0.status == .ok) }
+            fail.turnOn()
+            let lsn = try engine.journal.log.append(type: 1, payload: [1, 2, 3])
+            await #expect(throws: (any Error).self) { try await engine.journal.waitDurable(lsn) }
+            try await client.execute(uri: "/health/ready", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                try #expect(problem(response)["code"] as? String == "unavailable")
+            }
+            try await client.execute(uri: "/health/live", method: .get) { #expect($0.status == .ok) }
+        }
+    }
+}
+
+final class FailingSync: @unchecked Sendable {
+    private let lock = NSLock()
+    private var on = false
+    var isOn: Bool { lock.withLock { on } }
+    func turnOn() { lock.withLock { on = true } }
+}
+
+@Suite struct ConfigurationTests {
+    @Test func defaultsHoldWhenNothingIsSet() throws {
+        let configuration = try RoostConfiguration(environment: [:])
+        #expect(configuration == RoostConfiguration())
+        #expect(configuration.port == 8080 && configuration.fsync == .always && configuration.dataDirectory == "data/state")
+    }
+
+    @Test func variablesAreReadAndBadValuesAreRefusedByName() throws {
+        let configuration = try RoostConfiguration(environment: ["ROOST_PORT": "9000", "ROOST_FSYNC": "off", "ROOST_DATA_DIR": "/tmp/x"])
+        #expect(configuration.port == 9000 && configuration.fsync == .off && configuration.dataDirectory == "/tmp/x")
+        #expect(throws: RoostConfiguration.Invalid.self) { try RoostConfiguration(environment: ["ROOST_PORT": "70000"]) }
+        #expect(throws: RoostConfiguration.Invalid.self) { try RoostConfiguration(environment: ["ROOST_FSYNC": "sometimes"]) }
+    }
+}
