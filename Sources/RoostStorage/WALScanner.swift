@@ -107,10 +107,13 @@ public struct WALScanner {
         guard header.firstLSN == WALFormat.firstLSN(ofSegmentNamed: name) else {
             return damage(at: 0, "header says first LSN \(header.firstLSN), the file name disagrees", torn: false)
         }
-        if chainKnown {
-            guard header.firstLSN == result.lastLSN + 1 else {
+        if chainKnown && header.firstLSN != result.lastLSN + 1 {
+            // A gap is corruption unless a snapshot covers every missing record: the log then
+            // restarted above it on purpose (after a repair that cut below the snapshot).
+            guard header.firstLSN > result.lastLSN + 1, header.firstLSN <= after + 1 else {
                 return damage(at: 0, "expected first LSN \(result.lastLSN + 1), found \(header.firstLSN)", torn: false)
             }
+        } else if chainKnown {
             guard header.chainSeed == result.lastCRC else {
                 return damage(at: 0, "chain seed does not match the previous segment's last record", torn: false)
             }
