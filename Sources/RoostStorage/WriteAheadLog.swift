@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Glibc
 import Logging
+import Metrics
 import RoostBinary
 import Synchronization
 
@@ -49,6 +50,7 @@ public final class WriteAheadLog: Sendable {
     private let state: Mutex<State>
     private let wake = DispatchSemaphore(value: 0)
     private let writerDone = DispatchSemaphore(value: 0)
+    private let metrics = WALMetrics()
 
     private struct Waiter {
         let lsn: UInt64
@@ -224,7 +226,9 @@ public final class WriteAheadLog: Sendable {
             case let .write(firstLSN, ends):
                 do {
                     try cursor.write(batch.bytes, ends: ends, firstLSN: firstLSN)
+                    let syncStarted = DispatchTime.now().uptimeNanoseconds
                     if options.fsync == .always { try cursor.sync() }
+                    metrics.recordBatch(records: ends.count, bytes: batch.count, syncNanoseconds: DispatchTime.now().uptimeNanoseconds - syncStarted)
                     publishDurable(firstLSN + UInt64(ends.count) - 1)
                 } catch {
                     fail(error as? StorageError ?? .io(operation: "write", path: directory, errno: EIO))
@@ -263,5 +267,22 @@ public final class WriteAheadLog: Sendable {
         for waiter in waiters {
             waiter.continuation.resume(throwing: StorageError.writesDisabled(reason: error.description))
         }
+    }
+}
+
+/// What the writer thread reports per batch (exported at `/metrics`).
+private struct WALMetrics {
+    let records = Counter(label: "roost_wal_records")
+    let bytes = Counter(label: "roost_wal_bytes")
+    let batches = Counter(label: "roost_wal_batches")
+    let batchRecords = Recorder(label: "roost_wal_batch_records")
+    let sync = Timer(label: "roost_wal_fdatasync_seconds")
+
+    func recordBatch(records count: Int, bytes byteCount: Int, syncNanoseconds: UInt64) {
+        records.increment(by: count)
+        bytes.increment(by: byteCount)
+        batches.increment()
+        batchRecords.record(count)
+        sync.recordNanoseconds(Int64(syncNanoseconds))
     }
 }

@@ -139,9 +139,10 @@ func problem(_ response: TestResponse) throws -> [String: Any] {
         }
     }
 
-    @Test func metricsArePrometheusTextAndCountRequests() async throws {
-        try await withApp { client, _ in
+    @Test func metricsArePrometheusTextAndCountRequestsAndWALBatches() async throws {
+        try await withApp { client, engine in
             try await client.execute(uri: "/health/live", method: .get) { _ in }
+            try await engine.journal.waitDurable(try engine.journal.log.append(type: 1, payload: [1]))
             try await client.execute(uri: "/metrics", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
@@ -149,6 +150,8 @@ func problem(_ response: TestResponse) throws -> [String: Any] {
                 #expect(text.contains("# TYPE hb_requests counter"))
                 #expect(text.contains(#"hb_requests{http_route="/health/live",http_request_method="GET",http_response_status_code="200"}"#))
                 #expect(text.contains(#"http_route="/health/live""#))
+                #expect(text.contains("# TYPE roost_wal_records counter"))
+                #expect(text.contains("# TYPE roost_wal_fdatasync_seconds"))
             }
         }
     }
