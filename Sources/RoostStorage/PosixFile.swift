@@ -107,11 +107,15 @@ enum FileSystem {
         try dir.fullSync()
     }
 
+    /// Creates `path` and any missing parents, syncing each parent that gained an entry.
     static func createDirectory(_ path: String) throws {
         var prefix = path.hasPrefix("/") ? "" : "."
         for part in path.split(separator: "/") {
+            let parent = prefix.isEmpty ? "/" : prefix
             prefix += "/" + part
-            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+            if mkdir(prefix, 0o755) == 0 {
+                try syncDirectory(parent)
+            } else if errno != EEXIST {
                 throw StorageError.io(operation: "mkdir", path: prefix, errno: errno)
             }
         }

@@ -87,6 +87,28 @@ func add(_ engine: Engine, _ key: String, _ amount: Int64) async throws {
         engine.close()
     }
 
+    @Test func aCrashMidSnapshotRecoversFromThePreviousSnapshotPlusTheLog() async throws {
+        let directory = TemporaryDirectory()
+        var expected: [Tally.State] = []
+        var firstSnapshot: UInt64 = 0
+        do {
+            let engine = try openEngine(directory.path)
+            for index in 0..<30 { try await add(engine, "k\(index % 7)", 2) }
+            firstSnapshot = try await engine.snapshot()
+            for index in 0..<30 { try await add(engine, "k\(index % 9)", 3) }
+            expected = await states(engine)
+            engine.close()
+        }
+        // What a crash after writing (or syncing) the next snapshot's temporary file leaves behind.
+        let next = directory.path + "/snapshots/" + SnapshotStore.fileName(lsn: firstSnapshot + 30) + ".tmp"
+        _ = FileManager.default.createFile(atPath: next, contents: Data([1, 2, 3, 4]))
+        let engine = try openEngine(directory.path)
+        #expect(engine.recovery.snapshotLSN == firstSnapshot)
+        #expect(engine.recovery.recordsReplayed == 30)
+        #expect(await states(engine) == expected)
+        engine.close()
+    }
+
     @Test func anEventTagThisBuildDoesNotKnowStopsStartUpWithAClearError() async throws {
         let directory = TemporaryDirectory()
         do {

@@ -1,0 +1,4 @@
+import Benchmark
+import RoostBenchKit
+
+let benchmarks: @Sendable () -> Void = {}
