@@ -169,7 +169,7 @@ func problem(_ response: TestResponse) throws -> [String: Any] {
     }
 
     @Test func readinessFailsOnceTheJournalStopsTakingWrites() async throws {
-        let fail = FailingSync()
+        let fail = FaultSwitch()
         var io = StorageIO.system
         io.fdatasync = { fd in fail.isOn ? { errno = EIO; return -1 }() : Glibc.fdatasync(fd) }
         try await withApp(io: io) { client, engine in
@@ -184,13 +184,6 @@ func problem(_ response: TestResponse) throws -> [String: Any] {
             try await client.execute(uri: "/health/live", method: .get) { #expect($0.status == .ok) }
         }
     }
-}
-
-final class FailingSync: @unchecked Sendable {
-    private let lock = NSLock()
-    private var on = false
-    var isOn: Bool { lock.withLock { on } }
-    func turnOn() { lock.withLock { on = true } }
 }
 
 @Suite struct ConfigurationTests {

@@ -139,7 +139,7 @@ func add(_ engine: Engine, _ key: String, _ amount: Int64) async throws {
 
     @Test func aFailedFsyncStopsWritesAndARestartRecoversEveryAcknowledgedCommand() async throws {
         let directory = TemporaryDirectory()
-        let failing = FailSwitch()
+        let failing = FaultSwitch()
         var io = StorageIO.system
         io.fdatasync = { fd in
             if failing.isOn { errno = EIO; return -1 }
@@ -167,12 +167,4 @@ func add(_ engine: Engine, _ key: String, _ amount: Int64) async throws {
         #expect(engine.isAcceptingWrites)
         engine.close()
     }
-}
-
-final class FailSwitch: @unchecked Sendable {
-    private let lock = NSLock()
-    private var on = false
-    var isOn: Bool { lock.withLock { on } }
-    func turnOn() { lock.withLock { on = true } }
-    func turnOff() { lock.withLock { on = false } }
 }

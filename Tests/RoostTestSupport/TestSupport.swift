@@ -66,3 +66,13 @@ public let quietLogger: Logger = {
     logger.logLevel = .critical
     return logger
 }()
+
+/// A thread-safe on/off switch, for fault-injection seams that must start failing mid-test.
+public final class FaultSwitch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var on = false
+    public init() {}
+    public var isOn: Bool { lock.withLock { on } }
+    public func turnOn() { lock.withLock { on = true } }
+    public func turnOff() { lock.withLock { on = false } }
+}
