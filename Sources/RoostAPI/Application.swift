@@ -31,7 +31,8 @@ public func buildApplication(
     OperationsRoutes(engine: engine, metrics: roostMetrics).register(on: router)
     routes(router)
     return Application(
-        router: router,
+        responder: HeadResponder(wrapped: router.buildResponder()),
+        server: .http1(configuration: .init(additionalChannelHandlers: [ParserErrorProblemHandler()])),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "roost"),
         logger: logger
     )

@@ -88,14 +88,14 @@ public struct SnapshotStore: Sendable {
         let bodyLength = try bytes.withUnsafeBytes { raw in try Self.checkHeader(raw, lsn: lsn, path: path) }
         bytes.removeFirst(Self.headerBytes)
         guard bytes.count == bodyLength else {
-            throw StorageError.corruption(segment: path, offset: Self.headerBytes, reason: "body is \(bytes.count) bytes, header says \(bodyLength)")
+            throw StorageError.damagedSnapshot(path: path, reason: "body is \(bytes.count) bytes, header says \(bodyLength)")
         }
         return bytes
     }
 
     private static func checkHeader(_ raw: UnsafeRawBufferPointer, lsn: UInt64, path: String) throws -> Int {
         guard raw.count >= headerBytes, raw.prefix(8).elementsEqual(magic) else {
-            throw StorageError.corruption(segment: path, offset: 0, reason: "not a snapshot (bad magic or short header)")
+            throw StorageError.damagedSnapshot(path: path, reason: "not a snapshot (bad magic or short header)")
         }
         var reader = ByteReader(raw, offset: 8)
         let version = try reader.readUInt32()
@@ -104,18 +104,18 @@ public struct SnapshotStore: Sendable {
         let bodyCRC = try reader.readUInt32()
         let headerCRC = try reader.readUInt32()
         guard headerCRC == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<32])) else {
-            throw StorageError.corruption(segment: path, offset: 0, reason: "header checksum mismatch")
+            throw StorageError.damagedSnapshot(path: path, reason: "header checksum mismatch")
         }
         guard version == Self.version else { throw StorageError.unsupportedVersion(path: path, version: version) }
         guard storedLSN == lsn else {
-            throw StorageError.corruption(segment: path, offset: 12, reason: "header LSN \(storedLSN) does not match the file name")
+            throw StorageError.damagedSnapshot(path: path, reason: "header LSN \(storedLSN) does not match the file name")
         }
         guard bodyLength <= UInt64(raw.count - headerBytes) else {
-            throw StorageError.corruption(segment: path, offset: 20, reason: "body length \(bodyLength) runs past the end of the file")
+            throw StorageError.damagedSnapshot(path: path, reason: "body length \(bodyLength) runs past the end of the file")
         }
         let body = UnsafeRawBufferPointer(rebasing: raw[headerBytes..<(headerBytes + Int(bodyLength))])
         guard CRC32C.checksum(body) == bodyCRC else {
-            throw StorageError.corruption(segment: path, offset: headerBytes, reason: "body checksum mismatch")
+            throw StorageError.damagedSnapshot(path: path, reason: "body checksum mismatch")
         }
         return Int(bodyLength)
     }

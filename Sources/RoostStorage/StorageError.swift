@@ -14,6 +14,8 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
     case writesDisabled(reason: String)
     /// Damage that is not a torn tail: valid records follow it. Start-up stops unless `--repair` is given.
     case corruption(segment: String, offset: Int, reason: String)
+    /// A snapshot file that fails its checks (the store falls back to an older one).
+    case damagedSnapshot(path: String, reason: String)
     /// A file is of a format version this build does not know.
     case unsupportedVersion(path: String, version: UInt32)
     /// No snapshot or WAL position matches what was asked for.
@@ -27,6 +29,7 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
         case .overloaded: "overloaded"
         case .writesDisabled: "writes_disabled"
         case .corruption: "corruption"
+        case .damagedSnapshot: "damaged_snapshot"
         case .unsupportedVersion: "unsupported_version"
         case .notFound: "not_found"
         }
@@ -48,6 +51,8 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
             "WAL corruption in \(segment) at offset \(offset): \(reason). Valid records follow the damage, so this "
                 + "is not a torn write. Restore from a snapshot or backup, or run again with --repair to truncate "
                 + "the log at this point (the damaged files are kept as .broken)"
+        case let .damagedSnapshot(path, reason):
+            "snapshot \(path) is damaged: \(reason)"
         case let .unsupportedVersion(path, version):
             "\(path) has format version \(version), newer than this build understands"
         case let .notFound(what):

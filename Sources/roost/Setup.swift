@@ -24,3 +24,9 @@ func loadConfiguration(dataDirectory: String?, adjust: (inout RoostConfiguration
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
+
+/// An operation that did not succeed: printed as one line, exit status 1 (not a usage error).
+struct OperationFailed: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -30,7 +30,7 @@ struct Snapshot: AsyncParsableCommand {
     private func requestOnline(pid: Int32, options: EngineOptions) async throws {
         let before = snapshotFiles(options.snapshotDirectory)
         guard kill(pid, SIGUSR1) == 0 else {
-            throw ValidationError("process \(pid) holds \(options.dataDirectory) but cannot be signalled: \(String(cString: strerror(errno)))")
+            throw OperationFailed("process \(pid) holds \(options.dataDirectory) but cannot be signalled: \(String(cString: strerror(errno)))")
         }
         let deadline = ContinuousClock.now + .seconds(timeout)
         while ContinuousClock.now < deadline {
@@ -41,7 +41,7 @@ struct Snapshot: AsyncParsableCommand {
                 return
             }
         }
-        throw ValidationError("the server (pid \(pid)) wrote no snapshot within \(timeout) s; see its log")
+        throw OperationFailed("the server (pid \(pid)) wrote no snapshot within \(timeout) s; see its log")
     }
 
     private func snapshotFiles(_ directory: String) -> [String: Date] {

@@ -33,9 +33,9 @@ struct WAL: AsyncParsableCommand {
                 }
             }
             if let damage = scan.damage {
-                throw ValidationError("wal: \(damage)")
+                throw OperationFailed("wal: \(damage)")
             }
-            if bad > 0 { throw ValidationError("\(bad) damaged snapshot(s)") }
+            if bad > 0 { throw OperationFailed("\(bad) damaged snapshot(s)") }
             print("ok")
         }
     }
@@ -61,7 +61,7 @@ struct WAL: AsyncParsableCommand {
             } catch is Enough {
                 scan = nil
             }
-            if let damage = scan?.damage { throw ValidationError("stopped at \(damage)") }
+            if let damage = scan?.damage { throw OperationFailed("stopped at \(damage)") }
         }
     }
 }

@@ -58,6 +58,17 @@ func problem(_ response: TestResponse) throws -> [String: Any] {
         }
     }
 
+    @Test func headIsAnsweredWhereverGetIsWithNoBody() async throws {
+        try await withApp { client, _ in
+            try await client.execute(uri: "/health/live", method: .head) { response in
+                #expect(response.status == .ok)
+                #expect(response.body.readableBytes == 0)
+                #expect(response.headers[.requestID] != nil)
+            }
+            try await client.execute(uri: "/nowhere", method: .head) { #expect($0.status == .notFound) }
+        }
+    }
+
     @Test func anUnknownRouteIsAProblem404WithTheRequestID() async throws {
         try await withApp { client, _ in
             try await client.execute(uri: "/v1/nothing-here", method: .get, headers: [.requestID: "abc"]) { response in

@@ -39,10 +39,14 @@ struct ProblemMiddleware: RouterMiddleware {
     }()
 
     static func response(for problem: Problem, requestID: String) -> Response {
-        let body = (try? encoder.encode(ProblemBody(problem, requestID: requestID))) ?? Data("{}".utf8)
         var headers: HTTPFields = [.contentType: "application/problem+json", .requestID: requestID]
         if let retryAfter = problem.retryAfter { headers[.retryAfter] = String(retryAfter) }
-        return Response(status: problem.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        return Response(status: problem.status, headers: headers, body: .init(byteBuffer: encodedBody(problem, requestID: requestID)))
+    }
+
+    static func encodedBody(_ problem: Problem, requestID: String) -> ByteBuffer {
+        let body = (try? encoder.encode(ProblemBody(problem, requestID: requestID))) ?? Data("{}".utf8)
+        return ByteBuffer(bytes: body)
     }
 }
 

@@ -1,0 +1,261 @@
+"""Operating Roost as an operator would: the `roost` subcommands (serve, snapshot, restore,
+wal verify/dump) against real data directories, signals, crashes and the data directory lock."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from roost_e2e import describe, free_port, output
+
+SNAPSHOT_HEADER_BYTES = 36  # magic, version, lsn, body length, body CRC, header CRC
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def run_expecting_exit(run_cli, *args, env=None, timeout: float = 20) -> subprocess.CompletedProcess:
+    """Runs a command that must finish on its own (a refusal): a hang is a failure, not a wait."""
+    try:
+        return run_cli(*args, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired as expired:
+        pytest.fail(f"`roost {' '.join(map(str, args))}` was still running after {timeout} s; it should have refused "
+                    f"and exited.\nstdout: {expired.stdout!r}\nstderr: {expired.stderr!r}")
+
+
+def assert_refused(result: subprocess.CompletedProcess) -> None:
+    """Non-zero exit by the program itself (a crash by signal is not a refusal)."""
+    assert result.returncode != 0, "expected a refusal\n" + describe(result)
+    assert result.returncode > 0, "killed by a signal (crash?) instead of exiting\n" + describe(result)
+
+
+def message_lines(result: subprocess.CompletedProcess) -> list[str]:
+    """Non-empty output lines that are not JSON log records: what the operator is told."""
+    lines = []
+    for line in output(result).splitlines():
+        if not line.strip():
+            continue
+        try:
+            if isinstance(json.loads(line), dict):
+                continue
+        except json.JSONDecodeError:
+            pass
+        lines.append(line)
+    return lines
+
+
+def snapshot_files(data_dir: Path) -> list[Path]:
+    return sorted((data_dir / "snapshots").glob("*.snapshot"))
+
+
+def snapshot_lsn(path: Path) -> int:
+    return int(path.name.split(".")[0])
+
+
+def take_snapshot(run_cli, data_dir: Path) -> subprocess.CompletedProcess:
+    result = run_cli("snapshot", "--data-dir", data_dir, "--timeout", 20)
+    assert result.returncode == 0, describe(result)
+    assert snapshot_files(data_dir), f"no snapshot in {data_dir / 'snapshots'} after:\n{describe(result)}"
+    return result
+
+
+def assert_live_and_ready(server) -> None:
+    live = server.get("/health/live")
+    assert live.status_code == 200 and live.json() == {"status": "ok"}, live.text
+    ready = server.get("/health/ready")
+    assert ready.status_code == 200 and ready.json() == {"status": "ready"}, ready.text
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def test_help_lists_the_serve_snapshot_restore_and_wal_subcommands(run_cli):
+    result = run_cli("--help")
+    assert result.returncode == 0, describe(result)
+    for command in ("serve", "snapshot", "restore", "wal"):
+        assert re.search(rf"^\s+{command}\s", result.stdout, re.MULTILINE), f"{command} missing from:\n{result.stdout}"
+
+
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        ("ROOST_PORT", "notanumber"),
+        ("ROOST_PORT", "70000"),
+        ("ROOST_LOG_LEVEL", "loud"),
+        ("ROOST_SNAPSHOT_INTERVAL_SECONDS", "-1"),
+    ],
+)
+def test_serve_refuses_an_invalid_environment_variable_naming_it(run_cli, data_dir, variable, value):
+    env = {"ROOST_PORT": free_port(), variable: value}  # should it start anyway, not on a busy port
+    result = run_expecting_exit(run_cli, "serve", "--host", "127.0.0.1", "--data-dir", data_dir, env=env)
+    assert_refused(result)
+    assert variable in output(result), describe(result)
+
+
+# --- the data directory lock ----------------------------------------------------------------------
+
+
+def test_second_server_on_the_same_data_dir_is_refused_as_in_use_and_the_first_keeps_serving(server, run_cli, data_dir):
+    started = time.monotonic()
+    second = run_expecting_exit(run_cli, "serve", "--host", "127.0.0.1", "--port", free_port(), "--data-dir", data_dir)
+    elapsed = time.monotonic() - started
+    assert_refused(second)
+    assert elapsed < 10, f"the refusal took {elapsed:.1f} s"
+    lines = message_lines(second)
+    assert len(lines) == 1 and "in use" in lines[0], f"expected one line saying the directory is in use:\n{describe(second)}"
+    assert server.running
+    assert_live_and_ready(server)
+
+
+def test_server_killed_with_sigkill_restarts_on_the_same_data_dir_live_and_ready(server_factory, run_cli, data_dir):
+    first = server_factory(data_dir, name="first").start()
+    take_snapshot(run_cli, data_dir)
+    assert first.kill() == -signal.SIGKILL
+    second = server_factory(data_dir, name="second").start()
+    assert_live_and_ready(second)
+
+
+# --- stopping -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_shutdown_signal_exits_0_within_10s_and_logs_engine_stopped(server, stop_signal):
+    assert server.get("/health/live").status_code == 200
+    started = time.monotonic()
+    status = server.stop(stop_signal, timeout=10)
+    elapsed = time.monotonic() - started
+    assert status == 0, f"exit status {status} after {stop_signal.name}\n{server.log_text()[-3000:]}"
+    assert elapsed < 10
+    records = server.log_records()  # raises if a stdout line is not a JSON object
+    for record in records:
+        missing = [key for key in ("ts", "level", "msg", "label") if key not in record]
+        assert not missing, f"log record without {missing}: {record}"
+    assert any(record["msg"] == "engine stopped" for record in records), [r["msg"] for r in records]
+
+
+def test_server_log_lines_are_json_objects_with_ts_level_msg_label(server):
+    server.get("/health/live")
+    server.get("/no/such/route")
+    records = server.log_records()
+    assert records, "the server logged nothing"
+    for record in records:
+        assert {"ts", "level", "msg", "label"} <= set(record), record
+        assert all(isinstance(record[key], str) for key in ("ts", "level", "msg", "label")), record
+
+
+# --- snapshot -------------------------------------------------------------------------------------
+
+
+def test_snapshot_while_serving_is_written_by_the_running_server(server, run_cli, data_dir):
+    result = run_cli("snapshot", "--data-dir", data_dir, "--timeout", 20)
+    assert result.returncode == 0, describe(result)
+    assert "snapshot written by the running server" in output(result), describe(result)
+    assert snapshot_files(data_dir), f"no {data_dir}/snapshots/*.snapshot"
+    assert_live_and_ready(server)
+
+
+def test_snapshot_without_a_server_is_written_offline_and_leaves_the_data_dir_usable(server_factory, run_cli, data_dir):
+    result = run_cli("snapshot", "--data-dir", data_dir)
+    assert result.returncode == 0, describe(result)
+    assert "snapshot written offline" in output(result), describe(result)
+    assert snapshot_files(data_dir), f"no {data_dir}/snapshots/*.snapshot"
+    assert_live_and_ready(server_factory(data_dir).start())
+
+
+# --- wal verify / dump ----------------------------------------------------------------------------
+
+
+def test_wal_verify_passes_on_a_fresh_data_dir(run_cli, data_dir):
+    data_dir.mkdir()
+    result = run_cli("wal", "verify", "--data-dir", data_dir)
+    assert result.returncode == 0, describe(result)
+    assert result.stdout.rstrip().endswith("ok"), describe(result)
+
+
+def test_wal_verify_passes_while_serving_and_after_a_clean_stop(server, run_cli, data_dir):
+    server.get("/health/live")
+    take_snapshot(run_cli, data_dir)
+    while_serving = run_cli("wal", "verify", "--data-dir", data_dir)
+    assert while_serving.returncode == 0, describe(while_serving)
+    assert while_serving.stdout.rstrip().endswith("ok"), describe(while_serving)
+    assert server.stop() == 0
+    after_stop = run_cli("wal", "verify", "--data-dir", data_dir)
+    assert after_stop.returncode == 0, describe(after_stop)
+    assert after_stop.stdout.rstrip().endswith("ok"), describe(after_stop)
+
+
+def test_wal_verify_reports_a_snapshot_with_a_corrupted_body_as_damaged(server, run_cli, data_dir):
+    take_snapshot(run_cli, data_dir)
+    assert server.stop() == 0
+    snapshot = snapshot_files(data_dir)[-1]
+    content = bytearray(snapshot.read_bytes())
+    body_length = len(content) - SNAPSHOT_HEADER_BYTES
+    assert body_length > 0, f"{snapshot} has no body to corrupt ({len(content)} bytes)"
+    content[SNAPSHOT_HEADER_BYTES + body_length // 2] ^= 0xFF
+    snapshot.write_bytes(bytes(content))
+
+    result = run_cli("wal", "verify", "--data-dir", data_dir)
+    assert_refused(result)
+    assert "DAMAGED" in output(result), describe(result)
+    assert not result.stdout.rstrip().endswith("ok"), describe(result)
+
+
+@pytest.mark.parametrize("while_serving", [True, False], ids=["while-serving", "stopped"])
+def test_wal_dump_exits_0(server, run_cli, data_dir, while_serving):
+    take_snapshot(run_cli, data_dir)
+    if not while_serving:
+        assert server.stop() == 0
+    result = run_cli("wal", "dump", "--data-dir", data_dir)
+    assert result.returncode == 0, describe(result)
+
+
+# --- restore --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "flags", [[], ["--snapshot", "0", "--until", "0"]], ids=["neither-snapshot-nor-until", "both-snapshot-and-until"]
+)
+def test_restore_needs_exactly_one_of_snapshot_and_until(run_cli, data_dir, flags):
+    take_snapshot(run_cli, data_dir)  # offline: there is state that a wrong restore could move
+    before = snapshot_files(data_dir)
+    result = run_cli("restore", *flags, "--data-dir", data_dir)
+    assert_refused(result)
+    assert "usage" in output(result).lower(), describe(result)
+    assert not list(data_dir.glob("pre-restore-*")), "a refused restore moved the state"
+    assert snapshot_files(data_dir) == before
+
+
+def test_restore_to_a_snapshot_keeps_the_previous_state_aside_and_the_server_starts_on_it(server_factory, run_cli, data_dir):
+    first = server_factory(data_dir, name="before-restore").start()
+    take_snapshot(run_cli, data_dir)
+    assert first.stop() == 0
+    before = [path.name for path in snapshot_files(data_dir)]
+    lsn = snapshot_lsn(snapshot_files(data_dir)[-1])
+
+    result = run_cli("restore", "--snapshot", lsn, "--data-dir", data_dir)
+    assert result.returncode == 0, describe(result)
+    assert "restored through LSN" in output(result), describe(result)
+    kept = sorted(data_dir.glob("pre-restore-*"))
+    assert len(kept) == 1, f"expected one pre-restore-* in {sorted(p.name for p in data_dir.iterdir())}"
+    assert (kept[0] / "snapshots").is_dir(), f"{kept[0]} has no snapshots/: {sorted(p.name for p in kept[0].iterdir())}"
+    assert sorted(path.name for path in (kept[0] / "snapshots").glob("*.snapshot")) == before
+
+    after = server_factory(data_dir, name="after-restore").start()
+    assert_live_and_ready(after)
+
+
+def test_restore_while_the_server_runs_is_refused_as_in_use(server, run_cli, data_dir):
+    take_snapshot(run_cli, data_dir)
+    lsn = snapshot_lsn(snapshot_files(data_dir)[-1])
+    result = run_expecting_exit(run_cli, "restore", "--snapshot", lsn, "--data-dir", data_dir)
+    assert_refused(result)
+    assert "in use" in output(result), describe(result)
+    assert not list(data_dir.glob("pre-restore-*")), "restore moved state from under a running server"
+    assert server.running
+    assert_live_and_ready(server)
