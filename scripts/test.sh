@@ -24,6 +24,9 @@ for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && brea
 redis-cli -p "$redis_port" ping >/dev/null || { echo "redis-server did not start"; cat "$work/redis.log"; exit 1; }
 export ROOST_TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
 
+echo "== shipped data (data/tools/validate_data.py)"
+python3 data/tools/validate_data.py
+
 echo "== swift tests"
 swift build --build-tests
 swift test --skip-build
