@@ -53,16 +53,33 @@ public struct JSONLogHandler: LogHandler {
         line += "\""
     }
 
+    /// RFC 3339 UTC with milliseconds, formatted by hand (this runs for every request log line).
     private static func timestamp() -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var seconds = now.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(now.tv_nsec / 1_000_000)
-        )
+        var text = ""
+        text.reserveCapacity(24)
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                text.unicodeScalars.append(Unicode.Scalar(UInt8(48 + rest / divisor)))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        digits(Int(parts.tm_year) + 1900, 4); text += "-"
+        digits(Int(parts.tm_mon) + 1, 2); text += "-"
+        digits(Int(parts.tm_mday), 2); text += "T"
+        digits(Int(parts.tm_hour), 2); text += ":"
+        digits(Int(parts.tm_min), 2); text += ":"
+        digits(Int(parts.tm_sec), 2); text += "."
+        digits(Int(now.tv_nsec / 1_000_000), 3); text += "Z"
+        return text
     }
 }
 

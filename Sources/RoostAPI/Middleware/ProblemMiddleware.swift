@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import Synchronization
 
 extension HTTPField.Name {
     static let requestID = HTTPField.Name("X-Request-ID")!
@@ -50,9 +51,13 @@ struct ProblemMiddleware: RouterMiddleware {
     }
 }
 
-/// Request ids: the client's own when it is short and plain, otherwise 128 random bits in hex.
+/// Request ids: the client's own when it is short and plain, otherwise 32 hex digits: a random
+/// per-process prefix and a counter. Unique without a system call per request (ids need to be
+/// distinct, not secret).
 enum RequestID {
     static let lengthMax = 128
+    private static let prefix = hex(UInt64.random(in: .min ... .max))
+    private static let counter = Atomic<UInt64>(0)
 
     static func accepting(_ offered: String?) -> String {
         if let offered, isAcceptable(offered) { return offered }
@@ -68,8 +73,7 @@ enum RequestID {
     }
 
     static func make() -> String {
-        let high = UInt64.random(in: .min ... .max), low = UInt64.random(in: .min ... .max)
-        return hex(high) + hex(low)
+        prefix + hex(counter.add(1, ordering: .relaxed).newValue)
     }
 
     private static func hex(_ value: UInt64) -> String {
