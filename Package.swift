@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "RoostAPI", targets: ["RoostAPI"]),
         .library(name: "RoostEngine", targets: ["RoostEngine"]),
         .library(name: "RoostStorage", targets: ["RoostStorage"]),
+        .library(name: "RoostDomain", targets: ["RoostDomain"]),
+        .library(name: "RoostBinary", targets: ["RoostBinary"]),
     ],
     dependencies: [
         // ConfigurationSupport is left out: Roost reads its environment once, itself.

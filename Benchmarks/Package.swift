@@ -8,27 +8,16 @@
 import Foundation
 import PackageDescription
 
-// The root package exports RoostStorage, RoostEngine and RoostAPI as libraries. The benchmarks also
-// need RoostBinary (ByteWriter/ByteReader, for the snapshot states) and RoostDomain (the Aggregate
-// protocol, for replay through Engine.open). When the root manifest exports them as products too,
-// depend on them as such; until then they are imported as the modules RoostStorage/RoostEngine
-// already build (SwiftPM puts every module of the graph on the search path and links them with
-// the products that depend on them).
-let rootManifest = (try? String(contentsOfFile: Context.packageDirectory + "/../Package.swift", encoding: .utf8)) ?? ""
-func rootExports(_ product: String) -> Bool {
-    rootManifest.contains(".library(name: \"\(product)\"")
-}
 // A package depended on by path is known by its directory's name (the clone's folder, whatever it is called).
 let rootPackage = URL(fileURLWithPath: Context.packageDirectory).deletingLastPathComponent().lastPathComponent
-var kitDependencies: [Target.Dependency] = [
+let kitDependencies: [Target.Dependency] = [
+    .product(name: "RoostBinary", package: rootPackage),
+    .product(name: "RoostDomain", package: rootPackage),
     .product(name: "RoostStorage", package: rootPackage),
     .product(name: "RoostEngine", package: rootPackage),
     .product(name: "Logging", package: "swift-log"),
     .product(name: "Histogram", package: "hdrhistogram-swift"),
 ]
-for extra in ["RoostBinary", "RoostDomain"] where rootExports(extra) {
-    kitDependencies.append(.product(name: extra, package: rootPackage))
-}
 
 let package = Package(
     name: "RoostBenchmarks",

@@ -1,1 +1,128 @@
+// roost-bench: runs Roost's storage workloads once and prints exact numbers, one `RESULT key=value…`
+// line per measurement (scripts/bench.sh reads them). The ordo-one suite runs the same workloads.
+//
+//   roost-bench wal      [--appenders 1,16,256,1024] [--preallocate false,true] [--seconds 3] [--warmup 1]
+//                        [--payload 256] [--segment-bytes 67108864]
+//   roost-bench replay   [--records 1000000] [--engine true|false] [--shards 16]
+//   roost-bench snapshot [--listings 1000000]
+//   roost-bench all      (all three, defaults)
+// Every command takes --dir DIR (default: ROOST_BENCH_DIR, else $TMPDIR/roost-bench); its files are removed.
+import Foundation
 import RoostBenchKit
+import RoostStorage
+
+/// Unbuffered, so lines appear as each measurement finishes even when piped.
+func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+
+struct Options {
+    var command: String
+    var values: [String: String] = [:]
+
+    init(_ arguments: [String]) throws {
+        guard let command = arguments.first else { throw BenchError("usage: roost-bench wal|replay|snapshot|all [--option value]...") }
+        self.command = command
+        var rest = arguments.dropFirst()
+        while let flag = rest.popFirst() {
+            guard flag.hasPrefix("--"), let value = rest.popFirst() else { throw BenchError("expected --option value, got \(flag)") }
+            values[String(flag.dropFirst(2))] = value
+        }
+    }
+
+    func string(_ name: String, _ fallback: String) -> String { values[name] ?? fallback }
+    func int(_ name: String, _ fallback: Int) throws -> Int {
+        guard let text = values[name] else { return fallback }
+        guard let value = Int(text.replacingOccurrences(of: "_", with: "")) else { throw BenchError("--\(name) \(text): not an integer") }
+        return value
+    }
+    func double(_ name: String, _ fallback: Double) throws -> Double {
+        guard let text = values[name] else { return fallback }
+        guard let value = Double(text) else { throw BenchError("--\(name) \(text): not a number") }
+        return value
+    }
+    func ints(_ name: String, _ fallback: [Int]) throws -> [Int] {
+        guard let text = values[name] else { return fallback }
+        return try text.split(separator: ",").map { part in
+            guard let value = Int(part) else { throw BenchError("--\(name) \(text): not a list of integers") }
+            return value
+        }
+    }
+    func bools(_ name: String, _ fallback: [Bool]) throws -> [Bool] {
+        guard let text = values[name] else { return fallback }
+        return try text.split(separator: ",").map { part in
+            guard let value = Bool(String(part)) else { throw BenchError("--\(name) \(text): not a list of true/false") }
+            return value
+        }
+    }
+}
+
+func report(_ line: String) { say("RESULT " + line) }
+
+func runWAL(_ options: Options, root: String) async throws {
+    let appenders = try options.ints("appenders", [1, 16, 256, 1024])
+    let preallocate = try options.bools("preallocate", [false, true])
+    let seconds = try options.double("seconds", 3)
+    let warmup = try options.double("warmup", 1)
+    let payload = try options.int("payload", 256)
+    let segmentBytes = try options.int("segment-bytes", WALLimits.default.segmentBytes)
+    for prealloc in preallocate {
+        for count in appenders {
+            let config = WALAppendConfig(
+                appenders: count, preallocate: prealloc, payloadBytes: payload, warmupSeconds: warmup, seconds: seconds,
+                segmentBytes: segmentBytes
+            )
+            let result = try await WALAppendWorkload.run(directory: root + "/wal-append", config: config)
+            report(result.line)
+        }
+    }
+}
+
+func runReplay(_ options: Options, root: String) async throws {
+    let records = try options.int("records", 1_000_000)
+    let payload = try options.int("payload", 256)
+    let prepared = try await ReplayWorkload.prepare(directory: root + "/replay-wal", records: records, payloadBytes: payload)
+    defer { BenchFiles.remove(prepared.directory) }
+    say(
+        "# replay: \(records) records of \(payload) B in \(prepared.segments) segments, \(prepared.bytes) bytes, "
+            + "written in \(String(format: "%.2f", prepared.writeSeconds)) s")
+    report(try ReplayWorkload.recover(prepared, cold: false).line)  // the first read after writing: pages still cached
+    report(try ReplayWorkload.recover(prepared, cold: false).line)
+    report(try ReplayWorkload.recover(prepared, cold: true).line)
+    report(try ReplayWorkload.rawRead(prepared, cold: false).line)
+    report(try ReplayWorkload.rawRead(prepared, cold: true).line)
+
+    if options.string("engine", "true") == "true" {
+        let shards = try options.int("shards", 16)
+        let dataDirectory = root + "/replay-engine"
+        defer { BenchFiles.remove(dataDirectory) }
+        _ = try await EngineReplayWorkload.prepare(dataDirectory: dataDirectory, records: records, shardCount: shards, payloadBytes: payload)
+        report(try await EngineReplayWorkload.open(dataDirectory: dataDirectory, records: records, shardCount: shards, cold: false).line)
+        report(try await EngineReplayWorkload.open(dataDirectory: dataDirectory, records: records, shardCount: shards, cold: true).line)
+    }
+}
+
+func runSnapshot(_ options: Options, root: String) throws {
+    let count = try options.int("listings", 1_000_000)
+    let (seconds, listings) = BenchClock.time { BenchListing.generate(count: count) }
+    say("# snapshot: generated \(count) listings in \(String(format: "%.2f", seconds)) s")
+    report(try SnapshotWorkload.run(directory: root + "/snapshot", listings: listings).line)
+}
+
+do {
+    let options = try Options(Array(CommandLine.arguments.dropFirst()))
+    let root = options.string("dir", benchRootDirectory())
+    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    say("# roost-bench \(options.command) in \(root)")
+    switch options.command {
+    case "wal": try await runWAL(options, root: root)
+    case "replay": try await runReplay(options, root: root)
+    case "snapshot": try runSnapshot(options, root: root)
+    case "all":
+        try await runWAL(options, root: root)
+        try await runReplay(options, root: root)
+        try runSnapshot(options, root: root)
+    default: throw BenchError("unknown command \(options.command): wal|replay|snapshot|all")
+    }
+} catch {
+    FileHandle.standardError.write(Data("roost-bench: \(error)\n".utf8))
+    exit(1)
+}
