@@ -26,8 +26,7 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     let router = Router(context: RoostRequestContext.self)
     router.add(middleware: ProblemMiddleware())
-    router.add(middleware: RequestLogMiddleware())
-    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: ObservabilityMiddleware())
     OperationsRoutes(engine: engine, metrics: roostMetrics).register(on: router)
     routes(router)
     return Application(

@@ -8,6 +8,7 @@ func loadConfiguration(dataDirectory: String?, adjust: (inout RoostConfiguration
     if let dataDirectory { configuration.dataDirectory = dataDirectory }
     adjust(&configuration)
     let level = configuration.logLevel
+    atexit { LogSink.standardOutput.flush() }  // batched log lines reach the file before any exit
     if configuration.logFormat == "json" {
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
     } else {

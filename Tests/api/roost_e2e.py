@@ -28,7 +28,8 @@ ROOST_TEST_ENV = {
 
 LOOPBACK = "127.0.0.1"
 CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-GENERATED_REQUEST_ID = re.compile(r"^[0-9a-fA-F]{32}$")
+# Generated ids are Hummingbird's: a per-process hex prefix (1-16 digits) and a 16-digit hex counter.
+GENERATED_REQUEST_ID = re.compile(r"^[0-9a-f]{17,32}$")
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 PROBLEM_FIELDS = ("type", "title", "status", "detail", "code", "requestId")
 

@@ -1,17 +1,21 @@
 import Foundation
 import Logging
-import Synchronization
 
-/// Writes one JSON object per line to standard output: `ts`, `level`, `msg`, `label`, then the
-/// metadata keys (dotted, e.g. `request.id`, `wal.lsn`) as string fields.
+/// Writes one JSON object per line: `ts`, `level`, `msg`, `label`, then the metadata keys
+/// (dotted, e.g. `request.id`, `wal.lsn`) as string fields.
+///
+/// It runs for every request, so lines are built as UTF-8 bytes directly and handed to a
+/// `LogSink`, which batches them into few `write` calls.
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
     private let label: String
+    private let sink: LogSink
 
-    public init(label: String, level: Logger.Level) {
+    public init(label: String, level: Logger.Level, sink: LogSink = .standardOutput) {
         self.label = label
         logLevel = level
+        self.sink = sink
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -20,84 +24,85 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var line = "{\"ts\":\""
-        line += Self.timestamp()
-        line += "\",\"level\":\"\(event.level.rawValue)\",\"msg\":"
+        var line: [UInt8] = []
+        line.reserveCapacity(320)
+        line.append(contentsOf: #"{"ts":""#.utf8)
+        Self.appendTimestamp(to: &line)
+        line.append(contentsOf: #"","level":""#.utf8)
+        line.append(contentsOf: event.level.rawValue.utf8)
+        line.append(contentsOf: #"","msg":"#.utf8)
         Self.appendQuoted(event.message.description, to: &line)
-        line += ",\"label\":"
+        line.append(contentsOf: #","label":"#.utf8)
         Self.appendQuoted(label, to: &line)
-        let merged = event.metadata.map { metadata.merging($0) { $1 } } ?? metadata
-        for key in merged.keys.sorted() {
-            line += ","
-            Self.appendQuoted(key, to: &line)
-            line += ":"
-            Self.appendQuoted(merged[key]!.description, to: &line)
+        let extra = event.metadata ?? [:]
+        // Hummingbird's request id is Roost's unless the client chose one (then it is `request.id` already).
+        let renameRequestID = metadata["request.id"] == nil && extra["request.id"] == nil
+        for (key, value) in metadata where extra[key] == nil {
+            Self.appendField(renameRequestID && key == "hb.request.id" ? "request.id" : key, value, to: &line)
         }
-        line += "}\n"
-        StandardOutput.write(line)
+        for (key, value) in extra { Self.appendField(key, value, to: &line) }
+        line.append(contentsOf: "}\n".utf8)
+        // Warnings and worse reach the file before the call returns: they must survive a crash.
+        sink.write(line, flushNow: event.level >= .warning)
     }
 
-    static func appendQuoted(_ text: String, to line: inout String) {
-        line += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": line += "\\\""
-            case "\\": line += "\\\\"
-            case "\n": line += "\\n"
-            case "\r": line += "\\r"
-            case "\t": line += "\\t"
-            case _ where scalar.value < 0x20: line += String(format: "\\u%04x", scalar.value)
-            default: line.unicodeScalars.append(scalar)
+    private static func appendField(_ key: String, _ value: Logger.Metadata.Value, to line: inout [UInt8]) {
+        line.append(UInt8(ascii: ","))
+        appendQuoted(key, to: &line)
+        line.append(UInt8(ascii: ":"))
+        switch value {
+        case let .string(text): appendQuoted(text, to: &line)
+        case let .stringConvertible(convertible): appendQuoted(convertible.description, to: &line)
+        default: appendQuoted(value.description, to: &line)
+        }
+    }
+
+    static func appendQuoted(_ text: String, to line: inout [UInt8]) {
+        line.append(UInt8(ascii: "\""))
+        let utf8 = text.utf8
+        if utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            line.append(contentsOf: utf8)  // the common case: nothing to escape
+        } else {
+            for byte in utf8 {
+                switch byte {
+                case UInt8(ascii: "\""): line.append(contentsOf: #"\""#.utf8)
+                case UInt8(ascii: "\\"): line.append(contentsOf: #"\\"#.utf8)
+                case UInt8(ascii: "\n"): line.append(contentsOf: #"\n"#.utf8)
+                case UInt8(ascii: "\r"): line.append(contentsOf: #"\r"#.utf8)
+                case UInt8(ascii: "\t"): line.append(contentsOf: #"\t"#.utf8)
+                case ..<0x20:
+                    let hex = Array("0123456789abcdef".utf8)
+                    line.append(contentsOf: #"\u00"#.utf8)
+                    line.append(hex[Int(byte >> 4)])
+                    line.append(hex[Int(byte & 0xF)])
+                default: line.append(byte)
+                }
             }
         }
-        line += "\""
+        line.append(UInt8(ascii: "\""))
     }
 
-    /// RFC 3339 UTC with milliseconds, formatted by hand (this runs for every request log line).
-    private static func timestamp() -> String {
+    /// RFC 3339 UTC with milliseconds.
+    static func appendTimestamp(to line: inout [UInt8]) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var seconds = now.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        var text = ""
-        text.reserveCapacity(24)
         func digits(_ value: Int, _ width: Int) {
             var divisor = 1
             for _ in 1..<width { divisor *= 10 }
-            var rest = value
             while divisor > 0 {
-                text.unicodeScalars.append(Unicode.Scalar(UInt8(48 + rest / divisor)))
-                rest %= divisor
+                line.append(UInt8(48 + (value / divisor) % 10))
                 divisor /= 10
             }
         }
-        digits(Int(parts.tm_year) + 1900, 4); text += "-"
-        digits(Int(parts.tm_mon) + 1, 2); text += "-"
-        digits(Int(parts.tm_mday), 2); text += "T"
-        digits(Int(parts.tm_hour), 2); text += ":"
-        digits(Int(parts.tm_min), 2); text += ":"
-        digits(Int(parts.tm_sec), 2); text += "."
-        digits(Int(now.tv_nsec / 1_000_000), 3); text += "Z"
-        return text
-    }
-}
-
-/// Whole lines to fd 1 with one `write` each, so lines from different threads never interleave.
-enum StandardOutput {
-    private static let lock = Mutex(())
-
-    static func write(_ line: String) {
-        var line = line
-        lock.withLock { _ in
-            line.withUTF8 { bytes in
-                var offset = 0
-                while offset < bytes.count {
-                    let written = Glibc.write(1, bytes.baseAddress! + offset, bytes.count - offset)
-                    if written <= 0 { return }
-                    offset += written
-                }
-            }
-        }
+        digits(Int(parts.tm_year) + 1900, 4); line.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mon) + 1, 2); line.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mday), 2); line.append(UInt8(ascii: "T"))
+        digits(Int(parts.tm_hour), 2); line.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_min), 2); line.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_sec), 2); line.append(UInt8(ascii: "."))
+        digits(Int(now.tv_nsec / 1_000_000), 3); line.append(UInt8(ascii: "Z"))
     }
 }

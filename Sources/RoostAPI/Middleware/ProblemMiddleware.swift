@@ -3,7 +3,6 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
-import Synchronization
 
 extension HTTPField.Name {
     static let requestID = HTTPField.Name("X-Request-ID")!
@@ -17,9 +16,15 @@ struct ProblemMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let id = RequestID.accepting(request.headers[.requestID])
+        let id: String
+        if let offered = request.headers[.requestID], RequestID.isAcceptable(offered) {
+            id = offered
+            context.logger[metadataKey: "request.id"] = .string(offered)
+        } else {
+            // Hummingbird already gave the request an id (logged as `request.id`, see JSONLogHandler).
+            id = context.id
+        }
         context.requestID = id
-        context.logger[metadataKey: "request.id"] = .string(id)
         do {
             var response = try await next(request, context)
             response.headers[.requestID] = id
@@ -51,18 +56,10 @@ struct ProblemMiddleware: RouterMiddleware {
     }
 }
 
-/// Request ids: the client's own when it is short and plain, otherwise 32 hex digits: a random
-/// per-process prefix and a counter. Unique without a system call per request (ids need to be
-/// distinct, not secret).
+/// Request ids: the client's own when it is 1-128 characters of `[A-Za-z0-9._:-]`; otherwise
+/// Hummingbird's per-request id (hex, unique per process) is used.
 enum RequestID {
     static let lengthMax = 128
-    private static let prefix = hex(UInt64.random(in: .min ... .max))
-    private static let counter = Atomic<UInt64>(0)
-
-    static func accepting(_ offered: String?) -> String {
-        if let offered, isAcceptable(offered) { return offered }
-        return make()
-    }
 
     static func isAcceptable(_ id: String) -> Bool {
         guard !id.isEmpty, id.utf8.count <= lengthMax else { return false }
@@ -72,12 +69,6 @@ enum RequestID {
         }
     }
 
-    static func make() -> String {
-        prefix + hex(counter.add(1, ordering: .relaxed).newValue)
-    }
-
-    private static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
-    }
+    /// An id for a response produced below the router (where Hummingbird has not made one).
+    static func make() -> String { Hummingbird.RequestID().description }
 }
