@@ -70,7 +70,7 @@ final class SegmentCursor: @unchecked Sendable {
             var written = 0
             while written < options.limits.segmentBytes {
                 let count = min(zeros.count, options.limits.segmentBytes - written)
-                try next.write(Array(zeros[0..<count]), at: written)
+                try zeros.withUnsafeBytes { try next.write(UnsafeRawBufferPointer(rebasing: $0[0..<count]), at: written) }
                 written += count
             }
         }
