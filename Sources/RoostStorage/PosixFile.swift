@@ -71,20 +71,25 @@ struct PosixFile: ~Copyable {
     func readAll(limit: Int) throws -> [UInt8] {
         let count = try size()
         guard count <= limit else { throw StorageError.io(operation: "read (file larger than \(limit) bytes)", path: path, errno: EFBIG) }
-        var buffer = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let got = buffer.withUnsafeMutableBytes { raw in
-                pread(fd, raw.baseAddress! + done, count - done, off_t(done))
+        return try read(count: count, at: 0)
+    }
+
+    /// Reads up to `count` bytes at `offset` straight into a new array (no zero-filling first);
+    /// fewer only if the file ends sooner.
+    func read(count: Int, at offset: Int) throws -> [UInt8] {
+        var failure: Int32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = 0
+            while initialized < count {
+                let got = pread(fd, buffer.baseAddress! + initialized, count - initialized, off_t(offset + initialized))
+                if got < 0 && errno == EINTR { continue }
+                if got < 0 { failure = errno; return }
+                if got == 0 { return }
+                initialized += got
             }
-            if got < 0 {
-                if errno == EINTR { continue }
-                throw StorageError.io(operation: "pread", path: path, errno: errno)
-            }
-            if got == 0 { buffer.removeLast(count - done); break }
-            done += got
         }
-        return buffer
+        guard failure == 0 else { throw StorageError.io(operation: "pread", path: path, errno: failure) }
+        return bytes
     }
 
     func dataSync() throws {

@@ -84,16 +84,23 @@ public struct SnapshotStore: Sendable {
     public func load(lsn: UInt64) throws -> [UInt8] {
         let path = directory + "/" + Self.fileName(lsn: lsn)
         let file = try PosixFile(path: path, flags: O_RDONLY)
-        var bytes = try file.readAll(limit: Self.bodyBytesMax + Self.headerBytes)
-        let bodyLength = try bytes.withUnsafeBytes { raw in try Self.checkHeader(raw, lsn: lsn, path: path) }
-        bytes.removeFirst(Self.headerBytes)
-        guard bytes.count == bodyLength else {
-            throw StorageError.damagedSnapshot(path: path, reason: "body is \(bytes.count) bytes, header says \(bodyLength)")
+        let header = try file.read(count: Self.headerBytes, at: 0)
+        let bodyLength = try header.withUnsafeBytes { raw in try Self.checkHeader(raw, lsn: lsn, path: path) }
+        guard bodyLength <= Self.bodyBytesMax, try file.size() == Self.headerBytes + Int(bodyLength) else {
+            throw StorageError.damagedSnapshot(path: path, reason: "the file is not \(Self.headerBytes) + \(bodyLength) bytes long")
         }
-        return bytes
+        let body = try file.read(count: Int(bodyLength), at: Self.headerBytes)
+        guard body.count == Int(bodyLength) else {
+            throw StorageError.damagedSnapshot(path: path, reason: "body is \(body.count) bytes, header says \(bodyLength)")
+        }
+        guard CRC32C.checksum(body) == header.withUnsafeBytes({ $0.loadUnaligned(fromByteOffset: 28, as: UInt32.self).littleEndian }) else {
+            throw StorageError.damagedSnapshot(path: path, reason: "body checksum mismatch")
+        }
+        return body
     }
 
-    private static func checkHeader(_ raw: UnsafeRawBufferPointer, lsn: UInt64, path: String) throws -> Int {
+    /// Checks a header's magic, checksum, version and LSN; returns the body length it declares.
+    private static func checkHeader(_ raw: UnsafeRawBufferPointer, lsn: UInt64, path: String) throws -> UInt64 {
         guard raw.count >= headerBytes, raw.prefix(8).elementsEqual(magic) else {
             throw StorageError.damagedSnapshot(path: path, reason: "not a snapshot (bad magic or short header)")
         }
@@ -101,7 +108,7 @@ public struct SnapshotStore: Sendable {
         let version = try reader.readUInt32()
         let storedLSN = try reader.readUInt64()
         let bodyLength = try reader.readUInt64()
-        let bodyCRC = try reader.readUInt32()
+        _ = try reader.readUInt32()  // body CRC, checked once the body is read
         let headerCRC = try reader.readUInt32()
         guard headerCRC == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<32])) else {
             throw StorageError.damagedSnapshot(path: path, reason: "header checksum mismatch")
@@ -110,14 +117,7 @@ public struct SnapshotStore: Sendable {
         guard storedLSN == lsn else {
             throw StorageError.damagedSnapshot(path: path, reason: "header LSN \(storedLSN) does not match the file name")
         }
-        guard bodyLength <= UInt64(raw.count - headerBytes) else {
-            throw StorageError.damagedSnapshot(path: path, reason: "body length \(bodyLength) runs past the end of the file")
-        }
-        let body = UnsafeRawBufferPointer(rebasing: raw[headerBytes..<(headerBytes + Int(bodyLength))])
-        guard CRC32C.checksum(body) == bodyCRC else {
-            throw StorageError.damagedSnapshot(path: path, reason: "body checksum mismatch")
-        }
-        return Int(bodyLength)
+        return bodyLength
     }
 
     /// The newest snapshot that loads, falling back to older ones past damaged files (each logged).
