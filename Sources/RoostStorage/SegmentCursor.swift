@@ -8,7 +8,6 @@ final class SegmentCursor: @unchecked Sendable {
     private let options: WALOptions
     private let logger: Logger
     private var file: PosixFile?
-    private var name = ""
     private var offset = 0
     private var unsynced = false
 
@@ -21,7 +20,6 @@ final class SegmentCursor: @unchecked Sendable {
     /// Continues an existing segment at `offset` (recovery has already cut anything after it).
     func reopen(name: String, at offset: Int) throws {
         file = try PosixFile(path: directory + "/" + name, flags: O_WRONLY, io: options.io)
-        self.name = name
         self.offset = offset
     }
 
@@ -80,7 +78,6 @@ final class SegmentCursor: @unchecked Sendable {
         try FileSystem.rename(temporaryPath, to: finalPath)
         if options.fsync == .always { try FileSystem.syncDirectory(directory, io: options.io) }
         file = consume next
-        self.name = name
         offset = WALFormat.segmentHeaderBytes
         unsynced = false
         logger.debug("WAL segment started", metadata: ["wal.segment": "\(name)", "wal.first_lsn": "\(firstLSN)"])
