@@ -39,23 +39,14 @@ done
 
 parent=${BENCH_DIR_PARENT:-$repo/data/state}
 mkdir -p "$parent"
+source "$repo/scripts/lib.sh"
 work=$(mktemp -d "$parent/.bench.XXXXXX")
-pids=()
-cleanup() {
-  local status=$?
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-  exit "$status"
-}
-trap cleanup EXIT INT TERM
 
 section() { printf '\n== %s\n' "$*"; }
 note() { printf '# %s\n' "$*"; }
 now() { date +%s.%N; }
 since() { awk -v t0="$1" -v t1="$(now)" 'BEGIN { printf "%.0f", t1 - t0 }'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 
 # Waits (up to 20 minutes) while another SwiftPM build runs in this repository: it holds .build's lock,
 # and a build running beside a measurement skews it.

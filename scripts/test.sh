@@ -3,18 +3,8 @@
 # with throwaway services on free loopback ports, stopped on every exit path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 work=$(mktemp -d "${TMPDIR:-/tmp}/roost-test.XXXXXX")
-pids=()
-cleanup() {
-  local status=$?
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-  exit "$status"
-}
-trap cleanup EXIT INT TERM
-
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 
 # Redis, for the cache and rate limiter tests.
 redis_port=$(free_port)

@@ -21,6 +21,11 @@ let benchmarks: @Sendable () -> Void = {
         maxDuration: .seconds(60), maxIterations: iterations
     )
 
+    @Sendable func writeSnapshotToLoad() throws {
+        try BenchFiles.freshDirectory(directory)
+        try SnapshotWorkload.encodeAndWrite(BenchListing.generate(count: count), store: store, lsn: lsn)
+    }
+
     Benchmark("Snapshot encode+write, \(count) listings", configuration: configuration) { benchmark, listings in
         let bytes = try SnapshotWorkload.encodeAndWrite(listings, store: store, lsn: lsn)
         benchmark.measurement(bodyMB, bytes / 1_000_000)
@@ -39,8 +44,7 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.stopMeasurement()
         guard listings.count == count else { throw BenchError("decoded \(listings.count) listings, expected \(count)") }
     } setup: {
-        try BenchFiles.freshDirectory(directory)
-        try SnapshotWorkload.encodeAndWrite(BenchListing.generate(count: count), store: store, lsn: lsn)
+        try writeSnapshotToLoad()
     } teardown: {
         BenchFiles.remove(directory)
     }
@@ -49,8 +53,7 @@ let benchmarks: @Sendable () -> Void = {
         let listings = try SnapshotWorkload.loadAndDecode(store: store, lsn: lsn)
         guard listings.count == count else { throw BenchError("decoded \(listings.count) listings, expected \(count)") }
     } setup: {
-        try BenchFiles.freshDirectory(directory)
-        try SnapshotWorkload.encodeAndWrite(BenchListing.generate(count: count), store: store, lsn: lsn)
+        try writeSnapshotToLoad()
     } teardown: {
         BenchFiles.remove(directory)
     }

@@ -77,8 +77,8 @@ extension Problem {
         case let error as StorageError:
             if case .overloaded = error { return .unavailable("Too many writes are waiting for the disk.", retryAfter: 1) }
             return .unavailable("Not accepting writes; the server needs a restart to recover from disk.")
-        case is DecodingError:
-            return fromDecoding(error as! DecodingError)
+        case let error as DecodingError:
+            return fromDecoding(error)
         case is NIOTooManyBytesError:
             return Problem(.contentTooLarge, code: "payload_too_large", title: "Payload too large", detail: "The body is larger than this endpoint accepts.")
         case let error as HTTPError:
