@@ -14,6 +14,19 @@ for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && brea
 redis-cli -p "$redis_port" ping >/dev/null || { echo "redis-server did not start"; cat "$work/redis.log"; exit 1; }
 export ROOST_TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
 
+# Python for the stand-ins and the end-to-end suite.
+python3 -m venv .venv-test
+.venv-test/bin/pip install -q --disable-pip-version-check -r Tests/api/requirements.txt
+
+# An S3-compatible server (moto) for the object store tests. It does not check signatures:
+# the SigV4 signer is also proven against AWS's vectors and botocore's signer.
+s3_port=$(free_port)
+.venv-test/bin/moto_server -H 127.0.0.1 -p "$s3_port" >"$work/moto.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$s3_port/" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fs "http://127.0.0.1:$s3_port/" >/dev/null || { echo "moto_server did not start"; cat "$work/moto.log"; exit 1; }
+export ROOST_TEST_S3_ENDPOINT="http://127.0.0.1:$s3_port"
+
 echo "== shipped data (data/tools/validate_data.py)"
 python3 data/tools/validate_data.py
 
@@ -23,6 +36,4 @@ swift test --skip-build
 
 echo "== end-to-end (pytest, release binary)"
 swift build -c release --product roost
-python3 -m venv .venv-test
-.venv-test/bin/pip install -q --disable-pip-version-check -r Tests/api/requirements.txt
 ROOST_BIN="$PWD/.build/release/roost" .venv-test/bin/python -m pytest -q Tests/api

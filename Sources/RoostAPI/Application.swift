@@ -2,11 +2,12 @@ import Hummingbird
 import Logging
 import Metrics
 import Prometheus
+import RoostCache
 import RoostDomain
 import RoostEngine
 
 /// The aggregates the engine owns. Each feature adds its aggregate here.
-public var roostAggregates: [any Aggregate.Type] { [] }
+public var roostAggregates: [any Aggregate.Type] { [Accounts.self] }
 
 /// The Prometheus registry behind swift-metrics, bootstrapped once per process.
 public let roostMetrics: PrometheusCollectorRegistry = {
@@ -21,6 +22,7 @@ public let roostMetrics: PrometheusCollectorRegistry = {
 public func buildApplication(
     configuration: RoostConfiguration,
     engine: Engine,
+    services: RoostServices,
     logger: Logger,
     routes: (Router<RoostRequestContext>) -> Void = { _ in }
 ) -> some ApplicationProtocol {
@@ -28,6 +30,11 @@ public func buildApplication(
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: ObservabilityMiddleware())
     OperationsRoutes(engine: engine, metrics: roostMetrics).register(on: router)
+    AccountRoutes(
+        service: services.accounts, limiter: services.cacheBackend.rateLimiter,
+        authLimitPerMinute: configuration.rateLimitAuthPerMinute, refreshLimitPerMinute: configuration.rateLimitRefreshPerMinute,
+        media: services.media, verifiers: services.verifiers, bodyLimit: configuration.jsonBodyBytesMax
+    ).register(on: router)
     routes(router)
     return Application(
         responder: HeadResponder(wrapped: router.buildResponder()),

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import RoostEngine
 import RoostStorage
@@ -20,6 +21,42 @@ public struct RoostConfiguration: Sendable, Equatable {
     public var snapshotIntervalSeconds = 300
     /// JSON request bodies larger than this are refused with 413 before they are read whole.
     public var jsonBodyBytesMax = 1 << 20
+
+    // Accounts and sessions.
+    /// The HS256 signing key (base64, ≥ 32 bytes decoded). Unset: generated into `<data dir>/jwt.key` on first start.
+    public var jwtKey: String?
+    public var jwtIssuer = "roost"
+    public var jwtAudience = "roost-api"
+    public var accessTokenSeconds = 15 * 60
+    public var refreshTokenDays = 30
+    /// bcrypt's cost factor. 12 is the floor for production; lower values exist for test harnesses only.
+    public var bcryptCost = 12
+    /// Sign-in and register attempts per minute, per client IP and per email; 0 turns the limits off.
+    public var rateLimitAuthPerMinute = 10
+    /// Refreshes per minute per session family; 0 turns the limit off.
+    public var rateLimitRefreshPerMinute = 30
+
+    // Shared cache and limits.
+    /// `redis://[:password@]host[:port][/db]`; unset: in-process cache and limits.
+    public var redisURL: String?
+
+    // Uploads.
+    public var objectStore = "local"
+    public var s3Endpoint: String?
+    public var s3Region = "us-east-1"
+    public var s3Bucket: String?
+    public var s3AccessKeyID: String?
+    public var s3SecretAccessKey: String?
+    public var s3VirtualHostStyle = false
+
+    // Sign-in providers.
+    /// Google OAuth client ids whose ID tokens are accepted (comma-separated); empty turns Google sign-in off.
+    public var googleClientIDs: [String] = []
+    public var googleJWKSURL = "https://www.googleapis.com/oauth2/v3/certs"
+    public var facebookAppID: String?
+    public var facebookAppSecret: String?
+    public var facebookGraphURL = "https://graph.facebook.com"
+    public var facebookAPIVersion = "v19.0"
 
     public init() {}
 
@@ -52,6 +89,36 @@ public struct RoostConfiguration: Sendable, Equatable {
         shardCount = try integer("ROOST_SHARDS", in: 1...1024) ?? shardCount
         snapshotsKept = try integer("ROOST_SNAPSHOTS_KEPT", in: 1...1000) ?? snapshotsKept
         snapshotIntervalSeconds = try integer("ROOST_SNAPSHOT_INTERVAL_SECONDS", in: 0...86_400 * 7) ?? snapshotIntervalSeconds
+
+        func text(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        jwtKey = text("ROOST_JWT_KEY")
+        jwtIssuer = text("ROOST_JWT_ISSUER") ?? jwtIssuer
+        jwtAudience = text("ROOST_JWT_AUDIENCE") ?? jwtAudience
+        accessTokenSeconds = try integer("ROOST_ACCESS_TOKEN_SECONDS", in: 30...86_400) ?? accessTokenSeconds
+        refreshTokenDays = try integer("ROOST_REFRESH_TOKEN_DAYS", in: 1...365) ?? refreshTokenDays
+        bcryptCost = try integer("ROOST_BCRYPT_COST", in: 4...31) ?? bcryptCost
+        rateLimitAuthPerMinute = try integer("ROOST_RATE_LIMIT_AUTH_PER_MINUTE", in: 0...1_000_000) ?? rateLimitAuthPerMinute
+        rateLimitRefreshPerMinute = try integer("ROOST_RATE_LIMIT_REFRESH_PER_MINUTE", in: 0...1_000_000) ?? rateLimitRefreshPerMinute
+        redisURL = try read("ROOST_REDIS_URL", "redis://[:password@]host[:port][/db]") { $0.hasPrefix("redis://") ? $0 : nil }
+        objectStore = try read("ROOST_OBJECT_STORE", "local|s3") { ["local", "s3"].contains($0) ? $0 : nil } ?? objectStore
+        s3Endpoint = try read("ROOST_S3_ENDPOINT", "an http(s) URL") { $0.hasPrefix("http://") || $0.hasPrefix("https://") ? $0 : nil }
+        s3Region = text("ROOST_S3_REGION") ?? s3Region
+        s3Bucket = text("ROOST_S3_BUCKET")
+        s3AccessKeyID = text("ROOST_S3_ACCESS_KEY_ID")
+        s3SecretAccessKey = text("ROOST_S3_SECRET_ACCESS_KEY")
+        s3VirtualHostStyle = try read("ROOST_S3_ADDRESSING", "path|virtual") { ["path": false, "virtual": true][$0] } ?? s3VirtualHostStyle
+        if objectStore == "s3" {
+            for (name, value) in [("ROOST_S3_ENDPOINT", s3Endpoint), ("ROOST_S3_BUCKET", s3Bucket), ("ROOST_S3_ACCESS_KEY_ID", s3AccessKeyID), ("ROOST_S3_SECRET_ACCESS_KEY", s3SecretAccessKey)]
+            where value == nil {
+                throw Invalid(variable: name, value: "", expected: "a value when ROOST_OBJECT_STORE=s3")
+            }
+        }
+        googleClientIDs = text("ROOST_GOOGLE_CLIENT_IDS").map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } } ?? []
+        googleJWKSURL = text("ROOST_GOOGLE_JWKS_URL") ?? googleJWKSURL
+        facebookAppID = text("ROOST_FACEBOOK_APP_ID")
+        facebookAppSecret = text("ROOST_FACEBOOK_APP_SECRET")
+        facebookGraphURL = text("ROOST_FACEBOOK_GRAPH_URL") ?? facebookGraphURL
+        facebookAPIVersion = environment["ROOST_FACEBOOK_API_VERSION"] ?? facebookAPIVersion
     }
 
     /// The engine's options for this configuration.

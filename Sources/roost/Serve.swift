@@ -22,7 +22,9 @@ struct Serve: AsyncParsableCommand {
             if let port { configuration.port = port }
         }
         let engine = try Engine.open(options: configuration.engineOptions(repair: repair), aggregates: roostAggregates, logger: logger)
-        let application = buildApplication(configuration: configuration, engine: engine, logger: logger)
+        let services = try await RoostServices.start(configuration: configuration, engine: engine, logger: logger)
+        defer { Task { await services.shutdown() } }
+        let application = buildApplication(configuration: configuration, engine: engine, services: services, logger: logger)
         let interval = configuration.snapshotIntervalSeconds > 0 ? Duration.seconds(configuration.snapshotIntervalSeconds) : nil
         let engineService = EngineService(engine: engine, interval: interval, snapshotSignal: .sigusr1, logger: logger)
         // Services stop in reverse order: the HTTP server drains first, then the engine snapshots and closes the journal.

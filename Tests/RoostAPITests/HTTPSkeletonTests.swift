@@ -18,21 +18,32 @@ struct Greeting: Codable, ResponseEncodable {
 }
 
 func withApp(
-    io: StorageIO = .system, _ body: @Sendable (any TestClientProtocol, Engine) async throws -> Void
+    io: StorageIO = .system, configure: (inout RoostConfiguration) -> Void = { _ in },
+    clock: @escaping @Sendable () -> Date = { Date() },
+    _ body: @Sendable (any TestClientProtocol, Engine) async throws -> Void
 ) async throws {
     let directory = TemporaryDirectory()
     var configuration = RoostConfiguration()
     configuration.dataDirectory = directory.path
     configuration.port = 0
+    configuration.bcryptCost = 4
+    configure(&configuration)
     var options = configuration.engineOptions()
     options.wal.io = io
-    let engine = try Engine.open(options: options, aggregates: [], logger: quietLogger)
+    let engine = try Engine.open(options: options, aggregates: roostAggregates, logger: quietLogger)
     defer { engine.close() }
+    let services = try await RoostServices.start(configuration: configuration, engine: engine, logger: quietLogger, clock: clock)
     let limit = configuration.jsonBodyBytesMax
-    let app = buildApplication(configuration: configuration, engine: engine, logger: quietLogger) { router in
+    let app = buildApplication(configuration: configuration, engine: engine, services: services, logger: quietLogger) { router in
         router.post("test/greetings") { request, _ in try await request.decodeJSON(as: Greeting.self, limit: limit) }
     }
-    try await app.test(.live) { client in try await body(client, engine) }
+    do {
+        try await app.test(.live) { client in try await body(client, engine) }
+    } catch {
+        await services.shutdown()
+        throw error
+    }
+    await services.shutdown()
 }
 
 /// Generated ids are Hummingbird's: a per-process hex prefix and a 16-digit hex counter.

@@ -1,5 +1,8 @@
 import Foundation
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Writes one JSON object per line: `ts`, `level`, `msg`, `label`, then the metadata keys
 /// (dotted, e.g. `request.id`, `wal.lsn`) as string fields.

@@ -1,0 +1,116 @@
+import Crypto
+import Foundation
+import HummingbirdBcrypt
+import NIOCore
+import NIOPosix
+
+/// bcrypt on its own threads: hashing takes hundreds of milliseconds at cost 12, so it never runs
+/// on an event loop or inside a shard actor, and a sign-in storm queues here instead of stalling
+/// every other request.
+public final class PasswordHasher: Sendable {
+    public let cost: Int
+    private let pool: NIOThreadPool
+    /// Verified against when the email is unknown, so both failures take the same time.
+    private let dummyHash: String
+
+    public init(cost: Int, threads: Int = System.coreCount) {
+        self.cost = cost
+        pool = NIOThreadPool(numberOfThreads: max(1, threads))
+        pool.start()
+        dummyHash = Bcrypt.hash(UUID().uuidString, cost: UInt8(cost))
+    }
+
+    public func hash(_ password: String) async throws -> String {
+        let cost = UInt8(self.cost)
+        return try await pool.runIfActive { Bcrypt.hash(password, cost: cost) }
+    }
+
+    /// Checks `password` against `hash`; with no hash (unknown user, no password set) checks a
+    /// dummy and answers false, in about the same time.
+    public func verify(_ password: String, against hash: String?) async throws -> Bool {
+        let dummy = dummyHash
+        return try await pool.runIfActive {
+            guard let hash else {
+                _ = Bcrypt.verify(password, hash: dummy)
+                return false
+            }
+            return Bcrypt.verify(password, hash: hash)
+        }
+    }
+
+    public func shutdown() async throws { try await pool.shutdownGracefully() }
+}
+
+/// Opaque refresh tokens: `rt1.<userID>.<familyID>.<generation>.<secret>` with a 256-bit random
+/// secret (base64url). Only the secret's SHA-256 is stored; the rest routes the token to its
+/// user's shard and family.
+public struct RefreshToken: Sendable, Equatable {
+    public var userID: String
+    public var familyID: String
+    public var generation: UInt32
+    public var secret: [UInt8]
+
+    public static func issue(userID: String, familyID: String, generation: UInt32) -> RefreshToken {
+        var generator = SystemRandomNumberGenerator()
+        return RefreshToken(userID: userID, familyID: familyID, generation: generation, secret: (0..<32).map { _ in generator.next() })
+    }
+
+    public var secretHash: [UInt8] { Array(SHA256.hash(data: secret)) }
+
+    public var encoded: String {
+        "rt1.\(userID).\(familyID).\(generation).\(Base64URL.encode(secret))"
+    }
+
+    public init(userID: String, familyID: String, generation: UInt32, secret: [UInt8]) {
+        self.userID = userID
+        self.familyID = familyID
+        self.generation = generation
+        self.secret = secret
+    }
+
+    /// Parses a presented token; nil for anything not shaped like one of ours.
+    public init?(parsing text: String) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 5, parts[0] == "rt1", Identifiers.isValid(parts[1]), Identifiers.isValid(parts[2]),
+            let generation = UInt32(parts[3]), let secret = Base64URL.decode(parts[4]), secret.count == 32
+        else { return nil }
+        self.init(userID: String(parts[1]), familyID: String(parts[2]), generation: generation, secret: secret)
+    }
+}
+
+/// Random identifiers: a prefix and 16 base32 characters (80 bits).
+public enum Identifiers {
+    private static let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789".utf8)
+
+    public static func make(_ prefix: String) -> String {
+        var generator = SystemRandomNumberGenerator()
+        var characters = [UInt8](prefix.utf8)
+        characters.append(UInt8(ascii: "_"))
+        for _ in 0..<16 { characters.append(alphabet[Int(generator.next(upperBound: UInt32(alphabet.count)))]) }
+        return String(decoding: characters, as: UTF8.self)
+    }
+
+    /// The shape of ids we make (and of any id worth looking up): 3–64 of `[a-z0-9_]`.
+    public static func isValid(_ id: some StringProtocol) -> Bool {
+        (3...64).contains(id.utf8.count)
+            && id.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
+    }
+}
+
+/// base64url without padding (RFC 4648 §5), as tokens use it.
+public enum Base64URL {
+    public static func encode(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    public static func decode(_ text: some StringProtocol) -> [UInt8]? {
+        guard text.utf8.allSatisfy({ byte in
+            (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2D || byte == 0x5F
+        }) else { return nil }
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.utf8.count % 4) % 4)
+        return Data(base64Encoded: base64).map { [UInt8]($0) }
+    }
+}

@@ -1,0 +1,96 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import RoostCache
+import RoostDomain
+import RoostEngine
+import RoostIntegrations
+
+/// Everything the routes use besides the engine, built once at start-up from the configuration.
+public struct RoostServices: Sendable {
+    public let accounts: AccountService
+    public let cacheBackend: CacheBackend
+    let media: MediaLibrary
+    let verifiers: [IdentityProvider: any IdentityVerifier]
+
+    /// Builds the services over a recovered engine: rebuilds the account directory from the
+    /// shards, loads (or creates) the JWT key, and connects the configured providers.
+    public static func start(
+        configuration: RoostConfiguration, engine: Engine, logger: Logger,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) async throws -> RoostServices {
+        let group = engine.group(Accounts.self)
+        let directory = await AccountDirectory.rebuild(from: group)
+        if configuration.bcryptCost < 12 {
+            logger.warning("bcrypt cost below 12: acceptable for tests only", metadata: ["bcrypt.cost": "\(configuration.bcryptCost)"])
+        }
+        let tokens = await AccessTokens(
+            key: try signingKey(configuration: configuration, logger: logger), issuer: configuration.jwtIssuer,
+            audience: configuration.jwtAudience, lifetime: TimeInterval(configuration.accessTokenSeconds)
+        )
+        let accounts = AccountService(
+            group: group, directory: directory, hasher: PasswordHasher(cost: configuration.bcryptCost), tokens: tokens,
+            refreshLifetime: TimeInterval(configuration.refreshTokenDays * 86_400), clock: clock, logger: logger
+        )
+        let cacheBackend: CacheBackend
+        do {
+            cacheBackend = try CacheBackend.make(redisURL: configuration.redisURL, logger: logger)
+        } catch {
+            throw RoostConfiguration.Invalid(variable: "ROOST_REDIS_URL", value: "(hidden)", expected: "\(error)")
+        }
+        var verifiers: [IdentityProvider: any IdentityVerifier] = [:]
+        if !configuration.googleClientIDs.isEmpty {
+            verifiers[.google] = GoogleIDTokenVerifier(
+                configuration: .init(clientIDs: configuration.googleClientIDs, jwksURL: configuration.googleJWKSURL), logger: logger
+            )
+        }
+        if let appID = configuration.facebookAppID, let secret = configuration.facebookAppSecret {
+            verifiers[.facebook] = FacebookTokenVerifier(
+                configuration: .init(
+                    appID: appID, appSecret: secret, graphBaseURL: configuration.facebookGraphURL, apiVersion: configuration.facebookAPIVersion
+                ),
+                logger: logger
+            )
+        }
+        return RoostServices(
+            accounts: accounts, cacheBackend: cacheBackend, media: try await mediaLibrary(configuration: configuration),
+            verifiers: verifiers
+        )
+    }
+
+    public func shutdown() async {
+        cacheBackend.shutdown()
+        try? await accounts.hasher.shutdown()
+    }
+
+    private static func mediaLibrary(configuration: RoostConfiguration) async throws -> MediaLibrary {
+        let store = try LocalObjectStore(root: configuration.dataDirectory + "/uploads")
+        return MediaLibrary(store: store, directURL: { _ in nil })
+    }
+
+    /// `ROOST_JWT_KEY` (base64, ≥ 32 bytes), else `<data dir>/jwt.key`, created on first start
+    /// with 32 random bytes and mode 0600.
+    static func signingKey(configuration: RoostConfiguration, logger: Logger) throws -> [UInt8] {
+        if let text = configuration.jwtKey {
+            guard let key = Data(base64Encoded: text), key.count >= 32 else {
+                throw RoostConfiguration.Invalid(variable: "ROOST_JWT_KEY", value: "(hidden)", expected: "base64 of at least 32 bytes")
+            }
+            return [UInt8](key)
+        }
+        let path = configuration.dataDirectory + "/jwt.key"
+        if let existing = FileManager.default.contents(atPath: path) {
+            guard let key = Data(base64Encoded: String(decoding: existing, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
+                key.count >= 32
+            else { throw RoostConfiguration.Invalid(variable: "ROOST_JWT_KEY", value: path, expected: "a key file holding base64 of at least 32 bytes") }
+            return [UInt8](key)
+        }
+        var generator = SystemRandomNumberGenerator()
+        let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        guard FileManager.default.createFile(atPath: path, contents: Data((Data(key).base64EncodedString() + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw RoostConfiguration.Invalid(variable: "ROOST_DATA_DIR", value: configuration.dataDirectory, expected: "a writable directory (for jwt.key)")
+        }
+        logger.notice("generated a JWT signing key", metadata: ["file": "\(path)"])
+        return key
+    }
+}
