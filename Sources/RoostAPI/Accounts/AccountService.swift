@@ -124,7 +124,10 @@ public final class AccountService: Sendable {
                 now: Self.timestamp(now)
             )
         } catch let rejection as Accounts.Rejection {
-            throw rejection == .suspended ? Problem.suspended : Problem.invalidRefreshToken
+            // A suspension revoked every family; saying so is kinder than "unknown token".
+            throw rejection == .suspended
+                ? Problem(.unauthorized, code: "account_suspended", title: "Unauthorized", detail: "This account is suspended.")
+                : Problem.invalidRefreshToken
         }
         if events.contains(where: { if case .sessionRevoked(_, _, .reuse) = $0 { true } else { false } }) {
             logger.warning("refresh token reused; session family revoked", metadata: ["user.id": "\(token.userID)", "session.id": "\(token.familyID)"])
