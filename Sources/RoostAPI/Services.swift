@@ -63,9 +63,27 @@ public struct RoostServices: Sendable {
         try? await accounts.hasher.shutdown()
     }
 
+    /// Local disk under the data directory (served at `/v1/media/…`), or an S3-compatible
+    /// bucket (created if missing; clients read through presigned GET URLs valid for an hour).
     private static func mediaLibrary(configuration: RoostConfiguration) async throws -> MediaLibrary {
-        let store = try LocalObjectStore(root: configuration.dataDirectory + "/uploads")
-        return MediaLibrary(store: store, directURL: { _ in nil })
+        guard configuration.objectStore == "s3", let endpoint = configuration.s3Endpoint, let bucket = configuration.s3Bucket,
+            let accessKeyID = configuration.s3AccessKeyID, let secret = configuration.s3SecretAccessKey
+        else {
+            return MediaLibrary(store: try LocalObjectStore(root: configuration.dataDirectory + "/uploads"))
+        }
+        let store: S3ObjectStore
+        do {
+            store = try S3ObjectStore(
+                configuration: S3Configuration(
+                    endpoint: endpoint, region: configuration.s3Region, bucket: bucket, accessKeyID: accessKeyID,
+                    secretAccessKey: secret, addressingStyle: configuration.s3VirtualHostStyle ? .virtualHost : .path
+                )
+            )
+        } catch {
+            throw RoostConfiguration.Invalid(variable: "ROOST_S3_ENDPOINT", value: endpoint, expected: "\(error)")
+        }
+        try await store.createBucketIfMissing()
+        return MediaLibrary(store: store)
     }
 
     /// `ROOST_JWT_KEY` (base64, ≥ 32 bytes), else `<data dir>/jwt.key`, created on first start

@@ -54,14 +54,15 @@ func readImageUpload(_ request: Request, limit: Int) async throws -> (bytes: [UI
 /// Where uploaded objects are stored, and the URL a client reads each from.
 struct MediaLibrary: Sendable {
     let store: any ObjectStore
-    /// A direct URL for a key (a presigned S3 GET), or nil to serve it through `/v1/media/…`.
-    let directURL: @Sendable (ObjectKey) -> String?
 
     static let routePrefix = "/v1/media/"
+    /// How long a direct (presigned) URL in a response stays valid.
+    static let directURLSeconds = 3600
 
+    /// The store's direct URL for `key` (a presigned S3 GET), else Roost's own `/v1/media/…`.
     func url(for key: String?) -> String? {
         guard let key, let objectKey = ObjectKey(key) else { return nil }
-        return directURL(objectKey) ?? Self.routePrefix + key
+        return store.directReadURL(for: objectKey, expiresIn: Self.directURLSeconds, now: Date()) ?? Self.routePrefix + key
     }
 
     /// `GET /v1/media/{key…}`: the stored bytes with their type; keys are random, so they are cacheable forever.
