@@ -1,7 +1,22 @@
+import Foundation
+
 /// The OpenAPI 3.1 description of the served API, kept beside the routes it describes.
 /// Every feature adds its paths here; the end-to-end suite checks it against the running server.
 enum OpenAPIDocument {
-    static let json = #"""
+    /// The served document: the base below, with every feature's operations and schemas merged in.
+    static let json: String = {
+        guard var document = (try? JSONSerialization.jsonObject(with: Data(base.utf8))) as? [String: Any] else {
+            preconditionFailure("the base OpenAPI document is not JSON")
+        }
+        for section in sections { section.merge(into: &document) }
+        let data = (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }()
+
+    /// Each feature's part of the document.
+    static let sections: [OpenAPISection] = [AccountsOpenAPI.section]
+
+    static let base = #"""
     {
       "openapi": "3.1.0",
       "info": {
@@ -95,4 +110,71 @@ enum OpenAPIDocument {
       }
     }
     """#
+}
+
+/// One feature's operations and component schemas.
+struct OpenAPISection {
+    var operations: [OpenAPIOperation]
+    /// A JSON object of component schemas.
+    var schemas: String
+
+    func merge(into document: inout [String: Any]) {
+        var paths = document["paths"] as? [String: Any] ?? [:]
+        for operation in operations {
+            var item = paths[operation.path] as? [String: Any] ?? [:]
+            item[operation.method] = operation.object
+            paths[operation.path] = item
+        }
+        document["paths"] = paths
+        var components = document["components"] as? [String: Any] ?? [:]
+        var allSchemas = components["schemas"] as? [String: Any] ?? [:]
+        if let extra = (try? JSONSerialization.jsonObject(with: Data(schemas.utf8))) as? [String: Any] {
+            allSchemas.merge(extra) { _, new in new }
+        }
+        components["schemas"] = allSchemas
+        var schemes = components["securitySchemes"] as? [String: Any] ?? [:]
+        schemes["bearer"] = ["type": "http", "scheme": "bearer", "bearerFormat": "JWT"]
+        components["securitySchemes"] = schemes
+        document["components"] = components
+    }
+}
+
+/// One operation, described by what varies between Roost's operations.
+struct OpenAPIOperation {
+    var method: String
+    var path: String
+    var operationId: String
+    var summary: String
+    var signedIn = false
+    /// `(media type, schema name or nil for binary)`.
+    var body: (mediaType: String, schema: String?)?
+    var parameters: [(name: String, location: String, type: String)] = []
+    /// Success status and its JSON schema name (nil: no body).
+    var success: (status: Int, schema: String?)
+    var problems: [Int]
+
+    var object: [String: Any] {
+        var object: [String: Any] = ["operationId": operationId, "summary": summary]
+        if signedIn { object["security"] = [["bearer": [String]()]] }
+        var responses: [String: Any] = [:]
+        var ok: [String: Any] = ["description": summary, "headers": ["X-Request-ID": ["$ref": "#/components/headers/RequestID"]]]
+        if let schema = success.schema {
+            ok["content"] = ["application/json": ["schema": ["$ref": "#/components/schemas/\(schema)"]]]
+        }
+        responses[String(success.status)] = ok
+        for status in problems { responses[String(status)] = ["$ref": "#/components/responses/Problem"] }
+        object["responses"] = responses
+        if let body {
+            let schema: [String: Any] = body.schema.map { ["$ref": "#/components/schemas/\($0)"] } ?? ["type": "string", "format": "binary"]
+            object["requestBody"] = ["required": true, "content": [body.mediaType: ["schema": schema]]]
+        }
+        let pathParameters = path.split(separator: "/").filter { $0.hasPrefix("{") }.map { String($0.dropFirst().dropLast()) }
+        let all = pathParameters.map { ($0, "path", "string") } + parameters
+        if !all.isEmpty {
+            object["parameters"] = all.map { name, location, type -> [String: Any] in
+                ["name": name, "in": location, "required": location == "path", "schema": ["type": type]]
+            }
+        }
+        return object
+    }
 }

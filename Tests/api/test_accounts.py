@@ -427,3 +427,30 @@ def test_admin_create_validates_its_input(run_cli, data_dir):
     for args in (("--email", "nope", "--password", PASSWORD), ("--email", "ok@example.com", "--password", "short")):
         result = run_cli("admin", "create", *args, "--data-dir", data_dir, env=ACCOUNTS_ENV)
         assert result.returncode != 0 and result.stderr.strip()
+
+
+# --- the contract ---------------------------------------------------------------------------------
+
+
+ACCOUNT_OPERATIONS = [
+    ("post", "/v1/auth/register"), ("post", "/v1/auth/login"), ("post", "/v1/auth/refresh"), ("post", "/v1/auth/logout"),
+    ("post", "/v1/auth/oauth/{provider}"), ("get", "/v1/users/me"), ("patch", "/v1/users/me"), ("put", "/v1/users/me/photo"),
+    ("post", "/v1/users/me/host"), ("get", "/v1/users/{id}"), ("get", "/v1/admin/users"), ("patch", "/v1/admin/users/{id}"),
+]
+
+
+def test_the_openapi_document_describes_the_account_operations_and_their_answers(accounts):
+    import jsonschema
+
+    document = accounts.get("/openapi.json").json()
+    missing = [(method, path) for method, path in ACCOUNT_OPERATIONS if method not in document["paths"].get(path, {})]
+    assert not missing
+
+    def schema(name):  # resolve refs against the served document
+        return {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
+
+    body = register(accounts)
+    jsonschema.validate(body, schema("Session"))
+    public = accounts.get(f"/v1/users/{body['user']['id']}").json()
+    jsonschema.validate(public, schema("PublicUser"))
+    jsonschema.validate(accounts.get("/v1/users/me", headers=bearer(body["accessToken"])).json(), schema("User"))
