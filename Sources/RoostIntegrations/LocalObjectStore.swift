@@ -32,6 +32,9 @@ public struct LocalObjectStore: ObjectStore {
         }
     }
 
+    /// Always `nil`: local files have no URL of their own, so the API serves the bytes.
+    public func directReadURL(for key: ObjectKey, expiresIn seconds: Int, now: Date) -> String? { nil }
+
     private static func writeDurably(_ bytes: [UInt8], to url: URL) throws {
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
         guard FileManager.default.createFile(atPath: temporary.path, contents: Data(bytes)) else {

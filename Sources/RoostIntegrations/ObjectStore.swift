@@ -1,10 +1,15 @@
+import Foundation
+
 /// Where uploaded bytes (profile and listing photos) live. Local disk by default; S3-compatible
-/// storage is the other implementation.
+/// storage (`S3ObjectStore`) is the other implementation.
 public protocol ObjectStore: Sendable {
     /// Stores `bytes` under `key`, replacing what was there, durably.
     func put(key: ObjectKey, bytes: [UInt8], contentType: String) async throws
     func get(key: ObjectKey) async throws -> StoredObject?
     func delete(key: ObjectKey) async throws
+    /// A URL clients can read `key` from directly for about `seconds` after `now` (an S3
+    /// presigned GET), or `nil` when the store has none and the API serves the bytes itself.
+    func directReadURL(for key: ObjectKey, expiresIn seconds: Int, now: Date) -> String?
 }
 
 public struct StoredObject: Sendable, Equatable {
