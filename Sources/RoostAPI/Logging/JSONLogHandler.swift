@@ -3,6 +3,9 @@ import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
+#if canImport(CoreFoundation)
+import CoreFoundation  // where this toolchain's Foundation re-exports timespec from
+#endif
 
 /// Writes one JSON object per line: `ts`, `level`, `msg`, `label`, then the metadata keys
 /// (dotted, e.g. `request.id`, `wal.lsn`) as string fields.
