@@ -6,7 +6,8 @@ import Testing
 final class ManualClock: Sendable {
     private let current = Mutex(ContinuousClock.now)
     var now: ContinuousClock.Instant { current.withLock { $0 } }
-    func advance(seconds: Int) { current.withLock { $0 = $0 + .seconds(seconds) } }
+    func advance(seconds: Int) { advance(by: .seconds(seconds)) }
+    func advance(by duration: Duration) { current.withLock { $0 = $0 + duration } }
 }
 
 @Suite struct InProcessCacheTests {
