@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import JWTKit
+import NIOConcurrencyHelpers
 
 /// Who an access token speaks for.
 public struct AccessIdentity: Sendable, Equatable {
@@ -20,6 +21,7 @@ public final class AccessTokens: Sendable {
     static let claimType = "access"
 
     private let keys: JWTKeyCollection
+    private let verified = VerifiedTokens()
     public let issuer: String
     public let audience: String
     public let lifetime: TimeInterval
@@ -83,7 +85,20 @@ public final class AccessTokens: Sendable {
         var typ: String?
     }
 
+    /// Checks a token. A token string that verified before is answered from a bounded cache
+    /// (its expiry still checked against `now`): clients send the same token for minutes, and
+    /// the signature and claims of one exact string cannot change.
     public func verify(_ token: String, now: Date) async throws(Failure) -> AccessIdentity {
+        if let identity = verified.lookup(token) {
+            guard identity.expiresAt > now else { throw .expired }
+            return identity
+        }
+        let identity = try await verifyUncached(token, now: now)
+        verified.insert(token, identity, now: now)
+        return identity
+    }
+
+    private func verifyUncached(_ token: String, now: Date) async throws(Failure) -> AccessIdentity {
         guard let dot = token.utf8.firstIndex(of: UInt8(ascii: ".")),
             let headerBytes = Base64URL.decode(token[..<dot]),
             let header = try? JSONDecoder().decode(Header.self, from: Data(headerBytes))
@@ -102,5 +117,39 @@ public final class AccessTokens: Sendable {
         guard claims.iss.value == issuer, claims.aud.value.contains(audience) else { throw .wrongIssuerOrAudience }
         guard claims.exp.value > now else { throw .expired }
         return AccessIdentity(userID: claims.sub.value, sessionID: claims.sid, expiresAt: claims.exp.value)
+    }
+}
+
+/// Access tokens that verified, by their exact text, until they expire. Striped so concurrent
+/// requests rarely share a lock; bounded: a full stripe first drops its expired entries, and
+/// if none expired, starts over (the next request re-verifies — a cost, never a wrong answer).
+final class VerifiedTokens: Sendable {
+    static let stripeCount = 16
+    static let entriesPerStripe = 8_192
+    private let stripes: [NIOLockedValueBox<[String: AccessIdentity]>]
+
+    init() {
+        stripes = (0..<Self.stripeCount).map { _ in NIOLockedValueBox([:]) }
+    }
+
+    private func stripe(_ token: String) -> NIOLockedValueBox<[String: AccessIdentity]> {
+        // The signature's last characters are uniformly spread: a cheap stripe pick.
+        var mix: UInt = 0
+        for byte in token.utf8.suffix(8) { mix = mix &* 31 &+ UInt(byte) }
+        return stripes[Int(mix % UInt(Self.stripeCount))]
+    }
+
+    func lookup(_ token: String) -> AccessIdentity? {
+        stripe(token).withLockedValue { $0[token] }
+    }
+
+    func insert(_ token: String, _ identity: AccessIdentity, now: Date) {
+        stripe(token).withLockedValue { entries in
+            if entries.count >= Self.entriesPerStripe {
+                entries = entries.filter { $0.value.expiresAt > now }
+                if entries.count >= Self.entriesPerStripe { entries.removeAll(keepingCapacity: true) }
+            }
+            entries[token] = identity
+        }
     }
 }

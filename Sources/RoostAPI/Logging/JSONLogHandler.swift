@@ -88,11 +88,17 @@ public struct JSONLogHandler: LogHandler {
         line.append(UInt8(ascii: "\""))
     }
 
-    /// RFC 3339 UTC with milliseconds.
+    /// Now, as RFC 3339 UTC with milliseconds.
     static func appendTimestamp(to line: inout [UInt8]) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
+        appendRFC3339(millisecondsSinceEpoch: Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec / 1_000_000), to: &line)
+    }
+
+    /// RFC 3339 UTC with milliseconds (`2026-11-25T16:21:59.964Z`), without Foundation's formatters.
+    static func appendRFC3339(millisecondsSinceEpoch milliseconds: Int64, to line: inout [UInt8]) {
+        var seconds = time_t(milliseconds.quotientAndRemainder(dividingBy: 1000).quotient - (milliseconds % 1000 < 0 ? 1 : 0))
+        let millis = Int((milliseconds % 1000 + 1000) % 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
         func digits(_ value: Int, _ width: Int) {
@@ -109,6 +115,6 @@ public struct JSONLogHandler: LogHandler {
         digits(Int(parts.tm_hour), 2); line.append(UInt8(ascii: ":"))
         digits(Int(parts.tm_min), 2); line.append(UInt8(ascii: ":"))
         digits(Int(parts.tm_sec), 2); line.append(UInt8(ascii: "."))
-        digits(Int(now.tv_nsec / 1_000_000), 3); line.append(UInt8(ascii: "Z"))
+        digits(millis, 3); line.append(UInt8(ascii: "Z"))
     }
 }

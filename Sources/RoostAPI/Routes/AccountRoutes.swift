@@ -35,7 +35,14 @@ struct AccountRoutes {
         }
 
         let me = router.group("v1/users/me").add(middleware: guarded(.ownAccount))
-        me.get { _, context in try await privateUser(try context.requirePrincipal().userID) }
+        me.get { _, context -> Response in
+            let userID = try context.requirePrincipal().userID
+            guard let user = await service.user(userID) else { throw Problem.notFound("No such user.") }
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: PrivateUser.json(user, photoURL: media.url(for: user.photoKey))))
+            )
+        }
         me.patch(use: updateProfile)
         me.put("photo", use: putPhoto)
         router.group("v1/users/me/host").add(middleware: guarded(.becomeHost)).post { _, context -> EncodedJSON in

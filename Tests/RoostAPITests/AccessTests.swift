@@ -1,0 +1,107 @@
+import Foundation
+import NIOConcurrencyHelpers
+@testable import RoostAPI
+import RoostDomain
+import Testing
+
+/// Tokens, credentials and the access policy, below HTTP.
+struct AccessTests {
+    let key = [UInt8](repeating: 7, count: 32)
+
+    @Test func accessTokensVerifyUntilTheyExpireOnTheInjectedClock() async throws {
+        let tokens = await AccessTokens(key: key, issuer: "roost", audience: "roost-api", lifetime: 900)
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let (token, expiresAt) = try await tokens.issue(userID: "usr_ann", sessionID: "ses_1", now: now)
+        #expect(expiresAt == now.addingTimeInterval(900))
+        let identity = try await tokens.verify(token, now: now.addingTimeInterval(899))
+        #expect(identity == AccessIdentity(userID: "usr_ann", sessionID: "ses_1", expiresAt: expiresAt))
+        await #expect(throws: AccessTokens.Failure.expired) { try await tokens.verify(token, now: now.addingTimeInterval(900)) }
+    }
+
+    @Test func tokensFromAnotherKeyIssuerOrAudienceAreRefused() async throws {
+        let now = Date()
+        let ours = await AccessTokens(key: key, issuer: "roost", audience: "roost-api", lifetime: 900)
+        let otherKey = await AccessTokens(key: [UInt8](repeating: 8, count: 32), issuer: "roost", audience: "roost-api", lifetime: 900)
+        let otherAudience = await AccessTokens(key: key, issuer: "roost", audience: "admin-api", lifetime: 900)
+        let otherIssuer = await AccessTokens(key: key, issuer: "elsewhere", audience: "roost-api", lifetime: 900)
+        await #expect(throws: AccessTokens.Failure.badSignature) {
+            try await ours.verify(try await otherKey.issue(userID: "u", sessionID: "s", now: now).token, now: now)
+        }
+        await #expect(throws: AccessTokens.Failure.wrongIssuerOrAudience) {
+            try await ours.verify(try await otherAudience.issue(userID: "u", sessionID: "s", now: now).token, now: now)
+        }
+        await #expect(throws: AccessTokens.Failure.wrongIssuerOrAudience) {
+            try await ours.verify(try await otherIssuer.issue(userID: "u", sessionID: "s", now: now).token, now: now)
+        }
+        let header = Base64URL.encode(Array(#"{"alg":"none","typ":"at+jwt"}"#.utf8))
+        await #expect(throws: AccessTokens.Failure.algorithmRefused("none")) { try await ours.verify(header + ".e30.", now: now) }
+        await #expect(throws: AccessTokens.Failure.malformed) { try await ours.verify("not-a-token", now: now) }
+    }
+
+    @Test func refreshTokensRoundTripAndOnlyOurShapeParses() {
+        let token = RefreshToken.issue(userID: "usr_ann", familyID: "ses_abc", generation: 7)
+        #expect(token.secret.count == 32)
+        #expect(RefreshToken(parsing: token.encoded) == token)
+        #expect(token.secretHash.count == 32 && token.secretHash != token.secret)
+        for bad in ["", "rt1", "rt2.usr_ann.ses_abc.7.AAAA", "rt1.USR.ses_abc.7.\(Base64URL.encode(token.secret))",
+                    "rt1.usr_ann.ses_abc.-1.\(Base64URL.encode(token.secret))", "rt1.usr_ann.ses_abc.7.AAAA",
+                    token.encoded + ".extra"] {
+            #expect(RefreshToken(parsing: bad) == nil, "\(bad)")
+        }
+        #expect(RefreshToken.issue(userID: "usr_a", familyID: "ses_a", generation: 0).secret != RefreshToken.issue(userID: "usr_a", familyID: "ses_a", generation: 0).secret)
+    }
+
+    @Test func emailsAreNormalisedAndChecked() {
+        #expect(EmailAddress.normalise("  Ann.Lee@Example.COM\n") == "ann.lee@example.com")
+        for good in ["a@b.co", "first.last+tag@sub.example.org", "x_y-z@a-b.io"] { #expect(EmailAddress.isValid(good), "\(good)") }
+        for bad in ["", "a", "a@b", "@b.co", "a@.co", "a@b..co", "a b@c.co", "a@b.co.", ".a@b.co", "a..b@c.co", "a@-b.co", "a@b_c.co",
+                    String(repeating: "a", count: 65) + "@b.co", "a@" + String(repeating: "b", count: 250) + ".co"] {
+            #expect(!EmailAddress.isValid(bad), "\(bad)")
+        }
+    }
+
+    @Test func thePolicyDeniesByDefault() {
+        #expect(AccessPolicy.allows(.guest, .ownAccount) && AccessPolicy.allows(.guest, .becomeHost) && AccessPolicy.allows(.guest, .book))
+        #expect(!AccessPolicy.allows(.guest, .hostListings) && !AccessPolicy.allows(.guest, .administerUsers))
+        #expect(AccessPolicy.allows(.host, .hostListings) && AccessPolicy.allows(.host, .book) && !AccessPolicy.allows(.host, .becomeHost))
+        #expect(!AccessPolicy.allows(.host, .administerUsers))
+        #expect(AccessPolicy.allows(.admin, .administerUsers) && !AccessPolicy.allows(.admin, .book))
+        // Every permission is granted to someone, so none is dead.
+        for permission in Permission.allCases { #expect(Role.allCases.contains { AccessPolicy.allows($0, permission) }, "\(permission)") }
+    }
+
+    @Test func passwordsAreHashedAtTheConfiguredCostAndTheDummyPathSaysNo() async throws {
+        let hasher = PasswordHasher(cost: 12, threads: 2)
+        let hash = try await hasher.hash("correct horse battery staple")
+        #expect(hash.hasPrefix("$2b$12$"))
+        #expect(try await hasher.verify("correct horse battery staple", against: hash))
+        #expect(try await !hasher.verify("correct horse battery stapl", against: hash))
+        #expect(try await !hasher.verify("correct horse battery staple", against: nil))
+        try await hasher.shutdown()
+    }
+}
+
+/// The hand-written user JSON and timestamps say exactly what JSONEncoder and Foundation would.
+struct DirectJSONTests {
+    @Test func theDirectUserJSONMatchesJSONEncoder() throws {
+        var user = UserRecord(
+            id: "usr_abc", email: "ann@example.com", name: "Ann \"the\" \\ Lee\n\u{1}ü😀", role: .host, passwordHash: nil,
+            createdAt: Timestamp(millisecondsSinceEpoch: 1_795_623_719_964)
+        )
+        user.bio = "tab\there"
+        for photo in [nil, "/v1/media/users/usr_abc/p.png"] {
+            let direct = try JSONSerialization.jsonObject(with: Data(PrivateUser.json(user, photoURL: photo))) as? NSDictionary
+            let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(PrivateUser(user, photoURL: photo))) as? NSDictionary
+            #expect(direct != nil && direct == encoded)
+        }
+    }
+
+    @Test func timestampsAreRFC3339WithMilliseconds() {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        for millis: Int64 in [0, 1, 999, 1_000, 951_782_400_123, 1_795_623_719_964, 4_102_444_799_999, -1, -1_001] {
+            let expected = formatter.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
+            #expect(RFC3339.string(Timestamp(millisecondsSinceEpoch: millis)) == expected, "\(millis)")
+        }
+    }
+}
