@@ -49,7 +49,7 @@ live_m=$(median "${live[@]}"); me_m=$(median "${me[@]}")
 
 echo "== b. sign-ins: POST /v1/auth/login, bcrypt cost 12, wrk -t2 -c16 -d${seconds}s; anchor: raw bcrypt cost 12 on $(nproc) processes"
 anchor=$("$work/venv/bin/python" Benchmarks/anchors/bcrypt_rate.py 12 "$(nproc)" "$seconds" | awk '{ split($5, p, "="); print p[2] }')
-out=$(wrk -t2 -c16 -d"${seconds}s" --latency -s Benchmarks/anchors/login.lua "$base/v1/auth/login")
+out=$(wrk -t2 -c16 -d"${seconds}s" --timeout 30s --latency -s Benchmarks/anchors/login.lua "$base/v1/auth/login")
 logins=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
 printf 'login req/s=%s p50=%s p99=%s %s\n' "$logins" "$(awk '$1 == "50%" { print $2 }' <<<"$out")" "$(awk '$1 == "99%" { print $2 }' <<<"$out")" "$(grep -E 'Non-2xx|Socket errors' <<<"$out" | tr -s ' ' || true)"
 printf 'raw bcrypt cost 12 verifies/s (all cores)=%s\n' "$anchor"

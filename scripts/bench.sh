@@ -9,6 +9,8 @@
 #   5. HTTP           GET /health/live, Roost (request logging on) beside a bare Hummingbird server (anchors/http);
 #                     also Roost with logging off, as a diagnostic, and each server's CPU time per request
 #   6. the ordo-one/benchmark suite (swift package benchmark) over the same workloads, shorter
+#   7. accounts: authenticated GET /v1/users/me beside GET /health/live, sign-ins/s beside raw bcrypt
+#      (scripts/bench-accounts.sh; BENCH_ACCOUNTS=0 skips it)
 # then a summary: metric | Roost | anchor | ratio | target | result. A ratio is Roost's speed as a fraction
 # (or multiple) of the anchor's: rates are Roost/anchor, durations anchor/Roost.
 #
@@ -294,8 +296,14 @@ for c in $http_connections; do
   row "  server CPU per request: roost | bare" "$(us "$(get "http.roost.$c.cpu_us")")" "$(us "$(get "http.bare.$c.cpu_us")")" "-" "-" "info"
   row "  diagnostic: roost with request logging off" "$(num "$hn")" "$(num "$hb") bare Hummingbird" "$(ratio "$hn" "$hb")" "- ($(us "$(get "http.nolog.$c.cpu_us")")/request)" "info"
 done
+
+# ---------------------------------------------------------------------------------------------- 7. accounts
+if [[ ${BENCH_ACCOUNTS:-1} == 1 ]]; then
+  section "7. accounts (scripts/bench-accounts.sh): GET /v1/users/me beside /health/live; sign-ins beside raw bcrypt"
+  ROOST_BIN="$roost_bin" bash "$repo/scripts/bench-accounts.sh"
+fi
 echo
-note "$passes targets met, $fails missed. Roost binary: $roost_bin"
+note "$passes targets met, $fails missed (steps 1-6). Roost binary: $roost_bin"
 [[ $roost_bin == *debug* ]] && note "WARNING: a debug roost binary: its HTTP numbers are not meaningful"
 [[ $strict == 1 && $fails -gt 0 ]] && exit 1
 exit 0
