@@ -21,10 +21,14 @@ import Testing
     }
 
     @Test func retryAfterRoundsUpSubSecondWindows() async {
-        let limiter = InProcessRateLimiter()
+        let clock = ManualClock()
+        let limiter = InProcessRateLimiter(now: { clock.now })
         _ = await limiter.attempt("k", limit: 1, window: .milliseconds(1500))
         let denied = await limiter.attempt("k", limit: 1, window: .milliseconds(1500))
         #expect(!denied.allowed && denied.retryAfterSeconds == 2)
+        clock.advance(by: .milliseconds(700))
+        let later = await limiter.attempt("k", limit: 1, window: .milliseconds(1500))
+        #expect(!later.allowed && later.retryAfterSeconds == 1, "0.8 s left rounds up to 1")
         let zero = await limiter.attempt("z", limit: 0, window: .milliseconds(10))
         #expect(!zero.allowed && zero.retryAfterSeconds == 1, "a zero limit denies everything, with Retry-After at least 1")
     }

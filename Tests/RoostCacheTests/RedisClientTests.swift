@@ -40,7 +40,9 @@ import Testing
         let started = ContinuousClock.now
         await #expect(throws: RedisError.timeout) { try await client.command("GET", "k") }
         let elapsed = ContinuousClock.now - started
-        #expect(elapsed >= .milliseconds(90) && elapsed < .seconds(1))
+        // It waited for the timeout, and it came back: a hang never returns. The upper bound is
+        // generous because the whole suite runs in parallel on two cores.
+        #expect(elapsed >= .milliseconds(90) && elapsed < .seconds(10))
     }
 
     @Test func shutdownFailsLaterCalls() async {
@@ -183,14 +185,14 @@ struct PrivateRedisTests {
         _ = try await client.command("SET", "k", "v")
 
         let started = ContinuousClock.now
-        await #expect(throws: RedisError.timeout) { try await client.command("DEBUG", "SLEEP", "0.6") }
-        #expect(ContinuousClock.now - started < .milliseconds(500), "the timeout fired before the reply came")
+        await #expect(throws: RedisError.timeout) { try await client.command("DEBUG", "SLEEP", "3") }
+        #expect(ContinuousClock.now - started < .milliseconds(2_500), "the timeout fired before the reply came")
 
         // The timed-out connection must be replaced: hiredis fails an errored context for ever, and
         // a socket reused regardless would hand DEBUG SLEEP's late OK to the next command. So every
         // probe must get its own echo back, soon after the sleep ends.
         var probes = 0
-        let answered = await eventually(within: .seconds(2)) {
+        let answered = await eventually(within: .seconds(8)) {
             probes += 1
             let probe = "probe-\(probes)"
             return (try? await client.command("ECHO", probe)) == .string(Array(probe.utf8))

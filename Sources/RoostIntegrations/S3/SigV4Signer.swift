@@ -114,14 +114,7 @@ public struct SigV4Signer: Sendable {
         if addContentSHA256Header { added.append(("X-Amz-Content-SHA256", payload.hash)) }
         if let token = credentials.sessionToken { added.append(("X-Amz-Security-Token", token)) }
         let headers = Self.canonicalHeaders(request.headers + added)
-        let canonicalRequest = [
-            request.method,
-            request.encodedPath,
-            Self.canonicalQuery(request.query),
-            headers.block,
-            headers.signed,
-            payload.hash,
-        ].joined(separator: "\n")
+        let canonicalRequest = Self.canonicalRequest(request, query: request.query, headers: headers, payloadHash: payload.hash)
         let stringToSign = stringToSign(canonicalRequest, time: time)
         let signature = signature(of: stringToSign, time: time)
         let authorization =
@@ -151,14 +144,7 @@ public struct SigV4Signer: Sendable {
             ("X-Amz-SignedHeaders", headers.signed),
         ]
         if let token = credentials.sessionToken { authentication.append(("X-Amz-Security-Token", token)) }
-        let canonicalRequest = [
-            request.method,
-            request.encodedPath,
-            Self.canonicalQuery(request.query + authentication),
-            headers.block,
-            headers.signed,
-            payload.hash,
-        ].joined(separator: "\n")
+        let canonicalRequest = Self.canonicalRequest(request, query: request.query + authentication, headers: headers, payloadHash: payload.hash)
         let stringToSign = stringToSign(canonicalRequest, time: time)
         let signature = signature(of: stringToSign, time: time)
         let encodedQuery = Self.encodeQuery(request.query + authentication + [("X-Amz-Signature", signature)])
@@ -239,6 +225,14 @@ extension SigV4Signer {
     /// Lower-cased names, sorted; values trimmed with inner whitespace runs collapsed to one
     /// space; repeated names joined with `,`. Returns the header block (each line ending in a
     /// newline) and the `;`-joined names.
+    /// The canonical request: method, encoded path, canonical query, header block, signed header
+    /// names and payload hash, one per line.
+    static func canonicalRequest(
+        _ request: Request, query: [(name: String, value: String)], headers: (block: String, signed: String), payloadHash: String
+    ) -> String {
+        [request.method, request.encodedPath, canonicalQuery(query), headers.block, headers.signed, payloadHash].joined(separator: "\n")
+    }
+
     static func canonicalHeaders(_ headers: [(name: String, value: String)]) -> (block: String, signed: String) {
         var values: [String: [String]] = [:]
         for (name, value) in headers {
