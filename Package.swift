@@ -129,7 +129,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "RoostBinaryTests", dependencies: ["RoostBinary"], swiftSettings: strict),
-        .testTarget(name: "RoostDomainTests", dependencies: ["RoostDomain"], swiftSettings: strict),
+        .testTarget(name: "RoostDomainTests", dependencies: ["RoostDomain", "RoostTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "RoostStorageTests",
             dependencies: ["RoostStorage", "RoostTestSupport", .product(name: "Logging", package: "swift-log")],
