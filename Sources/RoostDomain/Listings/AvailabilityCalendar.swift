@@ -15,6 +15,13 @@ public struct AvailabilityCalendar: Hashable, Sendable {
         booked = []
     }
 
+    /// Restores stored words (snapshots and events); `blocked` and `booked` have one length.
+    init(origin: CalendarDay, blocked: [UInt64], booked: [UInt64]) {
+        self.origin = origin
+        self.blocked = blocked
+        self.booked = booked
+    }
+
     public enum Layer: Sendable { case blocked, booked }
 
     /// True when every night of `nights` is neither blocked nor booked.

@@ -1,0 +1,142 @@
+import RoostBinary
+
+/// Listings with their calendars, sharded by listing id (`ListingShard`s). Field rules (lengths,
+/// ranges, catalogue codes) are checked where requests enter; this decides what depends on the
+/// state: existence, ownership, status, the photo limit, and nights held by stays.
+public enum Listings: Aggregate {
+    public struct State: Equatable, Sendable {
+        public var listings: [String: ListingRecord] = [:]
+        public init() {}
+    }
+
+    /// A change of nights: block or unblock them, or set or clear their price.
+    public enum NightChange: Hashable, Sendable {
+        case block(Range<CalendarDay>)
+        case unblock(Range<CalendarDay>)
+        case price(Range<CalendarDay>, Int64?)
+    }
+
+    public enum Command: Sendable {
+        case create(ListingRecord)
+        case update(id: String, ListingDetails)
+        case setStatus(id: String, ListingStatus)
+        /// The soft delete; refused while booked nights lie ahead of `today`.
+        case delete(id: String, today: CalendarDay)
+        case changeNights(id: String, [NightChange])
+        case addPhoto(id: String, ListingPhoto)
+        case removePhoto(id: String, photoID: String)
+    }
+
+    public enum Event: EventCoding, Sendable, Equatable {
+        case created(ListingRecord)
+        case updated(id: String, ListingDetails, at: Timestamp)
+        case statusChanged(id: String, ListingStatus, at: Timestamp)
+        case nightsChanged(id: String, [NightChange], at: Timestamp)
+        case photoAdded(id: String, ListingPhoto, at: Timestamp)
+        case photoRemoved(id: String, photoID: String, at: Timestamp)
+    }
+
+    public enum Rejection: Error, Equatable, Sendable {
+        case listingExists
+        case listingNotFound
+        case photoNotFound
+        case tooManyPhotos(limit: Int)
+        case hasUpcomingBookings
+        /// Unblocking or repricing cannot touch nights a stay holds.
+        case nightsBooked
+    }
+
+    public static let kind: UInt16 = 2
+    public static let photosMax = 50
+
+    public static func initialState() -> State { State() }
+
+    public static func decide(_ command: Command, state: State, context: DecisionContext) -> Result<[Event], Rejection> {
+        let now = context.now
+        func live(_ id: String) -> Result<ListingRecord, Rejection> {
+            guard let listing = state.listings[id], listing.status != .deleted else { return .failure(.listingNotFound) }
+            return .success(listing)
+        }
+        switch command {
+        case let .create(record):
+            guard state.listings[record.id] == nil else { return .failure(.listingExists) }
+            return .success([.created(record)])
+        case let .update(id, details):
+            return live(id).map { $0.details == details ? [] : [.updated(id: id, details, at: now)] }
+        case let .setStatus(id, status):
+            return live(id).map { $0.status == status ? [] : [.statusChanged(id: id, status, at: now)] }
+        case let .delete(id, today):
+            return live(id).flatMap { listing in
+                let ahead = today..<today.advanced(by: 3 * 366)
+                if listing.calendar.isAnySet(.booked, in: ahead) { return .failure(.hasUpcomingBookings) }
+                return .success([.statusChanged(id: id, .deleted, at: now)])
+            }
+        case let .changeNights(id, changes):
+            return live(id).flatMap { listing in
+                for change in changes {
+                    if case let .unblock(nights) = change, listing.calendar.isAnySet(.booked, in: nights) {
+                        return .failure(.nightsBooked)
+                    }
+                }
+                return .success(changes.isEmpty ? [] : [.nightsChanged(id: id, changes, at: now)])
+            }
+        case let .addPhoto(id, photo):
+            return live(id).flatMap { listing in
+                listing.photos.count >= photosMax
+                    ? .failure(.tooManyPhotos(limit: photosMax)) : .success([.photoAdded(id: id, photo, at: now)])
+            }
+        case let .removePhoto(id, photoID):
+            return live(id).flatMap { listing in
+                listing.photos.contains { $0.id == photoID }
+                    ? .success([.photoRemoved(id: id, photoID: photoID, at: now)]) : .failure(.photoNotFound)
+            }
+        }
+    }
+
+    public static func apply(_ event: Event, to state: inout State) {
+        switch event {
+        case let .created(record):
+            state.listings[record.id] = record
+        case let .updated(id, details, at):
+            state.listings[id]?.details = details
+            state.listings[id]?.updatedAt = at
+        case let .statusChanged(id, status, at):
+            state.listings[id]?.status = status
+            state.listings[id]?.updatedAt = at
+        case let .nightsChanged(id, changes, at):
+            guard var listing = state.listings[id] else { return }
+            for change in changes {
+                switch change {
+                case let .block(nights): listing.calendar.set(.blocked, nights, to: true)
+                case let .unblock(nights): listing.calendar.set(.blocked, nights, to: false)
+                case let .price(nights, amount):
+                    for night in nights { listing.priceOverrides[night] = amount }
+                }
+            }
+            listing.updatedAt = at
+            state.listings[id] = listing
+        case let .photoAdded(id, photo, at):
+            state.listings[id]?.photos.append(photo)
+            state.listings[id]?.updatedAt = at
+        case let .photoRemoved(id, photoID, at):
+            state.listings[id]?.photos.removeAll { $0.id == photoID }
+            state.listings[id]?.updatedAt = at
+        }
+    }
+
+    public static func encode(state: State, into writer: inout ByteWriter) {
+        writer.writeVarint(state.listings.count)
+        for id in state.listings.keys.sorted() { writer.write(state.listings[id]!) }
+    }
+
+    public static func decodeState(from reader: inout ByteReader) throws(DecodeError) -> State {
+        var state = State()
+        let count = try reader.readCount(limit: reader.remaining)
+        state.listings.reserveCapacity(count)
+        for _ in 0..<count {
+            let listing = try reader.readListingRecord()
+            state.listings[listing.id] = listing
+        }
+        return state
+    }
+}

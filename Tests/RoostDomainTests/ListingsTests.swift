@@ -1,0 +1,122 @@
+import RoostBinary
+import RoostDomain
+import Testing
+
+/// The listing aggregate's rules, and its events and state through the binary round trip.
+struct ListingsTests {
+    let t0 = Timestamp(millisecondsSinceEpoch: 1_800_000_000_000)
+    let day = CalendarDay(iso: "2027-03-01")!
+
+    func details(title: String = "Loft by the river") -> ListingDetails {
+        ListingDetails(
+            title: title, description: "Bright, quiet.", propertyType: "apartment",
+            location: ListingLocation(address: "1 River Rd", city: "Singapore", country: "SG", latitude: 1.29, longitude: 103.85, timeZone: "Asia/Singapore"),
+            currency: "SGD", pricePerNight: 15_000, cleaningFee: 3_000, maxGuests: 4, bedrooms: 2, beds: 2, halfBathrooms: 3,
+            amenities: ["kitchen", "wifi"], minNights: 2, maxNights: 30, instantBook: true, cancellationPolicy: .moderate
+        )
+    }
+
+    func record(_ id: String = "lst_a") -> ListingRecord { ListingRecord(id: id, hostID: "usr_host", details: details(), createdAt: t0) }
+
+    func run(_ commands: [Listings.Command], from start: Listings.State = Listings.initialState())
+        -> (Listings.State, [Result<[Listings.Event], Listings.Rejection>])
+    {
+        var state = start
+        var outcomes: [Result<[Listings.Event], Listings.Rejection>] = []
+        for command in commands {
+            let outcome = Listings.decide(command, state: state, context: DecisionContext(now: t0))
+            if case let .success(events) = outcome { for event in events { Listings.apply(event, to: &state) } }
+            outcomes.append(outcome)
+        }
+        return (state, outcomes)
+    }
+
+    @Test func createUpdateAndSoftDelete() {
+        let (state, outcomes) = run([
+            .create(record()), .create(record()),
+            .update(id: "lst_a", details(title: "Loft")), .update(id: "lst_a", details(title: "Loft")),
+            .delete(id: "lst_a", today: day), .update(id: "lst_a", details()), .setStatus(id: "lst_zzz", .inactive),
+        ])
+        #expect(outcomes[1] == .failure(.listingExists))
+        #expect(outcomes[3] == .success([]), "an update that changes nothing records nothing")
+        #expect(state.listings["lst_a"]?.status == .deleted && state.listings["lst_a"]?.details.title == "Loft")
+        #expect(outcomes[5] == .failure(.listingNotFound), "a deleted listing is gone for edits")
+        #expect(outcomes[6] == .failure(.listingNotFound))
+    }
+
+    @Test func nightsBlockUnblockAndPrice() {
+        let stay = day..<day.advanced(by: 3)
+        let (state, _) = run([
+            .create(record()),
+            .changeNights(id: "lst_a", [.block(stay), .price(day.advanced(by: 5)..<day.advanced(by: 7), 22_000)]),
+            .changeNights(id: "lst_a", [.unblock(day..<day.advanced(by: 1)), .price(day.advanced(by: 6)..<day.advanced(by: 7), nil)]),
+        ])
+        let listing = state.listings["lst_a"]!
+        #expect(listing.calendar.isFree(day..<day.advanced(by: 1)))
+        #expect(!listing.calendar.isFree(day.advanced(by: 1)..<day.advanced(by: 2)))
+        #expect(listing.price(of: day.advanced(by: 5)) == 22_000)
+        #expect(listing.price(of: day.advanced(by: 6)) == 15_000)
+    }
+
+    @Test func bookedNightsGuardDeleteAndUnblock() {
+        var start = Listings.initialState()
+        var booked = record()
+        booked.calendar.set(.booked, day.advanced(by: 10)..<day.advanced(by: 12), to: true)
+        start.listings[booked.id] = booked
+        let (_, outcomes) = run([
+            .delete(id: "lst_a", today: day),
+            .changeNights(id: "lst_a", [.unblock(day.advanced(by: 11)..<day.advanced(by: 13))]),
+            .delete(id: "lst_a", today: day.advanced(by: 12)),
+        ], from: start)
+        #expect(outcomes[0] == .failure(.hasUpcomingBookings))
+        #expect(outcomes[1] == .failure(.nightsBooked))
+        #expect((try? outcomes[2].get())?.count == 1, "stays in the past do not block a delete")
+    }
+
+    @Test func photosAreOrderedAndLimited() {
+        var commands: [Listings.Command] = [.create(record())]
+        for index in 0...Listings.photosMax { commands.append(.addPhoto(id: "lst_a", ListingPhoto(id: "ph_\(index)", key: "listings/lst_a/\(index).jpg"))) }
+        commands.append(.removePhoto(id: "lst_a", photoID: "ph_3"))
+        commands.append(.removePhoto(id: "lst_a", photoID: "ph_3"))
+        let (state, outcomes) = run(commands)
+        #expect(outcomes[Listings.photosMax + 1] == .failure(.tooManyPhotos(limit: Listings.photosMax)))
+        #expect(outcomes.last == .failure(.photoNotFound))
+        let ids = state.listings["lst_a"]!.photos.map(\.id)
+        #expect(ids.count == Listings.photosMax - 1 && ids.first == "ph_0" && !ids.contains("ph_3"))
+    }
+
+    func roundTrip<T>(_ write: (inout ByteWriter) -> Void, _ read: (inout ByteReader) throws(DecodeError) -> T) throws -> T {
+        var writer = ByteWriter()
+        write(&writer)
+        return try writer.bytes.withUnsafeBytes { buffer in
+            var reader = ByteReader(buffer)
+            let value = try read(&reader)
+            let atEnd = reader.isAtEnd
+            #expect(atEnd)
+            return value
+        }
+    }
+
+    @Test func eventsAndStateSurviveTheBinaryRoundTrip() throws {
+        var listing = record()
+        listing.calendar.set(.blocked, day..<day.advanced(by: 100), to: true)
+        listing.calendar.set(.booked, day.advanced(by: 200)..<day.advanced(by: 203), to: true)
+        listing.priceOverrides[day] = 99_000
+        listing.photos = [ListingPhoto(id: "ph_1", key: "k")]
+        let events: [Listings.Event] = [
+            .created(listing),
+            .updated(id: "lst_a", details(title: "Ünïcode ✓"), at: t0),
+            .statusChanged(id: "lst_a", .inactive, at: t0),
+            .nightsChanged(id: "lst_a", [.block(day..<day.advanced(by: 2)), .unblock(day..<day), .price(day..<day.advanced(by: 1), nil), .price(day..<day.advanced(by: 1), 1)], at: t0),
+            .photoAdded(id: "lst_a", ListingPhoto(id: "ph_2", key: "k2"), at: t0),
+            .photoRemoved(id: "lst_a", photoID: "ph_1", at: t0),
+        ]
+        for event in events {
+            #expect(try roundTrip({ event.encode(into: &$0) }, { reader throws(DecodeError) in try Listings.Event.decode(from: &reader) }) == event)
+        }
+        var state = Listings.initialState()
+        state.listings[listing.id] = listing
+        state.listings["lst_b"] = record("lst_b")
+        #expect(try roundTrip({ Listings.encode(state: state, into: &$0) }, { reader throws(DecodeError) in try Listings.decodeState(from: &reader) }) == state)
+    }
+}
