@@ -78,3 +78,24 @@ extension Request {
         return try decoder.decode(T.self, from: data)
     }
 }
+
+/// A body for endpoints that take none (`POST /v1/auth/logout`, `/v1/users/me/host`).
+private struct NoFields: StrictJSONBody {
+    static let fields: Set<String> = []
+}
+
+extension Request {
+    /// Accepts an empty body or `{}`; any field is 422 like every write endpoint's unknown fields.
+    public func requireNoFields(limit: Int) async throws {
+        let declaredEmpty = headers[.contentLength].flatMap(Int.init) == 0
+        if declaredEmpty { return }
+        let buffer = try await collectBody(limit: limit)
+        guard buffer.readableBytesView.contains(where: { !$0.isASCIIWhitespace }) else { return }
+        let copy = Request(head: head, body: .init(buffer: buffer))
+        _ = try await copy.decodeStrictJSON(as: NoFields.self, limit: limit)
+    }
+}
+
+extension UInt8 {
+    fileprivate var isASCIIWhitespace: Bool { self == 0x20 || self == 0x09 || self == 0x0A || self == 0x0D }
+}

@@ -19,19 +19,7 @@ public struct RoostServices: Sendable {
         configuration: RoostConfiguration, engine: Engine, logger: Logger,
         clock: @escaping @Sendable () -> Date = { Date() }
     ) async throws -> RoostServices {
-        let group = engine.group(Accounts.self)
-        let directory = await AccountDirectory.rebuild(from: group)
-        if configuration.bcryptCost < 12 {
-            logger.warning("bcrypt cost below 12: acceptable for tests only", metadata: ["bcrypt.cost": "\(configuration.bcryptCost)"])
-        }
-        let tokens = await AccessTokens(
-            key: try signingKey(configuration: configuration, logger: logger), issuer: configuration.jwtIssuer,
-            audience: configuration.jwtAudience, lifetime: TimeInterval(configuration.accessTokenSeconds)
-        )
-        let accounts = AccountService(
-            group: group, directory: directory, hasher: PasswordHasher(cost: configuration.bcryptCost), tokens: tokens,
-            refreshLifetime: TimeInterval(configuration.refreshTokenDays * 86_400), clock: clock, logger: logger
-        )
+        let accounts = try await accountService(configuration: configuration, engine: engine, logger: logger, clock: clock)
         let cacheBackend: CacheBackend
         do {
             cacheBackend = try CacheBackend.make(redisURL: configuration.redisURL, logger: logger)
@@ -55,6 +43,25 @@ public struct RoostServices: Sendable {
         return RoostServices(
             accounts: accounts, cacheBackend: cacheBackend, media: try await mediaLibrary(configuration: configuration),
             verifiers: verifiers
+        )
+    }
+
+    /// The account service alone (what `roost admin create` needs: no cache, no providers, no uploads).
+    public static func accountService(
+        configuration: RoostConfiguration, engine: Engine, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }
+    ) async throws -> AccountService {
+        let group = engine.group(Accounts.self)
+        let directory = await AccountDirectory.rebuild(from: group)
+        if configuration.bcryptCost < 12 {
+            logger.warning("bcrypt cost below 12: acceptable for tests only", metadata: ["bcrypt.cost": "\(configuration.bcryptCost)"])
+        }
+        let tokens = await AccessTokens(
+            key: try signingKey(configuration: configuration, logger: logger), issuer: configuration.jwtIssuer,
+            audience: configuration.jwtAudience, lifetime: TimeInterval(configuration.accessTokenSeconds)
+        )
+        return AccountService(
+            group: group, directory: directory, hasher: PasswordHasher(cost: configuration.bcryptCost), tokens: tokens,
+            refreshLifetime: TimeInterval(configuration.refreshTokenDays * 86_400), clock: clock, logger: logger
         )
     }
 

@@ -33,15 +33,14 @@ struct Admin: AsyncParsableCommand {
                 throw OperationFailed("cannot open \(configuration.dataDirectory): \(error)")
             }
             defer { engine.close() }
-            let services = try await RoostServices.start(configuration: configuration, engine: engine, logger: logger)
+            let accounts = try await RoostServices.accountService(configuration: configuration, engine: engine, logger: logger)
+            defer { Task { try? await accounts.hasher.shutdown() } }
             do {
-                _ = try await services.accounts.register(email: normalised, password: password, name: trimmedName, role: .admin, startSession: false)
+                _ = try await accounts.register(email: normalised, password: password, name: trimmedName, role: .admin, startSession: false)
             } catch let problem as Problem where problem.code == "email_taken" {
-                await services.shutdown()
                 throw OperationFailed("an account with email \(normalised) already exists")
             }
-            await services.shutdown()
-            print("admin created: \(normalised) (\(services.accounts.userID(forEmail: normalised) ?? "?"))")
+            print("admin created: \(normalised) (\(accounts.userID(forEmail: normalised) ?? "?"))")
         }
     }
 }

@@ -105,3 +105,63 @@ struct DirectJSONTests {
         }
     }
 }
+
+struct PasswordHasherTests {
+    @Test func everyByteOfALongPasswordCounts() async throws {
+        let hasher = PasswordHasher(cost: 4, threads: 1)
+        let long = String(repeating: "a", count: 72) + String(repeating: "b", count: 50)
+        let hash = try await hasher.hash(long)
+        #expect(try await hasher.verify(long, against: hash))
+        #expect(try await !hasher.verify(String(repeating: "a", count: 72) + String(repeating: "z", count: 40), against: hash), "bcrypt alone would stop at 72 bytes")
+        try await hasher.shutdown()
+    }
+
+    @Test func anUnknownUserStillCostsAVerification() async throws {
+        let hasher = PasswordHasher(cost: 4, threads: 1)
+        let before = hasher.verificationCount
+        #expect(try await !hasher.verify("whatever password", against: nil))
+        #expect(hasher.verificationCount == before + 1)
+        try await hasher.shutdown()
+    }
+
+    @Test func aFullQueueRefusesInsteadOfGrowing() async throws {
+        let hasher = PasswordHasher(cost: 10, threads: 1, queueMax: 2)
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<6 { group.addTask { (try? await hasher.hash("correct horse battery staple")) != nil } }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 }.count >= 2 && outcomes.contains(false), "\(outcomes)")
+        try await hasher.shutdown()
+    }
+}
+
+struct AccountDirectoryTests {
+    @Test func anOlderStatusNeverReplacesANewerOne() {
+        let directory = AccountDirectory(stripeCount: 4)
+        var user = UserRecord(id: "usr_ann", email: "ann@example.com", name: "Ann", role: .host, passwordHash: nil, createdAt: Timestamp(millisecondsSinceEpoch: 0))
+        user.revision = 5
+        user.suspended = true
+        directory.publishStatus(of: user)
+        var stale = user
+        stale.revision = 4
+        stale.suspended = false
+        stale.role = .guest
+        directory.publishStatus(of: stale)  // finished later, but read earlier
+        #expect(directory.status(of: "usr_ann") == .init(role: .host, suspended: true, revision: 5))
+    }
+
+    @Test func oneReservationWinsAndAReleaseFreesIt() async {
+        let directory = AccountDirectory(stripeCount: 4)
+        let winners = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<64 { group.addTask { directory.reserve("email:race@example.com") } }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(winners == 1)
+        #expect(directory.owner(of: "email:race@example.com") == nil, "a reservation owns nothing yet")
+        directory.release("email:race@example.com")
+        #expect(directory.reserve("email:race@example.com"))
+        directory.commit("email:race@example.com", to: "usr_x")
+        directory.release("email:race@example.com")
+        #expect(directory.owner(of: "email:race@example.com") == "usr_x", "release never drops an owned claim")
+    }
+}

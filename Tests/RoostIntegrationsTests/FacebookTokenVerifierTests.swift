@@ -140,7 +140,7 @@ final class GraphStandIn: Sendable {
         try await withVerifier(graph) { verifier in
             #expect(
                 await outcome(verifier, Self.token)
-                    == .success(VerifiedIdentity(provider: .facebook, subject: "10150000000000001", email: "grace@example.com", emailVerified: true, name: "Grace Hopper"))
+                    == .success(VerifiedIdentity(provider: .facebook, subject: "10150000000000001", email: "grace@example.com", emailVerified: false, name: "Grace Hopper"))
             )
         }
         // The profile read went to the id debug_token gave, and only passed with the right proof.

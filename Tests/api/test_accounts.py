@@ -127,6 +127,15 @@ def test_login_answers_the_same_for_a_wrong_password_and_an_unknown_email(accoun
     assert (wrong["title"], wrong["detail"]) == (unknown["title"], unknown["detail"])
     assert_problem(accounts.request("POST", "/v1/auth/login", json={"email": email, "password": PASSWORD, "role": "admin"}), 422)
     assert_problem(accounts.request("POST", "/v1/auth/login", json={"email": "", "password": ""}), 422)
+    problem = assert_problem(login(accounts, "not-an-email" * 1000), 422, "validation_failed")
+    assert [error["field"] for error in problem["errors"]] == ["email"]
+
+
+def test_every_byte_of_a_long_password_counts(accounts):
+    email = unique_email()
+    register(accounts, email=email, password="a" * 72 + "b" * 50)
+    assert login(accounts, email, "a" * 72 + "b" * 50).status_code == 200
+    assert_problem(login(accounts, email, "a" * 72 + "z" * 40), 401, "invalid_credentials")
 
 
 # --- access tokens --------------------------------------------------------------------------------
@@ -146,7 +155,8 @@ def test_bad_access_tokens_are_401(accounts):
         "garbage": "Bearer not.a.jwt",
         "tampered payload": f"Bearer {tampered}",
         "flipped signature": "Bearer " + good[:-2] + ("AA" if not good.endswith("AA") else "BB"),
-        "alg none": "Bearer " + unsigned({"sub": user_id, "typ": "access", "iss": "roost", "aud": "roost-api", "exp": int(time.time()) + 600, "sid": "x"},
+        "alg none": "Bearer " + unsigned({"sub": user_id, "typ": "access", "iss": "roost", "aud": "roost-api", "iat": int(time.time()),
+                                          "exp": int(time.time()) + 600, "jti": "at_x", "sid": "ses_forgedforgedfor"},
                                          {"alg": "none", "typ": "at+jwt"}),
         "other alg (HS512)": "Bearer " + forge(sub=user_id, algorithm="HS512"),
         "other key": "Bearer " + forge(sub=user_id, key=b"k" * 32),
@@ -158,11 +168,17 @@ def test_bad_access_tokens_are_401(accounts):
         "refresh token as bearer": "Bearer " + body["refreshToken"],
         "unknown user": "Bearer " + forge(sub="usr_doesnotexist000"),
     }
+    details = {}
     for name, header in cases.items():
         headers = {"Authorization": header} if header else {}
         response = accounts.get("/v1/users/me", headers=headers)
         assert response.status_code == 401, f"{name}: {response.status_code} {response.text}"
-        assert_problem(response, 401)
+        details[name] = assert_problem(response, 401)["detail"]
+    # The algorithm is refused for what it is, before claims are even read.
+    assert details["alg none"] == "Tokens signed with none are not accepted."
+    assert details["other alg (HS512)"] == "Tokens signed with HS512 are not accepted."
+    assert details["expired"] == "The token has expired."
+    assert details["wrong typ header"] == details["wrong typ claim"] == "This is not an access token."
     # A correctly forged token (the test knows the key) is accepted: the cases above fail for their one change.
     assert accounts.get("/v1/users/me", headers=bearer(forge(sub=user_id))).status_code == 200
 
@@ -186,6 +202,17 @@ def test_refresh_rotates_and_reuse_revokes_the_family(accounts):
     # Replaying a rotated token revokes the whole family: the newest token dies with it.
     assert_problem(refresh(accounts, first["refreshToken"]), 401, "refresh_token_reused")
     assert_problem(refresh(accounts, third.json()["refreshToken"]), 401, "invalid_refresh_token")
+
+
+def test_a_made_up_old_token_cannot_end_someone_elses_session(accounts):
+    """The family id is in every access token; an old generation with a made-up secret is only refused."""
+    import os
+    first = register(accounts)
+    current = refresh(accounts, first["refreshToken"]).json()["refreshToken"]
+    _, user, family, _, _ = current.split(".")
+    forged_secret = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
+    assert_problem(refresh(accounts, f"rt1.{user}.{family}.0.{forged_secret}"), 401, "invalid_refresh_token")
+    assert refresh(accounts, current).status_code == 200, "the real session lives on"
 
 
 def test_refresh_refuses_garbage_and_other_users_families(accounts):
@@ -257,6 +284,15 @@ def test_a_guest_can_become_a_host(accounts):
     assert response.status_code == 200 and response.json()["role"] == "host"
     # The role is read per request: the same token now acts as a host, and hosts have nothing more to become.
     assert_problem(accounts.request("POST", "/v1/users/me/host", headers=bearer(body["accessToken"])), 403, "forbidden")
+
+
+def test_endpoints_without_a_body_refuse_fields(accounts):
+    body = register(accounts)
+    problem = assert_problem(accounts.request("POST", "/v1/users/me/host", headers=bearer(body["accessToken"]), json={"role": "admin"}), 422)
+    assert problem["errors"] == [{"field": "role", "message": "is not a field of this request"}]
+    assert accounts.get("/v1/users/me", headers=bearer(body["accessToken"])).json()["role"] == "guest"
+    assert_problem(accounts.request("POST", "/v1/auth/logout", headers=bearer(body["accessToken"]), json={"everywhere": True}), 422)
+    assert accounts.request("POST", "/v1/users/me/host", headers=bearer(body["accessToken"]), json={}).status_code == 200
 
 
 # --- photos ----------------------------------------------------------------------------------------
@@ -332,7 +368,8 @@ def test_admin_lists_users_with_filters_and_cursor(admin_token):
     assert sorted(item["id"] for item in hosts) == sorted(body["user"]["id"] for index, body in enumerate(made) if index % 3 == 0)
     prefixed = server.get("/v1/admin/users", params={"email": "PAGE1"}, headers=bearer(token)).json()["items"]
     assert [item["email"] for item in prefixed] == ["page1@example.com"]
-    for params in ({"limit": 0}, {"limit": 101}, {"role": "owner"}, {"suspended": "maybe"}, {"cursor": "%%%"}):
+    not_ours = base64.urlsafe_b64encode(b"no separator here").rstrip(b"=").decode()
+    for params in ({"limit": 0}, {"limit": 101}, {"role": "owner"}, {"suspended": "maybe"}, {"cursor": "%%%"}, {"cursor": not_ours}):
         assert_problem(server.get("/v1/admin/users", params=params, headers=bearer(token)), 422)
 
 
@@ -354,8 +391,11 @@ def test_suspension_blocks_sign_in_refresh_and_live_tokens(admin_token):
     assert_problem(refresh(server, user["refreshToken"]), 401)
 
 
-def test_admin_patch_rules(admin_token):
+def test_admin_patch_rules(admin_token, run_cli):
     server, admin = admin_token
+    me = server.get("/v1/users/me", headers=bearer(admin)).json()["id"]
+    assert_problem(server.request("PATCH", f"/v1/admin/users/{me}", json={"suspended": True}, headers=bearer(admin)), 422)
+    assert_problem(server.request("PATCH", f"/v1/admin/users/{me}", json={"role": "guest"}, headers=bearer(admin)), 422)
     user_id = register(server)["user"]["id"]
     promoted = server.request("PATCH", f"/v1/admin/users/{user_id}", json={"role": "host"}, headers=bearer(admin))
     assert promoted.status_code == 200 and promoted.json()["role"] == "host"
@@ -379,6 +419,13 @@ def test_sign_in_attempts_are_rate_limited(server_factory, data_dir):
     assert 1 <= retry_after <= 60, problem
 
 
+def test_the_client_ip_is_limited_across_emails(server_factory, data_dir):
+    server = server_factory(data_dir, env={**ACCOUNTS_ENV, "ROOST_RATE_LIMIT_AUTH_PER_MINUTE": "3"}).start()
+    statuses = [login(server, unique_email(), "wrong password!!").status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429], "four different emails, one address"
+    assert_problem(server.request("POST", "/v1/auth/register", json={"email": unique_email(), "password": PASSWORD, "name": "x", "role": "guest"}), 429)
+
+
 # --- durability ----------------------------------------------------------------------------------------
 
 
@@ -395,6 +442,10 @@ def test_every_account_effect_survives_a_restart(run_cli, server_factory, data_d
     photo = put_photo(server, rotated["accessToken"], PNG, "image/png").json()["photoUrl"]
     victim = register(server, email="suspended@example.com")
     server.request("PATCH", f"/v1/admin/users/{victim['user']['id']}", json={"suspended": True}, headers=bearer(admin))
+    became_host = register(server, email="became-host@example.com")
+    assert server.request("POST", "/v1/users/me/host", headers=bearer(became_host["accessToken"])).status_code == 200
+    demoted = register(server, email="demoted@example.com", role="host")
+    server.request("PATCH", f"/v1/admin/users/{demoted['user']['id']}", json={"role": "guest"}, headers=bearer(admin))
     server.kill()  # no shutdown snapshot: everything must come back from the WAL
     server.start()
 
@@ -410,6 +461,9 @@ def test_every_account_effect_survives_a_restart(run_cli, server_factory, data_d
     assert_problem(refresh(server, rotated_from), 401, "refresh_token_reused")
     assert_problem(refresh(server, next_pair.json()["refreshToken"]), 401)
     assert login(server, "root@example.com").json()["user"]["role"] == "admin"
+    assert login(server, "became-host@example.com").json()["user"]["role"] == "host"
+    demoted_token = login(server, "demoted@example.com").json()["accessToken"]
+    assert server.get("/v1/users/me", headers=bearer(demoted_token)).json()["role"] == "guest"
     server.stop()
     server.start()  # and through the shutdown snapshot too
     assert login(server, "kept@example.com").status_code == 200

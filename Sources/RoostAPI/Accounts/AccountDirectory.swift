@@ -17,6 +17,8 @@ public final class AccountDirectory: Sendable {
     public struct Status: Sendable, Equatable {
         public var role: Role
         public var suspended: Bool
+        /// The user's revision this was read at; an older one never replaces a newer one.
+        public var revision: UInt64
     }
 
     private enum Claim: Equatable {
@@ -85,15 +87,21 @@ public final class AccountDirectory: Sendable {
         stripe(userID).withLockedValue { $0.statuses[userID] }
     }
 
-    func setStatus(_ status: Status, of userID: String) {
-        stripe(userID).withLockedValue { $0.statuses[userID] = status }
+    /// Publishes `user`'s role and suspension, unless a newer revision is already published
+    /// (two changes finishing out of order cannot leave the older one in place).
+    func publishStatus(of user: UserRecord) {
+        let status = Status(role: user.role, suspended: user.suspended, revision: user.revision)
+        stripe(user.id).withLockedValue { stripe in
+            if let current = stripe.statuses[user.id], current.revision > status.revision { return }
+            stripe.statuses[user.id] = status
+        }
     }
 
     /// Records what the directory derives from `user`: its email, identities and status.
     func index(_ user: UserRecord) {
         if let email = user.email { commit(Self.emailKey(email), to: user.id) }
         for identity in user.identities { commit(Self.identityKey(identity), to: user.id) }
-        setStatus(Status(role: user.role, suspended: user.suspended), of: user.id)
+        publishStatus(of: user)
     }
 
     /// Rebuilds the directory from every account shard (at start-up, before serving).

@@ -84,7 +84,7 @@ public final class AccountService: Sendable {
         let family = startSession ? makeFamily(refresh, now: now) : nil
         try await group.shard(for: record.id).execute(.register(record, session: family), now: Self.timestamp(now))
         for key in claims { directory.commit(key, to: record.id) }
-        directory.setStatus(.init(role: record.role, suspended: false), of: record.id)
+        if let stored = await user(record.id) { directory.publishStatus(of: stored) }
         guard startSession else { return nil }
         return try await grant(record, refresh: refresh, now: now)
     }
@@ -141,27 +141,35 @@ public final class AccountService: Sendable {
         try await group.shard(for: userID).execute(.endSession(userID: userID, familyID: sessionID), now: Self.timestamp(clock()))
     }
 
-    /// Signs in with a verified external identity: the linked account, else the account with the
-    /// same verified email (linking it), else a new guest account. `created` tells which.
+    /// Signs in with a verified external identity: the linked account; else, when the provider
+    /// vouches for the email, the account with that email (linking it — see
+    /// `Accounts.Command.linkIdentity` for what that does to an unconfirmed account); else a new
+    /// guest account. `created` tells which.
     public func signIn(with identity: VerifiedIdentity) async throws -> (grant: SessionGrant, created: Bool) {
         let link = LinkedIdentity(provider: identity.provider.rawValue, subject: identity.subject)
-        let email = identity.emailVerified ? identity.email.map(EmailAddress.normalise) : nil
+        let email = identity.email.map(EmailAddress.normalise).flatMap { EmailAddress.isValid($0) ? $0 : nil }
         if let userID = directory.owner(of: AccountDirectory.identityKey(link)), let user = await user(userID) {
             return (try await startSession(for: user), false)
         }
-        if let email, let userID = userID(forEmail: email), let user = await user(userID) {
-            guard !user.suspended else { throw Problem.suspended }
-            try await group.shard(for: userID).execute(.linkIdentity(userID: userID, link), now: Self.timestamp(clock()))
+        if identity.emailVerified, let email, let userID = userID(forEmail: email) {
+            do {
+                try await execute(.linkIdentity(userID: userID, link, emailVerifiedByProvider: true), for: userID)
+            } catch let problem as Problem where problem == .suspendedAccount {
+                throw Problem.suspended
+            }
             directory.commit(AccountDirectory.identityKey(link), to: userID)
+            guard let user = await user(userID) else { throw Problem.invalidCredentials }
             return (try await startSession(for: user), false)
         }
         let now = clock()
         let name = identity.name.flatMap { $0.isEmpty ? nil : String($0.prefix(100)) } ?? "Roost user"
+        // An email the provider does not vouch for is kept only if nobody has it; it never links.
+        let keptEmail = email.flatMap { identity.emailVerified || userID(forEmail: $0) == nil ? $0 : nil }
         let record = UserRecord(
-            id: Identifiers.make("usr"), email: email, name: name, role: .guest, passwordHash: nil, createdAt: Self.timestamp(now),
-            identities: [link]
+            id: Identifiers.make("usr"), email: keptEmail, name: name, role: .guest, passwordHash: nil, createdAt: Self.timestamp(now),
+            identities: [link], emailVerified: identity.emailVerified && keptEmail != nil
         )
-        let claims = [AccountDirectory.identityKey(link)] + (email.map { [AccountDirectory.emailKey($0)] } ?? [])
+        let claims = [AccountDirectory.identityKey(link)] + (keptEmail.map { [AccountDirectory.emailKey($0)] } ?? [])
         guard let grant = try await create(record, claims: claims, startSession: true, now: now) else { throw Problem.invalidCredentials }
         return (grant, true)
     }
@@ -180,25 +188,22 @@ public final class AccountService: Sendable {
 
     // MARK: Profile
 
+    /// Runs `command` on `userID`'s shard, then publishes the user's new status to the directory.
     @discardableResult
     public func execute(_ command: Accounts.Command, for userID: String) async throws -> [Accounts.Event] {
+        let shard = group.shard(for: userID)
+        let events: [Accounts.Event]
         do {
-            let events = try await group.shard(for: userID).execute(command, now: Self.timestamp(clock()))
-            for event in events {
-                switch event {
-                case let .roleChanged(id, role, _):
-                    directory.setStatus(.init(role: role, suspended: directory.status(of: id)?.suspended ?? false), of: id)
-                case let .suspensionChanged(id, suspended, _):
-                    directory.setStatus(.init(role: directory.status(of: id)?.role ?? .guest, suspended: suspended), of: id)
-                default: break
-                }
-            }
-            return events
+            events = try await shard.execute(command, now: Self.timestamp(clock()))
         } catch Accounts.Rejection.userNotFound {
             throw Problem.notFound("No such user.")
         } catch let Accounts.Rejection.roleNotAssignable(role) {
             throw Problem.validation([.init(field: "role", message: "cannot be changed to or from \(role) through the API")])
+        } catch Accounts.Rejection.suspended {
+            throw Problem.suspendedAccount
         }
+        if !events.isEmpty, let user = await shard.read({ $0.users[userID] }) { directory.publishStatus(of: user) }
+        return events
     }
 }
 
@@ -232,6 +237,8 @@ extension Problem {
     static let invalidCredentials = Problem(.unauthorized, code: "invalid_credentials", title: "Unauthorized", detail: "The email or password is wrong.")
     static let invalidRefreshToken = Problem(.unauthorized, code: "invalid_refresh_token", title: "Unauthorized", detail: "The refresh token is unknown, expired or already used.")
     static let suspended = Problem(.forbidden, code: "account_suspended", title: "Forbidden", detail: "This account is suspended.")
+    /// A change refused because its user is suspended.
+    static let suspendedAccount = Problem(.conflict, code: "account_suspended", title: "Conflict", detail: "This account is suspended.")
     static func unauthorized(_ detail: String) -> Problem { Problem(.unauthorized, code: "unauthorized", title: "Unauthorized", detail: detail) }
     static func forbidden(_ detail: String) -> Problem { Problem(.forbidden, code: "forbidden", title: "Forbidden", detail: detail) }
 }
@@ -251,8 +258,16 @@ public struct UserFilter: Sendable {
 extension AccountService {
     /// One page of users, newest first, across every shard. The cursor is the last user's
     /// `createdAt` and id, so pages neither repeat nor skip while users sign up.
-    public func listUsers(filter: UserFilter, after cursor: String?, limit: Int) async -> (users: [UserRecord], nextCursor: String?) {
-        let bound = cursor.flatMap(UserCursor.init(text:))
+    public func listUsers(filter: UserFilter, after cursor: String?, limit: Int) async throws -> (users: [UserRecord], nextCursor: String?) {
+        let bound: UserCursor?
+        if let cursor {
+            guard let parsed = UserCursor(text: cursor) else {
+                throw Problem.validation([.init(field: "cursor", message: "is not a cursor this API returned")])
+            }
+            bound = parsed
+        } else {
+            bound = nil
+        }
         var candidates: [UserRecord] = []
         await withTaskGroup(of: [UserRecord].self) { tasks in
             for shard in group.shards {

@@ -1,40 +1,68 @@
 import Crypto
 import Foundation
 import HummingbirdBcrypt
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
 /// bcrypt on its own threads: hashing takes hundreds of milliseconds at cost 12, so it never runs
 /// on an event loop or inside a shard actor, and a sign-in storm queues here instead of stalling
-/// every other request.
+/// every other request. The queue is bounded: past `queueMax` waiting jobs, new ones are refused
+/// (the API answers 503 with `Retry-After`) rather than piling up without end.
+///
+/// bcrypt reads only the first 72 bytes of its input, and passwords may be 128 characters: each
+/// password is first reduced to the base64 of its SHA-256 (44 bytes), so every byte counts.
 public final class PasswordHasher: Sendable {
     public let cost: Int
+    public let queueMax: Int
     private let pool: NIOThreadPool
     /// Verified against when the email is unknown, so both failures take the same time.
     private let dummyHash: String
+    private let waiting = NIOLockedValueBox(0)
+    private let verifications = NIOLockedValueBox(0)
 
-    public init(cost: Int, threads: Int = System.coreCount) {
+    public struct Busy: Error {}
+
+    public init(cost: Int, threads: Int = System.coreCount, queueMax: Int = 256) {
         self.cost = cost
+        self.queueMax = queueMax
         pool = NIOThreadPool(numberOfThreads: max(1, threads))
         pool.start()
-        dummyHash = Bcrypt.hash(UUID().uuidString, cost: UInt8(cost))
+        dummyHash = Bcrypt.hash(Self.prehash(UUID().uuidString), cost: UInt8(cost))
+    }
+
+    static func prehash(_ password: String) -> String {
+        Data(SHA256.hash(data: Data(password.utf8))).base64EncodedString()
+    }
+
+    /// Bcrypt verifications run so far, dummy ones included (tests check unknown emails pay too).
+    public var verificationCount: Int { verifications.withLockedValue { $0 } }
+
+    private func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
+        let admitted = waiting.withLockedValue { count in
+            guard count < queueMax else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else { throw Busy() }
+        defer { waiting.withLockedValue { $0 -= 1 } }
+        return try await pool.runIfActive(work)
     }
 
     public func hash(_ password: String) async throws -> String {
         let cost = UInt8(self.cost)
-        return try await pool.runIfActive { Bcrypt.hash(password, cost: cost) }
+        return try await run { Bcrypt.hash(Self.prehash(password), cost: cost) }
     }
 
     /// Checks `password` against `hash`; with no hash (unknown user, no password set) checks a
     /// dummy and answers false, in about the same time.
     public func verify(_ password: String, against hash: String?) async throws -> Bool {
         let dummy = dummyHash
-        return try await pool.runIfActive {
-            guard let hash else {
-                _ = Bcrypt.verify(password, hash: dummy)
-                return false
-            }
-            return Bcrypt.verify(password, hash: hash)
+        let verifications = self.verifications
+        return try await run {
+            verifications.withLockedValue { $0 += 1 }
+            let matches = Bcrypt.verify(Self.prehash(password), hash: hash ?? dummy)
+            return hash != nil && matches
         }
     }
 

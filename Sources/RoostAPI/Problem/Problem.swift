@@ -68,6 +68,8 @@ extension Problem {
         switch error {
         case let problem as Problem:
             return problem
+        case is PasswordHasher.Busy:
+            return .unavailable("Too many sign-ins are being checked; retry shortly.", retryAfter: 1)
         case let error as EngineError:
             switch error {
             case .overloaded: return .unavailable(error.description, retryAfter: 1)

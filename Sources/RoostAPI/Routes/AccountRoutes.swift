@@ -28,8 +28,9 @@ struct AccountRoutes {
         auth.post("login", use: login)
         auth.post("refresh", use: refresh)
         auth.post("oauth/:provider", use: oauth)
-        auth.group("logout").add(middleware: guarded(.ownAccount)).post { _, context -> Response in
+        auth.group("logout").add(middleware: guarded(.ownAccount)).post { request, context -> Response in
             let principal = try context.requirePrincipal()
+            try await request.requireNoFields(limit: bodyLimit)
             try await service.logout(userID: principal.userID, sessionID: principal.sessionID)
             return Response(status: .noContent)
         }
@@ -45,8 +46,9 @@ struct AccountRoutes {
         }
         me.patch(use: updateProfile)
         me.put("photo", use: putPhoto)
-        router.group("v1/users/me/host").add(middleware: guarded(.becomeHost)).post { _, context -> EncodedJSON in
+        router.group("v1/users/me/host").add(middleware: guarded(.becomeHost)).post { request, context -> EncodedJSON in
             let userID = try context.requirePrincipal().userID
+            try await request.requireNoFields(limit: bodyLimit)
             try await service.execute(.becomeHost(userID: userID), for: userID)
             return try await privateUser(userID)
         }
@@ -83,20 +85,27 @@ struct AccountRoutes {
     @Sendable func login(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
         let body = try await request.decodeStrictJSON(as: LoginRequest.self, limit: bodyLimit)
         let email = EmailAddress.normalise(body.email)
-        guard !email.isEmpty, !body.password.isEmpty else {
-            throw Problem.validation(
-                (email.isEmpty ? [.init(field: "email", message: "is required")] : [])
-                    + (body.password.isEmpty ? [.init(field: "password", message: "is required")] : [])
-            )
+        // No account can have a malformed email, so saying so leaks nothing; it also keeps
+        // attacker-sized strings out of the rate limiter's keys.
+        var errors: [Problem.FieldError] = []
+        if !EmailAddress.isValid(email) { errors.append(.init(field: "email", message: "is not a valid email address")) }
+        if body.password.isEmpty || body.password.utf8.count > 1_024 {
+            errors.append(.init(field: "password", message: "is required (at most 1,024 bytes)"))
         }
+        guard errors.isEmpty else { throw Problem.validation(errors) }
         try await limitAuthAttempts(email: email, context: context)
         return sessionBody(try await service.login(email: email, password: body.password), status: .ok)
     }
 
     @Sendable func refresh(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
         let body = try await request.decodeStrictJSON(as: RefreshRequest.self, limit: bodyLimit)
-        if refreshLimitPerMinute > 0, let token = RefreshToken(parsing: body.refreshToken) {
-            try await check(limiter.attempt("refresh:\(token.familyID)", limit: refreshLimitPerMinute, window: .seconds(60)))
+        if refreshLimitPerMinute > 0 {
+            // Per client IP first (ten sessions' worth), so made-up family ids cannot flood the
+            // limiter; then per session family.
+            try await check(limiter.attempt("refresh:ip:\(context.clientIP)", limit: refreshLimitPerMinute * 10, window: .seconds(60)))
+            if let token = RefreshToken(parsing: body.refreshToken) {
+                try await check(limiter.attempt("refresh:\(token.familyID)", limit: refreshLimitPerMinute, window: .seconds(60)))
+            }
         }
         return sessionBody(try await service.refresh(body.refreshToken), status: .ok)
     }
@@ -220,7 +229,7 @@ struct AccountRoutes {
             role: role.flatMap(Role.init(name:)), emailPrefix: query["email"].map { EmailAddress.normalise(String($0)) },
             suspended: suspended.flatMap(Bool.init)
         )
-        let (users, next) = await service.listUsers(filter: filter, after: page.cursor, limit: page.limit)
+        let (users, next) = try await service.listUsers(filter: filter, after: page.cursor, limit: page.limit)
         return EncodedJSON(Page(items: users.map { PrivateUser($0, photoURL: media.url(for: $0.photoKey)) }, nextCursor: next))
     }
 

@@ -62,11 +62,12 @@ extension Accounts.Event {
             writer.writeString(userID)
             writer.write(suspended)
             writer.write(at)
-        case let .identityLinked(userID, identity, at):
+        case let .identityLinked(userID, identity, provesEmail, at):
             header(.identityLinked)
             writer.writeString(userID)
             writer.writeString(identity.provider)
             writer.writeString(identity.subject)
+            writer.write(provesEmail)
             writer.write(at)
         }
     }
@@ -110,7 +111,7 @@ extension Accounts.Event {
             return .identityLinked(
                 userID: try reader.readString(),
                 LinkedIdentity(provider: try reader.readString(), subject: try reader.readString()),
-                at: try reader.readTimestamp()
+                provesEmail: try reader.readBool(), at: try reader.readTimestamp()
             )
         }
     }

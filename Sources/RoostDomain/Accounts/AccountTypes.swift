@@ -35,12 +35,18 @@ public struct LinkedIdentity: Hashable, Sendable {
 }
 
 /// One sign-in's chain of refresh tokens. Only the newest token (its `generation`) is valid; the
-/// secret is kept only as its SHA-256. Presenting an older generation means a token was copied:
-/// the whole family is revoked.
+/// secret is kept only as its SHA-256. Presenting a *real* older token — its secret matches one
+/// of the last `rotatedHashesKept` rotated hashes — means a token was copied: the whole family
+/// is revoked. An older generation with a secret that was never issued is only refused, so
+/// knowing a family's id (it is in every access token) is not enough to end someone's session.
 public struct SessionFamily: Hashable, Sendable {
+    public static let rotatedHashesKept = 4
+
     public var id: String
     public var generation: UInt32
     public var secretHash: [UInt8]
+    /// Hashes of the newest rotated-away secrets, newest first (generation - 1, - 2, …).
+    public var rotatedHashes: [[UInt8]] = []
     public var createdAt: Timestamp
     /// When the newest token stops working (30 days after it was issued).
     public var expiresAt: Timestamp
@@ -69,6 +75,11 @@ public struct UserRecord: Hashable, Sendable {
     /// The object-store key of the profile photo.
     public var photoKey: String?
     public var suspended: Bool
+    /// True once a provider vouched for the email (Google's `email_verified`); false for an email
+    /// typed at registration, which Roost has not confirmed.
+    public var emailVerified: Bool
+    /// Counts the events applied to this user, so derived copies (the directory) keep the newest.
+    public var revision: UInt64
     public var createdAt: Timestamp
     public var updatedAt: Timestamp
     public var identities: [LinkedIdentity]
@@ -77,7 +88,7 @@ public struct UserRecord: Hashable, Sendable {
 
     public init(
         id: String, email: String?, name: String, role: Role, passwordHash: String?, createdAt: Timestamp,
-        identities: [LinkedIdentity] = []
+        identities: [LinkedIdentity] = [], emailVerified: Bool = false
     ) {
         self.id = id
         self.email = email
@@ -88,6 +99,8 @@ public struct UserRecord: Hashable, Sendable {
         self.bio = nil
         self.photoKey = nil
         self.suspended = false
+        self.emailVerified = emailVerified
+        self.revision = 0
         self.createdAt = createdAt
         self.updatedAt = createdAt
         self.identities = identities
@@ -126,6 +139,8 @@ extension ByteWriter {
         writeBytes(family.secretHash)
         write(family.createdAt)
         write(family.expiresAt)
+        writeVarint(family.rotatedHashes.count)
+        for hash in family.rotatedHashes { writeBytes(hash) }
     }
 
     mutating func write(_ user: UserRecord) {
@@ -138,6 +153,8 @@ extension ByteWriter {
         writeOptionalString(user.bio)
         writeOptionalString(user.photoKey)
         write(user.suspended)
+        write(user.emailVerified)
+        write(user.revision)
         write(user.createdAt)
         write(user.updatedAt)
         writeVarint(user.identities.count)
@@ -166,10 +183,13 @@ extension ByteReader {
     }
 
     mutating func readSessionFamily() throws(DecodeError) -> SessionFamily {
-        SessionFamily(
+        var family = SessionFamily(
             id: try readString(), generation: try readUInt32(), secretHash: try readBytes(),
             createdAt: try readTimestamp(), expiresAt: try readTimestamp()
         )
+        let rotated = try readCount(limit: SessionFamily.rotatedHashesKept)
+        for _ in 0..<rotated { family.rotatedHashes.append(try readBytes()) }
+        return family
     }
 
     mutating func readUserRecord() throws(DecodeError) -> UserRecord {
@@ -181,6 +201,8 @@ extension ByteReader {
         user.bio = try readOptionalString()
         user.photoKey = try readOptionalString()
         user.suspended = try readBool()
+        user.emailVerified = try readBool()
+        user.revision = try readUInt64()
         user.createdAt = try readTimestamp()
         user.updatedAt = try readTimestamp()
         let identityCount = try readCount(limit: remaining)

@@ -23,7 +23,8 @@ public enum Accounts: Aggregate {
         case setPhoto(userID: String, key: String?)
         case becomeHost(userID: String)
         case adminUpdate(userID: String, suspended: Bool?, role: Role?)
-        case linkIdentity(userID: String, LinkedIdentity)
+        /// Links an identity; `emailVerifiedByProvider` when the link was made through the provider's proof of the email.
+        case linkIdentity(userID: String, LinkedIdentity, emailVerifiedByProvider: Bool)
     }
 
     public enum RevocationReason: UInt8, Sendable {
@@ -41,7 +42,9 @@ public enum Accounts: Aggregate {
         case photoChanged(userID: String, previous: String?, current: String?, at: Timestamp)
         case roleChanged(userID: String, role: Role, at: Timestamp)
         case suspensionChanged(userID: String, suspended: Bool, at: Timestamp)
-        case identityLinked(userID: String, LinkedIdentity, at: Timestamp)
+        /// `provesEmail`: the account's email was unconfirmed and the provider confirmed it — the
+        /// password and sessions set up before are dropped.
+        case identityLinked(userID: String, LinkedIdentity, provesEmail: Bool, at: Timestamp)
     }
 
     public enum Rejection: Error, Equatable, Sendable {
@@ -80,6 +83,11 @@ public enum Accounts: Aggregate {
                 if user.suspended { return .failure(.suspended) }
                 guard let family = user.sessions[familyID], family.expiresAt > now else { return .failure(.sessionInvalid) }
                 if generation < family.generation {
+                    // Reuse only when the secret is one we issued; a guessed one is just refused.
+                    let back = Int(family.generation - generation) - 1
+                    guard back < family.rotatedHashes.count, constantTimeEqual(secretHash, family.rotatedHashes[back]) else {
+                        return .failure(.sessionInvalid)
+                    }
                     return .success([.sessionRevoked(userID: userID, familyID: familyID, reason: .reuse)])
                 }
                 guard generation == family.generation, constantTimeEqual(secretHash, family.secretHash) else {
@@ -121,9 +129,15 @@ public enum Accounts: Aggregate {
                 return .success(events)
             }
 
-        case let .linkIdentity(userID, identity):
-            return user(userID).map { user in
-                user.identities.contains(identity) ? [] : [.identityLinked(userID: userID, identity, at: now)]
+        case let .linkIdentity(userID, identity, emailVerifiedByProvider):
+            return user(userID).flatMap { user in
+                if user.suspended { return .failure(.suspended) }
+                if user.identities.contains(identity) { return .success([]) }
+                // The provider proved the email; Roost never had. Whoever set the password may not
+                // own the address (they could have registered it first, to wait for its owner):
+                // the password and every session go, and the provider's proof takes over.
+                let takeOver = emailVerifiedByProvider && !user.emailVerified
+                return .success([.identityLinked(userID: userID, identity, provesEmail: takeOver, at: now)])
             }
         }
     }
@@ -135,9 +149,14 @@ public enum Accounts: Aggregate {
         case let .sessionStarted(userID, family):
             state.users[userID]?.startSession(family)
         case let .sessionRotated(userID, familyID, generation, secretHash, expiresAt):
-            state.users[userID]?.sessions[familyID]?.generation = generation
-            state.users[userID]?.sessions[familyID]?.secretHash = secretHash
-            state.users[userID]?.sessions[familyID]?.expiresAt = expiresAt
+            if var family = state.users[userID]?.sessions[familyID] {
+                family.rotatedHashes.insert(family.secretHash, at: 0)
+                family.rotatedHashes = Array(family.rotatedHashes.prefix(SessionFamily.rotatedHashesKept))
+                family.generation = generation
+                family.secretHash = secretHash
+                family.expiresAt = expiresAt
+                state.users[userID]?.sessions[familyID] = family
+            }
         case let .sessionRevoked(userID, familyID, _):
             state.users[userID]?.sessions[familyID] = nil
         case let .profileUpdated(userID, change, at):
@@ -153,10 +172,16 @@ public enum Accounts: Aggregate {
             state.users[userID]?.updatedAt = at
             // A suspended user's refresh tokens die with the suspension.
             if suspended { state.users[userID]?.sessions = [:] }
-        case let .identityLinked(userID, identity, at):
+        case let .identityLinked(userID, identity, provesEmail, at):
             state.users[userID]?.identities.append(identity)
+            if provesEmail {
+                state.users[userID]?.emailVerified = true
+                state.users[userID]?.passwordHash = nil
+                state.users[userID]?.sessions = [:]
+            }
             state.users[userID]?.updatedAt = at
         }
+        if let userID = event.userID { state.users[userID]?.revision &+= 1 }
     }
 
     public static func encode(state: State, into writer: inout ByteWriter) {
@@ -173,6 +198,19 @@ public enum Accounts: Aggregate {
             state.users[user.id] = user
         }
         return state
+    }
+}
+
+extension Accounts.Event {
+    /// The user every event is about.
+    var userID: String? {
+        switch self {
+        case let .registered(record): record.id
+        case let .sessionStarted(userID, _), let .sessionRevoked(userID, _, _): userID
+        case let .sessionRotated(userID, _, _, _, _): userID
+        case let .profileUpdated(userID, _, _), let .roleChanged(userID, _, _), let .suspensionChanged(userID, _, _): userID
+        case let .photoChanged(userID, _, _, _), let .identityLinked(userID, _, _, _): userID
+        }
     }
 }
 

@@ -13,8 +13,10 @@ import Logging
 ///    where the proof is the hex HMAC-SHA256 of the token keyed with the app secret, gives the
 ///    name and email; its `id` must be that same user id.
 ///
-/// Facebook only returns emails it has confirmed, so a returned email counts as verified; an
-/// account without one (or a user who declined the `email` permission) gives `email == nil`.
+/// Facebook documents no verification guarantee for the `email` field, so a returned email is
+/// reported with `emailVerified == false`: Roost keeps it for a new account but never links an
+/// existing account through it. An account without one (or a user who declined the `email`
+/// permission) gives `email == nil`.
 ///
 /// Errors: a token Facebook calls invalid or expired, one issued to another app, or refused when
 /// reading the profile is `.invalidToken`. Transport failures, timeouts, 5xx, Facebook's transient
@@ -100,7 +102,7 @@ public struct FacebookTokenVerifier: IdentityVerifier {
         )
         guard profile.id.value == userID else { throw .invalidToken("profile does not belong to the token's user") }
         let email = profile.email.flatMap { $0.isEmpty ? nil : $0 }
-        return VerifiedIdentity(provider: .facebook, subject: userID, email: email, emailVerified: email != nil, name: profile.name)
+        return VerifiedIdentity(provider: .facebook, subject: userID, email: email, emailVerified: false, name: profile.name)
     }
 
     /// `appsecret_proof`: the lowercase hex HMAC-SHA256 of the access token, keyed with the app secret.
