@@ -122,6 +122,7 @@ public struct ListingRecord: Hashable, Sendable {
     public var calendar: AvailabilityCalendar
     /// Per-night prices that replace `pricePerNight` (weekends, seasons), in minor units.
     public var priceOverrides: [CalendarDay: Int64]
+    /// The sum of review ratings, in hundredths of a star (a 4.5 is 450).
     public var ratingTotal: Int64
     public var reviewCount: Int32
 

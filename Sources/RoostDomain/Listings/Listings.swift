@@ -6,7 +6,18 @@ import RoostBinary
 public enum Listings: Aggregate {
     public struct State: Equatable, Sendable {
         public var listings: [String: ListingRecord] = [:]
+        /// Derived from `listings` (never stored): kept current by `apply`, rebuilt on load.
+        public private(set) var index = ListingIndex()
         public init() {}
+
+        mutating func reindex(_ id: String) {
+            if let listing = listings[id] { index.update(listing) } else { index.remove(id) }
+        }
+
+        public static func == (lhs: Self, rhs: Self) -> Bool { lhs.listings == rhs.listings }
+
+        /// Runs `query` over this shard.
+        public func search(_ query: ListingQuery) -> SearchPage { index.search(query, listings: listings) }
     }
 
     /// A change of nights: block or unblock them, or set or clear their price.
@@ -94,6 +105,11 @@ public enum Listings: Aggregate {
     }
 
     public static func apply(_ event: Event, to state: inout State) {
+        applyToListings(event, &state)
+        state.reindex(event.listingID)
+    }
+
+    private static func applyToListings(_ event: Event, _ state: inout State) {
         switch event {
         case let .created(record):
             state.listings[record.id] = record
@@ -136,7 +152,19 @@ public enum Listings: Aggregate {
         for _ in 0..<count {
             let listing = try reader.readListingRecord()
             state.listings[listing.id] = listing
+            state.reindex(listing.id)
         }
         return state
+    }
+}
+
+extension Listings.Event {
+    /// The listing every event is about.
+    var listingID: String {
+        switch self {
+        case let .created(record): record.id
+        case let .updated(id, _, _), let .statusChanged(id, _, _), let .nightsChanged(id, _, _): id
+        case let .photoAdded(id, _, _), let .photoRemoved(id, _, _): id
+        }
     }
 }

@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A search over one shard's listings (see `ListingIndex`). Prices are compared in minor units of
+/// the query's currency: `priceFactors[c]` converts one minor unit of currency `c` (nil: no
+/// conversion — each listing's own currency).
+public struct ListingQuery: Sendable {
+    public enum Area: Sendable, Equatable {
+        case radius(latitude: Double, longitude: Double, kilometres: Double)
+        /// Degrees; `minLongitude > maxLongitude` crosses the antimeridian.
+        case box(minLongitude: Double, minLatitude: Double, maxLongitude: Double, maxLatitude: Double)
+    }
+
+    public enum Sort: String, Sendable, CaseIterable {
+        case priceAscending = "price_asc"
+        case priceDescending = "price_desc"
+        case rating
+        case distance
+        case newest
+    }
+
+    /// A `TextKey` matched against city and country.
+    public var place: String?
+    public var area: Area?
+    public var stay: Range<CalendarDay>?
+    public var guests: Int?
+    public var priceRange: ClosedRange<Int64>?
+    public var priceFactors: [String: Double]?
+    public var amenities: [String] = []
+    public var propertyType: String?
+    public var instantBook: Bool?
+    public var sort: Sort = .priceAscending
+    /// The point distances are measured from (the radius's centre, or given for `distance` sort).
+    public var origin: (latitude: Double, longitude: Double)?
+    /// Only hits after this key (the previous page's last).
+    public var after: SearchKey?
+    public var limit = 20
+
+    public init() {}
+}
+
+/// Where a hit sorts: ascending by `primary`, then by id. Descending sorts negate `primary`.
+public struct SearchKey: Comparable, Hashable, Sendable {
+    public var primary: Double
+    public var id: String
+
+    public init(primary: Double, id: String) {
+        self.primary = primary
+        self.id = id
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.primary, lhs.id) < (rhs.primary, rhs.id) }
+}
+
+public struct SearchHit: Sendable, Equatable {
+    public var key: SearchKey
+    public var distanceKilometres: Double?
+}
+
+/// One shard's answer: how many listings match in all, and the first `limit` after the cursor.
+public struct SearchPage: Sendable, Equatable {
+    public var total: Int
+    public var hits: [SearchHit]
+
+    public init(total: Int, hits: [SearchHit]) {
+        self.total = total
+        self.hits = hits
+    }
+
+    /// Merges shards' pages into one: totals add, hits interleave by key, `limit` kept.
+    public static func merge(_ pages: [SearchPage], limit: Int) -> SearchPage {
+        var hits = pages.flatMap(\.hits)
+        hits.sort { $0.key < $1.key }
+        return SearchPage(total: pages.reduce(0) { $0 + $1.total }, hits: Array(hits.prefix(limit)))
+    }
+}
+
+public enum Geo {
+    public static let earthRadiusKilometres = 6_371.0088
+
+    /// Great-circle distance (haversine).
+    public static func distanceKilometres(_ lat1: Double, _ lng1: Double, _ lat2: Double, _ lng2: Double) -> Double {
+        let radians = Double.pi / 180
+        let dLat = (lat2 - lat1) * radians, dLng = (lng2 - lng1) * radians
+        let a = sinHalfSquared(dLat) + cos(lat1 * radians) * cos(lat2 * radians) * sinHalfSquared(dLng)
+        return 2 * earthRadiusKilometres * asin(min(1, a.squareRoot()))
+    }
+
+    private static func sinHalfSquared(_ x: Double) -> Double {
+        let s = sin(x / 2)
+        return s * s
+    }
+}

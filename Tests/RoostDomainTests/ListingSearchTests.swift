@@ -1,0 +1,183 @@
+import RoostDomain
+import RoostTestSupport
+import Testing
+
+/// The index answers every query exactly as a brute-force filter over the same listings does.
+struct ListingSearchTests {
+    static let cities: [(city: String, country: String, lat: Double, lng: Double)] = [
+        ("Singapore", "Singapore", 1.29, 103.85), ("São Paulo", "Brazil", -23.55, -46.63), ("Zürich", "Switzerland", 47.37, 8.54),
+        ("Kraków", "Poland", 50.06, 19.94), ("Auckland", "New Zealand", -36.85, 174.76), ("Suva", "Fiji", -18.14, 178.44),
+    ]
+    static let amenities = ["wifi", "kitchen", "pool", "washer", "tv", "heating", "free_parking", "gym"]
+    static let types = ["apartment", "house", "Loft", "villa"]
+    let today = CalendarDay(iso: "2027-01-01")!
+
+    func makeListings(_ count: Int, using generator: inout SeededGenerator) -> [ListingRecord] {
+        (0..<count).map { index in
+            let place = Self.cities.randomElement(using: &generator)!
+            let minNights = Int.random(in: 1...3, using: &generator)
+            let details = ListingDetails(
+                title: "Listing \(index)", description: "", propertyType: Self.types.randomElement(using: &generator)!,
+                location: ListingLocation(
+                    address: "", city: place.city, country: place.country,
+                    latitude: place.lat + Double.random(in: -0.4...0.4, using: &generator),
+                    longitude: place.lng + Double.random(in: -0.4...0.4, using: &generator), timeZone: "UTC"
+                ),
+                currency: Bool.random(using: &generator) ? "USD" : "EUR", pricePerNight: Int64.random(in: 3_000...60_000, using: &generator),
+                cleaningFee: 0, maxGuests: Int.random(in: 1...8, using: &generator), bedrooms: 1, beds: 1, halfBathrooms: 2,
+                amenities: Self.amenities.filter { _ in Int.random(in: 0..<3, using: &generator) == 0 }.sorted(),
+                minNights: minNights, maxNights: minNights + Int.random(in: 0...20, using: &generator),
+                instantBook: Bool.random(using: &generator), cancellationPolicy: .flexible
+            )
+            var listing = ListingRecord(
+                id: "lst_\(String(index, radix: 36))", hostID: "usr_h",
+                details: details, createdAt: Timestamp(millisecondsSinceEpoch: Int64(index) * 1_000)
+            )
+            listing.reviewCount = Int32.random(in: 0...5, using: &generator)
+            listing.ratingTotal = Int64(listing.reviewCount) * Int64.random(in: 100...500, using: &generator)
+            for _ in 0..<Int.random(in: 0...4, using: &generator) {
+                let start = today.advanced(by: Int.random(in: 0...120, using: &generator))
+                listing.calendar.set(Bool.random(using: &generator) ? .blocked : .booked, start..<start.advanced(by: Int.random(in: 1...10, using: &generator)), to: true)
+            }
+            if Int.random(in: 0..<10, using: &generator) == 0 { listing.status = .inactive }
+            return listing
+        }
+    }
+
+    func randomQuery(using generator: inout SeededGenerator) -> ListingQuery {
+        var query = ListingQuery()
+        let place = Self.cities.randomElement(using: &generator)!
+        switch Int.random(in: 0..<5, using: &generator) {
+        case 0: query.place = TextKey.make(Bool.random(using: &generator) ? place.city.uppercased() : place.country)
+        case 1: query.area = .radius(latitude: place.lat, longitude: place.lng, kilometres: Double.random(in: 1...60, using: &generator))
+        case 2: query.area = .box(minLongitude: place.lng - 0.2, minLatitude: place.lat - 0.3, maxLongitude: place.lng + 0.3, maxLatitude: place.lat + 0.2)
+        case 3: query.area = .box(minLongitude: 170, minLatitude: -40, maxLongitude: -170, maxLatitude: 0)  // across the antimeridian
+        default: break
+        }
+        if Bool.random(using: &generator) {
+            let start = today.advanced(by: Int.random(in: 0...120, using: &generator))
+            query.stay = start..<start.advanced(by: Int.random(in: 1...8, using: &generator))
+        }
+        if Bool.random(using: &generator) { query.guests = Int.random(in: 1...8, using: &generator) }
+        if Bool.random(using: &generator) {
+            let low = Int64.random(in: 0...40_000, using: &generator)
+            query.priceRange = low...(low + Int64.random(in: 0...30_000, using: &generator))
+        }
+        if Bool.random(using: &generator) { query.priceFactors = ["USD": 1, "EUR": 1.1] }
+        query.amenities = Self.amenities.filter { _ in Int.random(in: 0..<5, using: &generator) == 0 }
+        if Int.random(in: 0..<4, using: &generator) == 0 { query.propertyType = Self.types.randomElement(using: &generator)!.lowercased() }
+        if Int.random(in: 0..<4, using: &generator) == 0 { query.instantBook = Bool.random(using: &generator) }
+        query.sort = ListingQuery.Sort.allCases.randomElement(using: &generator)!
+        if query.sort == .distance || Bool.random(using: &generator) { query.origin = (place.lat, place.lng) }
+        if case let .radius(latitude, longitude, _) = query.area { query.origin = (latitude, longitude) }
+        query.limit = Int.random(in: 1...30, using: &generator)
+        return query
+    }
+
+    /// What the index must answer, computed the slow, obvious way.
+    func bruteForce(_ query: ListingQuery, _ listings: [ListingRecord]) -> (total: Int, keys: [SearchKey]) {
+        var keys: [SearchKey] = []
+        for listing in listings where listing.status == .active {
+            let d = listing.details
+            if let place = query.place, TextKey.make(d.location.city) != place, TextKey.make(d.location.country) != place { continue }
+            var distance: Double?
+            switch query.area {
+            case let .radius(latitude, longitude, kilometres)?:
+                distance = Geo.distanceKilometres(latitude, longitude, d.location.latitude, d.location.longitude)
+                if distance! > kilometres { continue }
+            case let .box(minLongitude, minLatitude, maxLongitude, maxLatitude)?:
+                let lat = d.location.latitude, lng = d.location.longitude
+                if lat < minLatitude || lat > maxLatitude { continue }
+                let inside = minLongitude <= maxLongitude ? (lng >= minLongitude && lng <= maxLongitude) : (lng >= minLongitude || lng <= maxLongitude)
+                if !inside { continue }
+            case nil: break
+            }
+            if let stay = query.stay {
+                let nights = stay.count
+                if nights < d.minNights || nights > d.maxNights { continue }
+                if stay.contains(where: { listing.calendar.isBlocked($0) || listing.calendar.isBooked($0) }) { continue }
+            }
+            if let guests = query.guests, d.maxGuests < guests { continue }
+            let price = query.priceFactors.map { (Double(d.pricePerNight) * $0[d.currency]!).rounded() } ?? Double(d.pricePerNight)
+            if let range = query.priceRange, price < Double(range.lowerBound) || price > Double(range.upperBound) { continue }
+            if !Set(query.amenities).isSubset(of: Set(d.amenities)) { continue }
+            if let type = query.propertyType, d.propertyType.lowercased() != type { continue }
+            if let instant = query.instantBook, d.instantBook != instant { continue }
+            if distance == nil, let origin = query.origin {
+                distance = Geo.distanceKilometres(origin.latitude, origin.longitude, d.location.latitude, d.location.longitude)
+            }
+            let primary: Double = switch query.sort {
+            case .priceAscending: price
+            case .priceDescending: -price
+            case .rating: -listing.rating
+            case .distance: distance ?? 0
+            case .newest: -Double(listing.createdAt.millisecondsSinceEpoch)
+            }
+            keys.append(SearchKey(primary: primary, id: listing.id))
+        }
+        return (keys.count, keys.sorted())
+    }
+
+    /// Listings spread over `shards` states, as the engine would hold them.
+    func shardStates(_ listings: [ListingRecord], shards: Int) -> [Listings.State] {
+        var states = Array(repeating: Listings.initialState(), count: shards)
+        for (index, listing) in listings.enumerated() {
+            var state = states[index % shards]
+            var created = listing
+            let status = created.status
+            created.status = .active
+            Listings.apply(.created(created), to: &state)
+            if status != .active { Listings.apply(.statusChanged(id: listing.id, status, at: listing.createdAt), to: &state) }
+            states[index % shards] = state
+        }
+        return states
+    }
+
+    @Test func everyRandomQueryMatchesBruteForceAcrossShards() {
+        var generator = SeededGenerator(seed: testSeed())
+        let listings = makeListings(2_000, using: &generator)
+        let states = shardStates(listings, shards: 4)
+        for _ in 0..<400 {
+            var query = randomQuery(using: &generator)
+            let expected = bruteForce(query, listings)
+            // Page through the whole answer with cursors: every key once, in order.
+            var seen: [SearchKey] = []
+            var total: Int?
+            while true {
+                let page = SearchPage.merge(states.map { $0.search(query) }, limit: query.limit)
+                if total == nil { total = page.total }
+                seen += page.hits.map(\.key)
+                guard page.hits.count == query.limit, let last = page.hits.last else { break }
+                query.after = last.key
+            }
+            #expect(total == expected.total)
+            #expect(seen == expected.keys)
+        }
+    }
+
+    @Test func editsAndDeletesLeaveTheIndex() {
+        var generator = SeededGenerator(seed: testSeed())
+        var state = shardStates(makeListings(50, using: &generator), shards: 1)[0]
+        let id = state.listings.values.first { $0.status == .active }!.id
+        var query = ListingQuery()
+        query.limit = 100
+        let before = state.search(query).total
+        Listings.apply(.statusChanged(id: id, .deleted, at: Timestamp(millisecondsSinceEpoch: 0)), to: &state)
+        #expect(state.search(query).total == before - 1)
+        #expect(!state.search(query).hits.contains { $0.key.id == id })
+        var moved = state.listings.values.first { $0.status == .active }!
+        moved.details.location.city = "Nowhere Town"
+        Listings.apply(.updated(id: moved.id, moved.details, at: Timestamp(millisecondsSinceEpoch: 0)), to: &state)
+        query.place = TextKey.make("NOWHERE  town")
+        #expect(state.search(query).hits.map(\.key.id) == [moved.id])
+    }
+
+    @Test func placeKeysFoldCaseAccentsAndSpaces() {
+        #expect(TextKey.make("  São   Paulo ") == "sao paulo")
+        #expect(TextKey.make("ZÜRICH") == "zurich")
+        #expect(TextKey.make("Kraków") == TextKey.make("krakow"))
+        #expect(TextKey.make("Łódź") == "lodz")
+        #expect(TextKey.make("Sa\u{0303}o Paulo") == "sao paulo", "decomposed accents too")
+        #expect(TextKey.make("東京") == "東京")
+    }
+}
