@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # What building and testing need from Debian; installed only when missing.
-APT_PACKAGES := libhiredis-dev libcurl4-openssl-dev libssl-dev redis-server redis-tools wrk python3-venv curl
+APT_PACKAGES := libhiredis-dev libcurl4-openssl-dev libssl-dev zlib1g-dev redis-server redis-tools wrk python3-venv curl
 
 .PHONY: help deps build run test crash-test bench clean
 

@@ -74,6 +74,11 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // zlib, for reading `.csv.gz` datasets.
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // Reading public datasets (Inside Airbnb): a streaming CSV parser over plain or gzip files,
+        // and the mapping of a city's rows to Roost's values. Knows nothing of the engine.
+        .target(name: "RoostData", dependencies: ["CZlib", "RoostDomain"], swiftSettings: strict),
         .target(
             name: "RoostIntegrations",
             dependencies: [
@@ -90,7 +95,7 @@ let package = Package(
         .target(
             name: "RoostAPI",
             dependencies: [
-                "RoostDomain", "RoostEngine", "RoostStorage", "RoostCache", "RoostIntegrations",
+                "RoostDomain", "RoostEngine", "RoostStorage", "RoostCache", "RoostIntegrations", "RoostData",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -136,6 +141,7 @@ let package = Package(
             exclude: ["Golden"],
             swiftSettings: strict
         ),
+        .testTarget(name: "RoostDataTests", dependencies: ["RoostData", "RoostTestSupport"], swiftSettings: strict),
         .testTarget(name: "RoostEngineTests", dependencies: ["RoostEngine", "RoostTestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "RoostCacheTests", dependencies: ["RoostCache", "RoostTestSupport"], swiftSettings: strict),
         .testTarget(

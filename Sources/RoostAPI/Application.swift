@@ -7,7 +7,7 @@ import RoostDomain
 import RoostEngine
 
 /// The aggregates the engine owns. Each feature adds its aggregate here.
-public var roostAggregates: [any Aggregate.Type] { [Accounts.self] }
+public var roostAggregates: [any Aggregate.Type] { [Accounts.self, Listings.self] }
 
 /// The Prometheus registry behind swift-metrics, bootstrapped once per process.
 public let roostMetrics: PrometheusCollectorRegistry = {
@@ -34,6 +34,9 @@ public func buildApplication(
         service: services.accounts, limiter: services.cacheBackend.rateLimiter,
         authLimitPerMinute: configuration.rateLimitAuthPerMinute, refreshLimitPerMinute: configuration.rateLimitRefreshPerMinute,
         media: services.media, verifiers: services.verifiers, bodyLimit: configuration.jsonBodyBytesMax
+    ).register(on: router)
+    ListingRoutes(
+        service: services.listings, accounts: services.accounts, reference: services.reference, bodyLimit: configuration.jsonBodyBytesMax
     ).register(on: router)
     routes(router)
     return Application(

@@ -21,6 +21,9 @@ public struct RoostConfiguration: Sendable, Equatable {
     public var snapshotIntervalSeconds = 300
     /// JSON request bodies larger than this are refused with 413 before they are read whole.
     public var jsonBodyBytesMax = 1 << 20
+    /// Where the shipped catalogues are (`amenities.json`, `currencies.json`, `fx-rates.json`);
+    /// nil: the `data/` found walking up from the working directory or the executable.
+    public var referenceDirectory: String?
 
     // Accounts and sessions.
     /// The HS256 signing key (base64, ≥ 32 bytes decoded). Unset: generated into `<data dir>/jwt.key` on first start.
@@ -91,6 +94,7 @@ public struct RoostConfiguration: Sendable, Equatable {
         snapshotIntervalSeconds = try integer("ROOST_SNAPSHOT_INTERVAL_SECONDS", in: 0...86_400 * 7) ?? snapshotIntervalSeconds
 
         func text(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        referenceDirectory = text("ROOST_REFERENCE_DIR")
         jwtKey = text("ROOST_JWT_KEY")
         jwtIssuer = text("ROOST_JWT_ISSUER") ?? jwtIssuer
         jwtAudience = text("ROOST_JWT_AUDIENCE") ?? jwtAudience

@@ -9,6 +9,8 @@ import RoostIntegrations
 /// Everything the routes use besides the engine, built once at start-up from the configuration.
 public struct RoostServices: Sendable {
     public let accounts: AccountService
+    public let listings: ListingService
+    public let reference: ReferenceData
     public let cacheBackend: CacheBackend
     let media: MediaLibrary
     let verifiers: [IdentityProvider: any IdentityVerifier]
@@ -40,9 +42,17 @@ public struct RoostServices: Sendable {
                 logger: logger
             )
         }
+        let media = try await mediaLibrary(configuration: configuration)
+        let referenceDirectory = try ReferenceData.locate(configured: configuration.referenceDirectory)
+        let reference: ReferenceData
+        do {
+            reference = try ReferenceData.load(from: referenceDirectory)
+        } catch {
+            throw RoostConfiguration.Invalid(variable: "ROOST_REFERENCE_DIR", value: referenceDirectory, expected: "the data/ directory (\(error))")
+        }
         return RoostServices(
-            accounts: accounts, cacheBackend: cacheBackend, media: try await mediaLibrary(configuration: configuration),
-            verifiers: verifiers
+            accounts: accounts, listings: ListingService(group: engine.group(Listings.self), media: media, clock: clock),
+            reference: reference, cacheBackend: cacheBackend, media: media, verifiers: verifiers
         )
     }
 

@@ -18,9 +18,12 @@ from typing import Any, Mapping
 
 import requests
 
-# Environment every roost process of the suite gets on top of os.environ: info logs (the tests
-# read them), JSON log lines, and no timer-driven snapshots (the tests ask for them explicitly).
+# Environment every roost process of the suite gets on top of os.environ: the repository's
+# reference data, info logs (the tests read them), JSON log lines, and no timer-driven snapshots
+# (the tests ask for them explicitly).
 ROOST_TEST_ENV = {
+    # The shipped catalogues (amenities, currencies, FX), wherever the binary under test lives.
+    "ROOST_REFERENCE_DIR": str(Path(__file__).resolve().parents[2] / "data"),
     "ROOST_LOG_LEVEL": "info",
     "ROOST_LOG_FORMAT": "json",
     "ROOST_SNAPSHOT_INTERVAL_SECONDS": "0",

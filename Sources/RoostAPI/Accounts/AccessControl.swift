@@ -10,8 +10,12 @@ public enum Permission: String, Sendable, CaseIterable {
     case ownAccount
     /// Turn one's own guest account into a host account.
     case becomeHost
-    /// Create and manage one's own listings (the listings feature).
+    /// Create listings and manage one's own (photos, calendar).
     case hostListings
+    /// Edit or delete a listing: its host, or an admin (the handler checks which listing).
+    case editListings
+    /// `/v1/admin/listings`: list and delist.
+    case administerListings
     /// Book stays (hosts can too).
     case book
     /// `/v1/admin/users`: list, suspend, change roles.
@@ -22,8 +26,8 @@ public enum Permission: String, Sendable, CaseIterable {
 public enum AccessPolicy {
     public static let table: [Role: Set<Permission>] = [
         .guest: [.ownAccount, .becomeHost, .book],
-        .host: [.ownAccount, .hostListings, .book],
-        .admin: [.ownAccount, .administerUsers],
+        .host: [.ownAccount, .hostListings, .editListings, .book],
+        .admin: [.ownAccount, .editListings, .administerUsers, .administerListings],
     ]
 
     public static func allows(_ role: Role, _ permission: Permission) -> Bool {

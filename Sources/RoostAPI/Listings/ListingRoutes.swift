@@ -1,0 +1,309 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import RoostData
+import RoostDomain
+import RoostIntegrations
+
+/// The Listings, calendars and Search sections of API.md, and `/v1/admin/listings`.
+struct ListingRoutes {
+    let service: ListingService
+    let accounts: AccountService
+    let reference: ReferenceData
+    let bodyLimit: Int
+    static let photoBytesMax = 5 << 20
+    static let availabilityDaysMax = 731
+    static let rangesMax = 200
+
+    private func guarded(_ permission: Permission) -> AccessGuard {
+        AccessGuard(permission: permission, tokens: accounts.tokens, directory: accounts.directory, clock: accounts.clock)
+    }
+
+    func register(on router: Router<RoostRequestContext>) {
+        router.get("v1/amenities") { _, _ -> EncodedJSON in
+            EncodedJSON(reference.amenities.amenities.map { ["code": $0.code, "name": $0.name, "category": $0.category] })
+        }
+        router.get("v1/currencies") { _, _ -> EncodedJSON in
+            struct Row: Encodable, Sendable { var code: String; var name: String; var exponent: Int }
+            return EncodedJSON(reference.currencies.currencies.map { Row(code: $0.code, name: $0.name, exponent: $0.exponent) })
+        }
+        router.get("v1/search/listings", use: search)
+        router.get("v1/listings/:id") { _, context -> EncodedJSON in
+            guard let listing = await service.listing(try context.parameters.require("id")), listing.status == .active else {
+                throw Problem.notFound("No such listing.")
+            }
+            return EncodedJSON(ListingJSON(listing, media: service.media))
+        }
+        router.get("v1/listings/:id/availability", use: availability)
+
+        router.group("v1/listings").add(middleware: guarded(.hostListings)).post(use: create)
+        let editing = router.group("v1/listings/:id").add(middleware: guarded(.editListings))
+        editing.patch(use: update)
+        editing.delete(use: delete)
+        let hosting = router.group("v1/listings/:id").add(middleware: guarded(.hostListings))
+        hosting.put("availability", use: changeAvailability)
+        hosting.post("photos", use: addPhoto)
+        hosting.delete("photos/:photoId", use: removePhoto)
+        router.group("v1/hosts/me/listings").add(middleware: guarded(.hostListings)).get(use: hostListings)
+
+        let admin = router.group("v1/admin/listings").add(middleware: guarded(.administerListings))
+        admin.get(use: adminListings)
+        admin.patch(":id", use: adminSetStatus)
+    }
+
+    // MARK: Writes
+
+    @Sendable func create(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        let principal = try context.requirePrincipal()
+        let body = try await request.decodeStrictJSON(as: ListingBody.self, limit: bodyLimit)
+        let details = try ListingRules.details(from: body, over: nil, reference: reference).get()
+        let listing = try await service.create(hostID: principal.userID, details: details)
+        return EncodedJSON(ListingJSON(listing, media: service.media), status: .created)
+    }
+
+    @Sendable func update(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        let id = try context.parameters.require("id")
+        let body = try await request.decodeStrictJSON(as: ListingBody.self, limit: bodyLimit)
+        let listing = try await service.managed(id, by: try context.requirePrincipal())
+        let details = try ListingRules.details(from: body, over: listing.details, reference: reference).get()
+        try await service.execute(.update(id: id, details), on: id)
+        guard let updated = await service.listing(id) else { throw Problem.notFound("No such listing.") }
+        return EncodedJSON(ListingJSON(updated, media: service.media))
+    }
+
+    @Sendable func delete(_ request: Request, context: RoostRequestContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        let listing = try await service.managed(id, by: try context.requirePrincipal())
+        let today = ListingService.today(in: listing.details.location.timeZone, now: service.clock())
+        try await service.execute(.delete(id: id, today: today), on: id)
+        return Response(status: .noContent)
+    }
+
+    /// Only the listing's own host (admins moderate, they do not run calendars or albums).
+    private func hosted(_ id: String, by principal: Principal) async throws -> ListingRecord {
+        let listing = try await service.managed(id, by: principal)
+        guard listing.hostID == principal.userID else { throw Problem.forbidden("Only the listing's host may do this.") }
+        return listing
+    }
+
+    struct NightRange: Decodable {
+        var from: String
+        var to: String
+        var amount: Int64??
+
+        init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(["from", "to", "amount"])
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            from = try container.decode(String.self, forKey: .from)
+            to = try container.decode(String.self, forKey: .to)
+            amount = container.contains(.amount) ? .some(try container.decodeIfPresent(Int64.self, forKey: .amount)) : nil
+        }
+        private enum CodingKeys: String, CodingKey { case from, to, amount }
+    }
+
+    struct AvailabilityChange: StrictJSONBody {
+        static let fields: Set<String> = ["blocked", "unblocked", "prices"]
+        var blocked: [NightRange]?
+        var unblocked: [NightRange]?
+        var prices: [NightRange]?
+    }
+
+    /// `PUT …/availability` `{blocked: [{from, to}], unblocked: [{from, to}], prices: [{from, to, amount|null}]}`:
+    /// `to` is exclusive; nights from today (listing time) to two years ahead; `amount` null clears an override.
+    @Sendable func changeAvailability(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        let id = try context.parameters.require("id")
+        let body = try await request.decodeStrictJSON(as: AvailabilityChange.self, limit: bodyLimit)
+        let listing = try await hosted(id, by: try context.requirePrincipal())
+        let today = ListingService.today(in: listing.details.location.timeZone, now: service.clock())
+        let horizon = today.advanced(by: ListingService.horizonDays)
+        var errors: [Problem.FieldError] = []
+        var changes: [Listings.NightChange] = []
+        func ranges(_ list: [NightRange]?, _ field: String, _ make: (Range<CalendarDay>, NightRange) -> Listings.NightChange?) {
+            guard let list else { return }
+            if list.count > Self.rangesMax { errors.append(.init(field: field, message: "at most \(Self.rangesMax) ranges")) }
+            for (index, range) in list.enumerated() {
+                let path = "\(field)[\(index)]"
+                guard let from = CalendarDay(iso: range.from), let to = CalendarDay(iso: range.to) else {
+                    errors.append(.init(field: path, message: "from and to must be dates YYYY-MM-DD"))
+                    continue
+                }
+                guard from < to else { errors.append(.init(field: path + ".to", message: "must be after from")); continue }
+                guard from >= today, to <= horizon else {
+                    errors.append(.init(field: path, message: "nights must lie between today (\(today)) and \(horizon)"))
+                    continue
+                }
+                if let change = make(from..<to, range) { changes.append(change) } else { errors.append(.init(field: path + ".amount", message: "is required: minor units > 0, or null to clear")) }
+            }
+        }
+        ranges(body.blocked, "blocked") { nights, _ in .block(nights) }
+        ranges(body.unblocked, "unblocked") { nights, _ in .unblock(nights) }
+        ranges(body.prices, "prices") { nights, range in
+            guard let amount = range.amount else { return nil }
+            if let value = amount, value <= 0 || value > ListingRules.priceMax { return nil }
+            return .price(nights, amount)
+        }
+        guard errors.isEmpty else { throw Problem.validation(errors) }
+        try await service.execute(.changeNights(id: id, changes), on: id)
+        return try await availabilityBody(id: id, from: today, to: today.advanced(by: 60))
+    }
+
+    @Sendable func addPhoto(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        let id = try context.parameters.require("id")
+        _ = try await hosted(id, by: try context.requirePrincipal())
+        let (bytes, kind) = try await readImageUpload(request, limit: Self.photoBytesMax)
+        let photoID = Identifiers.make("pho")
+        guard let key = ObjectKey("listings/\(id)/\(photoID).\(kind.fileExtension)") else { throw Problem.notFound("No such listing.") }
+        try await service.media.store.put(key: key, bytes: bytes, contentType: kind.contentType)
+        do {
+            try await service.execute(.addPhoto(id: id, ListingPhoto(id: photoID, key: key.value)), on: id)
+        } catch {
+            try? await service.media.store.delete(key: key)
+            throw error
+        }
+        return EncodedJSON(["id": photoID, "url": service.media.url(for: key.value) ?? ""], status: .created)
+    }
+
+    @Sendable func removePhoto(_ request: Request, context: RoostRequestContext) async throws -> Response {
+        let id = try context.parameters.require("id"), photoID = try context.parameters.require("photoId")
+        let listing = try await hosted(id, by: try context.requirePrincipal())
+        guard let photo = listing.photos.first(where: { $0.id == photoID }) else { throw Problem.notFound("No such photo.") }
+        try await service.execute(.removePhoto(id: id, photoID: photoID), on: id)
+        if let key = ObjectKey(photo.key) {
+            do { try await service.media.store.delete(key: key) } catch {
+                context.logger.warning("listing photo object not deleted", metadata: ["object.key": "\(photo.key)", "error": "\(error)"])
+            }
+        }
+        return Response(status: .noContent)
+    }
+
+    // MARK: Reads
+
+    @Sendable func availability(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        let id = try context.parameters.require("id")
+        guard let listing = await service.listing(id), listing.status == .active else { throw Problem.notFound("No such listing.") }
+        let query = request.uri.queryParameters
+        let today = ListingService.today(in: listing.details.location.timeZone, now: service.clock())
+        var errors: [Problem.FieldError] = []
+        let from = query["from"].map { CalendarDay(iso: $0) } ?? today
+        let to = query["to"].map { CalendarDay(iso: $0) } ?? from.map { $0.advanced(by: 30) }
+        if from == nil { errors.append(.init(field: "from", message: "must be a date YYYY-MM-DD")) }
+        if to == nil { errors.append(.init(field: "to", message: "must be a date YYYY-MM-DD")) }
+        if let from, let to {
+            if to <= from { errors.append(.init(field: "to", message: "must be after from")) }
+            if from.distance(to: to) > Self.availabilityDaysMax { errors.append(.init(field: "to", message: "at most \(Self.availabilityDaysMax) days at once")) }
+        }
+        guard errors.isEmpty, let from, let to else { throw Problem.validation(errors) }
+        return try await availabilityBody(id: id, from: from, to: to)
+    }
+
+    private func availabilityBody(id: String, from: CalendarDay, to: CalendarDay) async throws -> EncodedJSON {
+        guard let listing = await service.listing(id) else { throw Problem.notFound("No such listing.") }
+        struct Day: Encodable, Sendable { var date: String; var available: Bool; var price: MoneyBody }
+        struct Body: Encodable, Sendable { var listingId: String; var days: [Day] }
+        let today = ListingService.today(in: listing.details.location.timeZone, now: service.clock())
+        let horizon = today.advanced(by: ListingService.horizonDays)
+        let days = (from..<to).map { night in
+            Day(
+                date: night.description,
+                available: night >= today && night < horizon && listing.calendar.isFree(night..<night.advanced(by: 1)),
+                price: MoneyBody(amount: listing.price(of: night), currency: listing.details.currency)
+            )
+        }
+        return EncodedJSON(Body(listingId: id, days: days))
+    }
+
+    struct Summary: Encodable, Sendable {
+        var id: String
+        var title: String
+        var propertyType: String
+        var city: String
+        var country: String
+        var lat: Double
+        var lng: Double
+        var pricePerNight: MoneyBody
+        var maxGuests: Int
+        var bedrooms: Int
+        var instantBook: Bool
+        var rating: Double??
+        var reviewCount: Int
+        var photoUrl: String??
+        var distanceKm: Double?
+    }
+
+    @Sendable func search(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        let query = try SearchParameters.parse(request.uri.queryParameters, reference: reference, now: service.clock())
+        let (page, listings) = await service.search(query)
+        let items: [Summary] = page.hits.compactMap { hit in
+            guard let listing = listings[hit.key.id] else { return nil }
+            let d = listing.details
+            return Summary(
+                id: listing.id, title: d.title, propertyType: d.propertyType, city: d.location.city, country: d.location.country,
+                lat: d.location.latitude, lng: d.location.longitude, pricePerNight: MoneyBody(amount: d.pricePerNight, currency: d.currency),
+                maxGuests: d.maxGuests, bedrooms: d.bedrooms, instantBook: d.instantBook,
+                rating: .some(listing.reviewCount > 0 ? (listing.rating * 100).rounded() / 100 : nil), reviewCount: Int(listing.reviewCount),
+                photoUrl: .some(listing.photos.first.flatMap { service.media.url(for: $0.key) }),
+                distanceKm: hit.distanceKilometres.map { ($0 * 1000).rounded() / 1000 }
+            )
+        }
+        struct Body: Encodable, Sendable { var items: [Summary]; var nextCursor: String??; var total: Int }
+        let next = page.hits.count == query.limit ? page.hits.last.map { SearchCursor.encode($0.key, sort: query.sort) } : nil
+        return EncodedJSON(Body(items: items, nextCursor: .some(next), total: page.total))
+    }
+
+    /// Cursor for hosts' and admins' lists: `createdAt|id` of the last item.
+    private func pageCursor(_ query: Hummingbird.Parameters, errors: inout [Problem.FieldError]) -> (PageRequest, (Int64, String)?) {
+        let page = PageRequest(query: query, errors: &errors)
+        guard let text = page.cursor else { return (page, nil) }
+        let parts = text.split(separator: "|", maxSplits: 1)
+        guard parts.count == 2, let millis = Int64(parts[0]), Identifiers.isValid(parts[1]) else {
+            errors.append(.init(field: "cursor", message: "is not a cursor this API returned"))
+            return (page, nil)
+        }
+        return (page, (millis, String(parts[1])))
+    }
+
+    @Sendable func hostListings(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        let hostID = try context.requirePrincipal().userID
+        var errors: [Problem.FieldError] = []
+        let (page, cursor) = pageCursor(request.uri.queryParameters, errors: &errors)
+        guard errors.isEmpty else { throw Problem.validation(errors) }
+        let (items, next) = await service.page(after: cursor, limit: page.limit) { $0.hostID == hostID && $0.status != .deleted }
+        return EncodedJSON(Page(items: items.map { ListingJSON($0, media: service.media) }, nextCursor: next.map { PageRequest.encode(cursor: "\($0.0)|\($0.1)") }))
+    }
+
+    @Sendable func adminListings(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        let query = request.uri.queryParameters
+        var errors: [Problem.FieldError] = []
+        let (page, cursor) = pageCursor(query, errors: &errors)
+        let status = query["status"].map { String($0) }
+        let wanted = status.flatMap { name in ListingStatus.allCases.first { $0.description == name } }
+        if status != nil && wanted == nil { errors.append(.init(field: "status", message: "must be active, inactive or deleted")) }
+        let hostID = query["hostId"].map { String($0) }
+        let city = query["city"].map { TextKey.make(String($0)) }
+        guard errors.isEmpty else { throw Problem.validation(errors) }
+        let (items, next) = await service.page(after: cursor, limit: page.limit) { listing in
+            (wanted == nil || listing.status == wanted) && (hostID == nil || listing.hostID == hostID)
+                && (city == nil || TextKey.make(listing.details.location.city) == city)
+        }
+        return EncodedJSON(Page(items: items.map { ListingJSON($0, media: service.media) }, nextCursor: next.map { PageRequest.encode(cursor: "\($0.0)|\($0.1)") }))
+    }
+
+    struct StatusPatch: StrictJSONBody {
+        static let fields: Set<String> = ["status"]
+        var status: String
+    }
+
+    /// Admins delist (`inactive`) or relist (`active`) a listing.
+    @Sendable func adminSetStatus(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        let id = try context.parameters.require("id")
+        let body = try await request.decodeStrictJSON(as: StatusPatch.self, limit: bodyLimit)
+        guard let status = [ListingStatus.active, .inactive].first(where: { $0.description == body.status }) else {
+            throw Problem.validation([.init(field: "status", message: "must be active or inactive")])
+        }
+        try await service.execute(.setStatus(id: id, status), on: id)
+        guard let listing = await service.listing(id) else { throw Problem.notFound("No such listing.") }
+        return EncodedJSON(ListingJSON(listing, media: service.media))
+    }
+}

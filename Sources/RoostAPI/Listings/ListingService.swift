@@ -1,0 +1,121 @@
+import Foundation
+import HTTPTypes
+import Logging
+import RoostDomain
+import RoostEngine
+import RoostIntegrations
+
+/// The listing use cases between validated requests and the `ListingShard`s.
+public final class ListingService: Sendable {
+    public let group: ShardGroup<Listings>
+    let media: MediaLibrary
+    let clock: @Sendable () -> Date
+
+    init(group: ShardGroup<Listings>, media: MediaLibrary, clock: @escaping @Sendable () -> Date) {
+        self.group = group
+        self.media = media
+        self.clock = clock
+    }
+
+    /// How far ahead calendars reach: nights beyond are neither editable nor bookable.
+    static let horizonDays = 730
+
+    /// Today on the listing's own calendar.
+    static func today(in timeZone: String, now: Date) -> CalendarDay {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: timeZone) ?? TimeZone(secondsFromGMT: 0)!
+        let parts = calendar.dateComponents([.year, .month, .day], from: now)
+        return CalendarDay(year: parts.year ?? 1970, month: parts.month ?? 1, day: parts.day ?? 1) ?? CalendarDay(daysSinceEpoch: 0)
+    }
+
+    public func listing(_ id: String) async -> ListingRecord? {
+        guard Identifiers.isValid(id) else { return nil }
+        return await group.shard(for: id).read { $0.listings[id] }.flatMap { $0.status == .deleted ? nil : $0 }
+    }
+
+    /// The listing if `principal` may manage it (its host, or an admin); 404 when it is not
+    /// visible, 403 when it is someone else's.
+    func managed(_ id: String, by principal: Principal) async throws -> ListingRecord {
+        guard let listing = await listing(id) else { throw Problem.notFound("No such listing.") }
+        guard listing.hostID == principal.userID || principal.role == .admin else {
+            throw Problem.forbidden("Only the listing's host or an admin may change it.")
+        }
+        return listing
+    }
+
+    @discardableResult
+    func execute(_ command: Listings.Command, on id: String) async throws -> [Listings.Event] {
+        do {
+            return try await group.shard(for: id).execute(command, now: AccountService.timestamp(clock()))
+        } catch let rejection as Listings.Rejection {
+            switch rejection {
+            case .listingNotFound: throw Problem.notFound("No such listing.")
+            case .listingExists: throw Problem(.conflict, code: "conflict", title: "Conflict", detail: "The listing exists already.")
+            case .photoNotFound: throw Problem.notFound("No such photo.")
+            case let .tooManyPhotos(limit):
+                throw Problem(.conflict, code: "too_many_photos", title: "Conflict", detail: "A listing has at most \(limit) photos.")
+            case .hasUpcomingBookings:
+                throw Problem(.conflict, code: "has_upcoming_bookings", title: "Conflict", detail: "The listing has stays ahead; cancel them first.")
+            case .nightsBooked:
+                throw Problem(.conflict, code: "nights_booked", title: "Conflict", detail: "Some of these nights are held by stays.")
+            }
+        }
+    }
+
+    func create(hostID: String, details: ListingDetails) async throws -> ListingRecord {
+        let record = ListingRecord(id: Identifiers.make("lst"), hostID: hostID, details: details, createdAt: AccountService.timestamp(clock()))
+        try await execute(.create(record), on: record.id)
+        return record
+    }
+
+    // MARK: Scatter reads
+
+    /// Runs `query` on every shard at once and merges the pages; returns the hits with their listings.
+    func search(_ query: ListingQuery) async -> (page: SearchPage, listings: [String: ListingRecord]) {
+        await withTaskGroup(of: (SearchPage, [ListingRecord]).self) { tasks in
+            for shard in group.shards {
+                tasks.addTask {
+                    await shard.read { state in
+                        let page = state.search(query)
+                        return (page, page.hits.compactMap { state.listings[$0.key.id] })
+                    }
+                }
+            }
+            var pages: [SearchPage] = []
+            var listings: [String: ListingRecord] = [:]
+            for await (page, records) in tasks {
+                pages.append(page)
+                for record in records { listings[record.id] = record }
+            }
+            return (SearchPage.merge(pages, limit: query.limit), listings)
+        }
+    }
+
+    /// Listings matching `include`, newest first, one page after `cursor` — for hosts' and admins' lists.
+    func page(after cursor: (Int64, String)?, limit: Int, where include: @escaping @Sendable (ListingRecord) -> Bool) async -> (items: [ListingRecord], next: (Int64, String)?) {
+        @Sendable func newerFirst(_ a: ListingRecord, _ b: ListingRecord) -> Bool {
+            (a.createdAt.millisecondsSinceEpoch, a.id) > (b.createdAt.millisecondsSinceEpoch, b.id)
+        }
+        var all: [ListingRecord] = []
+        await withTaskGroup(of: [ListingRecord].self) { tasks in
+            for shard in group.shards {
+                tasks.addTask {
+                    await shard.read { state in
+                        var matches = state.listings.values.filter { listing in
+                            guard include(listing) else { return false }
+                            guard let cursor else { return true }
+                            return (listing.createdAt.millisecondsSinceEpoch, listing.id) < cursor
+                        }
+                        matches.sort(by: newerFirst)
+                        return Array(matches.prefix(limit + 1))
+                    }
+                }
+            }
+            for await part in tasks { all += part }
+        }
+        all.sort(by: newerFirst)
+        let items = Array(all.prefix(limit))
+        let next = all.count > limit ? items.last.map { ($0.createdAt.millisecondsSinceEpoch, $0.id) } : nil
+        return (items, next)
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Hummingbird
+import RoostData
+import RoostDomain
+
+/// `GET /v1/search/listings`'s query string → a `ListingQuery`, or 422 naming every bad field.
+enum SearchParameters {
+    static let radiusMaxKilometres = 500.0
+    static let stayNightsMax = 365
+
+    static func parse(_ query: Hummingbird.Parameters, reference: ReferenceData, now: Date) throws -> ListingQuery {
+        var errors: [Problem.FieldError] = []
+        var result = ListingQuery()
+        func text(_ name: String) -> String? { query[Substring(name)].map { String($0) }.flatMap { $0.isEmpty ? nil : $0 } }
+        func number(_ name: String, _ range: ClosedRange<Double>) -> Double? {
+            guard let raw = text(name) else { return nil }
+            guard let value = Double(raw), value.isFinite, range.contains(value) else {
+                errors.append(.init(field: name, message: "must be a number in \(range.lowerBound)…\(range.upperBound)"))
+                return nil
+            }
+            return value
+        }
+        func integer(_ name: String, _ range: ClosedRange<Int>) -> Int? {
+            guard let raw = text(name) else { return nil }
+            guard let value = Int(raw), range.contains(value) else {
+                errors.append(.init(field: name, message: "must be an integer in \(range.lowerBound)…\(range.upperBound)"))
+                return nil
+            }
+            return value
+        }
+        func boolean(_ name: String) -> Bool? {
+            guard let raw = text(name) else { return nil }
+            guard let value = Bool(raw) else {
+                errors.append(.init(field: name, message: "must be true or false"))
+                return nil
+            }
+            return value
+        }
+
+        // Forms encode spaces in query strings as `+` (application/x-www-form-urlencoded).
+        func words(_ name: String) -> String? { text(name).map { $0.replacingOccurrences(of: "+", with: " ") } }
+        if let location = words("location") {
+            let key = TextKey.make(location)
+            if key.isEmpty || location.count > 200 { errors.append(.init(field: "location", message: "must be a city or country name")) }
+            result.place = key
+        }
+        let lat = number("lat", -90...90), lng = number("lng", -180...180)
+        let radius = number("radiusKm", 0.001...radiusMaxKilometres)
+        let point = lat.flatMap { lat in lng.map { (latitude: lat, longitude: lng ?? $0) } }
+        if (text("lat") == nil) != (text("lng") == nil) { errors.append(.init(field: text("lat") == nil ? "lat" : "lng", message: "lat and lng come together")) }
+        if text("radiusKm") != nil, text("lat") == nil || text("lng") == nil { errors.append(.init(field: "radiusKm", message: "needs a point (lat and lng)")) }
+        if let radius, let point { result.area = .radius(latitude: point.latitude, longitude: point.longitude, kilometres: radius) }
+        result.origin = point
+        if let bbox = text("bbox") {
+            let parts = bbox.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            if parts.count == 4, let minLng = parts[0], let minLat = parts[1], let maxLng = parts[2], let maxLat = parts[3],
+                (-180...180).contains(minLng), (-180...180).contains(maxLng), (-90...90).contains(minLat), (-90...90).contains(maxLat), minLat <= maxLat
+            {
+                if result.area != nil { errors.append(.init(field: "bbox", message: "give a radius or a bbox, not both")) }
+                result.area = .box(minLongitude: minLng, minLatitude: minLat, maxLongitude: maxLng, maxLatitude: maxLat)
+            } else {
+                errors.append(.init(field: "bbox", message: "must be minLng,minLat,maxLng,maxLat with minLat ≤ maxLat"))
+            }
+        }
+
+        let checkIn = text("checkIn"), checkOut = text("checkOut")
+        if (checkIn == nil) != (checkOut == nil) { errors.append(.init(field: checkIn == nil ? "checkIn" : "checkOut", message: "checkIn and checkOut come together")) }
+        if let checkIn, let checkOut {
+            let start = CalendarDay(iso: checkIn), end = CalendarDay(iso: checkOut)
+            if start == nil { errors.append(.init(field: "checkIn", message: "must be a date YYYY-MM-DD")) }
+            if end == nil { errors.append(.init(field: "checkOut", message: "must be a date YYYY-MM-DD")) }
+            if let start, let end {
+                // Yesterday in UTC is today somewhere: the listing's own "today" is checked at booking.
+                let earliest = ListingService.today(in: "UTC", now: now).advanced(by: -1)
+                if end <= start { errors.append(.init(field: "checkOut", message: "must be after checkIn")) }
+                else if start.distance(to: end) > stayNightsMax { errors.append(.init(field: "checkOut", message: "a stay is at most \(stayNightsMax) nights")) }
+                if start < earliest { errors.append(.init(field: "checkIn", message: "must not be in the past")) }
+                if end <= start || start < earliest { } else { result.stay = start..<end }
+            }
+        }
+        result.guests = integer("guests", 1...50)
+        let minPrice = integer("minPrice", 0...Int(Int32.max)), maxPrice = integer("maxPrice", 0...Int(Int32.max))
+        if let minPrice, let maxPrice, minPrice > maxPrice { errors.append(.init(field: "minPrice", message: "must not exceed maxPrice")) }
+        if minPrice != nil || maxPrice != nil { result.priceRange = Int64(minPrice ?? 0)...Int64(max(minPrice ?? 0, maxPrice ?? Int(Int32.max))) }
+        if let currency = text("currency") {
+            if let factors = reference.priceFactors(into: currency) { result.priceFactors = factors } else {
+                errors.append(.init(field: "currency", message: "is not a supported currency"))
+            }
+        }
+        if let amenities = text("amenities") {
+            let codes = amenities.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            for code in codes where reference.amenities.amenity(code: code) == nil {
+                errors.append(.init(field: "amenities", message: "\(code) is not in the catalogue"))
+            }
+            result.amenities = Array(Set(codes)).sorted()
+        }
+        result.propertyType = words("propertyType")
+        result.instantBook = boolean("instantBook")
+        if let sort = text("sort") {
+            if let value = ListingQuery.Sort(rawValue: sort) { result.sort = value } else {
+                errors.append(.init(field: "sort", message: "must be price_asc, price_desc, rating, distance or newest"))
+            }
+        }
+        if result.sort == .distance, point == nil { errors.append(.init(field: "sort", message: "distance needs a point (lat and lng)")) }
+        result.limit = integer("limit", 1...PageRequest.limitMax) ?? PageRequest.limitDefault
+        if let cursor = text("cursor") {
+            if let key = SearchCursor.decode(cursor, sort: result.sort) { result.after = key } else {
+                errors.append(.init(field: "cursor", message: "is not a cursor of this search"))
+            }
+        }
+        guard errors.isEmpty else { throw Problem.validation(errors) }
+        return result
+    }
+}
+
+/// Search cursors: the sort they belong to and the last hit's key, base64url.
+enum SearchCursor {
+    static func encode(_ key: SearchKey, sort: ListingQuery.Sort) -> String {
+        PageRequest.encode(cursor: "s1|\(sort.rawValue)|\(key.primary.bitPattern)|\(key.id)")
+    }
+
+    static func decode(_ text: String, sort: ListingQuery.Sort) -> SearchKey? {
+        guard let bytes = Base64URL.decode(text), let decoded = String(bytes: bytes, encoding: .utf8) else { return nil }
+        let parts = decoded.split(separator: "|", maxSplits: 3, omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "s1", parts[1] == sort.rawValue, let bits = UInt64(parts[2]), Identifiers.isValid(parts[3]) else { return nil }
+        return SearchKey(primary: Double(bitPattern: bits), id: String(parts[3]))
+    }
+}

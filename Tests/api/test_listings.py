@@ -1,0 +1,353 @@
+"""Listings, calendars and search end to end: create/read/update/delete with their rules, the
+availability calendar, photos, amenities, hosts' and admins' lists, and search with every
+parameter, compared with a brute-force filter over the same listings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import threading
+
+import pytest
+
+from accounts_e2e import ACCOUNTS_ENV, PASSWORD, bearer, login, register, unique_email
+from roost_e2e import assert_problem
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+TODAY = dt.date.today()
+
+
+def day(offset: int) -> str:
+    return (TODAY + dt.timedelta(days=offset)).isoformat()
+
+
+def listing_body(**overrides) -> dict:
+    body = {
+        "title": "Bright loft", "description": "Near the river.", "propertyType": "apartment",
+        "location": {"address": "1 River Rd", "city": "Singapore", "country": "Singapore", "lat": 1.29, "lng": 103.85, "timezone": "Asia/Singapore"},
+        "pricePerNight": {"amount": 15000, "currency": "SGD"}, "cleaningFee": {"amount": 3000, "currency": "SGD"},
+        "maxGuests": 4, "bedrooms": 2, "beds": 2, "bathrooms": 1.5, "amenities": ["wifi", "kitchen"],
+        "minNights": 1, "maxNights": 30, "instantBook": True, "cancellationPolicy": "moderate",
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def market(server_factory, data_dir):
+    server = server_factory(data_dir, env=ACCOUNTS_ENV, name="market").start()
+    host = register(server, role="host")
+    guest = register(server)
+    return server, host["accessToken"], guest["accessToken"], host["user"]["id"]
+
+
+def create(server, token, **overrides):
+    response = server.request("POST", "/v1/listings", json=listing_body(**overrides), headers=bearer(token))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_create_read_update_delete(market):
+    server, host, guest, host_id = market
+    listing = create(server, host)
+    assert listing["hostId"] == host_id and listing["status"] == "active"
+    assert listing["pricePerNight"] == {"amount": 15000, "currency": "SGD"} and listing["bathrooms"] == 1.5
+    assert listing["rating"] is None and listing["reviewCount"] == 0 and listing["photos"] == []
+    read = server.get(f"/v1/listings/{listing['id']}")
+    assert read.status_code == 200 and read.json()["title"] == "Bright loft"
+    patched = server.request("PATCH", f"/v1/listings/{listing['id']}", json={"title": "Loft", "location": {"city": "Singapura"}}, headers=bearer(host))
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["title"] == "Loft" and patched.json()["location"]["city"] == "Singapura"
+    assert patched.json()["location"]["lat"] == 1.29, "a partial location keeps the rest"
+    assert server.request("DELETE", f"/v1/listings/{listing['id']}", headers=bearer(host)).status_code == 204
+    assert_problem(server.get(f"/v1/listings/{listing['id']}"), 404)
+    assert_problem(server.request("PATCH", f"/v1/listings/{listing['id']}", json={"title": "x"}, headers=bearer(host)), 404)
+
+
+def test_who_may_do_what(market, run_cli):
+    server, host, guest, _ = market
+    assert_problem(server.request("POST", "/v1/listings", json=listing_body()), 401)
+    assert_problem(server.request("POST", "/v1/listings", json=listing_body(), headers=bearer(guest)), 403)
+    listing = create(server, host)
+    other_host = register(server, role="host")["accessToken"]
+    for method, path, body in (("PATCH", "", {"title": "mine now"}), ("DELETE", "", None), ("PUT", "/availability", {"blocked": []}),
+                               ("POST", "/photos", None)):
+        kwargs = {"json": body} if body is not None else {}
+        response = server.request(method, f"/v1/listings/{listing['id']}{path}", headers=bearer(other_host), **kwargs)
+        assert response.status_code == 403, f"{method} {path}: {response.status_code}"
+        assert server.request(method, f"/v1/listings/{listing['id']}{path}", headers=bearer(guest), **kwargs).status_code == 403
+    assert server.get(f"/v1/listings/{listing['id']}").json()["title"] == "Bright loft"
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"title": ""}, "title"), ({"title": "t" * 121}, "title"), ({"description": "d" * 5001}, "description"),
+    ({"location": {"address": "", "city": "X", "country": "Y", "lat": 91, "lng": 0, "timezone": "UTC"}}, "location.lat"),
+    ({"location": {"address": "", "city": "X", "country": "Y", "lat": 0, "lng": -181, "timezone": "UTC"}}, "location.lng"),
+    ({"location": {"address": "", "city": "X", "country": "Y", "lat": 0, "lng": 0, "timezone": "Mars/Olympus"}}, "location.timezone"),
+    ({"location": {"address": "", "city": "", "country": "Y", "lat": 0, "lng": 0, "timezone": "UTC"}}, "location.city"),
+    ({"pricePerNight": {"amount": 0, "currency": "SGD"}}, "pricePerNight.amount"),
+    ({"pricePerNight": {"amount": 100, "currency": "XXX"}}, "pricePerNight.currency"),
+    ({"cleaningFee": {"amount": -1, "currency": "SGD"}}, "cleaningFee.amount"),
+    ({"cleaningFee": {"amount": 100, "currency": "USD"}}, "cleaningFee.currency"),
+    ({"maxGuests": 0}, "maxGuests"), ({"maxGuests": 51}, "maxGuests"),
+    ({"minNights": 5, "maxNights": 4}, "minNights"),
+    ({"amenities": ["wifi", "teleporter"]}, "amenities"),
+    ({"cancellationPolicy": "lenient"}, "cancellationPolicy"),
+    ({"bathrooms": 1.3}, "bathrooms"),
+    ({"hostId": "usr_someoneelse00000"}, "hostId"),
+    ({"location": {"address": "", "city": "X", "country": "Y", "lat": 0, "lng": 0, "timezone": "UTC", "floor": 3}}, "location.floor"),
+])
+def test_listing_validation(market, change, field):
+    server, host, _, _ = market
+    problem = assert_problem(server.request("POST", "/v1/listings", json=listing_body(**change), headers=bearer(host)), 422, "validation_failed")
+    assert field in [error["field"] for error in problem["errors"]], problem
+
+
+def test_availability_calendar(market):
+    server, host, _, _ = market
+    listing = create(server, host)
+    path = f"/v1/listings/{listing['id']}/availability"
+    change = {"blocked": [{"from": day(10), "to": day(13)}], "prices": [{"from": day(20), "to": day(22), "amount": 25000}]}
+    assert server.request("PUT", path, json=change, headers=bearer(host)).status_code == 200
+    days = server.get(path, params={"from": day(9), "to": day(23)}).json()["days"]
+    assert [d["date"] for d in days] == [day(offset) for offset in range(9, 23)]
+    available = {d["date"]: d["available"] for d in days}
+    assert [available[day(o)] for o in (9, 10, 11, 12, 13)] == [True, False, False, False, True]
+    prices = {d["date"]: d["price"]["amount"] for d in days}
+    assert (prices[day(19)], prices[day(20)], prices[day(21)], prices[day(22)]) == (15000, 25000, 25000, 15000)
+    unblock = {"unblocked": [{"from": day(11), "to": day(12)}], "prices": [{"from": day(20), "to": day(21), "amount": None}]}
+    assert server.request("PUT", path, json=unblock, headers=bearer(host)).status_code == 200
+    days = {d["date"]: d for d in server.get(path, params={"from": day(10), "to": day(22)}).json()["days"]}
+    assert (days[day(10)]["available"], days[day(11)]["available"], days[day(12)]["available"]) == (False, True, False)
+    assert (days[day(20)]["price"]["amount"], days[day(21)]["price"]["amount"]) == (15000, 25000)
+    for bad in ({"blocked": [{"from": day(5), "to": day(5)}]}, {"blocked": [{"from": day(-3), "to": day(1)}]},
+                {"blocked": [{"from": day(1), "to": day(800)}]}, {"blocked": [{"from": "tomorrow", "to": day(2)}]},
+                {"prices": [{"from": day(1), "to": day(2)}]}, {"prices": [{"from": day(1), "to": day(2), "amount": 0}]},
+                {"closed": []}):
+        assert_problem(server.request("PUT", path, json=bad, headers=bearer(host)), 422)
+    for params in ({"from": "x"}, {"from": day(5), "to": day(4)}, {"from": day(0), "to": day(900)}):
+        assert_problem(server.get(path, params=params), 422)
+
+
+def test_photos_are_ordered_and_removable(market):
+    server, host, _, _ = market
+    listing = create(server, host)
+    path = f"/v1/listings/{listing['id']}/photos"
+    ids = []
+    for _ in range(3):
+        response = server.request("POST", path, data=PNG, headers={**bearer(host), "Content-Type": "image/png"})
+        assert response.status_code == 201, response.text
+        assert server.get(response.json()["url"]).content == PNG
+        ids.append(response.json()["id"])
+    assert [p["id"] for p in server.get(f"/v1/listings/{listing['id']}").json()["photos"]] == ids
+    url = server.get(f"/v1/listings/{listing['id']}").json()["photos"][1]["url"]
+    assert server.request("DELETE", f"{path}/{ids[1]}", headers=bearer(host)).status_code == 204
+    assert [p["id"] for p in server.get(f"/v1/listings/{listing['id']}").json()["photos"]] == [ids[0], ids[2]]
+    assert_problem(server.get(url), 404)
+    assert_problem(server.request("DELETE", f"{path}/{ids[1]}", headers=bearer(host)), 404)
+    assert_problem(server.request("POST", path, data=b"GIF89a", headers={**bearer(host), "Content-Type": "image/png"}), 422)
+    assert_problem(server.request("POST", path, data=PNG, headers={**bearer(host), "Content-Type": "text/plain"}), 415)
+
+
+def test_amenities_and_currencies(market):
+    server, _, _, _ = market
+    amenities = server.get("/v1/amenities").json()
+    assert len(amenities) >= 40 and {"code": "wifi"}.items() <= next(a for a in amenities if a["code"] == "wifi").items()
+    currencies = {c["code"]: c["exponent"] for c in server.get("/v1/currencies").json()}
+    assert (currencies["USD"], currencies["JPY"], currencies["BHD"]) == (2, 0, 3)
+
+
+def test_host_and_admin_lists(run_cli, server_factory, data_dir):
+    assert run_cli("admin", "create", "--email", "root@example.com", "--password", PASSWORD, "--data-dir", data_dir, env=ACCOUNTS_ENV).returncode == 0
+    server = server_factory(data_dir, env=ACCOUNTS_ENV).start()
+    admin = login(server, "root@example.com").json()["accessToken"]
+    host = register(server, role="host")["accessToken"]
+    mine = [create(server, host, title=f"Mine {i}")["id"] for i in range(5)]
+    create(server, register(server, role="host")["accessToken"], title="Theirs")
+    seen, cursor = [], None
+    while True:
+        page = server.get("/v1/hosts/me/listings", params={"limit": 2, **({"cursor": cursor} if cursor else {})}, headers=bearer(host)).json()
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["nextCursor"]
+        if not cursor:
+            break
+    assert seen == list(reversed(mine)), "newest first, each once"
+    assert_problem(server.get("/v1/admin/listings", headers=bearer(host)), 403)
+    delisted = server.request("PATCH", f"/v1/admin/listings/{mine[0]}", json={"status": "inactive"}, headers=bearer(admin))
+    assert delisted.status_code == 200 and delisted.json()["status"] == "inactive"
+    assert_problem(server.get(f"/v1/listings/{mine[0]}"), 404)
+    assert mine[0] not in [i["id"] for i in server.get("/v1/search/listings", params={"limit": 100}).json()["items"]]
+    inactive = server.get("/v1/admin/listings", params={"status": "inactive"}, headers=bearer(admin)).json()["items"]
+    assert [i["id"] for i in inactive] == [mine[0]]
+    assert_problem(server.request("PATCH", f"/v1/admin/listings/{mine[1]}", json={"status": "deleted"}, headers=bearer(admin)), 422)
+    assert_problem(server.get("/v1/admin/listings", params={"status": "gone"}, headers=bearer(admin)), 422)
+
+
+# --- search -----------------------------------------------------------------------------------------
+
+CITIES = [("Singapore", "Singapore", 1.29, 103.85, "Asia/Singapore"), ("São Paulo", "Brazil", -23.55, -46.63, "America/Sao_Paulo"),
+          ("Zürich", "Switzerland", 47.37, 8.54, "Europe/Zurich")]
+AMENITIES = ["wifi", "kitchen", "pool", "washer", "tv"]
+
+
+def seed_market(server, token, count, rng):
+    made = []
+    for i in range(count):
+        city, country, lat, lng, tz = rng.choice(CITIES)
+        min_nights = rng.randint(1, 3)
+        body = listing_body(
+            title=f"L{i}", propertyType=rng.choice(["apartment", "house"]),
+            location={"address": "", "city": city, "country": country, "lat": lat + rng.uniform(-0.2, 0.2), "lng": lng + rng.uniform(-0.2, 0.2), "timezone": tz},
+            pricePerNight={"amount": rng.randint(50, 500) * 100, "currency": "SGD"}, cleaningFee={"amount": 0, "currency": "SGD"},
+            maxGuests=rng.randint(1, 6), amenities=sorted(rng.sample(AMENITIES, rng.randint(0, 3))),
+            minNights=min_nights, maxNights=min_nights + rng.randint(0, 10), instantBook=rng.random() < 0.5)
+        listing = server.request("POST", "/v1/listings", json=body, headers=bearer(token)).json()
+        blocked = []
+        if rng.random() < 0.5:
+            start = rng.randint(1, 40)
+            blocked = [(start, start + rng.randint(1, 6))]
+            server.request("PUT", f"/v1/listings/{listing['id']}/availability",
+                           json={"blocked": [{"from": day(a), "to": day(b)} for a, b in blocked]}, headers=bearer(token))
+        made.append((listing, blocked))
+    return made
+
+
+def matches(listing, blocked, params):
+    if "location" in params and params["location"].lower() not in (listing["location"]["city"].lower().replace("ã", "a").replace("ü", "u"), listing["location"]["country"].lower()):
+        return False
+    if "guests" in params and listing["maxGuests"] < params["guests"]:
+        return False
+    price = listing["pricePerNight"]["amount"]
+    if "minPrice" in params and price < params["minPrice"] or "maxPrice" in params and price > params["maxPrice"]:
+        return False
+    if "amenities" in params and not set(params["amenities"].split(",")) <= set(listing["amenities"]):
+        return False
+    if "propertyType" in params and listing["propertyType"] != params["propertyType"]:
+        return False
+    if "instantBook" in params and listing["instantBook"] != (params["instantBook"] == "true"):
+        return False
+    if "checkIn" in params:
+        a, b = params["_stay"]
+        nights = b - a
+        if nights < listing["minNights"] or nights > listing["maxNights"]:
+            return False
+        if any(max(a, x) < min(b, y) for x, y in blocked):
+            return False
+    return True
+
+
+def test_search_agrees_with_brute_force_and_pages_cleanly(market):
+    server, host, _, _ = market
+    rng = random.Random(20261125)
+    made = seed_market(server, host, 60, rng)
+    for _ in range(40):
+        params = {}
+        if rng.random() < 0.6:
+            params["location"] = rng.choice(["SINGAPORE", "sao paulo", "Zurich", "brazil"])
+        if rng.random() < 0.5:
+            params["guests"] = rng.randint(1, 6)
+        if rng.random() < 0.5:
+            low = rng.randint(0, 400) * 100
+            params["minPrice"], params["maxPrice"] = low, low + rng.randint(0, 300) * 100
+        if rng.random() < 0.4:
+            params["amenities"] = ",".join(rng.sample(AMENITIES, rng.randint(1, 2)))
+        if rng.random() < 0.3:
+            params["propertyType"] = rng.choice(["apartment", "house"])
+        if rng.random() < 0.3:
+            params["instantBook"] = rng.choice(["true", "false"])
+        if rng.random() < 0.5:
+            a = rng.randint(1, 40)
+            b = a + rng.randint(1, 7)
+            params["checkIn"], params["checkOut"], params["_stay"] = day(a), day(b), (a, b)
+        sort = rng.choice(["price_asc", "price_desc", "newest"])
+        expected = [l for l, blocked in made if matches(l, blocked, params)]
+        expected.sort(key=lambda l: ({"price_asc": l["pricePerNight"]["amount"], "price_desc": -l["pricePerNight"]["amount"],
+                                      "newest": 0}[sort], l["id"]))
+        query = {k: v for k, v in params.items() if not k.startswith("_")}
+        seen, cursor, total = [], None, None
+        while True:
+            response = server.get("/v1/search/listings", params={**query, "sort": sort, "limit": 7, **({"cursor": cursor} if cursor else {})})
+            assert response.status_code == 200, response.text
+            page = response.json()
+            total = page["total"] if total is None else total
+            seen += [item["id"] for item in page["items"]]
+            cursor = page["nextCursor"]
+            if not cursor:
+                break
+        assert total == len(expected), (params, sort)
+        if sort == "newest":
+            assert sorted(seen) == sorted(l["id"] for l in expected)
+        else:
+            assert seen == [l["id"] for l in expected], (params, sort)
+
+
+def test_pagination_never_repeats_or_skips_while_listings_are_added(market):
+    server, host, _, _ = market
+    rng = random.Random(7)
+    for listing, _ in seed_market(server, host, 30, rng):
+        pass
+    stop = threading.Event()
+
+    def add_more():
+        while not stop.is_set():
+            create(server, host, title="late", pricePerNight={"amount": rng.randint(50, 500) * 100, "currency": "SGD"})
+
+    writer = threading.Thread(target=add_more)
+    writer.start()
+    try:
+        seen, cursor, pages = [], None, 0
+        first_page_ids = None
+        while True:
+            page = server.get("/v1/search/listings", params={"sort": "newest", "limit": 5, **({"cursor": cursor} if cursor else {})}).json()
+            seen += [item["id"] for item in page["items"]]
+            pages += 1
+            cursor = page["nextCursor"]
+            if not cursor:
+                break
+    finally:
+        stop.set()
+        writer.join()
+    assert len(seen) == len(set(seen)), "no listing twice"
+    everything = set()
+    cursor = None
+    while True:
+        page = server.get("/v1/search/listings", params={"sort": "newest", "limit": 100, **({"cursor": cursor} if cursor else {})}).json()
+        everything |= {item["id"] for item in page["items"]}
+        cursor = page["nextCursor"]
+        if not cursor:
+            break
+    # Every listing older than the first page's newest was seen: inserts land before the cursor.
+    newest_first = seen[0]
+    listing_times = {i: server.get(f"/v1/listings/{i}").json()["createdAt"] for i in everything}
+    older = {i for i in everything if (listing_times[i], i) <= (listing_times[newest_first], newest_first)}
+    assert older <= set(seen), "nothing older than where paging started was skipped"
+
+
+@pytest.mark.parametrize("params, field", [
+    ({"minPrice": 5, "maxPrice": 1}, "minPrice"), ({"checkIn": day(5), "checkOut": day(5)}, "checkOut"),
+    ({"checkIn": day(5)}, "checkOut"), ({"radiusKm": 5}, "radiusKm"), ({"lat": 1.3}, "lng"), ({"sort": "distance"}, "sort"),
+    ({"sort": "cheapest"}, "sort"), ({"bbox": "1,2,3"}, "bbox"), ({"bbox": "0,10,1,5"}, "bbox"), ({"guests": 0}, "guests"),
+    ({"amenities": "wifi,teleporter"}, "amenities"), ({"currency": "XXX", "maxPrice": 10}, "currency"), ({"limit": 101}, "limit"),
+    ({"cursor": "nonsense"}, "cursor"), ({"instantBook": "maybe"}, "instantBook"), ({"checkIn": "2020-01-01", "checkOut": "2020-01-03"}, "checkIn"),
+    ({"lat": 1.3, "lng": 103.8, "radiusKm": 5, "bbox": "103,1,104,2"}, "bbox"),
+])
+def test_search_refuses_bad_parameters(market, params, field):
+    server, _, _, _ = market
+    problem = assert_problem(server.get("/v1/search/listings", params=params), 422, "validation_failed")
+    assert field in [error["field"] for error in problem["errors"]], problem
+
+
+def test_search_by_radius_bbox_distance_and_currency(market):
+    server, host, _, _ = market
+    near = create(server, host, location={"address": "", "city": "Singapore", "country": "Singapore", "lat": 1.300, "lng": 103.850, "timezone": "Asia/Singapore"})
+    far = create(server, host, location={"address": "", "city": "Singapore", "country": "Singapore", "lat": 1.400, "lng": 103.950, "timezone": "Asia/Singapore"},
+                 pricePerNight={"amount": 40000, "currency": "SGD"})
+    around = server.get("/v1/search/listings", params={"lat": 1.3, "lng": 103.85, "radiusKm": 5}).json()
+    assert [i["id"] for i in around["items"]] == [near["id"]] and around["items"][0]["distanceKm"] < 0.01
+    both = server.get("/v1/search/listings", params={"lat": 1.3, "lng": 103.85, "sort": "distance"}).json()["items"]
+    assert [i["id"] for i in both] == [near["id"], far["id"]] and both[1]["distanceKm"] > 14
+    boxed = server.get("/v1/search/listings", params={"bbox": "103.9,1.35,104.0,1.45"}).json()["items"]
+    assert [i["id"] for i in boxed] == [far["id"]]
+    # 150 SGD is about 115 USD: within 100-120 USD, 400 SGD is not.
+    usd = server.get("/v1/search/listings", params={"currency": "USD", "minPrice": 10000, "maxPrice": 12000}).json()["items"]
+    assert [i["id"] for i in usd] == [near["id"]]
