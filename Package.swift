@@ -115,7 +115,7 @@ let package = Package(
         .executableTarget(
             name: "roost",
             dependencies: [
-                "RoostAPI",
+                "RoostAPI", "RoostData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

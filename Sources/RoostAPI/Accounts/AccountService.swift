@@ -39,7 +39,7 @@ public final class AccountService: Sendable {
         self.logger = logger
     }
 
-    static func timestamp(_ date: Date) -> Timestamp {
+    public static func timestamp(_ date: Date) -> Timestamp {
         Timestamp(millisecondsSinceEpoch: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))
     }
 

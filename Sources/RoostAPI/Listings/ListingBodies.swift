@@ -82,12 +82,12 @@ struct ListingBody: StrictJSONBody {
 }
 
 /// Listing field rules, one place for create and patch.
-enum ListingRules {
+public enum ListingRules {
     static let titleLength = 1...120
     static let descriptionMax = 5_000
     static let guests = 1...50
     static let rooms = 0...50
-    static let nights = 1...365
+    public static let nights = 1...365
     static let propertyTypeLength = 1...40
     static let textMax = 200
     static let priceMax: Int64 = 1_000_000_000_000

@@ -21,7 +21,7 @@ public final class ListingService: Sendable {
     static let horizonDays = 730
 
     /// Today on the listing's own calendar.
-    static func today(in timeZone: String, now: Date) -> CalendarDay {
+    public static func today(in timeZone: String, now: Date) -> CalendarDay {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: timeZone) ?? TimeZone(secondsFromGMT: 0)!
         let parts = calendar.dateComponents([.year, .month, .day], from: now)
