@@ -11,7 +11,7 @@ public final class ListingService: Sendable {
     let media: MediaLibrary
     let clock: @Sendable () -> Date
 
-    init(group: ShardGroup<Listings>, media: MediaLibrary, clock: @escaping @Sendable () -> Date) {
+    public init(group: ShardGroup<Listings>, media: MediaLibrary, clock: @escaping @Sendable () -> Date) {
         self.group = group
         self.media = media
         self.clock = clock
@@ -71,7 +71,7 @@ public final class ListingService: Sendable {
     // MARK: Scatter reads
 
     /// Runs `query` on every shard at once and merges the pages; returns the hits with their listings.
-    func search(_ query: ListingQuery) async -> (page: SearchPage, listings: [String: ListingRecord]) {
+    public func search(_ query: ListingQuery) async -> (page: SearchPage, listings: [String: ListingRecord]) {
         await withTaskGroup(of: (SearchPage, [ListingRecord]).self) { tasks in
             for shard in group.shards {
                 tasks.addTask {

@@ -52,8 +52,10 @@ func readImageUpload(_ request: Request, limit: Int) async throws -> (bytes: [UI
 }
 
 /// Where uploaded objects are stored, and the URL a client reads each from.
-struct MediaLibrary: Sendable {
-    let store: any ObjectStore
+public struct MediaLibrary: Sendable {
+    public let store: any ObjectStore
+
+    public init(store: any ObjectStore) { self.store = store }
 
     static let routePrefix = "/v1/media/"
     /// How long a direct (presigned) URL in a response stays valid.
