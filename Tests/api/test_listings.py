@@ -351,3 +351,23 @@ def test_search_by_radius_bbox_distance_and_currency(market):
     # 150 SGD is about 115 USD: within 100-120 USD, 400 SGD is not.
     usd = server.get("/v1/search/listings", params={"currency": "USD", "minPrice": 10000, "maxPrice": 12000}).json()["items"]
     assert [i["id"] for i in usd] == [near["id"]]
+
+
+def test_the_openapi_document_describes_listings_and_their_answers(market):
+    import jsonschema
+    server, host, _, _ = market
+    document = server.get("/openapi.json").json()
+    for method, path in (("post", "/v1/listings"), ("get", "/v1/listings/{id}"), ("patch", "/v1/listings/{id}"), ("delete", "/v1/listings/{id}"),
+                         ("get", "/v1/listings/{id}/availability"), ("put", "/v1/listings/{id}/availability"), ("post", "/v1/listings/{id}/photos"),
+                         ("delete", "/v1/listings/{id}/photos/{photoId}"), ("get", "/v1/hosts/me/listings"), ("get", "/v1/amenities"),
+                         ("get", "/v1/search/listings"), ("get", "/v1/admin/listings"), ("patch", "/v1/admin/listings/{id}"), ("get", "/v1/currencies")):
+        assert method in document["paths"].get(path, {}), (method, path)
+
+    def schema(name):
+        return {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
+
+    listing = create(server, host)
+    jsonschema.validate(listing, schema("Listing"))
+    jsonschema.validate(server.get("/v1/search/listings").json(), schema("SearchPage"))
+    jsonschema.validate(server.get(f"/v1/listings/{listing['id']}/availability").json(), schema("Availability"))
+    jsonschema.validate(server.get("/v1/amenities").json(), schema("Amenities"))

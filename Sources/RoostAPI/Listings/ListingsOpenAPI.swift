@@ -1,0 +1,121 @@
+/// The Listings, calendars and Search operations of the OpenAPI document.
+enum ListingsOpenAPI {
+    static let section = OpenAPISection(
+        operations: [
+            OpenAPIOperation(
+                method: "post", path: "/v1/listings", operationId: "createListing", summary: "List a home (hosts)", signedIn: true,
+                body: ("application/json", "ListingInput"), success: (201, "Listing"), problems: [400, 401, 403, 413, 415, 422]
+            ),
+            OpenAPIOperation(method: "get", path: "/v1/listings/{id}", operationId: "getListing", summary: "A listing, with rating and reviewCount", success: (200, "Listing"), problems: [404]),
+            OpenAPIOperation(
+                method: "patch", path: "/v1/listings/{id}", operationId: "updateListing", summary: "Edit a listing (its host or an admin); location may be partial",
+                signedIn: true, body: ("application/json", "ListingInput"), success: (200, "Listing"), problems: [400, 401, 403, 404, 415, 422]
+            ),
+            OpenAPIOperation(
+                method: "delete", path: "/v1/listings/{id}", operationId: "deleteListing", summary: "Soft delete; 409 has_upcoming_bookings while stays lie ahead",
+                signedIn: true, success: (204, nil), problems: [401, 403, 404, 409]
+            ),
+            OpenAPIOperation(
+                method: "get", path: "/v1/listings/{id}/availability", operationId: "getAvailability", summary: "Nights from..to (exclusive, ≤ 731 days): available and price",
+                parameters: [("from", "query", "string"), ("to", "query", "string")], success: (200, "Availability"), problems: [404, 422]
+            ),
+            OpenAPIOperation(
+                method: "put", path: "/v1/listings/{id}/availability", operationId: "changeAvailability",
+                summary: "Block, unblock and price nights (its host); nights from today to two years ahead", signedIn: true,
+                body: ("application/json", "AvailabilityChange"), success: (200, "Availability"), problems: [400, 401, 403, 404, 409, 415, 422]
+            ),
+            OpenAPIOperation(
+                method: "post", path: "/v1/listings/{id}/photos", operationId: "addListingPhoto", summary: "Add a photo (JPEG, PNG or WebP, ≤ 5 MB; ≤ 50 per listing)",
+                signedIn: true, body: ("image/*", nil), success: (201, "ListingPhoto"), problems: [401, 403, 404, 409, 413, 415, 422]
+            ),
+            OpenAPIOperation(
+                method: "delete", path: "/v1/listings/{id}/photos/{photoId}", operationId: "removeListingPhoto", summary: "Remove a photo (its host)",
+                signedIn: true, success: (204, nil), problems: [401, 403, 404]
+            ),
+            OpenAPIOperation(
+                method: "get", path: "/v1/hosts/me/listings", operationId: "myListings", summary: "The signed-in host's listings, newest first", signedIn: true,
+                parameters: [("limit", "query", "integer"), ("cursor", "query", "string")], success: (200, "ListingPage"), problems: [401, 403, 422]
+            ),
+            OpenAPIOperation(method: "get", path: "/v1/amenities", operationId: "amenities", summary: "The amenity catalogue", success: (200, "Amenities"), problems: []),
+            OpenAPIOperation(method: "get", path: "/v1/currencies", operationId: "currencies", summary: "Supported currencies with their minor-unit exponents", success: (200, "Currencies"), problems: []),
+            OpenAPIOperation(
+                method: "get", path: "/v1/search/listings", operationId: "searchListings", summary: "Search active listings; every filter combinable",
+                parameters: [
+                    ("location", "query", "string"), ("lat", "query", "number"), ("lng", "query", "number"), ("radiusKm", "query", "number"),
+                    ("bbox", "query", "string"), ("checkIn", "query", "string"), ("checkOut", "query", "string"), ("guests", "query", "integer"),
+                    ("minPrice", "query", "integer"), ("maxPrice", "query", "integer"), ("currency", "query", "string"), ("amenities", "query", "string"),
+                    ("propertyType", "query", "string"), ("instantBook", "query", "boolean"), ("sort", "query", "string"),
+                    ("limit", "query", "integer"), ("cursor", "query", "string"),
+                ],
+                success: (200, "SearchPage"), problems: [422]
+            ),
+            OpenAPIOperation(
+                method: "get", path: "/v1/admin/listings", operationId: "adminListListings", summary: "Listings, newest first (admin)", signedIn: true,
+                parameters: [("status", "query", "string"), ("hostId", "query", "string"), ("city", "query", "string"), ("limit", "query", "integer"), ("cursor", "query", "string")],
+                success: (200, "ListingPage"), problems: [401, 403, 422]
+            ),
+            OpenAPIOperation(
+                method: "patch", path: "/v1/admin/listings/{id}", operationId: "adminSetListingStatus", summary: "Delist (inactive) or relist (active) (admin)",
+                signedIn: true, body: ("application/json", "ListingStatusPatch"), success: (200, "Listing"), problems: [400, 401, 403, 404, 415, 422]
+            ),
+        ],
+        schemas: #"""
+        {
+          "Money": { "type": "object", "required": ["amount", "currency"], "additionalProperties": false,
+            "properties": { "amount": { "type": "integer", "description": "minor units" }, "currency": { "type": "string", "pattern": "^[A-Z]{3}$" } } },
+          "Location": { "type": "object", "additionalProperties": false,
+            "properties": { "address": { "type": "string" }, "city": { "type": "string" }, "country": { "type": "string" },
+                            "lat": { "type": "number", "minimum": -90, "maximum": 90 }, "lng": { "type": "number", "minimum": -180, "maximum": 180 },
+                            "timezone": { "type": "string" } } },
+          "ListingInput": { "type": "object", "additionalProperties": false,
+            "properties": { "title": { "type": "string", "minLength": 1, "maxLength": 120 }, "description": { "type": "string", "maxLength": 5000 },
+                            "propertyType": { "type": "string" }, "location": { "$ref": "#/components/schemas/Location" },
+                            "pricePerNight": { "$ref": "#/components/schemas/Money" }, "cleaningFee": { "$ref": "#/components/schemas/Money" },
+                            "maxGuests": { "type": "integer", "minimum": 1, "maximum": 50 }, "bedrooms": { "type": "integer" }, "beds": { "type": "integer" },
+                            "bathrooms": { "type": "number", "multipleOf": 0.5 }, "amenities": { "type": "array", "items": { "type": "string" } },
+                            "minNights": { "type": "integer", "minimum": 1, "maximum": 365 }, "maxNights": { "type": "integer", "minimum": 1, "maximum": 365 },
+                            "instantBook": { "type": "boolean" }, "cancellationPolicy": { "enum": ["flexible", "moderate", "strict"] } } },
+          "Listing": { "type": "object",
+            "required": ["id", "hostId", "title", "description", "propertyType", "location", "pricePerNight", "cleaningFee", "maxGuests", "bedrooms", "beds",
+                         "bathrooms", "amenities", "photos", "minNights", "maxNights", "instantBook", "cancellationPolicy", "status", "rating", "reviewCount", "createdAt", "updatedAt"],
+            "properties": { "id": { "type": "string" }, "hostId": { "type": "string" }, "title": { "type": "string" }, "description": { "type": "string" },
+                            "propertyType": { "type": "string" }, "location": { "$ref": "#/components/schemas/Location" },
+                            "pricePerNight": { "$ref": "#/components/schemas/Money" }, "cleaningFee": { "$ref": "#/components/schemas/Money" },
+                            "maxGuests": { "type": "integer" }, "bedrooms": { "type": "integer" }, "beds": { "type": "integer" }, "bathrooms": { "type": "number" },
+                            "amenities": { "type": "array", "items": { "type": "string" } },
+                            "photos": { "type": "array", "items": { "$ref": "#/components/schemas/ListingPhoto" } },
+                            "minNights": { "type": "integer" }, "maxNights": { "type": "integer" }, "instantBook": { "type": "boolean" },
+                            "cancellationPolicy": { "enum": ["flexible", "moderate", "strict"] }, "status": { "enum": ["active", "inactive", "deleted"] },
+                            "rating": { "type": ["number", "null"] }, "reviewCount": { "type": "integer" },
+                            "createdAt": { "type": "string", "format": "date-time" }, "updatedAt": { "type": "string", "format": "date-time" } } },
+          "ListingPhoto": { "type": "object", "required": ["id", "url"], "properties": { "id": { "type": "string" }, "url": { "type": "string" } } },
+          "ListingPage": { "type": "object", "required": ["items", "nextCursor"],
+            "properties": { "items": { "type": "array", "items": { "$ref": "#/components/schemas/Listing" } }, "nextCursor": { "type": ["string", "null"] } } },
+          "NightRange": { "type": "object", "required": ["from", "to"], "additionalProperties": false,
+            "properties": { "from": { "type": "string", "format": "date" }, "to": { "type": "string", "format": "date" }, "amount": { "type": ["integer", "null"] } } },
+          "AvailabilityChange": { "type": "object", "additionalProperties": false,
+            "properties": { "blocked": { "type": "array", "items": { "$ref": "#/components/schemas/NightRange" } },
+                            "unblocked": { "type": "array", "items": { "$ref": "#/components/schemas/NightRange" } },
+                            "prices": { "type": "array", "items": { "$ref": "#/components/schemas/NightRange" } } } },
+          "Availability": { "type": "object", "required": ["days"],
+            "properties": { "listingId": { "type": "string" }, "days": { "type": "array", "items": { "type": "object", "required": ["date", "available", "price"],
+              "properties": { "date": { "type": "string", "format": "date" }, "available": { "type": "boolean" }, "price": { "$ref": "#/components/schemas/Money" } } } } } },
+          "Amenities": { "type": "array", "items": { "type": "object", "required": ["code", "name"],
+            "properties": { "code": { "type": "string" }, "name": { "type": "string" }, "category": { "type": "string" } } } },
+          "Currencies": { "type": "array", "items": { "type": "object", "required": ["code", "exponent"],
+            "properties": { "code": { "type": "string" }, "name": { "type": "string" }, "exponent": { "type": "integer" } } } },
+          "ListingSummary": { "type": "object", "required": ["id", "title", "pricePerNight", "maxGuests", "rating", "reviewCount"],
+            "properties": { "id": { "type": "string" }, "title": { "type": "string" }, "propertyType": { "type": "string" }, "city": { "type": "string" },
+                            "country": { "type": "string" }, "lat": { "type": "number" }, "lng": { "type": "number" },
+                            "pricePerNight": { "$ref": "#/components/schemas/Money" }, "maxGuests": { "type": "integer" }, "bedrooms": { "type": "integer" },
+                            "instantBook": { "type": "boolean" }, "rating": { "type": ["number", "null"] }, "reviewCount": { "type": "integer" },
+                            "photoUrl": { "type": ["string", "null"] }, "distanceKm": { "type": "number" } } },
+          "SearchPage": { "type": "object", "required": ["items", "nextCursor", "total"],
+            "properties": { "items": { "type": "array", "items": { "$ref": "#/components/schemas/ListingSummary" } },
+                            "nextCursor": { "type": ["string", "null"] }, "total": { "type": "integer" } } },
+          "ListingStatusPatch": { "type": "object", "required": ["status"], "additionalProperties": false,
+            "properties": { "status": { "enum": ["active", "inactive"] } } }
+        }
+        """#
+    )
+}
