@@ -130,7 +130,7 @@ final class GraphStandIn: Sendable {
     ) async throws {
         try await withStandIn(graph.router) { base in
             let configuration = FacebookTokenVerifier.Configuration(
-                appID: GraphStandIn.appID, appSecret: appSecret, graphBaseURL: base + "/", apiVersion: "v19.0", timeout: .seconds(2))
+                appID: GraphStandIn.appID, appSecret: appSecret, graphBaseURL: base + "/", apiVersion: "v19.0", timeout: .seconds(15))
             try await body(FacebookTokenVerifier(configuration: configuration, logger: logger))
         }
     }
