@@ -7,7 +7,7 @@ import RoostDomain
 import RoostEngine
 
 /// The aggregates the engine owns. Each feature adds its aggregate here.
-public var roostAggregates: [any Aggregate.Type] { [Accounts.self, Listings.self] }
+public var roostAggregates: [any Aggregate.Type] { [Accounts.self, Listings.self, Reviews.self] }
 
 /// The Prometheus registry behind swift-metrics, bootstrapped once per process.
 public let roostMetrics: PrometheusCollectorRegistry = {

@@ -51,7 +51,7 @@ public struct RoostServices: Sendable {
             throw RoostConfiguration.Invalid(variable: "ROOST_REFERENCE_DIR", value: referenceDirectory, expected: "the data/ directory (\(error))")
         }
         return RoostServices(
-            accounts: accounts, listings: ListingService(group: engine.group(Listings.self), media: media, clock: clock),
+            accounts: accounts, listings: ListingService(group: engine.group(Listings.self), reviews: engine.group(Reviews.self), media: media, clock: clock),
             reference: reference, cacheBackend: cacheBackend, media: media, verifiers: verifiers
         )
     }

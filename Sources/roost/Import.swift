@@ -11,7 +11,7 @@ struct Import: AsyncParsableCommand {
     struct InsideAirbnbCity: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "insideairbnb",
-            abstract: "Load an Inside Airbnb city: listings.csv[.gz] as host users and listings, calendar.csv[.gz] as blocked nights, reviews.csv[.gz] as review counts.",
+            abstract: "Load an Inside Airbnb city: listings.csv[.gz] as host users and listings, calendar.csv[.gz] as blocked nights, reviews.csv[.gz] as imported reviews.",
             discussion: "Through the engine's own commands: the WAL and snapshots hold the result like any other data. Host users have no email or password (they cannot sign in until one is set). Re-importing skips what exists. Data from Inside Airbnb (http://insideairbnb.com), CC BY 4.0."
         )
 
@@ -133,6 +133,35 @@ struct Import: AsyncParsableCommand {
                 }
                 for try await created in tasks { if created { listingsCreated += 1 } else { alreadyThere += 1 } }
             }
+            // Reviews attach to their listings, marked as imported: one command per listing.
+            var reviewsByListing: [String: [ReviewRecord]] = [:]
+            for review in reviews.values {
+                let listingID = "lst_ia_\(review.listingSourceID)"
+                let day = CalendarDay(year: review.date.year, month: review.date.month, day: review.date.day) ?? CalendarDay(daysSinceEpoch: 0)
+                reviewsByListing[listingID, default: []].append(ReviewRecord(
+                    id: "rev_ia_\(review.sourceID)", listingID: listingID, authorID: "ia_\(review.reviewerSourceID)",
+                    authorName: String(review.reviewerName.prefix(100)), rating: nil, comment: String(review.comments.prefix(5_000)),
+                    createdAt: Timestamp(millisecondsSinceEpoch: Int64(day.daysSinceEpoch) * 86_400_000), bookingID: nil, imported: true
+                ))
+            }
+            let reviewShards = engine.group(Reviews.self)
+            var reviewsAttached = 0
+            try await withThrowingTaskGroup(of: Int.self) { tasks in
+                var inFlight = 0
+                for (listingID, batch) in reviewsByListing {
+                    if inFlight >= 512, let attached = try await tasks.next() {
+                        inFlight -= 1
+                        reviewsAttached += attached
+                    }
+                    let shard = reviewShards.shard(for: listingID)
+                    tasks.addTask {
+                        let events = try await shard.execute(.importReviews(batch), now: stamp)
+                        return events.reduce(0) { count, event in if case let .imported(added) = event { count + added.count } else { count } }
+                    }
+                    inFlight += 1
+                }
+                for try await attached in tasks { reviewsAttached += attached }
+            }
             let lsn = try await engine.snapshot()
             let finished = ContinuousClock.now
 
@@ -140,7 +169,7 @@ struct Import: AsyncParsableCommand {
             print(calendars.report.description)
             print(reviews.report.description)
             print("unknown amenity names: \(listings.report.unknownAmenities.count) distinct; top: " + listings.report.topUnknownAmenities(5).map { "\($0.label) (\($0.count))" }.joined(separator: ", "))
-            print("imported into \(configuration.dataDirectory): \(hostsCreated) host users, \(listingsCreated) listings (\(alreadyThere) already there), \(clamped) with night limits past 365 clamped to 365, \(reviews.values.count) reviews counted on their listings\(shiftDates ? ", calendars shifted by \(shift) days" : "")")
+            print("imported into \(configuration.dataDirectory): \(hostsCreated) host users, \(listingsCreated) listings (\(alreadyThere) already there), \(clamped) with night limits past 365 clamped to 365, \(reviewsAttached) reviews attached to their listings (marked imported)\(shiftDates ? ", calendars shifted by \(shift) days" : "")")
             print("time: parse \(parsed - started), engine \(finished - parsed), snapshot at LSN \(lsn)")
             print(InsideAirbnb.singaporeAttribution)
             if listingsCreated + alreadyThere == 0 { throw OperationFailed("nothing could be imported") }

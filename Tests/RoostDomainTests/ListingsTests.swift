@@ -120,3 +120,27 @@ struct ListingsTests {
         #expect(try roundTrip({ Listings.encode(state: state, into: &$0) }, { reader throws(DecodeError) in try Listings.decodeState(from: &reader) }) == state)
     }
 }
+
+struct ReviewsTests {
+    func review(_ id: String, listing: String = "lst_a", imported: Bool = true) -> ReviewRecord {
+        ReviewRecord(id: id, listingID: listing, authorID: "ia_1", authorName: "Max", rating: nil, comment: "Lovely.", createdAt: Timestamp(millisecondsSinceEpoch: 0), bookingID: nil, imported: imported)
+    }
+
+    @Test func importsAttachOnceAndOnlyImportedReviewsComeThisWay() throws {
+        var state = Reviews.initialState()
+        let context = DecisionContext(now: Timestamp(millisecondsSinceEpoch: 0))
+        for event in try Reviews.decide(.importReviews([review("r1"), review("r2"), review("r1")]), state: state, context: context).get() {
+            Reviews.apply(event, to: &state)
+        }
+        #expect(state.byListing["lst_a"]?.map(\.id) == ["r1", "r2"])
+        #expect(try Reviews.decide(.importReviews([review("r2")]), state: state, context: context).get().isEmpty, "a re-import adds nothing")
+        #expect(Reviews.decide(.importReviews([review("r3", imported: false)]), state: state, context: context) == .failure(.notImported))
+        var writer = ByteWriter()
+        Reviews.encode(state: state, into: &writer)
+        let decoded = try writer.bytes.withUnsafeBytes { buffer in
+            var reader = ByteReader(buffer)
+            return try Reviews.decodeState(from: &reader)
+        }
+        #expect(decoded == state)
+    }
+}

@@ -63,6 +63,7 @@ def test_the_import_reports_what_it_did(imported):
     assert "3483 rows read, 3483 imported, 0 skipped" in output
     assert "1271274 rows read" in output and "35698 rows read" in output
     assert "3483 listings (0 already there)" in output
+    assert "35698 reviews attached to their listings (marked imported)" in output
     assert "Inside Airbnb" in output and "CC BY 4.0" in output
 
 
@@ -112,3 +113,22 @@ def test_imported_hosts_cannot_sign_in(imported, server_factory):
 def test_a_directory_without_the_files_fails_with_a_reason(run_cli, tmp_path):
     result = run_cli("import", "insideairbnb", "--dir", tmp_path, "--data-dir", tmp_path / "data", env=ACCOUNTS_ENV)
     assert result.returncode != 0 and "listings.csv" in result.stderr
+
+
+def test_reviews_are_attached_to_their_listings_marked_imported(imported, server_factory):
+    data_dir, _ = imported
+    expected = [row for row in rows("reviews") if row["listing_id"] == "71609"]
+    server = server_factory(data_dir, env=ACCOUNTS_ENV).start()
+    seen, cursor = [], None
+    while True:
+        page = server.get("/v1/listings/lst_ia_71609/reviews", params={"limit": 50, **({"cursor": cursor} if cursor else {})}).json()
+        seen += page["items"]
+        cursor = page["nextCursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(expected) > 0
+    assert all(review["imported"] and review["rating"] is None and review["listingId"] == "lst_ia_71609" for review in seen)
+    dates = [review["createdAt"][:10] for review in seen]
+    assert dates == sorted(dates, reverse=True), "newest first"
+    assert {review["id"] for review in seen} == {f"rev_ia_{row['id']}" for row in expected}
+    assert server.get("/v1/listings/lst_ia_71609").json()["reviewCount"] == len(expected)

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import RoostData
 import RoostDomain
+import RoostEngine
 import RoostIntegrations
 
 /// The Listings, calendars and Search sections of API.md, and `/v1/admin/listings`.
@@ -37,6 +38,7 @@ struct ListingRoutes {
             return EncodedJSON(ListingJSON(listing, media: service.media))
         }
         router.get("v1/listings/:id/availability", use: availability)
+        router.get("v1/listings/:id/reviews", use: reviews)
 
         router.group("v1/listings").add(middleware: guarded(.hostListings)).post(use: create)
         let editing = router.group("v1/listings/:id").add(middleware: guarded(.editListings))
@@ -230,6 +232,37 @@ struct ListingRoutes {
         var reviewCount: Int
         var photoUrl: String??
         var distanceKm: Double?
+    }
+
+    struct ReviewJSON: Encodable, Sendable {
+        struct Author: Encodable, Sendable { var id: String; var name: String }
+        var id: String
+        var listingId: String
+        var author: Author
+        var rating: Int??
+        var comment: String
+        var createdAt: String
+        var imported: Bool
+    }
+
+    /// `GET /v1/listings/{id}/reviews`: newest first, keyset pages on (createdAt, id).
+    @Sendable func reviews(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        let id = try context.parameters.require("id")
+        guard let listing = await service.listing(id), listing.status == .active else { throw Problem.notFound("No such listing.") }
+        var errors: [Problem.FieldError] = []
+        let (page, cursor) = pageCursor(request.uri.queryParameters, errors: &errors)
+        guard errors.isEmpty else { throw Problem.validation(errors) }
+        let all = await service.reviews?.shard(for: id).read { $0.byListing[id] ?? [] } ?? []
+        let ordered = all.sorted { ($0.createdAt.millisecondsSinceEpoch, $0.id) > ($1.createdAt.millisecondsSinceEpoch, $1.id) }
+        let after = ordered.filter { review in cursor.map { (review.createdAt.millisecondsSinceEpoch, review.id) < $0 } ?? true }
+        let items = Array(after.prefix(page.limit))
+        let next = after.count > page.limit ? items.last.map { PageRequest.encode(cursor: "\($0.createdAt.millisecondsSinceEpoch)|\($0.id)") } : nil
+        return EncodedJSON(Page(items: items.map { review in
+            ReviewJSON(
+                id: review.id, listingId: review.listingID, author: .init(id: review.authorID, name: review.authorName), rating: .some(review.rating),
+                comment: review.comment, createdAt: RFC3339.string(review.createdAt), imported: review.imported
+            )
+        }, nextCursor: next))
     }
 
     @Sendable func search(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {

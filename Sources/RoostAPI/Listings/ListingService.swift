@@ -8,11 +8,14 @@ import RoostIntegrations
 /// The listing use cases between validated requests and the `ListingShard`s.
 public final class ListingService: Sendable {
     public let group: ShardGroup<Listings>
+    /// Where reviews live; nil where they are not served (the search benchmark).
+    public let reviews: ShardGroup<Reviews>?
     let media: MediaLibrary
     let clock: @Sendable () -> Date
 
-    public init(group: ShardGroup<Listings>, media: MediaLibrary, clock: @escaping @Sendable () -> Date) {
+    public init(group: ShardGroup<Listings>, reviews: ShardGroup<Reviews>? = nil, media: MediaLibrary, clock: @escaping @Sendable () -> Date) {
         self.group = group
+        self.reviews = reviews
         self.media = media
         self.clock = clock
     }

@@ -36,6 +36,10 @@ enum ListingsOpenAPI {
                 method: "get", path: "/v1/hosts/me/listings", operationId: "myListings", summary: "The signed-in host's listings, newest first", signedIn: true,
                 parameters: [("limit", "query", "integer"), ("cursor", "query", "string")], success: (200, "ListingPage"), problems: [401, 403, 422]
             ),
+            OpenAPIOperation(
+                method: "get", path: "/v1/listings/{id}/reviews", operationId: "listingReviews", summary: "A listing's reviews, newest first",
+                parameters: [("limit", "query", "integer"), ("cursor", "query", "string")], success: (200, "ReviewPage"), problems: [404, 422]
+            ),
             OpenAPIOperation(method: "get", path: "/v1/amenities", operationId: "amenities", summary: "The amenity catalogue", success: (200, "Amenities"), problems: []),
             OpenAPIOperation(method: "get", path: "/v1/currencies", operationId: "currencies", summary: "Supported currencies with their minor-unit exponents", success: (200, "Currencies"), problems: []),
             OpenAPIOperation(
@@ -113,6 +117,13 @@ enum ListingsOpenAPI {
           "SearchPage": { "type": "object", "required": ["items", "nextCursor", "total"],
             "properties": { "items": { "type": "array", "items": { "$ref": "#/components/schemas/ListingSummary" } },
                             "nextCursor": { "type": ["string", "null"] }, "total": { "type": "integer" } } },
+          "ReviewPage": { "type": "object", "required": ["items", "nextCursor"],
+            "properties": { "items": { "type": "array", "items": { "type": "object", "required": ["id", "listingId", "author", "rating", "comment", "createdAt", "imported"],
+              "properties": { "id": { "type": "string" }, "listingId": { "type": "string" },
+                              "author": { "type": "object", "properties": { "id": { "type": "string" }, "name": { "type": "string" } } },
+                              "rating": { "type": ["integer", "null"] }, "comment": { "type": "string" },
+                              "createdAt": { "type": "string", "format": "date-time" }, "imported": { "type": "boolean" } } } },
+                            "nextCursor": { "type": ["string", "null"] } } },
           "ListingStatusPatch": { "type": "object", "required": ["status"], "additionalProperties": false,
             "properties": { "status": { "enum": ["active", "inactive"] } } }
         }
