@@ -15,6 +15,9 @@ let kitDependencies: [Target.Dependency] = [
     .product(name: "RoostDomain", package: rootPackage),
     .product(name: "RoostStorage", package: rootPackage),
     .product(name: "RoostEngine", package: rootPackage),
+    // The search workload runs `ListingService.search`, the HTTP route's own scatter/merge. (RoostIntegrations, for its
+    // `LocalObjectStore`, is not a product of the root package; it is built as RoostAPI's dependency and imported so.)
+    .product(name: "RoostAPI", package: rootPackage),
     .product(name: "Logging", package: "swift-log"),
     .product(name: "Histogram", package: "hdrhistogram-swift"),
 ]

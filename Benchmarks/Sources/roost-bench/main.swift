@@ -6,9 +6,16 @@
 //   roost-bench replay   [--records 1000000] [--engine true|false] [--shards 16]
 //   roost-bench snapshot [--listings 1000000]
 //   roost-bench all      (all three, defaults)
+//   roost-bench search   [--listings 1000000] [--shards 16] [--queries 2000] [--warmup 100] [--data-dir D] [--keep]
+//                        [--start YYYY-MM-DD] [--seed 42] [--breakdown]
+//                        synthetic listings (SearchWorkload.swift) loaded into an Engine, then the search queries through
+//                        ListingService.search; --keep snapshots and keeps D (default <dir>/search-data) for `roost serve`;
+//                        --breakdown first measures the records alone (no engine).
+//                        Not part of `all`.
 // Every command takes --dir DIR (default: ROOST_BENCH_DIR, else $TMPDIR/roost-bench); its files are removed.
 import Foundation
 import RoostBenchKit
+import RoostDomain
 import RoostStorage
 
 /// Unbuffered, so lines appear as each measurement finishes even when piped.
@@ -19,14 +26,21 @@ struct Options {
     var values: [String: String] = [:]
 
     init(_ arguments: [String]) throws {
-        guard let command = arguments.first else { throw BenchError("usage: roost-bench wal|replay|snapshot|all [--option value]...") }
+        guard let command = arguments.first else { throw BenchError("usage: roost-bench wal|replay|snapshot|all|search [--option value]...") }
         self.command = command
         var rest = arguments.dropFirst()
         while let flag = rest.popFirst() {
+            if Self.switches.contains(flag) {  // no value
+                values[String(flag.dropFirst(2))] = "true"
+                continue
+            }
             guard flag.hasPrefix("--"), let value = rest.popFirst() else { throw BenchError("expected --option value, got \(flag)") }
             values[String(flag.dropFirst(2))] = value
         }
     }
+
+    /// Flags that take no value.
+    static let switches: Set<String> = ["--keep", "--breakdown"]
 
     func string(_ name: String, _ fallback: String) -> String { values[name] ?? fallback }
     func int(_ name: String, _ fallback: Int) throws -> Int {
@@ -107,6 +121,24 @@ func runSnapshot(_ options: Options, root: String) throws {
     report(try SnapshotWorkload.run(directory: root + "/snapshot", listings: listings).line)
 }
 
+func runSearch(_ options: Options, root: String) async throws {
+    let start: CalendarDay
+    if let text = options.values["start"] {
+        guard let day = CalendarDay(iso: text) else { throw BenchError("--start \(text): not a date YYYY-MM-DD") }
+        start = day
+    } else {
+        start = SearchData.anchorStart
+    }
+    var config = SearchWorkload.Config(
+        listings: try options.int("listings", 1_000_000), shards: try options.int("shards", 16),
+        queries: try options.int("queries", 2000), warmup: try options.int("warmup", 100),
+        dataDirectory: options.string("data-dir", root + "/search-data"), keep: options.string("keep", "false") == "true",
+        start: start, seed: UInt64(try options.int("seed", 42))
+    )
+    config.breakdown = options.string("breakdown", "false") == "true"
+    try await SearchWorkload.run(config, say: say)
+}
+
 do {
     let options = try Options(Array(CommandLine.arguments.dropFirst()))
     let root = options.string("dir", benchRootDirectory())
@@ -120,7 +152,8 @@ do {
         try await runWAL(options, root: root)
         try await runReplay(options, root: root)
         try runSnapshot(options, root: root)
-    default: throw BenchError("unknown command \(options.command): wal|replay|snapshot|all")
+    case "search": try await runSearch(options, root: root)
+    default: throw BenchError("unknown command \(options.command): wal|replay|snapshot|all|search")
     }
 } catch {
     FileHandle.standardError.write(Data("roost-bench: \(error)\n".utf8))
