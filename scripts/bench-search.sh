@@ -48,7 +48,7 @@ note() { printf '# %s\n' "$*"; }
 now() { date +%s.%N; }
 since() { awk -v t0="$1" -v t1="$(now)" 'BEGIN { printf "%.2f", t1 - t0 }'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-rss_of() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+rss_of() { awk '/^VmRSS:/ { printf "%.0f\n", $2 * 1024 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 cpu_seconds() { awk '{ print ($14 + $15) / 100 }' "/proc/$1/stat"; }  # user+sys, USER_HZ=100
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
@@ -69,16 +69,39 @@ wait_quiet() { # what is about to be measured
   note "load average before $1: $(load)"
 }
 
-# Runs a command in the background (so a signal reaches the cleanup at once), shows its output, waits for it.
+# Runs a command in the background and shows its output as it comes; `wait` (unlike a foreground command) returns
+# at once when a signal arrives, so the cleanup runs then and stops the command.
+# With group=1 the command gets a process group of its own, and the cleanup signals the whole group (the PostgreSQL
+# anchor runs psql and pgbench in the foreground: its own trap would wait for them).
+groups=()
+forget() { # pid: no longer ours to stop (exact matches only)
+  local kept=() p
+  for p in "${pids[@]}"; do [[ $p == "$1" ]] || kept+=("$p"); done
+  pids=("${kept[@]}")
+  kept=()
+  for p in "${groups[@]}"; do [[ $p == "$1" ]] || kept+=("$p"); done
+  groups=("${kept[@]}")
+}
+on_exit() {
+  local status=$?
+  set +e
+  for g in "${groups[@]}"; do [[ -n $g ]] && kill -TERM -- "-$g" 2>/dev/null || true; done
+  (exit "$status"); cleanup # lib.sh: stops $pids, removes $work
+}
+trap on_exit EXIT INT TERM
 run_logged() { # log command...
   local log=$1; shift
-  "$@" >"$log" 2>&1 &
+  if [[ ${group:-0} == 1 ]]; then setsid "$@" >"$log" 2>&1 & else "$@" >"$log" 2>&1 & fi
   local pid=$!
   pids+=("$pid")
-  tail -n +1 -f --pid="$pid" "$log" 2>/dev/null || true
+  [[ ${group:-0} == 1 ]] && groups+=("$pid")
+  tail -n +1 -f --pid="$pid" "$log" 2>/dev/null &
+  local tailer=$!
+  pids+=("$tailer")
   local status=0
   wait "$pid" || status=$?
-  pids=("${pids[@]/$pid}")
+  wait "$tailer" 2>/dev/null || true
+  forget "$pid"; forget "$tailer"
   return "$status"
 }
 
@@ -190,7 +213,7 @@ for name in health search; do
 done
 # The data is throwaway: no shutdown snapshot of it (SIGKILL), and its directory goes now to free the disk for PostgreSQL.
 kill -KILL "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true
-pids=("${pids[@]/$server}")
+forget "$server"
 rm -rf "$data"
 
 # ---------------------------------------------------------------------------------------------- 3. PostgreSQL
@@ -199,7 +222,7 @@ if [[ $run_pg == 1 ]]; then
   if [[ -f scripts/bench-search-anchor.sh ]]; then
     wait_quiet "the PostgreSQL anchor"
     pg_status=0
-    run_logged "$work/pg.out" env SEARCH_LISTINGS="$listings" BENCH_PG_RUNS="${BENCH_PG_RUNS:-$runs}" \
+    group=1 run_logged "$work/pg.out" env SEARCH_LISTINGS="$listings" BENCH_PG_RUNS="${BENCH_PG_RUNS:-$runs}" \
       BENCH_PG_SECONDS="${BENCH_PG_SECONDS:-$seconds}" BENCH_DIR_PARENT="$parent" bash scripts/bench-search-anchor.sh || pg_status=$?
     ((pg_status == 0)) || note "the PostgreSQL anchor failed (exit status $pg_status): no ratio against it"
     ingest "$work/pg.out"
@@ -245,7 +268,7 @@ row "  p50 | p99 (wrk), non-2xx" "$(ms "$(get http.search.p50_ms)")" "$(ms "$(ge
 row "  server CPU per request: search | health" "$(us "$(get http.search.cpu_us)")" "$(us "$(get http.health.cpu_us)")" "-" "-" "info"
 if [[ -n $pg_tps ]]; then
   judge "$hs != \"\" && $hs >= 10 * $pg_tps"
-  row "HTTP search req/s vs PostgreSQL 15 searches/s" "$(num "$hs")" "$(num "$pg_tps") pgbench -c8, $(num "$(get pg-search.listings)") listings" "$(ratio "$hs" "$pg_tps")" ">= 10x PostgreSQL" "$verdict"
+  row "HTTP search req/s vs PostgreSQL 15 searches/s" "$(num "$hs")" "$(num "$pg_tps") PostgreSQL (pgbench -c8)" "$(ratio "$hs" "$pg_tps")" ">= 10x PostgreSQL" "$verdict"
 else
   row "HTTP search req/s vs PostgreSQL 15 searches/s" "$(num "$hs")" "- (not run)" "-" ">= 10x PostgreSQL" "-"
 fi
