@@ -9,24 +9,6 @@ import Darwin
 /// entry (price, guests, an amenity bitmask, …). Derived from the listings — rebuilt after a
 /// snapshot is loaded, kept current by `Listings.apply` — never stored.
 public struct ListingIndex: Sendable {
-    struct Entry: Sendable {
-        var id: String
-        var price: Int64
-        var currency: String
-        var maxGuests: Int
-        var amenities: AmenityMask
-        var propertyType: String
-        var instantBook: Bool
-        var latitude: Double
-        var longitude: Double
-        var minNights: Int
-        var maxNights: Int
-        var rating: Double
-        var createdAt: Int64
-        var placeKeys: [String]
-        var cell: Int64
-    }
-
     /// Amenity codes as bits, assigned per shard in the order codes are first seen.
     struct AmenityMask: Sendable, Equatable {
         var low: UInt64 = 0
@@ -35,7 +17,8 @@ public struct ListingIndex: Sendable {
         var overflow: [String] = []
 
         func contains(_ other: AmenityMask) -> Bool {
-            low & other.low == other.low && high & other.high == other.high && other.overflow.allSatisfy(overflow.contains)
+            low & other.low == other.low && high & other.high == other.high
+                && (other.overflow.isEmpty || other.overflow.allSatisfy(overflow.contains))
         }
     }
 
@@ -44,12 +27,36 @@ public struct ListingIndex: Sendable {
     /// Past this many cells a geographic query scans the shard instead.
     static let cellsScannedMax = 256
 
+    // One slot per indexed listing; the filter fields sit in flat arrays (read in place, no
+    // reference counting in the hot loop); strings are interned to small numbers.
     private var slotOf: [String: Int32] = [:]
-    private var entries: [Entry?] = []
+    private var ids: [String] = []
+    private var live: [Bool] = []
+    private var prices: [Int64] = []
+    private var currencies: [Int32] = []
+    private var guests: [Int32] = []
+    private var amenityLow: [UInt64] = []
+    private var amenityHigh: [UInt64] = []
+    private var amenityOverflow: [Int32: [String]] = [:]
+    private var propertyTypes: [Int32] = []
+    private var instantBooks: [Bool] = []
+    private var latitudes: [Double] = []
+    private var longitudes: [Double] = []
+    private var minNights: [Int32] = []
+    private var maxNights: [Int32] = []
+    private var ratings: [Double] = []
+    private var createdAts: [Int64] = []
+    private var calendars: [AvailabilityCalendar] = []
+    private var placeKeys: [[String]] = []
+    private var cells: [Int64] = []
     private var freeSlots: [Int32] = []
+
     private var byPlace: [String: Set<Int32>] = [:]
     private var byCell: [Int64: Set<Int32>] = [:]
     private var amenityBits: [String: Int] = [:]
+    private var currencyCodes: [String] = []
+    private var currencyNumbers: [String: Int32] = [:]
+    private var propertyTypeNumbers: [String: Int32] = [:]
 
     public init() {}
 
@@ -62,45 +69,77 @@ public struct ListingIndex: Sendable {
         remove(listing.id)
         guard listing.status == .active else { return }
         let details = listing.details
-        let entry = Entry(
-            id: listing.id, price: details.pricePerNight, currency: details.currency, maxGuests: details.maxGuests,
-            amenities: mask(details.amenities, assigning: true), propertyType: TextKey.make(details.propertyType),
-            instantBook: details.instantBook, latitude: details.location.latitude, longitude: details.location.longitude,
-            minNights: details.minNights, maxNights: details.maxNights, rating: listing.rating,
-            createdAt: listing.createdAt.millisecondsSinceEpoch,
-            placeKeys: Array(Set([TextKey.make(details.location.city), TextKey.make(details.location.country)]).filter { !$0.isEmpty }),
-            cell: Self.cell(latitude: details.location.latitude, longitude: details.location.longitude)
-        )
+        let mask = mask(details.amenities)
+        let keys = Array(Set([TextKey.make(details.location.city), TextKey.make(details.location.country)]).filter { !$0.isEmpty })
+        let cell = Self.cell(latitude: details.location.latitude, longitude: details.location.longitude)
+        let currency = number(details.currency, in: &currencyNumbers, names: &currencyCodes)
+        var unusedNames: [String] = []
+        let propertyType = number(TextKey.make(details.propertyType), in: &propertyTypeNumbers, names: &unusedNames)
         let slot: Int32
         if let free = freeSlots.popLast() {
             slot = free
-            entries[Int(slot)] = entry
         } else {
-            slot = Int32(entries.count)
-            entries.append(entry)
+            slot = Int32(ids.count)
+            ids.append(""); live.append(false); prices.append(0); currencies.append(0); guests.append(0)
+            amenityLow.append(0); amenityHigh.append(0); propertyTypes.append(0); instantBooks.append(false)
+            latitudes.append(0); longitudes.append(0); minNights.append(0); maxNights.append(0); ratings.append(0)
+            createdAts.append(0); calendars.append(AvailabilityCalendar()); placeKeys.append([]); cells.append(0)
         }
+        let i = Int(slot)
+        ids[i] = listing.id
+        live[i] = true
+        prices[i] = details.pricePerNight
+        currencies[i] = currency
+        guests[i] = Int32(clamping: details.maxGuests)
+        amenityLow[i] = mask.low
+        amenityHigh[i] = mask.high
+        amenityOverflow[slot] = mask.overflow.isEmpty ? nil : mask.overflow
+        propertyTypes[i] = propertyType
+        instantBooks[i] = details.instantBook
+        latitudes[i] = details.location.latitude
+        longitudes[i] = details.location.longitude
+        minNights[i] = Int32(clamping: details.minNights)
+        maxNights[i] = Int32(clamping: details.maxNights)
+        ratings[i] = listing.rating
+        createdAts[i] = listing.createdAt.millisecondsSinceEpoch
+        calendars[i] = listing.calendar
+        placeKeys[i] = keys
+        cells[i] = cell
         slotOf[listing.id] = slot
-        for key in entry.placeKeys { byPlace[key, default: []].insert(slot) }
-        byCell[entry.cell, default: []].insert(slot)
+        for key in keys { byPlace[key, default: []].insert(slot) }
+        byCell[cell, default: []].insert(slot)
     }
 
     public mutating func remove(_ id: String) {
-        guard let slot = slotOf.removeValue(forKey: id), let entry = entries[Int(slot)] else { return }
-        for key in entry.placeKeys {
+        guard let slot = slotOf.removeValue(forKey: id) else { return }
+        let i = Int(slot)
+        for key in placeKeys[i] {
             byPlace[key]?.remove(slot)
             if byPlace[key]?.isEmpty == true { byPlace[key] = nil }
         }
-        byCell[entry.cell]?.remove(slot)
-        if byCell[entry.cell]?.isEmpty == true { byCell[entry.cell] = nil }
-        entries[Int(slot)] = nil
+        byCell[cells[i]]?.remove(slot)
+        if byCell[cells[i]]?.isEmpty == true { byCell[cells[i]] = nil }
+        live[i] = false
+        ids[i] = ""
+        calendars[i] = AvailabilityCalendar()
+        placeKeys[i] = []
+        amenityOverflow[slot] = nil
         freeSlots.append(slot)
     }
 
-    private mutating func mask(_ codes: [String], assigning: Bool) -> AmenityMask {
+    private func number(_ name: String, in numbers: inout [String: Int32], names: inout [String]) -> Int32 {
+        if let known = numbers[name] { return known }
+        let next = Int32(numbers.count)
+        numbers[name] = next
+        names.append(name)
+        return next
+    }
+
+    private mutating func mask(_ codes: [String]) -> AmenityMask {
         var mask = AmenityMask()
         for code in codes {
             var bit = amenityBits[code]
-            if bit == nil, assigning, amenityBits.count < 128 {
+            if bit == nil, amenityBits.count < 128 {
                 bit = amenityBits.count
                 amenityBits[code] = bit
             }
@@ -120,8 +159,8 @@ public struct ListingIndex: Sendable {
 
     // MARK: Search
 
-    /// The matches of `query` among this shard's listings (`listings` gives calendars).
-    public func search(_ query: ListingQuery, listings: [String: ListingRecord]) -> SearchPage {
+    /// The matches of `query` among this shard's listings.
+    public func search(_ query: ListingQuery) -> SearchPage {
         var required = AmenityMask()
         for code in query.amenities {
             guard let bit = amenityBits[code] else {
@@ -132,55 +171,64 @@ public struct ListingIndex: Sendable {
             }
             if bit < 64 { required.low |= 1 << UInt64(bit) } else { required.high |= 1 << UInt64(bit - 64) }
         }
-        let propertyType = query.propertyType.map(TextKey.make)
-        let nights = query.stay.map { $0.lowerBound.distance(to: $0.upperBound) }
+        var propertyType: Int32?
+        if let wanted = query.propertyType {
+            guard let known = propertyTypeNumbers[TextKey.make(wanted)] else { return SearchPage(total: 0, hits: []) }
+            propertyType = known
+        }
+        // Price factors by interned currency number (nil: the currency is not convertible).
+        let factors: [Double?]? = query.priceFactors.map { table in currencyCodes.map { table[$0] } }
+        let nights = query.stay.map { Int32($0.lowerBound.distance(to: $0.upperBound)) }
+        let wantedGuests = Int32(clamping: query.guests ?? 0)
+        let priceLow = query.priceRange.map { Double($0.lowerBound) }, priceHigh = query.priceRange.map { Double($0.upperBound) }
 
         var total = 0
         var hits: [SearchHit] = []
         func consider(_ slot: Int32) {
-            guard let entry = entries[Int(slot)] else { return }
-            if let guests = query.guests, entry.maxGuests < guests { return }
-            if !entry.amenities.contains(required) { return }
-            if let propertyType, entry.propertyType != propertyType { return }
-            if let instantBook = query.instantBook, entry.instantBook != instantBook { return }
-            var price = Double(entry.price)
-            if let factors = query.priceFactors {
-                guard let factor = factors[entry.currency] else { return }
+            let i = Int(slot)
+            guard live[i], guests[i] >= wantedGuests else { return }
+            if amenityLow[i] & required.low != required.low || amenityHigh[i] & required.high != required.high { return }
+            if !required.overflow.isEmpty, !required.overflow.allSatisfy((amenityOverflow[slot] ?? []).contains) { return }
+            if let propertyType, propertyTypes[i] != propertyType { return }
+            if let instantBook = query.instantBook, instantBooks[i] != instantBook { return }
+            var price = Double(prices[i])
+            if let factors {
+                guard let factor = factors[Int(currencies[i])] else { return }
                 price = (price * factor).rounded()
             }
-            if let range = query.priceRange, !(Double(range.lowerBound)...Double(range.upperBound)).contains(price) { return }
+            if let priceLow, let priceHigh, price < priceLow || price > priceHigh { return }
             var distance: Double?
             if let area = query.area {
                 switch area {
                 case let .radius(latitude, longitude, kilometres):
-                    let d = Geo.distanceKilometres(latitude, longitude, entry.latitude, entry.longitude)
+                    let d = Geo.distanceKilometres(latitude, longitude, latitudes[i], longitudes[i])
                     if d > kilometres { return }
                     distance = d
                 case let .box(minLongitude, minLatitude, maxLongitude, maxLatitude):
-                    guard (minLatitude...maxLatitude).contains(entry.latitude) else { return }
-                    let inside = minLongitude <= maxLongitude
-                        ? (minLongitude...maxLongitude).contains(entry.longitude)
-                        : entry.longitude >= minLongitude || entry.longitude <= maxLongitude
+                    let lat = latitudes[i], lng = longitudes[i]
+                    guard lat >= minLatitude, lat <= maxLatitude else { return }
+                    let inside = minLongitude <= maxLongitude ? (lng >= minLongitude && lng <= maxLongitude) : (lng >= minLongitude || lng <= maxLongitude)
                     if !inside { return }
                 }
             }
             if let stay = query.stay, let nights {
-                if nights < entry.minNights || nights > entry.maxNights { return }
-                guard let calendar = listings[entry.id]?.calendar, calendar.isFree(stay) else { return }
+                if nights < minNights[i] || nights > maxNights[i] { return }
+                if !calendars[i].isFree(stay) { return }
             }
             if distance == nil, let origin = query.origin {
-                distance = Geo.distanceKilometres(origin.latitude, origin.longitude, entry.latitude, entry.longitude)
+                distance = Geo.distanceKilometres(origin.latitude, origin.longitude, latitudes[i], longitudes[i])
             }
             total += 1
             let primary: Double
             switch query.sort {
             case .priceAscending: primary = price
             case .priceDescending: primary = -price
-            case .rating: primary = -entry.rating
+            case .rating: primary = -ratings[i]
             case .distance: primary = distance ?? 0
-            case .newest: primary = -Double(entry.createdAt)
+            case .newest: primary = -Double(createdAts[i])
             }
-            let key = SearchKey(primary: primary, id: entry.id)
+            if let after = query.after, primary < after.primary { return }
+            let key = SearchKey(primary: primary, id: ids[i])
             if let after = query.after, key <= after { return }
             hits.append(SearchHit(key: key, distanceKilometres: distance))
         }
@@ -188,14 +236,10 @@ public struct ListingIndex: Sendable {
         if let candidates = candidates(for: query) {
             for slot in candidates { consider(slot) }
         } else {
-            for slot in 0..<Int32(entries.count) { consider(slot) }
+            for slot in 0..<Int32(ids.count) { consider(slot) }
         }
-        if hits.count > query.limit {
-            hits.sort { $0.key < $1.key }
-            hits.removeSubrange(query.limit...)
-        } else {
-            hits.sort { $0.key < $1.key }
-        }
+        hits.sort { $0.key < $1.key }
+        if hits.count > query.limit { hits.removeSubrange(query.limit...) }
         return SearchPage(total: total, hits: hits)
     }
 

@@ -17,7 +17,7 @@ public enum Listings: Aggregate {
         public static func == (lhs: Self, rhs: Self) -> Bool { lhs.listings == rhs.listings }
 
         /// Runs `query` over this shard.
-        public func search(_ query: ListingQuery) -> SearchPage { index.search(query, listings: listings) }
+        public func search(_ query: ListingQuery) -> SearchPage { index.search(query) }
     }
 
     /// A change of nights: block or unblock them, or set or clear their price.
