@@ -11,6 +11,8 @@
 #   6. the ordo-one/benchmark suite (swift package benchmark) over the same workloads, shorter
 #   7. accounts: authenticated GET /v1/users/me beside GET /health/live, sign-ins/s beside raw bcrypt
 #      (scripts/bench-accounts.sh; BENCH_ACCOUNTS=0 skips it)
+#   8. search: 1M synthetic listings in-engine (p50/p99), HTTP search beside /health/live, memory per listing,
+#      and PostgreSQL 15 on the same query (scripts/bench-search.sh, scripts/bench-search-anchor.sh; BENCH_SEARCH=0 skips it)
 # then a summary: metric | Roost | anchor | ratio | target | result. A ratio is Roost's speed as a fraction
 # (or multiple) of the anchor's: rates are Roost/anchor, durations anchor/Roost.
 #
@@ -301,6 +303,11 @@ done
 if [[ ${BENCH_ACCOUNTS:-1} == 1 ]]; then
   section "7. accounts (scripts/bench-accounts.sh): GET /v1/users/me beside /health/live; sign-ins beside raw bcrypt"
   ROOST_BIN="$roost_bin" bash "$repo/scripts/bench-accounts.sh"
+fi
+# ---------------------------------------------------------------------------------------------- 8. search
+if [[ ${BENCH_SEARCH:-1} == 1 ]]; then
+  section "8. search (scripts/bench-search.sh): in-engine over 1M listings, HTTP beside /health/live, PostgreSQL 15 (BENCH_SEARCH=0 skips it)"
+  ROOST_BIN="$roost_bin" ROOST_BENCH_BIN="$bench_bin" BENCH_DIR_PARENT="$parent" bash "$repo/scripts/bench-search.sh"
 fi
 echo
 note "$passes targets met, $fails missed (steps 1-6). Roost binary: $roost_bin"
