@@ -5,8 +5,8 @@ import Darwin
 #endif
 
 /// One shard's search index over its active listings: postings by place (city and country keys)
-/// and by geographic cell, and per listing the few values every query filters on, packed in one
-/// entry (price, guests, an amenity bitmask, …). Derived from the listings — rebuilt after a
+/// and by geographic cell, and per listing the few values every query filters on, in flat arrays
+/// by slot (price, guests, an amenity bitmask, …). Derived from the listings — rebuilt after a
 /// snapshot is loaded, kept current by `Listings.apply` — never stored.
 public struct ListingIndex: Sendable {
     /// Amenity codes as bits, assigned per shard in the order codes are first seen.
