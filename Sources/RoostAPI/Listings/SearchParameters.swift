@@ -46,7 +46,7 @@ enum SearchParameters {
         }
         let lat = number("lat", -90...90), lng = number("lng", -180...180)
         let radius = number("radiusKm", 0.001...radiusMaxKilometres)
-        let point = lat.flatMap { lat in lng.map { (latitude: lat, longitude: lng ?? $0) } }
+        let point = lat.flatMap { lat in lng.map { (latitude: lat, longitude: $0) } }
         if (text("lat") == nil) != (text("lng") == nil) { errors.append(.init(field: text("lat") == nil ? "lat" : "lng", message: "lat and lng come together")) }
         if text("radiusKm") != nil, text("lat") == nil || text("lng") == nil { errors.append(.init(field: "radiusKm", message: "needs a point (lat and lng)")) }
         if let radius, let point { result.area = .radius(latitude: point.latitude, longitude: point.longitude, kilometres: radius) }
@@ -75,7 +75,7 @@ enum SearchParameters {
                 if end <= start { errors.append(.init(field: "checkOut", message: "must be after checkIn")) }
                 else if start.distance(to: end) > stayNightsMax { errors.append(.init(field: "checkOut", message: "a stay is at most \(stayNightsMax) nights")) }
                 if start < earliest { errors.append(.init(field: "checkIn", message: "must not be in the past")) }
-                if end <= start || start < earliest { } else { result.stay = start..<end }
+                if end > start, start >= earliest { result.stay = start..<end }
             }
         }
         result.guests = integer("guests", 1...50)
