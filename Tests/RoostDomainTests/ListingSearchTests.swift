@@ -181,3 +181,41 @@ struct ListingSearchTests {
         #expect(TextKey.make("東京") == "東京")
     }
 }
+
+/// Geometry at the edges: wide radii away from the grid's assumptions, the antimeridian, the poles.
+struct ListingSearchEdgeTests {
+    func state(_ points: [(String, Double, Double)]) -> Listings.State {
+        var state = Listings.initialState()
+        for (id, lat, lng) in points {
+            let details = ListingDetails(
+                title: id, description: "", propertyType: "house",
+                location: ListingLocation(address: "", city: "C", country: "K", latitude: lat, longitude: lng, timeZone: "UTC"),
+                currency: "USD", pricePerNight: 100, cleaningFee: 0, maxGuests: 2, bedrooms: 1, beds: 1, halfBathrooms: 2,
+                amenities: [], minNights: 1, maxNights: 30, instantBook: false, cancellationPolicy: .flexible
+            )
+            Listings.apply(.created(ListingRecord(id: id, hostID: "usr_h", details: details, createdAt: Timestamp(millisecondsSinceEpoch: 0))), to: &state)
+        }
+        return state
+    }
+
+    @Test func aWideRadiusFindsEveryListingInsideIt() {
+        let state = state([("lst_edge", 0, 4.502), ("lst_far", 0, 4.7), ("lst_north", 60, 10), ("lst_north_in", 60, 16.2)])
+        var query = ListingQuery()
+        query.area = .radius(latitude: 0, longitude: 0.90666, kilometres: 400)
+        #expect(state.search(query).hits.map(\.key.id) == ["lst_edge"], "399.8 km away, one grid column past a naive span")
+        query.area = .radius(latitude: 60, longitude: 10, kilometres: 350)
+        let found = Set(state.search(query).hits.map(\.key.id))
+        #expect(found == ["lst_north", "lst_north_in"], "at 60°N a circle reaches further east than d/R degrees")
+    }
+
+    @Test func listingsOnTheAntimeridianAndAtThePolesAreFound() {
+        let state = state([("lst_180", 0.5, 180), ("lst_minus180", 0.5, -180), ("lst_pole", 90, 0)])
+        var query = ListingQuery()
+        query.area = .box(minLongitude: 179, minLatitude: 0, maxLongitude: 180, maxLatitude: 1)
+        #expect(state.search(query).hits.map(\.key.id) == ["lst_180"])
+        query.area = .box(minLongitude: -180, minLatitude: 0, maxLongitude: -179, maxLatitude: 1)
+        #expect(state.search(query).hits.map(\.key.id) == ["lst_minus180"])
+        query.area = .box(minLongitude: -1, minLatitude: 89.5, maxLongitude: 1, maxLatitude: 90)
+        #expect(state.search(query).hits.map(\.key.id) == ["lst_pole"])
+    }
+}

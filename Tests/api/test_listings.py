@@ -330,6 +330,8 @@ def test_pagination_never_repeats_or_skips_while_listings_are_added(market):
     ({"amenities": "wifi,teleporter"}, "amenities"), ({"currency": "XXX", "maxPrice": 10}, "currency"), ({"limit": 101}, "limit"),
     ({"cursor": "nonsense"}, "cursor"), ({"instantBook": "maybe"}, "instantBook"), ({"checkIn": "2020-01-01", "checkOut": "2020-01-03"}, "checkIn"),
     ({"lat": 1.3, "lng": 103.8, "radiusKm": 5, "bbox": "103,1,104,2"}, "bbox"),
+    ({"checkIn": day(800), "checkOut": day(802)}, "checkOut"),
+    ({"minPrice": 10 ** 13}, "minPrice"),
 ])
 def test_search_refuses_bad_parameters(market, params, field):
     server, _, _, _ = market
@@ -351,6 +353,10 @@ def test_search_by_radius_bbox_distance_and_currency(market):
     # 150 SGD is about 115 USD: within 100-120 USD, 400 SGD is not.
     usd = server.get("/v1/search/listings", params={"currency": "USD", "minPrice": 10000, "maxPrice": 12000}).json()["items"]
     assert [i["id"] for i in usd] == [near["id"]]
+    # Prices past 2^31 minor units (IDR, VND) are searchable, with or without an upper bound.
+    rich = create(server, host, pricePerNight={"amount": 5_000_000_000, "currency": "SGD"})
+    assert [i["id"] for i in server.get("/v1/search/listings", params={"minPrice": 3_000_000_000}).json()["items"]] == [rich["id"]]
+    assert server.get("/v1/search/listings", params={"maxPrice": 5_000_000_000}).json()["total"] == 3
 
 
 def test_the_openapi_document_describes_listings_and_their_answers(market):

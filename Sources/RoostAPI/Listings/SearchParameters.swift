@@ -75,13 +75,17 @@ enum SearchParameters {
                 if end <= start { errors.append(.init(field: "checkOut", message: "must be after checkIn")) }
                 else if start.distance(to: end) > stayNightsMax { errors.append(.init(field: "checkOut", message: "a stay is at most \(stayNightsMax) nights")) }
                 if start < earliest { errors.append(.init(field: "checkIn", message: "must not be in the past")) }
-                if end > start, start >= earliest { result.stay = start..<end }
+                // Calendars reach two years ahead (tomorrow in UTC is today somewhere).
+                let horizon = ListingService.today(in: "UTC", now: now).advanced(by: 1 + ListingService.horizonDays)
+                if end > horizon { errors.append(.init(field: "checkOut", message: "must be within two years (\(horizon))")) }
+                if end > start, start >= earliest, end <= horizon { result.stay = start..<end }
             }
         }
         result.guests = integer("guests", 1...50)
-        let minPrice = integer("minPrice", 0...Int(Int32.max)), maxPrice = integer("maxPrice", 0...Int(Int32.max))
+        let priceBounds = 0...Int(ListingRules.priceMax)
+        let minPrice = integer("minPrice", priceBounds), maxPrice = integer("maxPrice", priceBounds)
         if let minPrice, let maxPrice, minPrice > maxPrice { errors.append(.init(field: "minPrice", message: "must not exceed maxPrice")) }
-        if minPrice != nil || maxPrice != nil { result.priceRange = Int64(minPrice ?? 0)...Int64(max(minPrice ?? 0, maxPrice ?? Int(Int32.max))) }
+        if minPrice != nil || maxPrice != nil { result.priceRange = Int64(minPrice ?? 0)...Int64(max(minPrice ?? 0, maxPrice ?? Int(Int64.max))) }
         if let currency = text("currency") {
             if let factors = reference.priceFactors(into: currency) { result.priceFactors = factors } else {
                 errors.append(.init(field: "currency", message: "is not a supported currency"))

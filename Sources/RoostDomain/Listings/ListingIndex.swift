@@ -152,8 +152,12 @@ public struct ListingIndex: Sendable {
         return mask
     }
 
+    static let rows = Int64(180 / cellDegrees), columns = Int64(360 / cellDegrees)
+
+    /// The cell of a point; the poles' and the antimeridian's edges fall in the last row and column.
     static func cell(latitude: Double, longitude: Double) -> Int64 {
-        let row = Int64((latitude + 90) / cellDegrees), column = Int64((longitude + 180) / cellDegrees)
+        let row = min(rows - 1, max(0, Int64((latitude + 90) / cellDegrees)))
+        let column = min(columns - 1, max(0, Int64((longitude + 180) / cellDegrees)))
         return row * 1_000 + column
     }
 
@@ -261,9 +265,13 @@ public struct ListingIndex: Sendable {
         let (minLat, maxLat, minLng, maxLng): (Double, Double, Double, Double)
         switch area {
         case let .radius(latitude, longitude, kilometres):
-            let latSpan = kilometres / 110.574
-            let cosine = max(0.01, cos(latitude * .pi / 180))
-            let lngSpan = kilometres / (111.320 * cosine)
+            // The circle's exact reach on the sphere distances are measured on (plus 1% to spare):
+            // north-south d/R; east-west asin(sin(d/R) / cos(lat)) — wider than d/R away from the equator.
+            let angle = kilometres / Geo.earthRadiusKilometres
+            let latSpan = angle * 180 / .pi * 1.01
+            let reach = sin(min(angle, .pi / 2)) / max(1e-9, cos(latitude * .pi / 180))
+            guard reach < 1, angle < .pi / 2 else { return nil }  // reaches a pole or half the globe: scan
+            let lngSpan = asin(reach) * 180 / .pi * 1.01
             guard lngSpan < 180 else { return nil }
             (minLat, maxLat, minLng, maxLng) = (max(-90, latitude - latSpan), min(90, latitude + latSpan), longitude - lngSpan, longitude + lngSpan)
         case let .box(minLongitude, minLatitude, maxLongitude, maxLatitude):
@@ -271,8 +279,8 @@ public struct ListingIndex: Sendable {
             (minLat, maxLat, minLng, maxLng) = (minLatitude, maxLatitude, minLongitude, maxLongitude)
         }
         guard minLng >= -180, maxLng <= 180 else { return nil }
-        let rows = Int64((minLat + 90) / Self.cellDegrees)...Int64((min(maxLat, 89.999) + 90) / Self.cellDegrees)
-        let columns = Int64((minLng + 180) / Self.cellDegrees)...Int64((min(maxLng, 179.999) + 180) / Self.cellDegrees)
+        let rows = Self.cell(latitude: minLat, longitude: 0) / 1_000...Self.cell(latitude: maxLat, longitude: 0) / 1_000
+        let columns = Self.cell(latitude: 0, longitude: minLng) % 1_000...Self.cell(latitude: 0, longitude: maxLng) % 1_000
         guard rows.count * columns.count <= Self.cellsScannedMax else { return nil }
         return rows.flatMap { row in columns.map { row * 1_000 + $0 } }
     }

@@ -53,7 +53,7 @@ public enum Listings: Aggregate {
         case photoNotFound
         case tooManyPhotos(limit: Int)
         case hasUpcomingBookings
-        /// Unblocking or repricing cannot touch nights a stay holds.
+        /// Unblocking cannot touch nights a stay holds.
         case nightsBooked
     }
 
