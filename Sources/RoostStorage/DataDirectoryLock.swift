@@ -14,7 +14,7 @@ public final class DataDirectoryLock: Sendable {
         path = directory + "/LOCK"
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw StorageError.io(operation: "open", path: path, errno: errno) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+        guard Self.lockBriefly(fd) else {
             let owner = Self.readOwner(fd)
             close(fd)
             throw StorageError.locked(path: directory, ownerPID: owner)
@@ -24,6 +24,21 @@ public final class DataDirectoryLock: Sendable {
         _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
         self.fd = Mutex(fd)
     }
+
+    /// Tries the exclusive lock for up to `lockWaitMilliseconds`. A lock can outlive its holder
+    /// for a moment: a process spawned elsewhere in this process (between `fork` and `exec`, before
+    /// close-on-exec takes effect) briefly holds a copy of every descriptor. A real owner holds
+    /// on, and is refused after the wait.
+    private static func lockBriefly(_ fd: Int32) -> Bool {
+        for attempt in 0...(lockWaitMilliseconds / 10) {
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
+            guard errno == EWOULDBLOCK, attempt < lockWaitMilliseconds / 10 else { return false }
+            usleep(10_000)
+        }
+        return false
+    }
+
+    static let lockWaitMilliseconds = 250
 
     /// The pid written by the current owner of the lock at `directory`, if one holds it.
     public static func owner(of directory: String) -> Int32? {
