@@ -46,17 +46,19 @@ public protocol StrictJSONBody: Decodable {
     static var fields: Set<String> { get }
 }
 
+/// Any key of a JSON object.
+struct AnyCodingKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
 /// Every key of a JSON object, whatever its value.
 private struct ObjectKeys: Decodable {
     var keys: [String]
-    private struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
     init(from decoder: any Decoder) throws {
-        keys = try decoder.container(keyedBy: Key.self).allKeys.map(\.stringValue)
+        keys = try decoder.container(keyedBy: AnyCodingKey.self).allKeys.map(\.stringValue)
     }
 }
 

@@ -2,20 +2,12 @@ import Foundation
 import RoostData
 import RoostDomain
 
-/// A JSON object's keys, for nested objects that also refuse unknown fields.
-private struct AnyKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-}
-
 extension Decoder {
     /// Throws (→ 422 naming the field) when the object here has a key outside `allowed`.
     func rejectUnknownKeys(_ allowed: Set<String>) throws {
-        let container = try container(keyedBy: AnyKey.self)
+        let container = try container(keyedBy: AnyCodingKey.self)
         if let unknown = container.allKeys.map(\.stringValue).sorted().first(where: { !allowed.contains($0) }) {
-            throw DecodingError.dataCorrupted(.init(codingPath: codingPath + [AnyKey(stringValue: unknown)], debugDescription: "is not a field of this request"))
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath + [AnyCodingKey(stringValue: unknown)], debugDescription: "is not a field of this request"))
         }
     }
 }
@@ -172,6 +164,11 @@ public enum ListingRules {
     }
 }
 
+extension ListingRecord {
+    /// The rating as the API shows it: stars to two decimals, nil before the first review.
+    var displayRating: Double? { reviewCount > 0 ? (rating * 100).rounded() / 100 : nil }
+}
+
 /// A listing on the wire (API.md's shape).
 struct ListingJSON: Encodable, Sendable {
     struct Location: Encodable, Sendable {
@@ -231,7 +228,7 @@ struct ListingJSON: Encodable, Sendable {
         instantBook = d.instantBook
         cancellationPolicy = d.cancellationPolicy.description
         status = listing.status.description
-        rating = .some(listing.reviewCount > 0 ? (listing.rating * 100).rounded() / 100 : nil)
+        rating = .some(listing.displayRating)
         reviewCount = Int(listing.reviewCount)
         createdAt = RFC3339.string(listing.createdAt)
         updatedAt = RFC3339.string(listing.updatedAt)

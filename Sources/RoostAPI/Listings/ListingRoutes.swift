@@ -275,7 +275,7 @@ struct ListingRoutes {
                 id: listing.id, title: d.title, propertyType: d.propertyType, city: d.location.city, country: d.location.country,
                 lat: d.location.latitude, lng: d.location.longitude, pricePerNight: MoneyBody(amount: d.pricePerNight, currency: d.currency),
                 maxGuests: d.maxGuests, bedrooms: d.bedrooms, instantBook: d.instantBook,
-                rating: .some(listing.reviewCount > 0 ? (listing.rating * 100).rounded() / 100 : nil), reviewCount: Int(listing.reviewCount),
+                rating: .some(listing.displayRating), reviewCount: Int(listing.reviewCount),
                 photoUrl: .some(listing.photos.first.flatMap { service.media.url(for: $0.key) }),
                 distanceKm: hit.distanceKilometres.map { ($0 * 1000).rounded() / 1000 }
             )
