@@ -53,5 +53,8 @@ public final class ShardGroup<A: Aggregate>: Sendable {
     public var count: Int { shards.count }
 
     /// The shard that owns `key` (an entity id's bytes).
-    public func shard(for key: String) -> Shard<A> { shards[ShardIndex(key: key, count: shards.count).value] }
+    public func shard(for key: String) -> Shard<A> { shards[index(for: key)] }
+
+    /// The position in `shards` of the shard that owns `key`.
+    public func index(for key: String) -> Int { ShardIndex(key: key, count: shards.count).value }
 }

@@ -155,6 +155,42 @@ struct ListingSearchTests {
         }
     }
 
+    /// Edits that move listings between cities, cells and prices, pauses, deletes and calendar
+    /// changes, in random order: after each burst the index still answers as brute force over the
+    /// shards' listings does (entries leave their lists by swapping in the last one).
+    @Test func theIndexFollowsRandomChurn() {
+        var generator = SeededGenerator(seed: testSeed())
+        var states = shardStates(makeListings(600, using: &generator), shards: 2)
+        let replacements = makeListings(300, using: &generator)
+        let at = Timestamp(millisecondsSinceEpoch: 0)
+        for burst in 0..<30 {
+            for _ in 0..<25 {
+                let shard = Int.random(in: 0..<states.count, using: &generator)
+                guard let listing = states[shard].listings.values.filter({ $0.status != .deleted }).randomElement(using: &generator) else { continue }
+                let event: Listings.Event
+                switch Int.random(in: 0..<10, using: &generator) {
+                case 0..<4: event = .updated(id: listing.id, replacements.randomElement(using: &generator)!.details, at: at)
+                case 4..<6: event = .statusChanged(id: listing.id, listing.status == .active ? .inactive : .active, at: at)
+                case 6: event = .statusChanged(id: listing.id, .deleted, at: at)
+                default:
+                    let start = today.advanced(by: Int.random(in: 0...120, using: &generator))
+                    let nights = start..<start.advanced(by: Int.random(in: 1...6, using: &generator))
+                    event = .nightsChanged(id: listing.id, [Bool.random(using: &generator) ? .block(nights) : .unblock(nights)], at: at)
+                }
+                Listings.apply(event, to: &states[shard])
+            }
+            let all = states.flatMap { $0.listings.values }
+            #expect(states.map(\.index.count).reduce(0, +) == all.filter { $0.status == .active }.count, "burst \(burst)")
+            for _ in 0..<20 {
+                let query = randomQuery(using: &generator)
+                let expected = bruteForce(query, all)
+                let page = SearchPage.merge(states.map { $0.search(query) }, limit: query.limit)
+                #expect(page.total == expected.total, "burst \(burst)")
+                #expect(page.hits.map(\.key) == Array(expected.keys.prefix(query.limit)), "burst \(burst)")
+            }
+        }
+    }
+
     @Test func editsAndDeletesLeaveTheIndex() {
         var generator = SeededGenerator(seed: testSeed())
         var state = shardStates(makeListings(50, using: &generator), shards: 1)[0]
@@ -196,6 +232,29 @@ struct ListingSearchEdgeTests {
             Listings.apply(.created(ListingRecord(id: id, hostID: "usr_h", details: details, createdAt: Timestamp(millisecondsSinceEpoch: 0))), to: &state)
         }
         return state
+    }
+
+    /// Stays of every length up to 200 nights, starting on every day around one taken night: free
+    /// exactly when they leave it out, across 64-night block edges; the night after is free again.
+    @Test func aTakenNightExcludesExactlyTheStaysThatContainIt() {
+        var state = state([("lst_cal", 1, 1)])
+        var details = state.listings["lst_cal"]!.details
+        details.maxNights = 365
+        Listings.apply(.updated(id: "lst_cal", details, at: Timestamp(millisecondsSinceEpoch: 0)), to: &state)
+        let taken = CalendarDay(iso: "2027-03-05")!
+        Listings.apply(.nightsChanged(id: "lst_cal", [.block(taken..<taken.advanced(by: 1))], at: Timestamp(millisecondsSinceEpoch: 0)), to: &state)
+        var query = ListingQuery()
+        for offset in -210...3 {
+            for length in [1, 2, 7, 63, 64, 65, 127, 128, 129, 200] {
+                let start = taken.advanced(by: offset)
+                query.stay = start..<start.advanced(by: length)
+                let expected = query.stay!.contains(taken) ? 0 : 1
+                #expect(state.search(query).total == expected, "stay of \(length) from \(offset) days around the taken night")
+            }
+        }
+        Listings.apply(.nightsChanged(id: "lst_cal", [.unblock(taken..<taken.advanced(by: 1))], at: Timestamp(millisecondsSinceEpoch: 0)), to: &state)
+        query.stay = taken.advanced(by: -100)..<taken.advanced(by: 100)
+        #expect(state.search(query).total == 1, "unblocked again")
     }
 
     @Test func aWideRadiusFindsEveryListingInsideIt() {

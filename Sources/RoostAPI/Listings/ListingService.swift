@@ -73,24 +73,42 @@ public final class ListingService: Sendable {
 
     // MARK: Scatter reads
 
-    /// Runs `query` on every shard at once and merges the pages; returns the hits with their listings.
+    /// Runs `query` on every shard and merges their pages, then reads the winning listings from
+    /// their shards (only those: each shard's page holds up to `limit` hits, most of which lose).
     public func search(_ query: ListingQuery) async -> (page: SearchPage, listings: [String: ListingRecord]) {
-        await withTaskGroup(of: (SearchPage, [ListingRecord]).self) { tasks in
-            for shard in group.shards {
+        let pages = await scatter { state in state.search(query) }
+        let page = SearchPage.merge(pages, limit: query.limit)
+        var wanted: [Int: [String]] = [:]
+        for hit in page.hits { wanted[group.index(for: hit.key.id), default: []].append(hit.key.id) }
+        var listings: [String: ListingRecord] = [:]
+        for (shard, ids) in wanted {
+            for record in await group.shards[shard].read({ state in ids.compactMap { state.listings[$0] } }) {
+                listings[record.id] = record
+            }
+        }
+        return (page, listings)
+    }
+
+    /// How many tasks a scatter runs at once: one per core. Each visits its share of the shards in
+    /// turn, so a query costs a few task switches rather than one task per shard.
+    static let scatterWidth = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// `body` over every shard's state, answers in shard order.
+    func scatter<T: Sendable>(_ body: @escaping @Sendable (Listings.State) -> T) async -> [T] {
+        let shards = group.shards, width = min(Self.scatterWidth, shards.count)
+        return await withTaskGroup(of: [(Int, T)].self) { tasks in
+            for lane in 0..<width {
                 tasks.addTask {
-                    await shard.read { state in
-                        let page = state.search(query)
-                        return (page, page.hits.compactMap { state.listings[$0.key.id] })
+                    var answers: [(Int, T)] = []
+                    for index in stride(from: lane, to: shards.count, by: width) {
+                        answers.append((index, await shards[index].read(body)))
                     }
+                    return answers
                 }
             }
-            var pages: [SearchPage] = []
-            var listings: [String: ListingRecord] = [:]
-            for await (page, records) in tasks {
-                pages.append(page)
-                for record in records { listings[record.id] = record }
-            }
-            return (SearchPage.merge(pages, limit: query.limit), listings)
+            var answers: [T?] = Array(repeating: nil, count: shards.count)
+            for await part in tasks { for (index, answer) in part { answers[index] = answer } }
+            return answers.map { $0! }
         }
     }
 

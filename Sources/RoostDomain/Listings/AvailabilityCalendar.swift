@@ -76,6 +76,17 @@ public struct AvailabilityCalendar: Hashable, Sendable {
         range.filter { isAnySet(layer, in: $0..<$0.advanced(by: 1)) }
     }
 
+    /// The nights taken (blocked or booked) as 64-night words, with each word's block number
+    /// (block `b` holds days `64 b ..< 64 b + 64` since the epoch, bit 0 the first): only words with
+    /// a night set.
+    func takenWords() -> [(block: Int32, word: UInt64)] {
+        let first = origin.daysSinceEpoch >> 6
+        return blocked.indices.compactMap { w in
+            let word = blocked[w] | booked[w]
+            return word == 0 ? nil : (first + Int32(w), word)
+        }
+    }
+
     /// Words stored per layer (for memory accounting).
     public var wordCount: Int { blocked.count }
 

@@ -4,10 +4,20 @@ import Glibc
 import Darwin
 #endif
 
-/// One shard's search index over its active listings: postings by place (city and country keys)
-/// and by geographic cell, and per listing the few values every query filters on, in flat arrays
-/// by slot (price, guests, an amenity bitmask, …). Derived from the listings — rebuilt after a
-/// snapshot is loaded, kept current by `Listings.apply` — never stored.
+/// One shard's search index over its active listings.
+///
+/// Every indexed listing has a slot. Its filter values sit in posting lists, one per city, per
+/// country and per geographic cell, each entry carrying what most queries test (price, guests,
+/// the amenity bitmask, the stay-length rule, coordinates), so a city-sized query reads one
+/// contiguous array and touches a listing's other values (by slot, in flat arrays) only once
+/// those pass. Entries are kept in no particular order and removed by swapping in the list's last
+/// entry; each slot remembers where its three entries are.
+///
+/// Taken nights (blocked or booked) are kept by 64-night block, one word per slot, so checking a
+/// stay is one or two word reads from arrays shared by the whole shard.
+///
+/// Derived from the listings — rebuilt after a snapshot is loaded, kept current by
+/// `Listings.apply` — never stored.
 public struct ListingIndex: Sendable {
     /// Amenity codes as bits, assigned per shard in the order codes are first seen.
     struct AmenityMask: Sendable, Equatable {
@@ -15,11 +25,25 @@ public struct ListingIndex: Sendable {
         var high: UInt64 = 0
         /// Codes past the 128th seen (the catalogue has fewer; kept correct regardless).
         var overflow: [String] = []
+    }
 
-        func contains(_ other: AmenityMask) -> Bool {
-            low & other.low == other.low && high & other.high == other.high
-                && (other.overflow.isEmpty || other.overflow.allSatisfy(overflow.contains))
-        }
+    /// A listing in one posting list: the values most queries test, and its slot for the rest.
+    /// (Coordinates as `Float` only pre-filter; distances and boxes are decided on the `Double`s.)
+    struct Posting: Sendable {
+        var price: Int64
+        var amenityLow: UInt64
+        var amenityHigh: UInt64
+        var latitude: Float
+        var longitude: Float
+        var slot: Int32
+        var guests: UInt16
+        var minNights: UInt16
+        var maxNights: UInt16
+    }
+
+    /// The three lists every listing is in.
+    enum Membership: Int, CaseIterable {
+        case city = 0, country, cell
     }
 
     /// Cells are `cellDegrees` on a side (about 55 km of latitude).
@@ -27,32 +51,32 @@ public struct ListingIndex: Sendable {
     /// Past this many cells a geographic query scans the shard instead.
     static let cellsScannedMax = 256
 
-    // One slot per indexed listing; the filter fields sit in flat arrays (read in place, no
-    // reference counting in the hot loop); strings are interned to small numbers.
     private var slotOf: [String: Int32] = [:]
+    private var freeSlots: [Int32] = []
+    // By slot (strings are interned to small numbers).
     private var ids: [String] = []
-    private var live: [Bool] = []
-    private var prices: [Int64] = []
     private var currencies: [Int32] = []
-    private var guests: [Int32] = []
-    private var amenityLow: [UInt64] = []
-    private var amenityHigh: [UInt64] = []
     private var amenityOverflow: [Int32: [String]] = [:]
     private var propertyTypes: [Int32] = []
     private var instantBooks: [Bool] = []
     private var latitudes: [Double] = []
     private var longitudes: [Double] = []
-    private var minNights: [Int32] = []
-    private var maxNights: [Int32] = []
     private var ratings: [Double] = []
     private var createdAts: [Int64] = []
-    private var calendars: [AvailabilityCalendar] = []
-    private var placeKeys: [[String]] = []
-    private var cells: [Int64] = []
-    private var freeSlots: [Int32] = []
+    /// By slot: the blocks `takenBlocks` has words of it in.
+    private var takenFirst: [Int32] = []
+    private var takenEnd: [Int32] = []
+    /// By block, then slot (a slot past the end has nothing taken there).
+    private var takenBlocks: [Int32: [UInt64]] = [:]
+    /// By slot × 3 + membership: which list holds the slot's entry, and where in it.
+    private var listOf: [Int32] = []
+    private var positionOf: [Int32] = []
 
-    private var byPlace: [String: Set<Int32>] = [:]
-    private var byCell: [Int64: Set<Int32>] = [:]
+    private var lists: [[Posting]] = []
+    private var cityLists: [String: Int32] = [:]
+    private var countryLists: [String: Int32] = [:]
+    private var cellLists: [Int64: Int32] = [:]
+
     private var amenityBits: [String: Int] = [:]
     private var currencyCodes: [String] = []
     private var currencyNumbers: [String: Int32] = [:]
@@ -66,65 +90,123 @@ public struct ListingIndex: Sendable {
 
     /// Indexes `listing` as it now is (removing it when it is gone or not active).
     public mutating func update(_ listing: ListingRecord) {
-        remove(listing.id)
-        guard listing.status == .active else { return }
+        guard listing.status == .active else { return remove(listing.id) }
         let details = listing.details
         let mask = mask(details.amenities)
-        let keys = Array(Set([TextKey.make(details.location.city), TextKey.make(details.location.country)]).filter { !$0.isEmpty })
-        let cell = Self.cell(latitude: details.location.latitude, longitude: details.location.longitude)
-        let currency = number(details.currency, in: &currencyNumbers, names: &currencyCodes)
-        var unusedNames: [String] = []
-        let propertyType = number(TextKey.make(details.propertyType), in: &propertyTypeNumbers, names: &unusedNames)
+        let lists = (
+            list(TextKey.make(details.location.city), in: \.cityLists),
+            list(TextKey.make(details.location.country), in: \.countryLists),
+            cellList(Self.cell(latitude: details.location.latitude, longitude: details.location.longitude))
+        )
+        let posting = { (slot: Int32) in
+            Posting(
+                price: details.pricePerNight, amenityLow: mask.low, amenityHigh: mask.high,
+                latitude: Float(details.location.latitude), longitude: Float(details.location.longitude), slot: slot,
+                guests: UInt16(clamping: details.maxGuests), minNights: UInt16(clamping: details.minNights), maxNights: UInt16(clamping: details.maxNights)
+            )
+        }
         let slot: Int32
-        if let free = freeSlots.popLast() {
-            slot = free
+        if let known = slotOf[listing.id] {
+            slot = known
+            let base = Int(slot) * 3
+            if (listOf[base], listOf[base + 1], listOf[base + 2]) == lists {
+                for k in 0..<3 { self.lists[Int(listOf[base + k])][Int(positionOf[base + k])] = posting(slot) }
+            } else {
+                unlink(slot)
+                link(slot, posting(slot), lists: lists)
+            }
         } else {
-            slot = Int32(ids.count)
-            ids.append(""); live.append(false); prices.append(0); currencies.append(0); guests.append(0)
-            amenityLow.append(0); amenityHigh.append(0); propertyTypes.append(0); instantBooks.append(false)
-            latitudes.append(0); longitudes.append(0); minNights.append(0); maxNights.append(0); ratings.append(0)
-            createdAts.append(0); calendars.append(AvailabilityCalendar()); placeKeys.append([]); cells.append(0)
+            slot = allocateSlot()
+            slotOf[listing.id] = slot
+            link(slot, posting(slot), lists: lists)
         }
         let i = Int(slot)
         ids[i] = listing.id
-        live[i] = true
-        prices[i] = details.pricePerNight
-        currencies[i] = currency
-        guests[i] = Int32(clamping: details.maxGuests)
-        amenityLow[i] = mask.low
-        amenityHigh[i] = mask.high
+        currencies[i] = number(details.currency, in: &currencyNumbers, names: &currencyCodes)
         amenityOverflow[slot] = mask.overflow.isEmpty ? nil : mask.overflow
-        propertyTypes[i] = propertyType
+        var unusedNames: [String] = []
+        propertyTypes[i] = number(TextKey.make(details.propertyType), in: &propertyTypeNumbers, names: &unusedNames)
         instantBooks[i] = details.instantBook
         latitudes[i] = details.location.latitude
         longitudes[i] = details.location.longitude
-        minNights[i] = Int32(clamping: details.minNights)
-        maxNights[i] = Int32(clamping: details.maxNights)
         ratings[i] = listing.rating
         createdAts[i] = listing.createdAt.millisecondsSinceEpoch
-        calendars[i] = listing.calendar
-        placeKeys[i] = keys
-        cells[i] = cell
-        slotOf[listing.id] = slot
-        for key in keys { byPlace[key, default: []].insert(slot) }
-        byCell[cell, default: []].insert(slot)
+        setTaken(slot, listing.calendar.takenWords())
+    }
+
+    /// Replaces the slot's taken words.
+    private mutating func setTaken(_ slot: Int32, _ words: [(block: Int32, word: UInt64)]) {
+        let i = Int(slot)
+        for block in takenFirst[i]..<takenEnd[i] where takenBlocks[block].map({ i < $0.count }) == true {
+            takenBlocks[block]![i] = 0
+        }
+        let slots = ids.count
+        for (block, word) in words {
+            Self.set(&takenBlocks[block, default: []], i, to: word, count: slots)
+        }
+        takenFirst[i] = words.first?.block ?? 0
+        takenEnd[i] = words.last.map { $0.block + 1 } ?? 0
     }
 
     public mutating func remove(_ id: String) {
         guard let slot = slotOf.removeValue(forKey: id) else { return }
-        let i = Int(slot)
-        for key in placeKeys[i] {
-            byPlace[key]?.remove(slot)
-            if byPlace[key]?.isEmpty == true { byPlace[key] = nil }
-        }
-        byCell[cells[i]]?.remove(slot)
-        if byCell[cells[i]]?.isEmpty == true { byCell[cells[i]] = nil }
-        live[i] = false
-        ids[i] = ""
-        calendars[i] = AvailabilityCalendar()
-        placeKeys[i] = []
+        unlink(slot)
+        ids[Int(slot)] = ""
+        setTaken(slot, [])
         amenityOverflow[slot] = nil
         freeSlots.append(slot)
+    }
+
+    /// Sets `row[i]`, growing the row to `count` slots first where it is shorter.
+    private static func set(_ row: inout [UInt64], _ i: Int, to word: UInt64, count: Int) {
+        if row.count <= i { row.append(contentsOf: repeatElement(0, count: max(count, i + 1) - row.count)) }
+        row[i] = word
+    }
+
+    private mutating func allocateSlot() -> Int32 {
+        if let free = freeSlots.popLast() { return free }
+        ids.append(""); currencies.append(0); propertyTypes.append(0); instantBooks.append(false)
+        latitudes.append(0); longitudes.append(0); ratings.append(0); createdAts.append(0); takenFirst.append(0); takenEnd.append(0)
+        listOf.append(contentsOf: [-1, -1, -1]); positionOf.append(contentsOf: [-1, -1, -1])
+        return Int32(ids.count - 1)
+    }
+
+    private mutating func link(_ slot: Int32, _ posting: Posting, lists targets: (Int32, Int32, Int32)) {
+        let base = Int(slot) * 3
+        for (k, list) in [targets.0, targets.1, targets.2].enumerated() {
+            listOf[base + k] = list
+            positionOf[base + k] = Int32(lists[Int(list)].count)
+            lists[Int(list)].append(posting)
+        }
+    }
+
+    /// Takes the slot's entries out of their lists: each list's last entry moves into the gap.
+    private mutating func unlink(_ slot: Int32) {
+        let base = Int(slot) * 3
+        for k in 0..<3 {
+            let list = Int(listOf[base + k]), position = Int(positionOf[base + k])
+            let last = lists[list].removeLast()
+            if position < lists[list].count {
+                lists[list][position] = last
+                positionOf[Int(last.slot) * 3 + k] = Int32(position)
+            }
+            listOf[base + k] = -1
+            positionOf[base + k] = -1
+        }
+    }
+
+    private mutating func list(_ key: String, in table: WritableKeyPath<ListingIndex, [String: Int32]>) -> Int32 {
+        if let known = self[keyPath: table][key] { return known }
+        lists.append([])
+        self[keyPath: table][key] = Int32(lists.count - 1)
+        return Int32(lists.count - 1)
+    }
+
+    private mutating func cellList(_ cell: Int64) -> Int32 {
+        if let known = cellLists[cell] { return known }
+        lists.append([])
+        cellLists[cell] = Int32(lists.count - 1)
+        return Int32(lists.count - 1)
     }
 
     private func number(_ name: String, in numbers: inout [String: Int32], names: inout [String]) -> Int32 {
@@ -163,106 +245,168 @@ public struct ListingIndex: Sendable {
 
     // MARK: Search
 
-    /// The matches of `query` among this shard's listings.
+    /// The matches of `query` among this shard's listings: how many in all, and the first
+    /// `query.limit` after the cursor.
     public func search(_ query: ListingQuery) -> SearchPage {
-        var required = AmenityMask()
-        for code in query.amenities {
-            guard let bit = amenityBits[code] else {
-                // No listing here has it (a code past the 128th seen would sit in `overflow`).
-                if amenityBits.count < 128 { return SearchPage(total: 0, hits: []) }
-                required.overflow.append(code)
-                continue
-            }
-            if bit < 64 { required.low |= 1 << UInt64(bit) } else { required.high |= 1 << UInt64(bit - 64) }
+        guard var scan = Scan(query, self) else { return SearchPage(total: 0, hits: []) }
+        if let place = query.place {
+            let city = cityLists[place]
+            if let city { scan.run(lists[Int(city)], self) }
+            // A listing whose city and country fold to the same text is in both lists: counted once.
+            if let country = countryLists[place] { scan.run(lists[Int(country)], self, skippingCityList: city) }
+        } else if let area = query.area, let cells = cells(covering: area) {
+            for cell in cells { if let list = cellLists[cell] { scan.run(lists[Int(list)], self) } }
+        } else {
+            for list in cellLists.values { scan.run(lists[Int(list)], self) }
         }
-        var propertyType: Int32?
-        if let wanted = query.propertyType {
-            guard let known = propertyTypeNumbers[TextKey.make(wanted)] else { return SearchPage(total: 0, hits: []) }
-            propertyType = known
-        }
-        // Price factors by interned currency number (nil: the currency is not convertible).
-        let factors: [Double?]? = query.priceFactors.map { table in currencyCodes.map { table[$0] } }
-        let nights = query.stay.map { Int32($0.lowerBound.distance(to: $0.upperBound)) }
-        let wantedGuests = Int32(clamping: query.guests ?? 0)
-        let priceLow = query.priceRange.map { Double($0.lowerBound) }, priceHigh = query.priceRange.map { Double($0.upperBound) }
+        return SearchPage(total: scan.total, hits: scan.best.map { candidate in
+            SearchHit(key: SearchKey(primary: candidate.primary, id: ids[Int(candidate.slot)]), distanceKilometres: candidate.distance)
+        })
+    }
 
+    /// One query's pass over posting lists: the filters resolved against this shard's numbering,
+    /// the running total, and the best `limit` matches so far in key order.
+    private struct Scan {
+        struct Candidate {
+            var primary: Double
+            var slot: Int32
+            var distance: Double?
+        }
+
+        let query: ListingQuery
+        var required = AmenityMask()
+        var propertyType: Int32?
+        /// Price factors by interned currency number (nil: that currency is not convertible).
+        var factors: [Double?]?
+        var nights: UInt16 = 0
+        /// The stay's blocks that have taken nights, with the stay's nights in each as a mask.
+        var stayBlocks: [(words: [UInt64], mask: UInt64)] = []
+        /// The area's bounding box, widened a little, for the `Float` coordinates to pre-filter on.
+        var box: (minLat: Float, maxLat: Float, minLng: Float, maxLng: Float)?
+        var wantedGuests: UInt16
         var total = 0
-        var hits: [SearchHit] = []
-        func consider(_ slot: Int32) {
-            let i = Int(slot)
-            guard live[i], guests[i] >= wantedGuests else { return }
-            if amenityLow[i] & required.low != required.low || amenityHigh[i] & required.high != required.high { return }
-            if !required.overflow.isEmpty, !required.overflow.allSatisfy((amenityOverflow[slot] ?? []).contains) { return }
-            if let propertyType, propertyTypes[i] != propertyType { return }
-            if let instantBook = query.instantBook, instantBooks[i] != instantBook { return }
-            var price = Double(prices[i])
-            if let factors {
-                guard let factor = factors[Int(currencies[i])] else { return }
-                price = (price * factor).rounded()
+        var best: [Candidate] = []
+
+        /// Nil when nothing here can match (an amenity or property type no listing has).
+        init?(_ query: ListingQuery, _ index: ListingIndex) {
+            self.query = query
+            for code in query.amenities {
+                guard let bit = index.amenityBits[code] else {
+                    if index.amenityBits.count < 128 { return nil }
+                    required.overflow.append(code)
+                    continue
+                }
+                if bit < 64 { required.low |= 1 << UInt64(bit) } else { required.high |= 1 << UInt64(bit - 64) }
             }
-            if let priceLow, let priceHigh, price < priceLow || price > priceHigh { return }
+            if let wanted = query.propertyType {
+                guard let known = index.propertyTypeNumbers[TextKey.make(wanted)] else { return nil }
+                propertyType = known
+            }
+            factors = query.priceFactors.map { table in index.currencyCodes.map { table[$0] } }
+            if let stay = query.stay {
+                nights = UInt16(clamping: stay.lowerBound.distance(to: stay.upperBound))
+                let first = stay.lowerBound.daysSinceEpoch, end = stay.upperBound.daysSinceEpoch
+                for block in (first >> 6)...((end - 1) >> 6) {
+                    guard let words = index.takenBlocks[block] else { continue }
+                    let from = max(first, block << 6) - block << 6, to = min(end, (block + 1) << 6) - block << 6
+                    let mask = to - from == 64 ? UInt64.max : ((UInt64(1) << UInt64(to - from)) - 1) << UInt64(from)
+                    stayBlocks.append((words, mask))
+                }
+            }
+            if let area = query.area, let bounds = ListingIndex.bounds(of: area) {
+                let margin = 1e-3
+                box = (Float(bounds.minLat - margin), Float(bounds.maxLat + margin), Float(bounds.minLng - margin), Float(bounds.maxLng + margin))
+            }
+            wantedGuests = UInt16(clamping: query.guests ?? 0)
+            best.reserveCapacity(query.limit + 1)
+        }
+
+        mutating func run(_ list: [Posting], _ index: ListingIndex, skippingCityList city: Int32? = nil) {
+            let required = required, guests = wantedGuests, nights = nights, box = box
+            let stayLength = query.stay == nil ? nil : nights
+            // Without conversion the price bounds compare with stored prices as they are.
+            let prices = factors == nil ? query.priceRange ?? Int64.min...Int64.max : Int64.min...Int64.max
+            list.withUnsafeBufferPointer { postings in
+                for posting in postings {
+                    guard posting.guests >= guests, posting.amenityLow & required.low == required.low,
+                        posting.amenityHigh & required.high == required.high, prices.contains(posting.price)
+                    else { continue }
+                    if stayLength != nil, nights < posting.minNights || nights > posting.maxNights { continue }
+                    if let box, posting.latitude < box.minLat || posting.latitude > box.maxLat
+                        || posting.longitude < box.minLng || posting.longitude > box.maxLng { continue }
+                    if let city, index.listOf[Int(posting.slot) * 3] == city { continue }
+                    consider(posting, index)
+                }
+            }
+        }
+
+        /// The rest of the filters, for an entry that passed the cheap ones.
+        private mutating func consider(_ posting: Posting, _ index: ListingIndex) {
+            let slot = posting.slot, i = Int(slot)
+            if !required.overflow.isEmpty, !required.overflow.allSatisfy((index.amenityOverflow[slot] ?? []).contains) { return }
+            if let propertyType, index.propertyTypes[i] != propertyType { return }
+            if let instantBook = query.instantBook, index.instantBooks[i] != instantBook { return }
+            var price = Double(posting.price)
+            if let factors {
+                guard let factor = factors[Int(index.currencies[i])] else { return }
+                price = (price * factor).rounded()
+                if let range = query.priceRange, price < Double(range.lowerBound) || price > Double(range.upperBound) { return }
+            }
             var distance: Double?
             if let area = query.area {
+                let lat = index.latitudes[i], lng = index.longitudes[i]
                 switch area {
                 case let .radius(latitude, longitude, kilometres):
-                    let d = Geo.distanceKilometres(latitude, longitude, latitudes[i], longitudes[i])
+                    let d = Geo.distanceKilometres(latitude, longitude, lat, lng)
                     if d > kilometres { return }
                     distance = d
                 case let .box(minLongitude, minLatitude, maxLongitude, maxLatitude):
-                    let lat = latitudes[i], lng = longitudes[i]
                     guard lat >= minLatitude, lat <= maxLatitude else { return }
                     let inside = minLongitude <= maxLongitude ? (lng >= minLongitude && lng <= maxLongitude) : (lng >= minLongitude || lng <= maxLongitude)
                     if !inside { return }
                 }
             }
-            if let stay = query.stay, let nights {
-                if nights < minNights[i] || nights > maxNights[i] { return }
-                if !calendars[i].isFree(stay) { return }
-            }
+            for (words, mask) in stayBlocks where i < words.count && words[i] & mask != 0 { return }
             if distance == nil, let origin = query.origin {
-                distance = Geo.distanceKilometres(origin.latitude, origin.longitude, latitudes[i], longitudes[i])
+                distance = Geo.distanceKilometres(origin.latitude, origin.longitude, index.latitudes[i], index.longitudes[i])
             }
-            total += 1
             let primary: Double
             switch query.sort {
             case .priceAscending: primary = price
             case .priceDescending: primary = -price
-            case .rating: primary = -ratings[i]
+            case .rating: primary = -index.ratings[i]
             case .distance: primary = distance ?? 0
-            case .newest: primary = -Double(createdAts[i])
+            case .newest: primary = -Double(index.createdAts[i])
             }
-            if let after = query.after, primary < after.primary { return }
-            let key = SearchKey(primary: primary, id: ids[i])
-            if let after = query.after, key <= after { return }
-            hits.append(SearchHit(key: key, distanceKilometres: distance))
+            total += 1
+            if let after = query.after {
+                if primary < after.primary || (primary == after.primary && index.ids[i] <= after.id) { return }
+            }
+            keep(Candidate(primary: primary, slot: slot, distance: distance), index)
         }
 
-        if let candidates = candidates(for: query) {
-            for slot in candidates { consider(slot) }
-        } else {
-            for slot in 0..<Int32(ids.count) { consider(slot) }
+        /// Inserts `candidate` among the best so far when it sorts before the last of a full list.
+        private mutating func keep(_ candidate: Candidate, _ index: ListingIndex) {
+            func before(_ a: Candidate, _ b: Candidate) -> Bool {
+                a.primary != b.primary ? a.primary < b.primary : index.ids[Int(a.slot)] < index.ids[Int(b.slot)]
+            }
+            if best.count == query.limit {
+                guard let last = best.last, before(candidate, last) else { return }
+                best.removeLast()
+            }
+            var low = 0, high = best.count
+            while low < high {
+                let middle = (low + high) / 2
+                if before(best[middle], candidate) { low = middle + 1 } else { high = middle }
+            }
+            best.insert(candidate, at: low)
         }
-        hits.sort { $0.key < $1.key }
-        if hits.count > query.limit { hits.removeSubrange(query.limit...) }
-        return SearchPage(total: total, hits: hits)
     }
 
-    /// The slots worth checking, or nil to scan them all.
-    private func candidates(for query: ListingQuery) -> Set<Int32>? {
-        var set: Set<Int32>?
-        if let place = query.place {
-            set = byPlace[place] ?? []
-        }
-        if let area = query.area, let cells = cells(covering: area) {
-            var inArea = Set<Int32>()
-            for cell in cells { if let slots = byCell[cell] { inArea.formUnion(slots) } }
-            set = set.map { $0.intersection(inArea) } ?? inArea
-        }
-        return set
-    }
-
-    private func cells(covering area: ListingQuery.Area) -> [Int64]? {
-        let (minLat, maxLat, minLng, maxLng): (Double, Double, Double, Double)
+    /// The area's bounding box in degrees, or nil when it is no simple box (it reaches a pole or
+    /// half the globe, or crosses the antimeridian).
+    static func bounds(of area: ListingQuery.Area) -> (minLat: Double, maxLat: Double, minLng: Double, maxLng: Double)? {
+        let bounds: (minLat: Double, maxLat: Double, minLng: Double, maxLng: Double)
         switch area {
         case let .radius(latitude, longitude, kilometres):
             // The circle's exact reach on the sphere distances are measured on (plus 1% to spare):
@@ -270,17 +414,23 @@ public struct ListingIndex: Sendable {
             let angle = kilometres / Geo.earthRadiusKilometres
             let latSpan = angle * 180 / .pi * 1.01
             let reach = sin(min(angle, .pi / 2)) / max(1e-9, cos(latitude * .pi / 180))
-            guard reach < 1, angle < .pi / 2 else { return nil }  // reaches a pole or half the globe: scan
+            guard reach < 1, angle < .pi / 2 else { return nil }
             let lngSpan = asin(reach) * 180 / .pi * 1.01
             guard lngSpan < 180 else { return nil }
-            (minLat, maxLat, minLng, maxLng) = (max(-90, latitude - latSpan), min(90, latitude + latSpan), longitude - lngSpan, longitude + lngSpan)
+            bounds = (max(-90, latitude - latSpan), min(90, latitude + latSpan), longitude - lngSpan, longitude + lngSpan)
         case let .box(minLongitude, minLatitude, maxLongitude, maxLatitude):
-            guard minLongitude <= maxLongitude else { return nil }  // across the antimeridian: scan
-            (minLat, maxLat, minLng, maxLng) = (minLatitude, maxLatitude, minLongitude, maxLongitude)
+            guard minLongitude <= maxLongitude else { return nil }
+            bounds = (minLatitude, maxLatitude, minLongitude, maxLongitude)
         }
-        guard minLng >= -180, maxLng <= 180 else { return nil }
-        let rows = Self.cell(latitude: minLat, longitude: 0) / 1_000...Self.cell(latitude: maxLat, longitude: 0) / 1_000
-        let columns = Self.cell(latitude: 0, longitude: minLng) % 1_000...Self.cell(latitude: 0, longitude: maxLng) % 1_000
+        guard bounds.minLng >= -180, bounds.maxLng <= 180 else { return nil }
+        return bounds
+    }
+
+    /// The cells to read for `area`, or nil to scan the shard.
+    private func cells(covering area: ListingQuery.Area) -> [Int64]? {
+        guard let bounds = Self.bounds(of: area) else { return nil }
+        let rows = Self.cell(latitude: bounds.minLat, longitude: 0) / 1_000...Self.cell(latitude: bounds.maxLat, longitude: 0) / 1_000
+        let columns = Self.cell(latitude: 0, longitude: bounds.minLng) % 1_000...Self.cell(latitude: 0, longitude: bounds.maxLng) % 1_000
         guard rows.count * columns.count <= Self.cellsScannedMax else { return nil }
         return rows.flatMap { row in columns.map { row * 1_000 + $0 } }
     }

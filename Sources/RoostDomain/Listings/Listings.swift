@@ -4,20 +4,49 @@ import RoostBinary
 /// ranges, catalogue codes) are checked where requests enter; this decides what depends on the
 /// state: existence, ownership, status, the photo limit, and nights held by stays.
 public enum Listings: Aggregate {
+    /// The listings and their index, behind one reference: reading a shard hands the state to a
+    /// closure, and a copy costs one retain rather than one per array the index holds. Copies
+    /// share storage until one of them changes (copy on write).
     public struct State: Equatable, Sendable {
-        public var listings: [String: ListingRecord] = [:]
-        /// Derived from `listings` (never stored): kept current by `apply`, rebuilt on load.
-        public private(set) var index = ListingIndex()
-        public init() {}
+        // Mutated only through `unique()`, so no two states ever share a `Storage` being changed.
+        private final class Storage: @unchecked Sendable {
+            var listings: [String: ListingRecord]
+            var index: ListingIndex
 
-        mutating func reindex(_ id: String) {
-            if let listing = listings[id] { index.update(listing) } else { index.remove(id) }
+            init(listings: [String: ListingRecord] = [:], index: ListingIndex = ListingIndex()) {
+                self.listings = listings
+                self.index = index
+            }
         }
 
-        public static func == (lhs: Self, rhs: Self) -> Bool { lhs.listings == rhs.listings }
+        private var storage = Storage()
+
+        public init() {}
+
+        public var listings: [String: ListingRecord] {
+            get { storage.listings }
+            _modify {
+                unique()
+                yield &storage.listings
+            }
+        }
+
+        /// Derived from `listings` (never stored): kept current by `apply`, rebuilt on load.
+        public var index: ListingIndex { storage.index }
+
+        private mutating func unique() {
+            if !isKnownUniquelyReferenced(&storage) { storage = Storage(listings: storage.listings, index: storage.index) }
+        }
+
+        mutating func reindex(_ id: String) {
+            unique()
+            if let listing = storage.listings[id] { storage.index.update(listing) } else { storage.index.remove(id) }
+        }
+
+        public static func == (lhs: Self, rhs: Self) -> Bool { lhs.storage === rhs.storage || lhs.listings == rhs.listings }
 
         /// Runs `query` over this shard.
-        public func search(_ query: ListingQuery) -> SearchPage { index.search(query) }
+        public func search(_ query: ListingQuery) -> SearchPage { storage.index.search(query) }
     }
 
     /// A change of nights: block or unblock them, or set or clear their price.
