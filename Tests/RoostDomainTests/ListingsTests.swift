@@ -110,6 +110,8 @@ struct ListingsTests {
             .nightsChanged(id: "lst_a", [.block(day..<day.advanced(by: 2)), .unblock(day..<day), .price(day..<day.advanced(by: 1), nil), .price(day..<day.advanced(by: 1), 1)], at: t0),
             .photoAdded(id: "lst_a", ListingPhoto(id: "ph_2", key: "k2"), at: t0),
             .photoRemoved(id: "lst_a", photoID: "ph_1", at: t0),
+            .pricingChanged(id: "lst_a", ListingPricing(weekendPrice: 12_500, weeklyDiscountBasisPoints: 1_000, monthlyDiscountBasisPoints: 2_500), at: t0),
+            .pricingChanged(id: "lst_a", .none, at: t0),
         ]
         for event in events {
             #expect(try roundTrip({ event.encode(into: &$0) }, { reader throws(DecodeError) in try Listings.Event.decode(from: &reader) }) == event)
@@ -117,7 +119,23 @@ struct ListingsTests {
         var state = Listings.initialState()
         state.listings[listing.id] = listing
         state.listings["lst_b"] = record("lst_b")
-        #expect(try roundTrip({ Listings.encode(state: state, into: &$0) }, { reader throws(DecodeError) in try Listings.decodeState(from: &reader) }) == state)
+        state.listings["lst_b"]!.pricing = ListingPricing(weekendPrice: nil, weeklyDiscountBasisPoints: 500)
+        let decoded = try roundTrip({ Listings.encode(state: state, into: &$0) }, { reader throws(DecodeError) in try Listings.decodeState(from: &reader) })
+        #expect(decoded == state)
+        #expect(decoded.listings["lst_b"]!.pricing.weeklyDiscountBasisPoints == 500)
+    }
+
+    /// A snapshot section written before pricing existed ends after the listings: it still loads.
+    @Test func aSnapshotFromBeforePricingLoads() throws {
+        var old = Listings.initialState()
+        old.listings["lst_a"] = record()
+        let state = try roundTrip({ writer in
+            Listings.encode(state: old, into: &writer)
+            #expect(writer.bytes.last == 0, "no listing has pricing: the section ends with a zero count")
+            writer.bytes.removeLast()
+        }, { reader throws(DecodeError) in try Listings.decodeState(from: &reader) })
+        #expect(state.listings["lst_a"]?.pricing == ListingPricing.none)
+        #expect(state.index.count == 1)
     }
 }
 

@@ -109,6 +109,14 @@ def main():
         check("fx required", {"SGD", "THB", "IDR", "MYR", "PHP", "VND", "JPY", "KRW", "BHD",
                               "KWD", "EUR", "GBP"} <= set(fx["rates"]))
 
+    taxes = load_json("taxes.json")
+    if taxes is not None:
+        check("taxes date", re.fullmatch(r"\d{4}-\d{2}-\d{2}", taxes["date"]))
+        rates = list(taxes["countries"].values()) + [taxes["defaultBasisPoints"]]
+        check("tax rates are basis points 0..10000", all(isinstance(r, int) and 0 <= r <= 10_000 for r in rates))
+        check("taxes sorted by country", list(taxes["countries"]) == sorted(taxes["countries"]))
+        check("taxes cover Singapore (the shipped data set)", "Singapore" in taxes["countries"])
+
     for name, digest in SHA256.items():
         p = path("insideairbnb", "singapore", name)
         h = hashlib.sha256(open(p, "rb").read()).hexdigest() if os.path.exists(p) else None

@@ -191,6 +191,7 @@ struct ListingJSON: Encodable, Sendable {
     var location: Location
     var pricePerNight: MoneyBody
     var cleaningFee: MoneyBody
+    var pricing: PricingJSON
     var maxGuests: Int
     var bedrooms: Int
     var beds: Int
@@ -217,6 +218,7 @@ struct ListingJSON: Encodable, Sendable {
         location = Location(address: d.location.address, city: d.location.city, country: d.location.country, lat: d.location.latitude, lng: d.location.longitude, timezone: d.location.timeZone)
         pricePerNight = MoneyBody(amount: d.pricePerNight, currency: d.currency)
         cleaningFee = MoneyBody(amount: d.cleaningFee, currency: d.currency)
+        pricing = PricingJSON(listing)
         maxGuests = d.maxGuests
         bedrooms = d.bedrooms
         beds = d.beds

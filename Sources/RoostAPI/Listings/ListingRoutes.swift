@@ -39,6 +39,7 @@ struct ListingRoutes {
         }
         router.get("v1/listings/:id/availability", use: availability)
         router.get("v1/listings/:id/reviews", use: reviews)
+        router.get("v1/listings/:id/quote", use: quote)
 
         router.group("v1/listings").add(middleware: guarded(.hostListings)).post(use: create)
         let editing = router.group("v1/listings/:id").add(middleware: guarded(.editListings))
@@ -46,6 +47,7 @@ struct ListingRoutes {
         editing.delete(use: delete)
         let hosting = router.group("v1/listings/:id").add(middleware: guarded(.hostListings))
         hosting.put("availability", use: changeAvailability)
+        hosting.put("pricing", use: setPricing)
         hosting.post("photos", use: addPhoto)
         hosting.delete("photos/:photoId", use: removePhoto)
         router.group("v1/hosts/me/listings").add(middleware: guarded(.hostListings)).get(use: hostListings)
@@ -84,7 +86,7 @@ struct ListingRoutes {
     }
 
     /// Only the listing's own host (admins moderate, they do not run calendars or albums).
-    private func hosted(_ id: String, by principal: Principal) async throws -> ListingRecord {
+    func hosted(_ id: String, by principal: Principal) async throws -> ListingRecord {
         let listing = try await service.managed(id, by: principal)
         guard listing.hostID == principal.userID else { throw Problem.forbidden("Only the listing's host may do this.") }
         return listing

@@ -25,6 +25,17 @@ enum ListingsOpenAPI {
                 body: ("application/json", "AvailabilityChange"), success: (200, "Availability"), problems: [400, 401, 403, 404, 409, 415, 422]
             ),
             OpenAPIOperation(
+                method: "put", path: "/v1/listings/{id}/pricing", operationId: "setListingPricing",
+                summary: "Weekend price and weekly (≥ 7 nights) / monthly (≥ 28 nights) discounts (its host); replaces the rules", signedIn: true,
+                body: ("application/json", "Pricing"), success: (200, "Pricing"), problems: [400, 401, 403, 404, 415, 422]
+            ),
+            OpenAPIOperation(
+                method: "get", path: "/v1/listings/{id}/quote", operationId: "quoteStay",
+                summary: "The price of a stay, line by line (banker's rounding), in the listing's or the given currency, and whether the nights are free",
+                parameters: [("checkIn", "query", "string"), ("checkOut", "query", "string"), ("guests", "query", "integer"), ("currency", "query", "string")],
+                success: (200, "Quote"), problems: [404, 422]
+            ),
+            OpenAPIOperation(
                 method: "post", path: "/v1/listings/{id}/photos", operationId: "addListingPhoto", summary: "Add a photo (JPEG, PNG or WebP, ≤ 5 MB; ≤ 50 per listing)",
                 signedIn: true, body: ("image/*", nil), success: (201, "ListingPhoto"), problems: [401, 403, 404, 409, 413, 415, 422]
             ),
@@ -91,7 +102,23 @@ enum ListingsOpenAPI {
                             "minNights": { "type": "integer" }, "maxNights": { "type": "integer" }, "instantBook": { "type": "boolean" },
                             "cancellationPolicy": { "enum": ["flexible", "moderate", "strict"] }, "status": { "enum": ["active", "inactive", "deleted"] },
                             "rating": { "type": ["number", "null"] }, "reviewCount": { "type": "integer" },
+                            "pricing": { "$ref": "#/components/schemas/Pricing" },
                             "createdAt": { "type": "string", "format": "date-time" }, "updatedAt": { "type": "string", "format": "date-time" } } },
+          "Pricing": { "type": "object", "additionalProperties": false,
+            "properties": { "weekendPrice": { "oneOf": [{ "$ref": "#/components/schemas/Money" }, { "type": "null" }], "description": "Friday and Saturday nights" },
+                            "weeklyDiscountPercent": { "type": "number", "minimum": 0, "maximum": 90, "multipleOf": 0.01 },
+                            "monthlyDiscountPercent": { "type": "number", "minimum": 0, "maximum": 90, "multipleOf": 0.01 } } },
+          "Quote": { "type": "object", "required": ["listingId", "checkIn", "checkOut", "nights", "guests", "available", "price", "nightlyPrices"],
+            "properties": { "listingId": { "type": "string" }, "checkIn": { "type": "string", "format": "date" }, "checkOut": { "type": "string", "format": "date" },
+                            "nights": { "type": "integer" }, "guests": { "type": "integer" }, "available": { "type": "boolean" },
+                            "price": { "type": "object", "required": ["nightly", "discount", "cleaningFee", "serviceFee", "taxes", "total"],
+                              "properties": { "nightly": { "$ref": "#/components/schemas/Money" }, "discount": { "$ref": "#/components/schemas/Money" },
+                                              "cleaningFee": { "$ref": "#/components/schemas/Money" }, "serviceFee": { "$ref": "#/components/schemas/Money" },
+                                              "taxes": { "$ref": "#/components/schemas/Money" }, "total": { "$ref": "#/components/schemas/Money" } } },
+                            "nightlyPrices": { "type": "array", "items": { "type": "object", "required": ["date", "price"],
+                              "properties": { "date": { "type": "string", "format": "date" }, "price": { "$ref": "#/components/schemas/Money" } } } },
+                            "exchange": { "type": "object", "properties": { "from": { "type": "string" }, "to": { "type": "string" },
+                              "rate": { "type": "number" }, "date": { "type": "string", "format": "date" } } } } },
           "ListingPhoto": { "type": "object", "required": ["id", "url"], "properties": { "id": { "type": "string" }, "url": { "type": "string" } } },
           "ListingPage": { "type": "object", "required": ["items", "nextCursor"],
             "properties": { "items": { "type": "array", "items": { "$ref": "#/components/schemas/Listing" } }, "nextCursor": { "type": ["string", "null"] } } },

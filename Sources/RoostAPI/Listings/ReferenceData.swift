@@ -1,11 +1,13 @@
 import Foundation
 import RoostData
+import RoostDomain
 
-/// The catalogues shipped in `data/`: amenities, currencies with their minor units, and the dated
-/// FX table search uses to compare prices across currencies.
+/// The catalogues shipped in `data/`: amenities, currencies with their minor units, the dated
+/// FX table search and quotes convert with, and the tax rate of each country.
 public struct ReferenceData: Sendable {
     public let amenities: AmenityCatalogue
     public let currencies: CurrencyTable
+    public let taxes: TaxTable
     /// Units of each currency per one unit of `fxBase`.
     public let fxRates: [String: Double]
     public let fxBase: String
@@ -25,12 +27,19 @@ public struct ReferenceData: Sendable {
         let fx = try JSONDecoder().decode(FX.self, from: data)
         var rates = fx.rates.compactMapValues(Double.init)
         rates[fx.base] = 1
-        return ReferenceData(amenities: amenities, currencies: currencies, fxRates: rates, fxBase: fx.base, fxDate: fx.date)
+        let taxes = try TaxTable.load(from: directory + "/taxes.json")
+        return ReferenceData(amenities: amenities, currencies: currencies, taxes: taxes, fxRates: rates, fxBase: fx.base, fxDate: fx.date)
     }
 
     public struct Missing: Error, CustomStringConvertible {
         public var path: String
         public var description: String { "reference data not found: \(path)" }
+    }
+
+    public struct Invalid: Error, CustomStringConvertible {
+        public var path: String
+        public var reason: String
+        public var description: String { "reference data \(path) is invalid: \(reason)" }
     }
 
     /// `ROOST_REFERENCE_DIR` when set; otherwise the first `data/` holding `amenities.json` found
@@ -60,4 +69,30 @@ public struct ReferenceData: Sendable {
         }
         return factors
     }
+}
+
+/// `data/taxes.json`: one rate per country (by name, as listings give it), in basis points.
+public struct TaxTable: Sendable {
+    public let date: String
+    public let defaultBasisPoints: Int
+    /// By `TextKey` of the country name.
+    let rates: [String: Int]
+
+    public static func load(from path: String) throws -> TaxTable {
+        struct File: Decodable {
+            var date: String
+            var defaultBasisPoints: Int
+            var countries: [String: Int]
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw ReferenceData.Missing(path: path) }
+        let file = try JSONDecoder().decode(File.self, from: data)
+        let valid = 0...10_000
+        guard valid.contains(file.defaultBasisPoints), file.countries.values.allSatisfy(valid.contains) else {
+            throw ReferenceData.Invalid(path: path, reason: "tax rates are basis points in 0…10,000")
+        }
+        return TaxTable(date: file.date, defaultBasisPoints: file.defaultBasisPoints, rates: Dictionary(file.countries.map { (TextKey.make($0.key), $0.value) }) { first, _ in first })
+    }
+
+    /// The rate for a listing in `country` (case- and accent-insensitive), else the default.
+    public func basisPoints(country: String) -> Int { rates[TextKey.make(country)] ?? defaultBasisPoints }
 }

@@ -37,6 +37,13 @@ extension ByteWriter {
         write(details.cancellationPolicy.rawValue)
     }
 
+    mutating func write(_ pricing: ListingPricing) {
+        write(pricing.weekendPrice != nil)
+        if let price = pricing.weekendPrice { write(price) }
+        writeVarint(pricing.weeklyDiscountBasisPoints)
+        writeVarint(pricing.monthlyDiscountBasisPoints)
+    }
+
     mutating func write(_ calendar: AvailabilityCalendar) {
         write(calendar.origin)
         writeVarint(calendar.blocked.count)
@@ -120,6 +127,15 @@ extension ByteReader {
         return AvailabilityCalendar(origin: origin, blocked: blocked, booked: booked)
     }
 
+    mutating func readListingPricing() throws(DecodeError) -> ListingPricing {
+        let weekendPrice = try readBool() ? try readInt64() : nil
+        let weekly = try readInt(), monthly = try readInt()
+        guard weekly <= ListingPricing.discountMaxBasisPoints, monthly <= ListingPricing.discountMaxBasisPoints else {
+            throw .invalid("discount \(max(weekly, monthly)) basis points is over the limit")
+        }
+        return ListingPricing(weekendPrice: weekendPrice, weeklyDiscountBasisPoints: weekly, monthlyDiscountBasisPoints: monthly)
+    }
+
     mutating func readListingPhoto() throws(DecodeError) -> ListingPhoto {
         ListingPhoto(id: try readString(), key: try readString())
     }
@@ -157,6 +173,7 @@ extension Listings.Event {
         case nightsChanged = 4
         case photoAdded = 5
         case photoRemoved = 6
+        case pricingChanged = 7
     }
 
     public func encode(into writer: inout ByteWriter) {
@@ -205,6 +222,11 @@ extension Listings.Event {
             writer.writeString(id)
             writer.writeString(photoID)
             writer.write(at)
+        case let .pricingChanged(id, pricing, at):
+            header(.pricingChanged)
+            writer.writeString(id)
+            writer.write(pricing)
+            writer.write(at)
         }
     }
 
@@ -236,6 +258,8 @@ extension Listings.Event {
             return .photoAdded(id: try reader.readString(), try reader.readListingPhoto(), at: try reader.readTimestamp())
         case .photoRemoved:
             return .photoRemoved(id: try reader.readString(), photoID: try reader.readString(), at: try reader.readTimestamp())
+        case .pricingChanged:
+            return .pricingChanged(id: try reader.readString(), try reader.readListingPricing(), at: try reader.readTimestamp())
         }
     }
 }

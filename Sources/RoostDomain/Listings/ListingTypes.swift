@@ -125,6 +125,8 @@ public struct ListingRecord: Hashable, Sendable {
     /// The sum of review ratings, in hundredths of a star (a 4.5 is 450).
     public var ratingTotal: Int64
     public var reviewCount: Int32
+    /// Weekend price and length-of-stay discounts (`PriceQuote` applies them).
+    public var pricing: ListingPricing
 
     public init(id: String, hostID: String, details: ListingDetails, createdAt: Timestamp) {
         self.id = id
@@ -138,6 +140,7 @@ public struct ListingRecord: Hashable, Sendable {
         self.priceOverrides = [:]
         self.ratingTotal = 0
         self.reviewCount = 0
+        self.pricing = .none
     }
 
     /// The price of one night: its override, else the nightly price.

@@ -65,6 +65,7 @@ public enum Listings: Aggregate {
         case changeNights(id: String, [NightChange])
         case addPhoto(id: String, ListingPhoto)
         case removePhoto(id: String, photoID: String)
+        case setPricing(id: String, ListingPricing)
     }
 
     public enum Event: EventCoding, Sendable, Equatable {
@@ -74,6 +75,7 @@ public enum Listings: Aggregate {
         case nightsChanged(id: String, [NightChange], at: Timestamp)
         case photoAdded(id: String, ListingPhoto, at: Timestamp)
         case photoRemoved(id: String, photoID: String, at: Timestamp)
+        case pricingChanged(id: String, ListingPricing, at: Timestamp)
     }
 
     public enum Rejection: Error, Equatable, Sendable {
@@ -125,6 +127,8 @@ public enum Listings: Aggregate {
                 listing.photos.count >= photosMax
                     ? .failure(.tooManyPhotos(limit: photosMax)) : .success([.photoAdded(id: id, photo, at: now)])
             }
+        case let .setPricing(id, pricing):
+            return live(id).map { $0.pricing == pricing ? [] : [.pricingChanged(id: id, pricing, at: now)] }
         case let .removePhoto(id, photoID):
             return live(id).flatMap { listing in
                 listing.photos.contains { $0.id == photoID }
@@ -166,12 +170,24 @@ public enum Listings: Aggregate {
         case let .photoRemoved(id, photoID, at):
             state.listings[id]?.photos.removeAll { $0.id == photoID }
             state.listings[id]?.updatedAt = at
+        case let .pricingChanged(id, pricing, at):
+            state.listings[id]?.pricing = pricing
+            state.listings[id]?.updatedAt = at
         }
     }
 
+    // The snapshot section: every listing, then the pricing of those that have any (a later
+    // addition: a section that ends after the listings has none).
     public static func encode(state: State, into writer: inout ByteWriter) {
-        writer.writeVarint(state.listings.count)
-        for id in state.listings.keys.sorted() { writer.write(state.listings[id]!) }
+        let ids = state.listings.keys.sorted()
+        writer.writeVarint(ids.count)
+        for id in ids { writer.write(state.listings[id]!) }
+        let priced = ids.filter { state.listings[$0]!.pricing != .none }
+        writer.writeVarint(priced.count)
+        for id in priced {
+            writer.writeString(id)
+            writer.write(state.listings[id]!.pricing)
+        }
     }
 
     public static func decodeState(from reader: inout ByteReader) throws(DecodeError) -> State {
@@ -183,6 +199,12 @@ public enum Listings: Aggregate {
             state.listings[listing.id] = listing
             state.reindex(listing.id)
         }
+        if reader.isAtEnd { return state }
+        for _ in 0..<(try reader.readCount(limit: reader.remaining)) {
+            let id = try reader.readString()
+            guard state.listings[id] != nil else { throw .invalid("pricing for unknown listing \(id)") }
+            state.listings[id]!.pricing = try reader.readListingPricing()
+        }
         return state
     }
 }
@@ -193,7 +215,7 @@ extension Listings.Event {
         switch self {
         case let .created(record): record.id
         case let .updated(id, _, _), let .statusChanged(id, _, _), let .nightsChanged(id, _, _): id
-        case let .photoAdded(id, _, _), let .photoRemoved(id, _, _): id
+        case let .photoAdded(id, _, _), let .photoRemoved(id, _, _), let .pricingChanged(id, _, _): id
         }
     }
 }
