@@ -19,14 +19,6 @@ import Darwin
 /// Derived from the listings — rebuilt after a snapshot is loaded, kept current by
 /// `Listings.apply` — never stored.
 public struct ListingIndex: Sendable {
-    /// Amenity codes as bits, assigned per shard in the order codes are first seen.
-    struct AmenityMask: Sendable, Equatable {
-        var low: UInt64 = 0
-        var high: UInt64 = 0
-        /// Codes past the 128th seen (the catalogue has fewer; kept correct regardless).
-        var overflow: [String] = []
-    }
-
     /// A listing in one posting list: the values most queries test, and its slot for the rest.
     /// (Coordinates as `Float` only pre-filter; distances and boxes are decided on the `Double`s.)
     struct Posting: Sendable {
@@ -77,7 +69,6 @@ public struct ListingIndex: Sendable {
     private var countryLists: [String: Int32] = [:]
     private var cellLists: [Int64: Int32] = [:]
 
-    private var amenityBits: [String: Int] = [:]
     private var currencyCodes: [String] = []
     private var currencyNumbers: [String: Int32] = [:]
     private var propertyTypeNumbers: [String: Int32] = [:]
@@ -92,7 +83,7 @@ public struct ListingIndex: Sendable {
     public mutating func update(_ listing: ListingRecord) {
         guard listing.status == .active else { return remove(listing.id) }
         let details = listing.details
-        let mask = mask(details.amenities)
+        let amenities = details.amenitySet, mask = amenities.words
         let lists = (
             list(TextKey.make(details.location.city), in: \.cityLists),
             list(TextKey.make(details.location.country), in: \.countryLists),
@@ -123,7 +114,7 @@ public struct ListingIndex: Sendable {
         let i = Int(slot)
         ids[i] = listing.id
         currencies[i] = number(details.currency, in: &currencyNumbers, names: &currencyCodes)
-        amenityOverflow[slot] = mask.overflow.isEmpty ? nil : mask.overflow
+        amenityOverflow[slot] = amenities.codesWithoutBits.isEmpty ? nil : amenities.codesWithoutBits
         var unusedNames: [String] = []
         propertyTypes[i] = number(TextKey.make(details.propertyType), in: &propertyTypeNumbers, names: &unusedNames)
         instantBooks[i] = details.instantBook
@@ -217,23 +208,6 @@ public struct ListingIndex: Sendable {
         return next
     }
 
-    private mutating func mask(_ codes: [String]) -> AmenityMask {
-        var mask = AmenityMask()
-        for code in codes {
-            var bit = amenityBits[code]
-            if bit == nil, amenityBits.count < 128 {
-                bit = amenityBits.count
-                amenityBits[code] = bit
-            }
-            guard let bit else {
-                mask.overflow.append(code)
-                continue
-            }
-            if bit < 64 { mask.low |= 1 << UInt64(bit) } else { mask.high |= 1 << UInt64(bit - 64) }
-        }
-        return mask
-    }
-
     static let rows = Int64(180 / cellDegrees), columns = Int64(360 / cellDegrees)
 
     /// The cell of a point; the poles' and the antimeridian's edges fall in the last row and column.
@@ -274,7 +248,7 @@ public struct ListingIndex: Sendable {
         }
 
         let query: ListingQuery
-        var required = AmenityMask()
+        var required: (low: UInt64, high: UInt64, overflow: [String]) = (0, 0, [])
         var propertyType: Int32?
         /// Price factors by interned currency number (nil: that currency is not convertible).
         var factors: [Double?]?
@@ -290,14 +264,8 @@ public struct ListingIndex: Sendable {
         /// Nil when nothing here can match (an amenity or property type no listing has).
         init?(_ query: ListingQuery, _ index: ListingIndex) {
             self.query = query
-            for code in query.amenities {
-                guard let bit = index.amenityBits[code] else {
-                    if index.amenityBits.count < 128 { return nil }
-                    required.overflow.append(code)
-                    continue
-                }
-                if bit < 64 { required.low |= 1 << UInt64(bit) } else { required.high |= 1 << UInt64(bit - 64) }
-            }
+            guard let amenities = AmenitySet.existing(query.amenities) else { return nil }
+            required = (amenities.words.low, amenities.words.high, amenities.codesWithoutBits)
             if let wanted = query.propertyType {
                 guard let known = index.propertyTypeNumbers[TextKey.make(wanted)] else { return nil }
                 propertyType = known

@@ -68,8 +68,13 @@ public struct ListingDetails: Hashable, Sendable {
     public var beds: Int
     /// In half-bathroom steps: 3 means 1.5 bathrooms.
     public var halfBathrooms: Int
+    /// Catalogue codes, compactly.
+    public var amenitySet: AmenitySet
     /// Catalogue codes, sorted and unique.
-    public var amenities: [String]
+    public var amenities: [String] {
+        get { amenitySet.codes }
+        set { amenitySet = AmenitySet(newValue) }
+    }
     public var minNights: Int
     public var maxNights: Int
     public var instantBook: Bool
@@ -91,7 +96,7 @@ public struct ListingDetails: Hashable, Sendable {
         self.bedrooms = bedrooms
         self.beds = beds
         self.halfBathrooms = halfBathrooms
-        self.amenities = amenities
+        self.amenitySet = AmenitySet(amenities)
         self.minNights = minNights
         self.maxNights = maxNights
         self.instantBook = instantBook

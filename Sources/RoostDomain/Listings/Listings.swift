@@ -10,10 +10,10 @@ public enum Listings: Aggregate {
     public struct State: Equatable, Sendable {
         // Mutated only through `unique()`, so no two states ever share a `Storage` being changed.
         private final class Storage: @unchecked Sendable {
-            var listings: [String: ListingRecord]
+            var listings: ListingTable
             var index: ListingIndex
 
-            init(listings: [String: ListingRecord] = [:], index: ListingIndex = ListingIndex()) {
+            init(listings: ListingTable = [:], index: ListingIndex = ListingIndex()) {
                 self.listings = listings
                 self.index = index
             }
@@ -23,7 +23,7 @@ public enum Listings: Aggregate {
 
         public init() {}
 
-        public var listings: [String: ListingRecord] {
+        public var listings: ListingTable {
             get { storage.listings }
             _modify {
                 unique()
@@ -215,7 +215,8 @@ extension Listings.Event {
         switch self {
         case let .created(record): record.id
         case let .updated(id, _, _), let .statusChanged(id, _, _), let .nightsChanged(id, _, _): id
-        case let .photoAdded(id, _, _), let .photoRemoved(id, _, _), let .pricingChanged(id, _, _): id
+        case let .photoAdded(id, _, _), let .photoRemoved(id, _, _): id
+        case let .pricingChanged(id, _, _): id
         }
     }
 }
