@@ -377,3 +377,22 @@ def test_the_openapi_document_describes_listings_and_their_answers(market):
     jsonschema.validate(server.get("/v1/search/listings").json(), schema("SearchPage"))
     jsonschema.validate(server.get(f"/v1/listings/{listing['id']}/availability").json(), schema("Availability"))
     jsonschema.validate(server.get("/v1/amenities").json(), schema("Amenities"))
+
+
+def test_search_results_carry_any_text_exactly(market):
+    """Summaries are written without JSONEncoder: quotes, backslashes, controls and emoji survive."""
+    server, host, _, _ = market
+    title = 'Say "hi"\\n\n\t✓ 🏠 \\ </script> \u0001'
+    listing = create(server, host, title=title, location={"address": "1 Rd", "city": "Zürich \"Old\" Town", "country": "Switzerland",
+                                                          "lat": 47.37, "lng": 8.54, "timezone": "Europe/Zurich"})
+    response = server.get("/v1/search/listings", params={"location": 'zürich "old" town', "lat": 47.37, "lng": 8.54, "sort": "distance"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert body["total"] == 1 and body["nextCursor"] is None
+    item = body["items"][0]
+    assert item["id"] == listing["id"] and item["title"] == title and item["city"] == 'Zürich "Old" Town'
+    assert item["rating"] is None and item["photoUrl"] is None and item["distanceKm"] == 0
+    assert item["pricePerNight"] == {"amount": 15000, "currency": "SGD"} and item["lat"] == 47.37 and item["lng"] == 8.54
+    assert set(item) == {"id", "title", "propertyType", "city", "country", "lat", "lng", "pricePerNight", "maxGuests", "bedrooms",
+                         "instantBook", "rating", "reviewCount", "photoUrl", "distanceKm"}

@@ -34,6 +34,32 @@ struct JSONObjectWriter {
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
+    mutating func integer(_ name: String, _ value: Int64) {
+        key(name)
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    /// A finite number (`null` for nil), in Swift's shortest round-trip form.
+    mutating func number(_ name: String, _ value: Double?) {
+        key(name)
+        if let value, value.isFinite { bytes.append(contentsOf: value.description.utf8) } else { bytes.append(contentsOf: "null".utf8) }
+    }
+
+    /// `{"amount": …, "currency": …}`.
+    mutating func money(_ name: String, amount: Int64, currency: String) {
+        key(name)
+        var money = JSONObjectWriter(capacity: 48)
+        money.integer("amount", amount)
+        money.string("currency", currency)
+        bytes.append(contentsOf: money.finish())
+    }
+
+    /// A value written elsewhere (an object or an array, already JSON).
+    mutating func raw(_ name: String, _ json: [UInt8]) {
+        key(name)
+        bytes.append(contentsOf: json)
+    }
+
     mutating func timestamp(_ name: String, _ value: Timestamp) {
         key(name)
         bytes.append(UInt8(ascii: "\""))

@@ -5,11 +5,22 @@ import NIOCore
 
 /// A JSON response with a status, encoded once with Roost's settings.
 struct EncodedJSON: ResponseGenerator {
-    let body: any Encodable & Sendable
+    private enum Body {
+        case value(any Encodable & Sendable)
+        /// Already JSON (see `JSONObjectWriter`).
+        case bytes([UInt8])
+    }
+
+    private let body: Body
     let status: HTTPResponse.Status
 
     init(_ body: some Encodable & Sendable, status: HTTPResponse.Status = .ok) {
-        self.body = body
+        self.body = .value(body)
+        self.status = status
+    }
+
+    init(bytes: [UInt8], status: HTTPResponse.Status = .ok) {
+        self.body = .bytes(bytes)
         self.status = status
     }
 
@@ -20,8 +31,11 @@ struct EncodedJSON: ResponseGenerator {
     }()
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = try Self.encoder.encode(body)
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        let buffer = switch body {
+        case let .value(value): ByteBuffer(bytes: try Self.encoder.encode(value))
+        case let .bytes(bytes): ByteBuffer(bytes: bytes)
+        }
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
     }
 }
 
