@@ -13,8 +13,9 @@ import Darwin
 /// those pass. Entries are kept in no particular order and removed by swapping in the list's last
 /// entry; each slot remembers where its three entries are.
 ///
-/// Taken nights (blocked or booked) are kept by 64-night block, one word per slot, so checking a
-/// stay is one or two word reads from arrays shared by the whole shard.
+/// Taken nights (blocked or booked) are kept by 64-night block beside each city list, one word
+/// per position in it: a city's query reads them in the order it reads the list's entries (no
+/// random memory access per listing); other lists reach them through the listing's city position.
 ///
 /// Derived from the listings — rebuilt after a snapshot is loaded, kept current by
 /// `Listings.apply` — never stored.
@@ -55,11 +56,12 @@ public struct ListingIndex: Sendable {
     private var longitudes: [Double] = []
     private var ratings: [Double] = []
     private var createdAts: [Int64] = []
-    /// By slot: the blocks `takenBlocks` has words of it in.
+    /// By slot: the blocks its city list's `taken` has words of it in.
     private var takenFirst: [Int32] = []
     private var takenEnd: [Int32] = []
-    /// By block, then slot (a slot past the end has nothing taken there).
-    private var takenBlocks: [Int32: [UInt64]] = [:]
+    /// By city list, then block, then position in the list (a position past the end has nothing
+    /// taken in that block).
+    private var taken: [Int32: [Int32: [UInt64]]] = [:]
     /// By slot × 3 + membership: which list holds the slot's entry, and where in it.
     private var listOf: [Int32] = []
     private var positionOf: [Int32] = []
@@ -103,6 +105,7 @@ public struct ListingIndex: Sendable {
             if (listOf[base], listOf[base + 1], listOf[base + 2]) == lists {
                 for k in 0..<3 { self.lists[Int(listOf[base + k])][Int(positionOf[base + k])] = posting(slot) }
             } else {
+                setTaken(slot, [])
                 unlink(slot)
                 link(slot, posting(slot), lists: lists)
             }
@@ -125,15 +128,16 @@ public struct ListingIndex: Sendable {
         setTaken(slot, listing.calendar.takenWords())
     }
 
-    /// Replaces the slot's taken words.
+    /// Replaces the slot's taken words (at its position in its city list).
     private mutating func setTaken(_ slot: Int32, _ words: [(block: Int32, word: UInt64)]) {
-        let i = Int(slot)
-        for block in takenFirst[i]..<takenEnd[i] where takenBlocks[block].map({ i < $0.count }) == true {
-            takenBlocks[block]![i] = 0
+        let i = Int(slot), city = listOf[i * 3], position = Int(positionOf[i * 3])
+        guard city >= 0 else { return }
+        let size = lists[Int(city)].count
+        taken[city, default: [:]].withEachRow(from: takenFirst[i], to: takenEnd[i]) { row in
+            if position < row.count { row[position] = 0 }
         }
-        let slots = ids.count
         for (block, word) in words {
-            Self.set(&takenBlocks[block, default: []], i, to: word, count: slots)
+            Self.set(&taken[city, default: [:]][block, default: []], position, to: word, count: size)
         }
         takenFirst[i] = words.first?.block ?? 0
         takenEnd[i] = words.last.map { $0.block + 1 } ?? 0
@@ -141,14 +145,14 @@ public struct ListingIndex: Sendable {
 
     public mutating func remove(_ id: String) {
         guard let slot = slotOf.removeValue(forKey: id) else { return }
+        setTaken(slot, [])
         unlink(slot)
         ids[Int(slot)] = ""
-        setTaken(slot, [])
         amenityOverflow[slot] = nil
         freeSlots.append(slot)
     }
 
-    /// Sets `row[i]`, growing the row to `count` slots first where it is shorter.
+    /// Sets `row[i]`, growing the row to `count` positions first where it is shorter.
     private static func set(_ row: inout [UInt64], _ i: Int, to word: UInt64, count: Int) {
         if row.count <= i { row.append(contentsOf: repeatElement(0, count: max(count, i + 1) - row.count)) }
         row[i] = word
@@ -171,15 +175,25 @@ public struct ListingIndex: Sendable {
         }
     }
 
-    /// Takes the slot's entries out of their lists: each list's last entry moves into the gap.
+    /// Takes the slot's entries out of their lists: each list's last entry moves into the gap (in
+    /// a city list, with its taken words). The slot's own taken words are cleared first.
     private mutating func unlink(_ slot: Int32) {
         let base = Int(slot) * 3
         for k in 0..<3 {
             let list = Int(listOf[base + k]), position = Int(positionOf[base + k])
             let last = lists[list].removeLast()
-            if position < lists[list].count {
+            let from = lists[list].count
+            if position < from {
                 lists[list][position] = last
                 positionOf[Int(last.slot) * 3 + k] = Int32(position)
+            }
+            if k == Membership.city.rawValue, position < from {
+                let moved = Int(last.slot)
+                taken[Int32(list)]?.withEachRow(from: takenFirst[moved], to: takenEnd[moved]) { row in
+                    guard from < row.count else { return }
+                    row[position] = row[from]
+                    row[from] = 0
+                }
             }
             listOf[base + k] = -1
             positionOf[base + k] = -1
@@ -225,7 +239,7 @@ public struct ListingIndex: Sendable {
         guard var scan = Scan(query, self) else { return SearchPage(total: 0, hits: []) }
         if let place = query.place {
             let city = cityLists[place]
-            if let city { scan.run(lists[Int(city)], self) }
+            if let city { scan.run(lists[Int(city)], self, cityList: city) }
             // A listing whose city and country fold to the same text is in both lists: counted once.
             if let country = countryLists[place] { scan.run(lists[Int(country)], self, skippingCityList: city) }
         } else if let area = query.area, let cells = cells(covering: area) {
@@ -253,8 +267,10 @@ public struct ListingIndex: Sendable {
         /// Price factors by interned currency number (nil: that currency is not convertible).
         var factors: [Double?]?
         var nights: UInt16 = 0
-        /// The stay's blocks that have taken nights, with the stay's nights in each as a mask.
-        var stayBlocks: [(words: [UInt64], mask: UInt64)] = []
+        /// The stay's blocks, with its nights in each as a mask.
+        var stayMasks: [(block: Int32, mask: UInt64)] = []
+        /// Per city list, the taken words of the stay's blocks that have any (resolved on first use).
+        var stayWords: [Int32: [(words: [UInt64], mask: UInt64)]] = [:]
         /// The area's bounding box, widened a little, for the `Float` coordinates to pre-filter on.
         var box: (minLat: Float, maxLat: Float, minLng: Float, maxLng: Float)?
         var wantedGuests: UInt16
@@ -275,10 +291,9 @@ public struct ListingIndex: Sendable {
                 nights = UInt16(clamping: stay.lowerBound.distance(to: stay.upperBound))
                 let first = stay.lowerBound.daysSinceEpoch, end = stay.upperBound.daysSinceEpoch
                 for block in (first >> 6)...((end - 1) >> 6) {
-                    guard let words = index.takenBlocks[block] else { continue }
                     let from = max(first, block << 6) - block << 6, to = min(end, (block + 1) << 6) - block << 6
                     let mask = to - from == 64 ? UInt64.max : ((UInt64(1) << UInt64(to - from)) - 1) << UInt64(from)
-                    stayBlocks.append((words, mask))
+                    stayMasks.append((block, mask))
                 }
             }
             if let area = query.area, let bounds = ListingIndex.bounds(of: area) {
@@ -289,13 +304,26 @@ public struct ListingIndex: Sendable {
             best.reserveCapacity(query.limit + 1)
         }
 
-        mutating func run(_ list: [Posting], _ index: ListingIndex, skippingCityList city: Int32? = nil) {
+        /// The taken words of the stay's blocks beside city list `list` (only blocks with any).
+        mutating func stayWords(in list: Int32, _ index: ListingIndex) -> [(words: [UInt64], mask: UInt64)] {
+            if let known = stayWords[list] { return known }
+            let rows = index.taken[list]
+            let resolved = stayMasks.compactMap { block in rows?[block.block].map { (words: $0, mask: block.mask) } }
+            stayWords[list] = resolved
+            return resolved
+        }
+
+        /// Scans one posting list. In a city list (`cityList`, its number) the stay's nights are
+        /// checked here, position by position, beside the entries.
+        mutating func run(_ list: [Posting], _ index: ListingIndex, cityList: Int32? = nil, skippingCityList city: Int32? = nil) {
             let required = required, guests = wantedGuests, nights = nights, box = box
             let stayLength = query.stay == nil ? nil : nights
+            let taken = cityList.map { stayLength == nil ? [] : stayWords(in: $0, index) } ?? []
             // Without conversion the price bounds compare with stored prices as they are.
             let prices = factors == nil ? query.priceRange ?? Int64.min...Int64.max : Int64.min...Int64.max
             list.withUnsafeBufferPointer { postings in
-                for posting in postings {
+                positions: for position in postings.indices {
+                    let posting = postings[position]
                     guard posting.guests >= guests, posting.amenityLow & required.low == required.low,
                         posting.amenityHigh & required.high == required.high, prices.contains(posting.price)
                     else { continue }
@@ -303,13 +331,16 @@ public struct ListingIndex: Sendable {
                     if let box, posting.latitude < box.minLat || posting.latitude > box.maxLat
                         || posting.longitude < box.minLng || posting.longitude > box.maxLng { continue }
                     if let city, index.listOf[Int(posting.slot) * 3] == city { continue }
-                    consider(posting, index)
+                    for k in taken.indices where position < taken[k].words.count && taken[k].words[position] & taken[k].mask != 0 {
+                        continue positions
+                    }
+                    consider(posting, index, nightsChecked: cityList != nil)
                 }
             }
         }
 
         /// The rest of the filters, for an entry that passed the cheap ones.
-        private mutating func consider(_ posting: Posting, _ index: ListingIndex) {
+        private mutating func consider(_ posting: Posting, _ index: ListingIndex, nightsChecked: Bool) {
             let slot = posting.slot, i = Int(slot)
             if !required.overflow.isEmpty, !required.overflow.allSatisfy((index.amenityOverflow[slot] ?? []).contains) { return }
             if let propertyType, index.propertyTypes[i] != propertyType { return }
@@ -334,7 +365,10 @@ public struct ListingIndex: Sendable {
                     if !inside { return }
                 }
             }
-            for (words, mask) in stayBlocks where i < words.count && words[i] & mask != 0 { return }
+            if query.stay != nil, !nightsChecked {
+                let position = Int(index.positionOf[i * 3])
+                for (words, mask) in stayWords(in: index.listOf[i * 3], index) where position < words.count && words[position] & mask != 0 { return }
+            }
             if distance == nil, let origin = query.origin {
                 distance = Geo.distanceKilometres(origin.latitude, origin.longitude, index.latitudes[i], index.longitudes[i])
             }
@@ -407,4 +441,12 @@ public struct ListingIndex: Sendable {
 extension ListingRecord {
     /// The average review rating in stars (0 when there is none).
     public var rating: Double { reviewCount > 0 ? Double(ratingTotal) / Double(reviewCount) / 100 : 0 }
+}
+
+extension Dictionary where Key == Int32, Value == [UInt64] {
+    /// Runs `body` on the rows of blocks `first ..< end` that exist, in place.
+    fileprivate mutating func withEachRow(from first: Int32, to end: Int32, _ body: (inout [UInt64]) -> Void) {
+        guard first < end else { return }
+        for block in first..<end where self[block] != nil { body(&self[block]!) }
+    }
 }
