@@ -61,6 +61,22 @@ public final class ListingService: Sendable {
                 throw Problem(.conflict, code: "has_upcoming_bookings", title: "Conflict", detail: "The listing has stays ahead; cancel them first.")
             case .nightsBooked:
                 throw Problem(.conflict, code: "nights_booked", title: "Conflict", detail: "Some of these nights are held by stays.")
+            case .bookingExists: throw Problem(.conflict, code: "conflict", title: "Conflict", detail: "The booking exists already.")
+            case .bookingNotFound: throw Problem.notFound("No such booking.")
+            case .listingNotBookable:
+                throw Problem(.conflict, code: "listing_not_bookable", title: "Conflict", detail: "The listing is not taking bookings.")
+            case .ownListing: throw Problem.forbidden("Hosts cannot book their own listings.")
+            case .stayInThePast: throw Problem.validation([.init(field: "checkIn", message: "must not be before today at the listing")])
+            case let .stayLength(min, max):
+                throw Problem.validation([.init(field: "checkOut", message: "this listing takes stays of \(min) to \(max) nights")])
+            case let .tooManyGuests(max): throw Problem.validation([.init(field: "guests", message: "must be from 1 to \(max) (this listing's limit)")])
+            case .datesUnavailable:
+                throw Problem(.conflict, code: "dates_unavailable", title: "Conflict", detail: "Some of these nights are taken.")
+            case let .bookingIs(status):
+                throw Problem(.conflict, code: "invalid_transition", title: "Conflict", detail: "The booking is \(status).")
+            case .holdNotExpired:
+                throw Problem(.conflict, code: "hold_not_expired", title: "Conflict", detail: "The booking's hold has not lapsed.")
+            case .stayNotOver: throw Problem(.conflict, code: "stay_not_over", title: "Conflict", detail: "The stay has not ended.")
             }
         }
     }

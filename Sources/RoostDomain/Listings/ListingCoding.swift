@@ -174,6 +174,10 @@ extension Listings.Event {
         case photoAdded = 5
         case photoRemoved = 6
         case pricingChanged = 7
+        case bookingHeld = 8
+        case bookingConfirmed = 9
+        case bookingCanceled = 10
+        case bookingCompleted = 11
     }
 
     public func encode(into writer: inout ByteWriter) {
@@ -227,6 +231,21 @@ extension Listings.Event {
             writer.writeString(id)
             writer.write(pricing)
             writer.write(at)
+        case let .bookingHeld(booking):
+            header(.bookingHeld)
+            writer.write(booking)
+        case let .bookingConfirmed(id, at):
+            header(.bookingConfirmed)
+            writer.writeString(id)
+            writer.write(at)
+        case let .bookingCanceled(id, cancellation):
+            header(.bookingCanceled)
+            writer.writeString(id)
+            writer.write(cancellation)
+        case let .bookingCompleted(id, at):
+            header(.bookingCompleted)
+            writer.writeString(id)
+            writer.write(at)
         }
     }
 
@@ -260,6 +279,14 @@ extension Listings.Event {
             return .photoRemoved(id: try reader.readString(), photoID: try reader.readString(), at: try reader.readTimestamp())
         case .pricingChanged:
             return .pricingChanged(id: try reader.readString(), try reader.readListingPricing(), at: try reader.readTimestamp())
+        case .bookingHeld:
+            return .bookingHeld(try reader.readBookingRecord())
+        case .bookingConfirmed:
+            return .bookingConfirmed(id: try reader.readString(), at: try reader.readTimestamp())
+        case .bookingCanceled:
+            return .bookingCanceled(id: try reader.readString(), try reader.readBookingCancellation())
+        case .bookingCompleted:
+            return .bookingCompleted(id: try reader.readString(), at: try reader.readTimestamp())
         }
     }
 }

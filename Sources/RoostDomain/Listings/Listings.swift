@@ -12,10 +12,12 @@ public enum Listings: Aggregate {
         private final class Storage: @unchecked Sendable {
             var listings: ListingTable
             var index: ListingIndex
+            var bookings: [String: BookingRecord]
 
-            init(listings: ListingTable = [:], index: ListingIndex = ListingIndex()) {
+            init(listings: ListingTable = [:], index: ListingIndex = ListingIndex(), bookings: [String: BookingRecord] = [:]) {
                 self.listings = listings
                 self.index = index
+                self.bookings = bookings
             }
         }
 
@@ -31,11 +33,20 @@ public enum Listings: Aggregate {
             }
         }
 
+        /// The bookings of this shard's listings, by booking id.
+        public var bookings: [String: BookingRecord] {
+            get { storage.bookings }
+            _modify {
+                unique()
+                yield &storage.bookings
+            }
+        }
+
         /// Derived from `listings` (never stored): kept current by `apply`, rebuilt on load.
         public var index: ListingIndex { storage.index }
 
         private mutating func unique() {
-            if !isKnownUniquelyReferenced(&storage) { storage = Storage(listings: storage.listings, index: storage.index) }
+            if !isKnownUniquelyReferenced(&storage) { storage = Storage(listings: storage.listings, index: storage.index, bookings: storage.bookings) }
         }
 
         mutating func reindex(_ id: String) {
@@ -43,7 +54,9 @@ public enum Listings: Aggregate {
             if let listing = storage.listings[id] { storage.index.update(listing) } else { storage.index.remove(id) }
         }
 
-        public static func == (lhs: Self, rhs: Self) -> Bool { lhs.storage === rhs.storage || lhs.listings == rhs.listings }
+        public static func == (lhs: Self, rhs: Self) -> Bool {
+            lhs.storage === rhs.storage || (lhs.listings == rhs.listings && lhs.bookings == rhs.bookings)
+        }
 
         /// Runs `query` over this shard.
         public func search(_ query: ListingQuery) -> SearchPage { storage.index.search(query) }
@@ -66,6 +79,16 @@ public enum Listings: Aggregate {
         case addPhoto(id: String, ListingPhoto)
         case removePhoto(id: String, photoID: String)
         case setPricing(id: String, ListingPricing)
+        /// Takes a stay's nights (the booking starts pending). Refused unless the listing is
+        /// active, the guest is not its host, the stay starts on `today` (the listing's) or later,
+        /// its length and guests are within the listing's limits, and every night is free.
+        case hold(BookingRecord, today: CalendarDay)
+        case confirmBooking(id: String)
+        case cancelBooking(id: String, BookingCancellation)
+        /// Cancels a pending booking whose hold has lapsed by the decision's time.
+        case expireBooking(id: String)
+        /// Marks a confirmed stay completed once `today` (the listing's) is its check-out day or later.
+        case completeBooking(id: String, today: CalendarDay)
     }
 
     public enum Event: EventCoding, Sendable, Equatable {
@@ -76,6 +99,10 @@ public enum Listings: Aggregate {
         case photoAdded(id: String, ListingPhoto, at: Timestamp)
         case photoRemoved(id: String, photoID: String, at: Timestamp)
         case pricingChanged(id: String, ListingPricing, at: Timestamp)
+        case bookingHeld(BookingRecord)
+        case bookingConfirmed(id: String, at: Timestamp)
+        case bookingCanceled(id: String, BookingCancellation)
+        case bookingCompleted(id: String, at: Timestamp)
     }
 
     public enum Rejection: Error, Equatable, Sendable {
@@ -86,6 +113,19 @@ public enum Listings: Aggregate {
         case hasUpcomingBookings
         /// Unblocking cannot touch nights a stay holds.
         case nightsBooked
+        case bookingExists
+        case bookingNotFound
+        /// The listing is not taking bookings (paused or delisted).
+        case listingNotBookable
+        case ownListing
+        case stayInThePast
+        case stayLength(min: Int, max: Int)
+        case tooManyGuests(max: Int)
+        case datesUnavailable
+        /// The booking's status does not allow this.
+        case bookingIs(BookingStatus)
+        case holdNotExpired
+        case stayNotOver
     }
 
     public static let kind: UInt16 = 2
@@ -129,6 +169,26 @@ public enum Listings: Aggregate {
             }
         case let .setPricing(id, pricing):
             return live(id).map { $0.pricing == pricing ? [] : [.pricingChanged(id: id, pricing, at: now)] }
+        case let .hold(booking, today):
+            return decideHold(booking, today: today, state: state)
+        case let .confirmBooking(id):
+            guard let booking = state.bookings[id] else { return .failure(.bookingNotFound) }
+            guard booking.status == .pending else { return .failure(.bookingIs(booking.status)) }
+            return .success([.bookingConfirmed(id: id, at: now)])
+        case let .cancelBooking(id, cancellation):
+            guard let booking = state.bookings[id] else { return .failure(.bookingNotFound) }
+            guard booking.status.holdsNights else { return .failure(.bookingIs(booking.status)) }
+            return .success([.bookingCanceled(id: id, cancellation)])
+        case let .expireBooking(id):
+            guard let booking = state.bookings[id] else { return .failure(.bookingNotFound) }
+            guard booking.status == .pending else { return .failure(.bookingIs(booking.status)) }
+            guard booking.holdExpiresAt <= now else { return .failure(.holdNotExpired) }
+            return .success([.bookingCanceled(id: id, BookingCancellation(by: .system, at: now, reason: "hold expired", refund: 0))])
+        case let .completeBooking(id, today):
+            guard let booking = state.bookings[id] else { return .failure(.bookingNotFound) }
+            guard booking.status == .confirmed else { return .failure(.bookingIs(booking.status)) }
+            guard today >= booking.stay.upperBound else { return .failure(.stayNotOver) }
+            return .success([.bookingCompleted(id: id, at: now)])
         case let .removePhoto(id, photoID):
             return live(id).flatMap { listing in
                 listing.photos.contains { $0.id == photoID }
@@ -137,9 +197,27 @@ public enum Listings: Aggregate {
         }
     }
 
+    /// Every rule of a hold, read from the state as it is: nothing can change between this check
+    /// and the apply that takes the nights (both run in the shard's actor without suspending).
+    private static func decideHold(_ booking: BookingRecord, today: CalendarDay, state: State) -> Result<[Event], Rejection> {
+        guard state.bookings[booking.id] == nil else { return .failure(.bookingExists) }
+        guard let listing = state.listings[booking.listingID], listing.status != .deleted else { return .failure(.listingNotFound) }
+        guard listing.status == .active else { return .failure(.listingNotBookable) }
+        guard booking.guestID != listing.hostID else { return .failure(.ownListing) }
+        guard booking.stay.lowerBound >= today else { return .failure(.stayInThePast) }
+        let details = listing.details
+        guard (details.minNights...details.maxNights).contains(booking.nights) else {
+            return .failure(.stayLength(min: details.minNights, max: details.maxNights))
+        }
+        guard (1...details.maxGuests).contains(booking.guests) else { return .failure(.tooManyGuests(max: details.maxGuests)) }
+        guard listing.calendar.isFree(booking.stay) else { return .failure(.datesUnavailable) }
+        return .success([.bookingHeld(booking)])
+    }
+
     public static func apply(_ event: Event, to state: inout State) {
+        let listingID = event.listingID(in: state)
         applyToListings(event, &state)
-        state.reindex(event.listingID)
+        if let listingID { state.reindex(listingID) }
     }
 
     private static func applyToListings(_ event: Event, _ state: inout State) {
@@ -173,11 +251,27 @@ public enum Listings: Aggregate {
         case let .pricingChanged(id, pricing, at):
             state.listings[id]?.pricing = pricing
             state.listings[id]?.updatedAt = at
+        case let .bookingHeld(booking):
+            state.bookings[booking.id] = booking
+            state.listings[booking.listingID]?.calendar.set(.booked, booking.stay, to: true)
+        case let .bookingConfirmed(id, at):
+            state.bookings[id]?.status = .confirmed
+            state.bookings[id]?.updatedAt = at
+        case let .bookingCanceled(id, cancellation):
+            guard var booking = state.bookings[id] else { return }
+            if booking.status.holdsNights { state.listings[booking.listingID]?.calendar.set(.booked, booking.stay, to: false) }
+            booking.status = .canceled
+            booking.cancellation = cancellation
+            booking.updatedAt = cancellation.at
+            state.bookings[id] = booking
+        case let .bookingCompleted(id, at):
+            state.bookings[id]?.status = .completed
+            state.bookings[id]?.updatedAt = at
         }
     }
 
-    // The snapshot section: every listing, then the pricing of those that have any (a later
-    // addition: a section that ends after the listings has none).
+    // The snapshot section: every listing, then the pricing of those that have any, then the
+    // bookings (later additions: a section that ends before them has none).
     public static func encode(state: State, into writer: inout ByteWriter) {
         let ids = state.listings.keys.sorted()
         writer.writeVarint(ids.count)
@@ -188,6 +282,8 @@ public enum Listings: Aggregate {
             writer.writeString(id)
             writer.write(state.listings[id]!.pricing)
         }
+        writer.writeVarint(state.bookings.count)
+        for id in state.bookings.keys.sorted() { writer.write(state.bookings[id]!) }
     }
 
     public static func decodeState(from reader: inout ByteReader) throws(DecodeError) -> State {
@@ -205,18 +301,29 @@ public enum Listings: Aggregate {
             guard state.listings[id] != nil else { throw .invalid("pricing for unknown listing \(id)") }
             state.listings[id]!.pricing = try reader.readListingPricing()
         }
+        if reader.isAtEnd { return state }
+        let bookings = try reader.readCount(limit: reader.remaining)
+        state.bookings.reserveCapacity(bookings)
+        for _ in 0..<bookings {
+            let booking = try reader.readBookingRecord()
+            guard state.listings[booking.listingID] != nil else { throw .invalid("booking \(booking.id) of unknown listing \(booking.listingID)") }
+            state.bookings[booking.id] = booking
+        }
         return state
     }
 }
 
 extension Listings.Event {
-    /// The listing every event is about.
-    var listingID: String {
+    /// The listing the event changes (a booking event's is its booking's).
+    func listingID(in state: Listings.State) -> String? {
         switch self {
         case let .created(record): record.id
         case let .updated(id, _, _), let .statusChanged(id, _, _), let .nightsChanged(id, _, _): id
         case let .photoAdded(id, _, _), let .photoRemoved(id, _, _): id
         case let .pricingChanged(id, _, _): id
+        case let .bookingHeld(booking): booking.listingID
+        case let .bookingConfirmed(id, _), let .bookingCompleted(id, _): state.bookings[id]?.listingID
+        case let .bookingCanceled(id, _): state.bookings[id]?.listingID
         }
     }
 }
