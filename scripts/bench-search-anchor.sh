@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # make bench (search anchor), or alone: PostgreSQL 15 answering Roost's search, the anchor for Roost's search numbers.
+# With PG_JOB=booking, the same throwaway cluster does the booking anchor instead (see "booking job" below).
 #
 # Starts a throwaway PostgreSQL 15 cluster (initdb + pg_ctl; fsync and synchronous_commit on; 127.0.0.1 only, on a
 # free port), loads SEARCH_LISTINGS listings over 50 cities with ~20.8 bookings each (deterministic data:
@@ -10,7 +11,14 @@
 #   RESULT pg-search listings=<n> tps=<median> latency_ms=<median>
 # The server is stopped, and its directory deleted, on every exit path (success, failure, Ctrl-C, TERM).
 #
+# Booking job (PG_JOB=booking; scripts/bench-bookings.sh runs it): for each of low and high contention
+# (Benchmarks/anchors/pg/booking_low.sql: 100,000 listings; booking_high.sql: 10), BENCH_PG_RUNS runs of a fresh
+# bookings table with the exclusion constraint (booking_schema.sql), a CHECKPOINT, then pgbench -c BENCH_PG_CLIENTS
+# -j BENCH_PG_THREADS --max-tries=10 for BENCH_PG_SECONDS, and booking_verify.sql (must find 0 overlapping pairs):
+#   RESULT pg-booking kind=<low|high> tps=<median> latency_ms=<median> inserted=<median>
+#
 # Env (defaults in brackets):
+#   PG_JOB [search]            search or booking
 #   SEARCH_LISTINGS [1000000]  listings to load; the 1M load takes 8-12 minutes on 2 vCPUs (100000: ~1 minute)
 #   BENCH_PG_RUNS [3]  BENCH_PG_SECONDS [20]  BENCH_PG_WARMUP [5]  BENCH_PG_CLIENTS [8]  BENCH_PG_THREADS [2]
 #   BENCH_PG_KEEP_DATA [0]     1: keep the loaded cluster in <BENCH_DIR_PARENT>/.bench-pg-<listings>-<hash>, where
@@ -37,6 +45,8 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 source scripts/lib.sh
 
+job=${PG_JOB:-search}
+[[ $job == search || $job == booking ]] || { echo "bench-search-anchor: PG_JOB must be search or booking" >&2; exit 1; }
 listings=${SEARCH_LISTINGS:-1000000}
 runs=${BENCH_PG_RUNS:-3}; seconds=${BENCH_PG_SECONDS:-20}; warmup=${BENCH_PG_WARMUP:-5}
 clients=${BENCH_PG_CLIENTS:-8}; threads=${BENCH_PG_THREADS:-2}
@@ -60,7 +70,10 @@ done
 for tool in initdb pg_ctl postgres psql pgbench; do
   [[ -x $PGBIN/$tool ]] || die "$PGBIN/$tool not found (PostgreSQL 15 is needed: apt-get install postgresql-15)"
 done
-for f in search.sql search_schema.sql; do [[ -r $anchor/$f ]] || die "$anchor/$f is missing"; done
+for f in search.sql search_schema.sql booking_schema.sql booking_low.sql booking_high.sql booking_verify.sql; do
+  [[ -r $anchor/$f ]] || die "$anchor/$f is missing"
+done
+[[ $job == booking ]] && keep=0  # nothing worth caching: every run starts from an empty table
 
 # The server side as the postgres OS user when we are root (cd / so that no tool trips over an unreadable cwd).
 if [[ $(id -u) == 0 ]]; then
@@ -111,13 +124,13 @@ bg_wait() { # log command...: runs the command with its output in log; returns i
 # ------------------------------------------------------------------------------------------ directories
 parent=${BENCH_DIR_PARENT:-$repo/data/state}
 mkdir -p "$parent" 2>/dev/null || true; parent=$(realpath -m "$parent")
-work=$(mktemp -d "$parent/.bench-pg-search.XXXXXX" 2>/dev/null) || work=""
+work=$(mktemp -d "$parent/.bench-pg-$job.XXXXXX" 2>/dev/null) || work=""
 [[ -n $work ]] && give "$work"
 if [[ -z $work ]] || ! as_pg test -w "$work" -a -x "$work"; then
   note "$([[ $(id -u) == 0 ]] && echo "the postgres user" || echo "$(id -un)") cannot write in $parent; using ${TMPDIR:-/tmp} instead"
   [[ -n $work ]] && rm -rf "$work"; work=""
   parent=$(realpath "${TMPDIR:-/tmp}")
-  work=$(mktemp -d "$parent/roost-bench-pg-search.XXXXXX"); give "$work"
+  work=$(mktemp -d "$parent/roost-bench-pg-$job.XXXXXX"); give "$work"
   as_pg test -w "$work" || die "the postgres user cannot write in $work either"
 fi
 
@@ -154,7 +167,11 @@ datadir="$pgroot/data"
 
 # ------------------------------------------------------------------------------------------ cluster
 t_all=$(now)
+if [[ $job == booking ]]; then
+  echo "== PostgreSQL booking anchor: pgbench -c $clients -j $threads --max-tries=10, low (100,000 listings) and high (10 listings) contention, $runs × ${seconds} s each"
+else
 echo "== PostgreSQL search anchor: $(num "$listings") listings, pgbench -M prepared -c $clients -j $threads (plan_cache_mode=$plan_cache_mode), $runs × ${seconds} s after a ${warmup} s warm-up"
+fi
 note "$pg_version; $(nproc) cores; cluster in $pgroot$([[ $cached == 1 ]] && echo " (BENCH_PG_KEEP_DATA=1: kept)")"
 if [[ -f $pgroot/loaded ]]; then
   # a run killed with SIGKILL (no trap) may have left its server running: stop it first
@@ -182,6 +199,33 @@ psql_args=(-X -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -qAt)
 psql_() { "$PGBIN/psql" "${psql_args[@]}" "$@"; }
 note "server on 127.0.0.1:$port: $(psql_ -d postgres -c "SELECT string_agg(name || '=' || current_setting(name), ' ' ORDER BY name) FROM pg_settings
   WHERE name IN ('fsync', 'synchronous_commit', 'shared_buffers', 'max_wal_size', 'wal_sync_method')")"
+
+# ------------------------------------------------------------------------------------------ booking job
+if [[ $job == booking ]]; then
+  psql_ -d postgres -c 'CREATE DATABASE bench_booking'
+  for kind in low high; do
+    tps_all=(); lat_all=(); ins_all=()
+    for run in $(seq 1 "$runs"); do
+      psql_ -d bench_booking -f "$anchor/booking_schema.sql" >/dev/null 2>&1 || die "loading booking_schema.sql failed"
+      psql_ -d bench_booking -c CHECKPOINT
+      bg_wait "$work/pgbench.out" "$PGBIN/pgbench" -h 127.0.0.1 -p "$port" -U postgres -n -c "$clients" -j "$threads" -T "$seconds" \
+        --max-tries=10 -f "$anchor/booking_$kind.sql" bench_booking || { cat "$work/pgbench.out" >&2; die "pgbench failed"; }
+      out=$(<"$work/pgbench.out")
+      tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out")
+      lat=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' <<<"$out")
+      tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
+      inserted=$(psql_ -d bench_booking -c 'SELECT count(*) FROM bookings')
+      overlapping=$(psql_ -d bench_booking -f "$anchor/booking_verify.sql")
+      [[ -n $tps && ${tx:-0} -gt 0 ]] || { echo "$out" >&2; die "pgbench booking_$kind run $run: no result"; }
+      [[ $overlapping == 0 ]] || die "booking_$kind run $run: $overlapping overlapping pairs"
+      printf 'pg-booking kind=%s run=%s tps=%s latency_ms=%s tx=%s inserted=%s overlapping_pairs=%s\n' "$kind" "$run" "$tps" "$lat" "$tx" "$inserted" "$overlapping"
+      tps_all+=("$tps"); lat_all+=("$lat"); ins_all+=("$inserted")
+    done
+    echo "RESULT pg-booking kind=$kind tps=$(median "${tps_all[@]}") latency_ms=$(median "${lat_all[@]}") inserted=$(median "${ins_all[@]}")"
+  done
+  note "PostgreSQL booking anchor done in $(since "$t_all") s"
+  exit 0
+fi
 
 # ------------------------------------------------------------------------------------------ data
 if [[ -f $pgroot/loaded ]]; then

@@ -12,6 +12,9 @@
 //                        ListingService.search; --keep snapshots and keeps D (default <dir>/search-data) for `roost serve`;
 //                        --breakdown first measures the records alone (no engine).
 //                        Not part of `all`.
+//   roost-bench bookings [--listings 100000] [--clients 8,256] [--shards 16] [--seconds 10] [--warmup 2] [--seed 42]
+//                        durable holds through the engine (BookingWorkload.swift), each client count in turn, then
+//                        decide + apply alone (durability off) for --seconds. Not part of `all`.
 // Every command takes --dir DIR (default: ROOST_BENCH_DIR, else $TMPDIR/roost-bench); its files are removed.
 import Foundation
 import RoostBenchKit
@@ -26,7 +29,7 @@ struct Options {
     var values: [String: String] = [:]
 
     init(_ arguments: [String]) throws {
-        guard let command = arguments.first else { throw BenchError("usage: roost-bench wal|replay|snapshot|all|search [--option value]...") }
+        guard let command = arguments.first else { throw BenchError("usage: roost-bench wal|replay|snapshot|all|search|bookings [--option value]...") }
         self.command = command
         var rest = arguments.dropFirst()
         while let flag = rest.popFirst() {
@@ -121,6 +124,18 @@ func runSnapshot(_ options: Options, root: String) throws {
     report(try SnapshotWorkload.run(directory: root + "/snapshot", listings: listings).line)
 }
 
+func runBookings(_ options: Options, root: String) async throws {
+    let listings = try options.int("listings", 100_000), seconds = try options.double("seconds", 10), seed = UInt64(try options.int("seed", 42))
+    for clients in try options.ints("clients", [8, 256]) {
+        try await BookingWorkload.runDurable(
+            BookingWorkload.Config(
+                listings: listings, shards: try options.int("shards", 16), clients: clients, seconds: seconds,
+                warmup: try options.double("warmup", 2), dataDirectory: root + "/bookings-data", seed: seed
+            ), say: say)
+    }
+    BookingWorkload.runDecisions(listings: listings, seconds: seconds, seed: seed, say: say)
+}
+
 func runSearch(_ options: Options, root: String) async throws {
     let start: CalendarDay
     if let text = options.values["start"] {
@@ -153,7 +168,8 @@ do {
         try await runReplay(options, root: root)
         try runSnapshot(options, root: root)
     case "search": try await runSearch(options, root: root)
-    default: throw BenchError("unknown command \(options.command): wal|replay|snapshot|all|search")
+    case "bookings": try await runBookings(options, root: root)
+    default: throw BenchError("unknown command \(options.command): wal|replay|snapshot|all|search|bookings")
     }
 } catch {
     FileHandle.standardError.write(Data("roost-bench: \(error)\n".utf8))
