@@ -87,6 +87,25 @@ import Testing
         engine.close()
     }
 
+    /// A hundred concurrent captures of one payment (a retried request, a webhook, a reconciler):
+    /// the money moves once, and the invariants hold after a restart.
+    @Test func aPaymentIsCapturedOnceHoweverManyTry() async throws {
+        let directory = TemporaryDirectory()
+        var engine = try Engine.open(options: EngineOptions(dataDirectory: directory.path, shardCount: 4), aggregates: [Ledger.self], logger: quietLogger)
+        let ledger = engine.group(Ledger.self).shard(for: "bkg_pay")
+        try await ledger.execute(.authorize(payment: "bkg_pay", currency: "SGD", amount: 59_024, settlement: nil), now: t0)
+        let captured = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<100 { group.addTask { (try? await ledger.execute(.capture(payment: "bkg_pay"), now: t0)) != nil } }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(captured == 1)
+        engine.close()
+        engine = try Engine.open(options: EngineOptions(dataDirectory: directory.path, shardCount: 4), aggregates: [Ledger.self], logger: quietLogger)
+        let state = await engine.group(Ledger.self).shard(for: "bkg_pay").read { $0 }
+        #expect(state.balance(.guestPayments, "SGD") == 59_024 && Ledger.violations(in: state) == [])
+        engine.close()
+    }
+
     func shardStates(_ engine: Engine) async -> [Listings.State] {
         var states: [Listings.State] = []
         for shard in engine.group(Listings.self).shards { states.append(await shard.read { $0 }) }

@@ -1,0 +1,291 @@
+import RoostBinary
+
+/// The money of bookings, in double entry: every movement is a balanced transfer in one currency
+/// with a unique id, immutable once posted (a correction is a new transfer).
+///
+/// Accounts, per currency:
+/// - `guestPayments`: money received from guests through the payment provider (debited on capture);
+/// - `guestFundsHeld`: what the platform holds for guests until their stay (guarded: never below 0);
+/// - `hostPayable(host)`: earned by a host, not yet paid out (guarded);
+/// - `platformRevenue`: service and host fees; `taxesPayable`: taxes collected;
+/// - `refunds`, `payouts`: money sent back to guests, and to hosts;
+/// - `fx`: the two sides of a conversion when a guest pays in another currency than the listing's.
+///
+/// The flow of one booking: authorize (no money moves) → capture (guestPayments → guestFundsHeld,
+/// through `fx` when converted) or void → refunds (guestFundsHeld → refunds) → release at payout
+/// time (guestFundsHeld → hostPayable + platformRevenue + taxesPayable) → payout (hostPayable →
+/// payouts). The ledger is sharded by payment id (a booking's id): one booking's money is in one shard.
+public enum Ledger: Aggregate {
+    public enum Account: Hashable, Sendable, Comparable, CustomStringConvertible {
+        case guestPayments
+        case guestFundsHeld
+        case hostPayable(host: String)
+        case platformRevenue
+        case taxesPayable
+        case refunds
+        case payouts
+        case fx
+
+        /// Accounts whose credit balance may never go below zero.
+        var isGuarded: Bool {
+            switch self {
+            case .guestFundsHeld, .hostPayable: true
+            default: false
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .guestPayments: "guest_payments"
+            case .guestFundsHeld: "guest_funds_held"
+            case let .hostPayable(host): "host_payable:\(host)"
+            case .platformRevenue: "platform_revenue"
+            case .taxesPayable: "taxes_payable"
+            case .refunds: "refunds"
+            case .payouts: "payouts"
+            case .fx: "fx"
+            }
+        }
+    }
+
+    public struct Line: Hashable, Sendable {
+        public var account: Account
+        /// Positive: a debit; negative: a credit.
+        public var amount: Int64
+
+        public static func debit(_ account: Account, _ amount: Int64) -> Line { Line(account: account, amount: amount) }
+        public static func credit(_ account: Account, _ amount: Int64) -> Line { Line(account: account, amount: -amount) }
+    }
+
+    public enum Purpose: Hashable, Sendable {
+        case capture
+        case refund
+        case release
+        case payout
+    }
+
+    public struct Transfer: Hashable, Sendable {
+        public var id: String
+        public var payment: String
+        public var purpose: Purpose
+        public var currency: String
+        public var lines: [Line]
+        public var at: Timestamp
+
+        public init(id: String, payment: String, purpose: Purpose, currency: String, lines: [Line], at: Timestamp) {
+            self.id = id
+            self.payment = payment
+            self.purpose = purpose
+            self.currency = currency
+            self.lines = lines
+            self.at = at
+        }
+
+        public var debits: Int64 { lines.reduce(0) { $0 + max(0, $1.amount) } }
+        public var credits: Int64 { lines.reduce(0) { $0 + max(0, -$1.amount) } }
+    }
+
+    public enum PaymentStatus: UInt8, Sendable {
+        case authorized = 1
+        case captured = 2
+        case voided = 3
+    }
+
+    public struct Payment: Hashable, Sendable {
+        public var id: String
+        /// What the guest pays in: the amount authorized and captured.
+        public var currency: String
+        public var amount: Int64
+        public var status: PaymentStatus
+        /// The listing's currency and the amount in it (equal to the above when not converted).
+        public var settlementCurrency: String
+        public var settlementAmount: Int64
+        public var refunded: Int64 = 0
+        public var released = false
+        public var paidOut = false
+    }
+
+    public struct State: Equatable, Sendable {
+        /// By account and currency: debits minus credits.
+        public internal(set) var balances: [BalanceKey: Int64] = [:]
+        public internal(set) var transfers: [String: Transfer] = [:]
+        public internal(set) var payments: [String: Payment] = [:]
+
+        public init() {}
+
+        public func balance(_ account: Account, _ currency: String) -> Int64 { balances[BalanceKey(account: account, currency: currency)] ?? 0 }
+    }
+
+    public struct BalanceKey: Hashable, Sendable {
+        public var account: Account
+        public var currency: String
+    }
+
+    public enum Command: Sendable {
+        /// `settlement`: the amount in the listing's currency, when the guest pays in another.
+        case authorize(payment: String, currency: String, amount: Int64, settlement: (currency: String, amount: Int64)?)
+        case capture(payment: String)
+        case void(payment: String)
+        case refund(payment: String, refund: String, amount: Int64)
+        /// Moves what the guest paid (less refunds) to the host, the platform and the tax account.
+        case release(payment: String, host: String, platformFees: Int64, taxes: Int64)
+        /// Pays the host what the release gave them.
+        case payout(payment: String, host: String)
+    }
+
+    public enum Event: Sendable, Equatable {
+        // Coding: LedgerCoding.swift
+        case authorized(Payment, at: Timestamp)
+        case voided(payment: String, at: Timestamp)
+        /// Money moved: the transfer and what it does to its payment.
+        case posted(Transfer)
+    }
+
+    public enum Rejection: Error, Equatable, Sendable {
+        case paymentExists
+        case paymentNotFound
+        case paymentIs(PaymentStatus)
+        case invalidAmount
+        case transferExists
+        /// More than the guest's funds held for this payment.
+        case insufficientFunds(available: Int64)
+        case notReleased
+        case alreadyReleased
+        case alreadyPaidOut
+    }
+
+    public static let kind: UInt16 = 4
+
+    public static func initialState() -> State { State() }
+
+    public static func decide(_ command: Command, state: State, context: DecisionContext) -> Result<[Event], Rejection> {
+        let now = context.now
+        func payment(_ id: String) -> Result<Payment, Rejection> {
+            state.payments[id].map { .success($0) } ?? .failure(.paymentNotFound)
+        }
+        func post(_ transfer: Transfer) -> Result<[Event], Rejection> {
+            state.transfers[transfer.id] == nil ? .success([.posted(transfer)]) : .failure(.transferExists)
+        }
+        switch command {
+        case let .authorize(id, currency, amount, settlement):
+            guard state.payments[id] == nil else { return .failure(.paymentExists) }
+            guard amount > 0, (settlement?.amount ?? 1) > 0 else { return .failure(.invalidAmount) }
+            let record = Payment(
+                id: id, currency: currency, amount: amount, status: .authorized,
+                settlementCurrency: settlement?.currency ?? currency, settlementAmount: settlement?.amount ?? amount
+            )
+            return .success([.authorized(record, at: now)])
+        case let .capture(id):
+            return payment(id).flatMap { payment in
+                guard payment.status == .authorized else { return .failure(.paymentIs(payment.status)) }
+                var lines: [Line] = [.debit(.guestPayments, payment.amount)]
+                var transfers: [Transfer] = []
+                if payment.settlementCurrency == payment.currency {
+                    lines.append(.credit(.guestFundsHeld, payment.amount))
+                } else {
+                    lines.append(.credit(.fx, payment.amount))
+                    transfers.append(Transfer(
+                        id: "cap:\(id):fx", payment: id, purpose: .capture, currency: payment.settlementCurrency,
+                        lines: [.debit(.fx, payment.settlementAmount), .credit(.guestFundsHeld, payment.settlementAmount)], at: now))
+                }
+                transfers.insert(Transfer(id: "cap:\(id)", payment: id, purpose: .capture, currency: payment.currency, lines: lines, at: now), at: 0)
+                return .success(transfers.map { .posted($0) })
+            }
+        case let .void(id):
+            return payment(id).flatMap { payment in
+                payment.status == .authorized ? .success([.voided(payment: id, at: now)]) : .failure(.paymentIs(payment.status))
+            }
+        case let .refund(id, refundID, amount):
+            return payment(id).flatMap { payment in
+                guard payment.status == .captured else { return .failure(.paymentIs(payment.status)) }
+                guard !payment.released else { return .failure(.alreadyReleased) }
+                guard amount > 0 else { return .failure(.invalidAmount) }
+                let held = payment.settlementAmount - payment.refunded
+                guard amount <= held else { return .failure(.insufficientFunds(available: held)) }
+                return post(Transfer(
+                    id: "ref:\(id):\(refundID)", payment: id, purpose: .refund, currency: payment.settlementCurrency,
+                    lines: [.debit(.guestFundsHeld, amount), .credit(.refunds, amount)], at: now))
+            }
+        case let .release(id, host, platformFees, taxes):
+            return payment(id).flatMap { payment in
+                guard payment.status == .captured else { return .failure(.paymentIs(payment.status)) }
+                guard !payment.released else { return .failure(.alreadyReleased) }
+                let held = payment.settlementAmount - payment.refunded
+                guard platformFees >= 0, taxes >= 0 else { return .failure(.invalidAmount) }
+                guard held > 0 else { return .failure(.insufficientFunds(available: 0)) }
+                // Refunds come out of the platform's and the tax side first; the host keeps the rest.
+                let fees = min(platformFees + taxes, held)
+                let toTaxes = min(taxes, fees), toPlatform = fees - toTaxes
+                let toHost = held - fees
+                var lines: [Line] = [.debit(.guestFundsHeld, held)]
+                if toHost > 0 { lines.append(.credit(.hostPayable(host: host), toHost)) }
+                if toPlatform > 0 { lines.append(.credit(.platformRevenue, toPlatform)) }
+                if toTaxes > 0 { lines.append(.credit(.taxesPayable, toTaxes)) }
+                return post(Transfer(id: "rel:\(id)", payment: id, purpose: .release, currency: payment.settlementCurrency, lines: lines, at: now))
+            }
+        case let .payout(id, host):
+            return payment(id).flatMap { payment in
+                guard payment.released else { return .failure(.notReleased) }
+                guard !payment.paidOut else { return .failure(.alreadyPaidOut) }
+                let earned = state.transfers["rel:\(id)"]?.lines.first { $0.account == .hostPayable(host: host) }.map { -$0.amount } ?? 0
+                guard earned > 0 else { return .failure(.insufficientFunds(available: 0)) }
+                return post(Transfer(
+                    id: "pay:\(id)", payment: id, purpose: .payout, currency: payment.settlementCurrency,
+                    lines: [.debit(.hostPayable(host: host), earned), .credit(.payouts, earned)], at: now))
+            }
+        }
+    }
+
+    public static func apply(_ event: Event, to state: inout State) {
+        switch event {
+        case let .authorized(payment, _):
+            state.payments[payment.id] = payment
+        case let .voided(id, _):
+            state.payments[id]?.status = .voided
+        case let .posted(transfer):
+            state.transfers[transfer.id] = transfer
+            for line in transfer.lines { state.balances[BalanceKey(account: line.account, currency: transfer.currency), default: 0] += line.amount }
+            switch transfer.purpose {
+            case .capture: state.payments[transfer.payment]?.status = .captured
+            case .refund: state.payments[transfer.payment]?.refunded += transfer.debits
+            case .release: state.payments[transfer.payment]?.released = true
+            case .payout: state.payments[transfer.payment]?.paidOut = true
+            }
+        }
+    }
+
+    /// Every invariant the ledger promises, checked from its transfers (tests call this after every
+    /// scenario): each transfer balanced, positive and in one currency; balances equal to the sum of
+    /// the transfers; no guarded account below zero; each payment captured or voided at most once
+    /// (never both); each payout made once, after its release. Empty when all hold.
+    public static func violations(in state: State) -> [String] {
+        var problems: [String] = []
+        var recomputed: [BalanceKey: Int64] = [:]
+        var byPayment: [String: [Transfer]] = [:]
+        for transfer in state.transfers.values {
+            if transfer.debits != transfer.credits { problems.append("transfer \(transfer.id) is unbalanced: \(transfer.debits) ≠ \(transfer.credits)") }
+            if transfer.lines.contains(where: { $0.amount == 0 }) { problems.append("transfer \(transfer.id) has a zero line") }
+            for line in transfer.lines { recomputed[BalanceKey(account: line.account, currency: transfer.currency), default: 0] += line.amount }
+            byPayment[transfer.payment, default: []].append(transfer)
+        }
+        var perCurrency: [String: Int64] = [:]
+        for (key, value) in state.balances where value != 0 { perCurrency[key.currency, default: 0] += value }
+        for (currency, sum) in perCurrency where sum != 0 { problems.append("\(currency): debits and credits differ by \(sum)") }
+        for key in Set(recomputed.keys).union(state.balances.keys) where (recomputed[key] ?? 0) != (state.balances[key] ?? 0) {
+            problems.append("\(key.account) \(key.currency): balance \(state.balances[key] ?? 0), transfers say \(recomputed[key] ?? 0)")
+        }
+        for (key, value) in state.balances where key.account.isGuarded && value > 0 {
+            problems.append("\(key.account) \(key.currency) is overdrawn by \(value)")
+        }
+        for payment in state.payments.values {
+            let transfers = byPayment[payment.id] ?? []
+            let captures = transfers.filter { $0.purpose == .capture && $0.currency == payment.currency }.count
+            if payment.status == .captured, captures != 1 { problems.append("payment \(payment.id) captured \(captures) times") }
+            if payment.status != .captured, captures != 0 { problems.append("payment \(payment.id) is \(payment.status) with a capture") }
+            let payouts = transfers.filter { $0.purpose == .payout }.count
+            if payouts > 1 || (payouts == 1 && !payment.released) { problems.append("payment \(payment.id) paid out \(payouts) times") }
+            if payment.refunded > payment.settlementAmount { problems.append("payment \(payment.id) refunded more than it took") }
+        }
+        return problems.sorted()
+    }
+}

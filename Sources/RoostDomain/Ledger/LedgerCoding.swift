@@ -1,0 +1,157 @@
+import RoostBinary
+
+// The binary form of the ledger: events and snapshots.
+
+extension ByteWriter {
+    mutating func write(_ account: Ledger.Account) {
+        switch account {
+        case .guestPayments: write(UInt8(1))
+        case .guestFundsHeld: write(UInt8(2))
+        case let .hostPayable(host):
+            write(UInt8(3))
+            writeString(host)
+        case .platformRevenue: write(UInt8(4))
+        case .taxesPayable: write(UInt8(5))
+        case .refunds: write(UInt8(6))
+        case .payouts: write(UInt8(7))
+        case .fx: write(UInt8(8))
+        }
+    }
+
+    mutating func write(_ transfer: Ledger.Transfer) {
+        writeString(transfer.id)
+        writeString(transfer.payment)
+        let purpose: UInt8 = switch transfer.purpose {
+        case .capture: 1
+        case .refund: 2
+        case .release: 3
+        case .payout: 4
+        }
+        write(purpose)
+        writeString(transfer.currency)
+        writeVarint(transfer.lines.count)
+        for line in transfer.lines {
+            write(line.account)
+            write(line.amount)
+        }
+        write(transfer.at)
+    }
+
+    mutating func write(_ payment: Ledger.Payment) {
+        writeString(payment.id)
+        writeString(payment.currency)
+        write(payment.amount)
+        write(payment.status.rawValue)
+        writeString(payment.settlementCurrency)
+        write(payment.settlementAmount)
+        write(payment.refunded)
+        write(payment.released)
+        write(payment.paidOut)
+    }
+}
+
+extension ByteReader {
+    mutating func readLedgerAccount() throws(DecodeError) -> Ledger.Account {
+        switch try readUInt8() {
+        case 1: .guestPayments
+        case 2: .guestFundsHeld
+        case 3: .hostPayable(host: try readString())
+        case 4: .platformRevenue
+        case 5: .taxesPayable
+        case 6: .refunds
+        case 7: .payouts
+        case 8: .fx
+        case let other: throw .invalid("unknown ledger account \(other)")
+        }
+    }
+
+    mutating func readTransfer() throws(DecodeError) -> Ledger.Transfer {
+        let id = try readString(), payment = try readString()
+        let purpose: Ledger.Purpose = switch try readUInt8() {
+        case 1: .capture
+        case 2: .refund
+        case 3: .release
+        case 4: .payout
+        case let other: throw .invalid("unknown transfer purpose \(other)")
+        }
+        let currency = try readString()
+        var lines: [Ledger.Line] = []
+        for _ in 0..<(try readCount(limit: remaining / 9)) { lines.append(Ledger.Line(account: try readLedgerAccount(), amount: try readInt64())) }
+        let transfer = Ledger.Transfer(id: id, payment: payment, purpose: purpose, currency: currency, lines: lines, at: try readTimestamp())
+        guard transfer.debits == transfer.credits else { throw .invalid("transfer \(id) is unbalanced") }
+        return transfer
+    }
+
+    mutating func readPayment() throws(DecodeError) -> Ledger.Payment {
+        let id = try readString(), currency = try readString(), amount = try readInt64()
+        let raw = try readUInt8()
+        guard let status = Ledger.PaymentStatus(rawValue: raw) else { throw .invalid("unknown payment status \(raw)") }
+        var payment = Ledger.Payment(
+            id: id, currency: currency, amount: amount, status: status, settlementCurrency: try readString(), settlementAmount: try readInt64()
+        )
+        payment.refunded = try readInt64()
+        payment.released = try readBool()
+        payment.paidOut = try readBool()
+        return payment
+    }
+}
+
+/// The frozen on-disk tags of `Ledger.Event`. Never renumber.
+extension Ledger.Event: EventCoding {
+    private enum Tag: UInt16 {
+        case authorized = 1
+        case voided = 2
+        case posted = 3
+    }
+
+    public func encode(into writer: inout ByteWriter) {
+        func header(_ tag: Tag) { EventHeader(tag: tag.rawValue, version: 1).write(into: &writer) }
+        switch self {
+        case let .authorized(payment, at):
+            header(.authorized)
+            writer.write(payment)
+            writer.write(at)
+        case let .voided(payment, at):
+            header(.voided)
+            writer.writeString(payment)
+            writer.write(at)
+        case let .posted(transfer):
+            header(.posted)
+            writer.write(transfer)
+        }
+    }
+
+    public static func decode(from reader: inout ByteReader) throws(DecodeError) -> Self {
+        let header = try EventHeader.read(from: &reader)
+        guard header.version == 1, let tag = Tag(rawValue: header.tag) else { throw header.unknown(in: Self.self) }
+        switch tag {
+        case .authorized: return .authorized(try reader.readPayment(), at: try reader.readTimestamp())
+        case .voided: return .voided(payment: try reader.readString(), at: try reader.readTimestamp())
+        case .posted: return .posted(try reader.readTransfer())
+        }
+    }
+}
+
+extension Ledger {
+    // The snapshot: payments, then transfers (balances are their sum, rebuilt on load).
+    public static func encode(state: State, into writer: inout ByteWriter) {
+        writer.writeVarint(state.payments.count)
+        for id in state.payments.keys.sorted() { writer.write(state.payments[id]!) }
+        writer.writeVarint(state.transfers.count)
+        for id in state.transfers.keys.sorted() { writer.write(state.transfers[id]!) }
+    }
+
+    public static func decodeState(from reader: inout ByteReader) throws(DecodeError) -> State {
+        var state = State()
+        for _ in 0..<(try reader.readCount(limit: reader.remaining)) {
+            let payment = try reader.readPayment()
+            state.payments[payment.id] = payment
+        }
+        for _ in 0..<(try reader.readCount(limit: reader.remaining)) {
+            let transfer = try reader.readTransfer()
+            state.transfers[transfer.id] = transfer
+            for line in transfer.lines { state.balances[BalanceKey(account: line.account, currency: transfer.currency), default: 0] += line.amount }
+        }
+        return state
+    }
+}

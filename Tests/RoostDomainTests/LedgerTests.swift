@@ -1,0 +1,172 @@
+import RoostBinary
+import RoostDomain
+import RoostTestSupport
+import Testing
+
+/// The ledger's flows and refusals, with its invariants checked after every step.
+struct LedgerTests {
+    let t0 = Timestamp(millisecondsSinceEpoch: 1_800_000_000_000)
+
+    /// Decides and applies each command, checking the invariants after each; returns the outcomes.
+    @discardableResult
+    func run(_ commands: [Ledger.Command], on state: inout Ledger.State) -> [Ledger.Rejection?] {
+        commands.map { command in
+            switch Ledger.decide(command, state: state, context: DecisionContext(now: t0)) {
+            case let .success(events):
+                for event in events { Ledger.apply(event, to: &state) }
+                #expect(Ledger.violations(in: state) == [], "after \(command)")
+                return nil
+            case let .failure(rejection):
+                return rejection
+            }
+        }
+    }
+
+    @Test func aPaidStayFromCaptureToPayout() {
+        var state = Ledger.initialState()
+        let outcomes = run([
+            .authorize(payment: "bkg_1", currency: "SGD", amount: 59_024, settlement: nil),
+            .capture(payment: "bkg_1"),
+            .refund(payment: "bkg_1", refund: "r1", amount: 1_024),
+            .release(payment: "bkg_1", host: "usr_h", platformFees: 6_650 + 1_425, taxes: 4_874),
+            .payout(payment: "bkg_1", host: "usr_h"),
+        ], on: &state)
+        #expect(outcomes == [nil, nil, nil, nil, nil])
+        #expect(state.balance(.guestPayments, "SGD") == 59_024)
+        #expect(state.balance(.guestFundsHeld, "SGD") == 0)
+        #expect(state.balance(.refunds, "SGD") == -1_024)
+        #expect(state.balance(.platformRevenue, "SGD") == -8_075)
+        #expect(state.balance(.taxesPayable, "SGD") == -4_874)
+        #expect(state.balance(.hostPayable(host: "usr_h"), "SGD") == 0)
+        #expect(state.balance(.payouts, "SGD") == -(58_000 - 8_075 - 4_874))
+        #expect(state.payments["bkg_1"]?.paidOut == true && state.transfers.count == 4)
+    }
+
+    @Test func eachPaymentIsCapturedOrVoidedAtMostOnce() {
+        var state = Ledger.initialState()
+        let outcomes = run([
+            .authorize(payment: "a", currency: "USD", amount: 100, settlement: nil),
+            .authorize(payment: "a", currency: "USD", amount: 100, settlement: nil),
+            .capture(payment: "a"), .capture(payment: "a"), .void(payment: "a"),
+            .authorize(payment: "b", currency: "USD", amount: 100, settlement: nil),
+            .void(payment: "b"), .void(payment: "b"), .capture(payment: "b"),
+            .capture(payment: "nope"), .authorize(payment: "c", currency: "USD", amount: 0, settlement: nil),
+        ], on: &state)
+        #expect(outcomes == [nil, .paymentExists, nil, .paymentIs(.captured), .paymentIs(.captured), nil, nil, .paymentIs(.voided), .paymentIs(.voided),
+                             .paymentNotFound, .invalidAmount])
+        #expect(state.balance(.guestPayments, "USD") == 100, "one capture's money, once")
+    }
+
+    @Test func refundsReleasesAndPayoutsAreRefusedOutOfTurn() {
+        var state = Ledger.initialState()
+        run([.authorize(payment: "p", currency: "JPY", amount: 30_000, settlement: nil)], on: &state)
+        #expect(run([.refund(payment: "p", refund: "r", amount: 1), .release(payment: "p", host: "h", platformFees: 0, taxes: 0)], on: &state)
+            == [.paymentIs(.authorized), .paymentIs(.authorized)])
+        run([.capture(payment: "p")], on: &state)
+        #expect(run([
+            .payout(payment: "p", host: "h"), .refund(payment: "p", refund: "r", amount: 30_001), .refund(payment: "p", refund: "r", amount: 0),
+            .refund(payment: "p", refund: "r", amount: 10_000), .refund(payment: "p", refund: "r", amount: 10_000),
+            .refund(payment: "p", refund: "r2", amount: 20_001),
+        ], on: &state) == [.notReleased, .insufficientFunds(available: 30_000), .invalidAmount, nil, .transferExists, .insufficientFunds(available: 20_000)])
+        #expect(run([
+            .release(payment: "p", host: "h", platformFees: 3_000, taxes: 1_000), .release(payment: "p", host: "h", platformFees: 0, taxes: 0),
+            .refund(payment: "p", refund: "r3", amount: 1), .payout(payment: "p", host: "h"), .payout(payment: "p", host: "h"),
+        ], on: &state) == [nil, .alreadyReleased, .alreadyReleased, nil, .alreadyPaidOut])
+        #expect(state.balance(.payouts, "JPY") == -16_000)
+    }
+
+    /// Refunds take the platform's and the taxes' share first when little is left.
+    @Test func aReleaseAfterLargeRefundsLeavesTheHostWhatRemains() {
+        var state = Ledger.initialState()
+        run([.authorize(payment: "p", currency: "BHD", amount: 10_000, settlement: nil), .capture(payment: "p"),
+             .refund(payment: "p", refund: "r", amount: 9_500), .release(payment: "p", host: "h", platformFees: 1_000, taxes: 300)], on: &state)
+        #expect(state.balance(.taxesPayable, "BHD") == -300 && state.balance(.platformRevenue, "BHD") == -200)
+        #expect(state.balance(.hostPayable(host: "h"), "BHD") == 0)
+        #expect(run([.payout(payment: "p", host: "h")], on: &state) == [.insufficientFunds(available: 0)], "nothing to pay out")
+    }
+
+    @Test func aGuestPayingInAnotherCurrencyGoesThroughFX() {
+        var state = Ledger.initialState()
+        #expect(run([.authorize(payment: "p", currency: "EUR", amount: 10_000, settlement: (currency: "SGD", amount: 14_500)), .capture(payment: "p")], on: &state)
+            == [nil, nil])
+        #expect(state.balance(.guestPayments, "EUR") == 10_000 && state.balance(.fx, "EUR") == -10_000)
+        #expect(state.balance(.fx, "SGD") == 14_500 && state.balance(.guestFundsHeld, "SGD") == -14_500)
+        run([.release(payment: "p", host: "h", platformFees: 2_000, taxes: 0), .payout(payment: "p", host: "h")], on: &state)
+        #expect(state.balance(.payouts, "SGD") == -12_500)
+    }
+
+    /// The checker finds what `decide` never lets through, when it is forced in by hand.
+    @Test func theInvariantCheckerCatchesBrokenLedgers() {
+        var state = Ledger.initialState()
+        run([.authorize(payment: "p", currency: "USD", amount: 500, settlement: nil), .capture(payment: "p")], on: &state)
+        var doubled = state
+        Ledger.apply(.posted(Ledger.Transfer(id: "cap:again", payment: "p", purpose: .capture, currency: "USD",
+                                              lines: [.debit(.guestPayments, 500), .credit(.guestFundsHeld, 500)], at: t0)), to: &doubled)
+        #expect(Ledger.violations(in: doubled).contains("payment p captured 2 times"))
+        var unbalanced = state
+        Ledger.apply(.posted(Ledger.Transfer(id: "x", payment: "p", purpose: .refund, currency: "USD", lines: [.debit(.guestFundsHeld, 5)], at: t0)), to: &unbalanced)
+        #expect(Ledger.violations(in: unbalanced).contains { $0.contains("unbalanced") })
+        #expect(Ledger.violations(in: unbalanced).contains("USD: debits and credits differ by 5"))
+        var overdrawn = state
+        Ledger.apply(.posted(Ledger.Transfer(id: "y", payment: "p", purpose: .refund, currency: "USD",
+                                              lines: [.debit(.guestFundsHeld, 600), .credit(.refunds, 600)], at: t0)), to: &overdrawn)
+        #expect(Ledger.violations(in: overdrawn).contains { $0.contains("guest_funds_held USD is overdrawn by 100") })
+    }
+
+    /// Random commands over many payments: no sequence breaks an invariant.
+    @Test func randomTrafficKeepsEveryInvariant() {
+        var generator = SeededGenerator(seed: testSeed())
+        var state = Ledger.initialState()
+        let currencies = ["USD", "JPY", "BHD"]
+        for step in 0..<1_500 {
+            let payment = "p\(Int.random(in: 0..<40, using: &generator))"
+            let amount = Int64.random(in: 1...20_000, using: &generator)
+            let command: Ledger.Command = switch Int.random(in: 0..<7, using: &generator) {
+            case 0: .authorize(payment: payment, currency: currencies.randomElement(using: &generator)!, amount: amount,
+                               settlement: Bool.random(using: &generator) ? nil : (currency: "SGD", amount: amount * 2))
+            case 1: .capture(payment: payment)
+            case 2: .void(payment: payment)
+            case 3: .refund(payment: payment, refund: "r\(step % 5)", amount: amount / 4)
+            case 4: .release(payment: payment, host: "h\(step % 3)", platformFees: amount / 10, taxes: amount / 20)
+            default: .payout(payment: payment, host: "h\(step % 3)")
+            }
+            run([command], on: &state)
+        }
+        #expect(state.payments.values.contains { $0.paidOut } && state.payments.values.contains { $0.status == .voided })
+        #expect(Ledger.violations(in: state) == [])
+    }
+
+    @Test func eventsAndStateSurviveTheBinaryRoundTrip() throws {
+        var state = Ledger.initialState()
+        var events: [Ledger.Event] = []
+        for command: Ledger.Command in [
+            .authorize(payment: "p", currency: "EUR", amount: 10_000, settlement: (currency: "SGD", amount: 14_500)), .capture(payment: "p"),
+            .refund(payment: "p", refund: "r", amount: 500), .release(payment: "p", host: "usr_ü", platformFees: 2_000, taxes: 100),
+            .payout(payment: "p", host: "usr_ü"), .authorize(payment: "q", currency: "USD", amount: 1, settlement: nil), .void(payment: "q"),
+        ] {
+            guard case let .success(decided) = Ledger.decide(command, state: state, context: DecisionContext(now: t0)) else {
+                Issue.record("\(command) was refused")
+                return
+            }
+            for event in decided { Ledger.apply(event, to: &state) }
+            events += decided
+        }
+        for event in events {
+            var writer = ByteWriter()
+            event.encode(into: &writer)
+            let decoded = try writer.bytes.withUnsafeBytes { buffer in
+                var reader = ByteReader(buffer)
+                return try Ledger.Event.decode(from: &reader)
+            }
+            #expect(decoded == event)
+        }
+        var writer = ByteWriter()
+        Ledger.encode(state: state, into: &writer)
+        let decoded = try writer.bytes.withUnsafeBytes { buffer in
+            var reader = ByteReader(buffer)
+            return try Ledger.decodeState(from: &reader)
+        }
+        #expect(decoded == state)
+        #expect(Ledger.violations(in: decoded) == [])
+    }
+}
