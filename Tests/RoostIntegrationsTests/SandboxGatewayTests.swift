@@ -1,0 +1,96 @@
+import RoostIntegrations
+import Testing
+
+/// The local payment provider: Stripe's test payment methods, manual capture, voids, refunds,
+/// payouts, and idempotency keys as Stripe keeps them.
+struct SandboxGatewayTests {
+    @Test func testCardsAuthorizeOrDeclineAsStripesDo() async throws {
+        let gateway = SandboxGateway()
+        for method in SandboxGateway.approved.sorted() {
+            let payment = try await gateway.authorize(amount: 5_000, currency: "SGD", paymentMethod: method, idempotencyKey: "k-\(method)")
+            #expect(payment.status == .requiresCapture && payment.amount == 5_000 && payment.clientSecret == nil, "\(method)")
+        }
+        for (method, code) in SandboxGateway.declines {
+            await #expect(throws: GatewayError.declined(code: code)) {
+                try await gateway.authorize(amount: 5_000, currency: "SGD", paymentMethod: method, idempotencyKey: "k-\(method)")
+            }
+            #expect(await gateway.payment(forIdempotencyKey: "k-\(method)")?.status == .requiresPaymentMethod, "a decline leaves nothing authorized")
+        }
+        await #expect(throws: GatewayError.invalidPaymentMethod("pm_card_bogus")) {
+            try await gateway.authorize(amount: 5_000, currency: "SGD", paymentMethod: "pm_card_bogus", idempotencyKey: "k-bogus")
+        }
+        let waiting = try await gateway.authorize(amount: 5_000, currency: "SGD", paymentMethod: nil, idempotencyKey: "k-client")
+        #expect(waiting.status == .requiresPaymentMethod && waiting.clientSecret?.hasPrefix(waiting.id + "_secret_") == true)
+    }
+
+    @Test func captureVoidAndRefundFollowThePaymentsState() async throws {
+        let gateway = SandboxGateway()
+        let payment = try await gateway.authorize(amount: 10_000, currency: "JPY", paymentMethod: "pm_card_visa", idempotencyKey: "a1")
+        await #expect(throws: GatewayError.self) { try await gateway.refund(payment.id, amount: 1, idempotencyKey: "r0") }
+        await #expect(throws: GatewayError.self) { try await gateway.capture(payment.id, amount: 10_001, idempotencyKey: "c0") }
+        let captured = try await gateway.capture(payment.id, amount: nil, idempotencyKey: "c1")
+        #expect(captured.status == .succeeded && captured.amountCaptured == 10_000)
+        await #expect(throws: GatewayError.self) { try await gateway.void(payment.id, idempotencyKey: "v1") }
+        await #expect(throws: GatewayError.self) { try await gateway.capture(payment.id, amount: nil, idempotencyKey: "c2") }
+        let first = try await gateway.refund(payment.id, amount: 4_000, idempotencyKey: "r1")
+        _ = try await gateway.refund(payment.id, amount: 6_000, idempotencyKey: "r2")
+        await #expect(throws: GatewayError.self) { try await gateway.refund(payment.id, amount: 1, idempotencyKey: "r3") }
+        #expect(first.amount == 4_000 && first.payment == payment.id)
+
+        let other = try await gateway.authorize(amount: 700, currency: "JPY", paymentMethod: "pm_card_amex", idempotencyKey: "a2")
+        #expect(try await gateway.void(other.id, idempotencyKey: "v2").status == .canceled)
+        await #expect(throws: GatewayError.self) { try await gateway.capture(other.id, amount: nil, idempotencyKey: "c3") }
+        await #expect(throws: GatewayError.notFound("pi_nope")) { try await gateway.capture("pi_nope", amount: nil, idempotencyKey: "c4") }
+    }
+
+    /// A retry with the same key answers the first call again, success or failure, and moves no
+    /// more money; the same key with other parameters is refused.
+    @Test func idempotencyKeysReplayTheFirstAnswer() async throws {
+        let gateway = SandboxGateway()
+        let first = try await gateway.authorize(amount: 1_000, currency: "USD", paymentMethod: "pm_card_visa", idempotencyKey: "book-1")
+        let again = try await gateway.authorize(amount: 1_000, currency: "USD", paymentMethod: "pm_card_visa", idempotencyKey: "book-1")
+        #expect(first == again)
+        await #expect(throws: GatewayError.idempotencyKeyReused("book-1")) {
+            try await gateway.authorize(amount: 2_000, currency: "USD", paymentMethod: "pm_card_visa", idempotencyKey: "book-1")
+        }
+        #expect(try await gateway.capture(first.id, amount: nil, idempotencyKey: "cap-1") == gateway.capture(first.id, amount: nil, idempotencyKey: "cap-1"))
+        let refund = try await gateway.refund(first.id, amount: 300, idempotencyKey: "ref-1")
+        #expect(try await gateway.refund(first.id, amount: 300, idempotencyKey: "ref-1") == refund, "no second refund")
+        _ = try await gateway.refund(first.id, amount: 700, idempotencyKey: "ref-2")
+        for _ in 0..<2 {
+            await #expect(throws: GatewayError.declined(code: "card_declined")) {
+                try await gateway.authorize(amount: 1_000, currency: "USD", paymentMethod: "pm_card_chargeDeclined", idempotencyKey: "book-2")
+            }
+        }
+        #expect(await gateway.payment(forIdempotencyKey: "book-1")?.amountRefunded == 1_000)
+        #expect(await gateway.payment(forIdempotencyKey: "never") == nil)
+    }
+
+    @Test func payoutsGoToConnectedAccountsOnce() async throws {
+        let gateway = SandboxGateway()
+        let payout = try await gateway.payout(amount: 45_000, currency: "SGD", destination: "acct_host1", idempotencyKey: "pay-1")
+        #expect(try await gateway.payout(amount: 45_000, currency: "SGD", destination: "acct_host1", idempotencyKey: "pay-1") == payout)
+        await #expect(throws: GatewayError.self) { try await gateway.payout(amount: 1, currency: "SGD", destination: "host1", idempotencyKey: "pay-2") }
+        await #expect(throws: GatewayError.self) { try await gateway.payout(amount: 0, currency: "SGD", destination: "acct_host1", idempotencyKey: "pay-3") }
+        #expect(await gateway.allPayouts == [payout])
+    }
+
+    /// Concurrent retries of one capture (a client retrying, a webhook, a reconciler): one capture.
+    @Test func concurrentRetriesCaptureOnce() async throws {
+        let gateway = SandboxGateway()
+        let payment = try await gateway.authorize(amount: 9_999, currency: "BHD", paymentMethod: "pm_card_visa", idempotencyKey: "a")
+        let answers = await withTaskGroup(of: (String, GatewayPayment?).self) { group in
+            for i in 0..<50 {
+                let key = i % 2 == 0 ? "cap" : "cap-\(i)"
+                group.addTask { (key, try? await gateway.capture(payment.id, amount: nil, idempotencyKey: key)) }
+            }
+            return await group.reduce(into: [(String, GatewayPayment?)]()) { $0.append($1) }
+        }
+        // Exactly one key captured: all its retries got the same answer; every other key was refused.
+        let winners = Set(answers.filter { $0.1 != nil }.map(\.0))
+        #expect(winners.count == 1)
+        #expect(Set(answers.compactMap(\.1)).count == 1)
+        #expect(answers.filter { winners.contains($0.0) }.allSatisfy { $0.1 != nil })
+        #expect(await gateway.payment(forIdempotencyKey: "a")?.amountCaptured == 9_999)
+    }
+}
