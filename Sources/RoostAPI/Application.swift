@@ -7,7 +7,7 @@ import RoostDomain
 import RoostEngine
 
 /// The aggregates the engine owns. Each feature adds its aggregate here.
-public var roostAggregates: [any Aggregate.Type] { [Accounts.self, Listings.self, Reviews.self] }
+public var roostAggregates: [any Aggregate.Type] { [Accounts.self, Listings.self, Reviews.self, Ledger.self] }
 
 /// The Prometheus registry behind swift-metrics, bootstrapped once per process.
 public let roostMetrics: PrometheusCollectorRegistry = {
@@ -35,9 +35,12 @@ public func buildApplication(
         authLimitPerMinute: configuration.rateLimitAuthPerMinute, refreshLimitPerMinute: configuration.rateLimitRefreshPerMinute,
         media: services.media, verifiers: services.verifiers, bodyLimit: configuration.jsonBodyBytesMax
     ).register(on: router)
-    ListingRoutes(
+    let listingRoutes = ListingRoutes(
         service: services.listings, accounts: services.accounts, reference: services.reference, bodyLimit: configuration.jsonBodyBytesMax
-    ).register(on: router)
+    )
+    listingRoutes.register(on: router)
+    BookingRoutes(service: services.bookings, accounts: services.accounts, listingRoutes: listingRoutes, bodyLimit: configuration.jsonBodyBytesMax)
+        .register(on: router)
     routes(router)
     return Application(
         responder: HeadResponder(wrapped: router.buildResponder()),

@@ -98,6 +98,16 @@ extension Request {
     }
 }
 
+extension Request {
+    /// `decodeStrictJSON` for bodies that may be left out: nil for an empty body.
+    public func decodeOptionalStrictJSON<T: StrictJSONBody>(as type: T.Type, limit: Int) async throws -> T? {
+        if headers[.contentLength].flatMap(Int.init) == 0 { return nil }
+        let buffer = try await collectBody(limit: limit)
+        guard buffer.readableBytesView.contains(where: { !$0.isASCIIWhitespace }) else { return nil }
+        return try await Request(head: head, body: .init(buffer: buffer)).decodeStrictJSON(as: T.self, limit: limit)
+    }
+}
+
 extension UInt8 {
     fileprivate var isASCIIWhitespace: Bool { self == 0x20 || self == 0x09 || self == 0x0A || self == 0x0D }
 }

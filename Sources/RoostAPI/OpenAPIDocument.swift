@@ -14,7 +14,7 @@ enum OpenAPIDocument {
     }()
 
     /// Each feature's part of the document.
-    static let sections: [OpenAPISection] = [AccountsOpenAPI.section, ListingsOpenAPI.section]
+    static let sections: [OpenAPISection] = [AccountsOpenAPI.section, ListingsOpenAPI.section, BookingsOpenAPI.section]
 
     static let base = #"""
     {

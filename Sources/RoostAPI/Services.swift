@@ -10,6 +10,7 @@ import RoostIntegrations
 public struct RoostServices: Sendable {
     public let accounts: AccountService
     public let listings: ListingService
+    public let bookings: BookingService
     public let reference: ReferenceData
     public let cacheBackend: CacheBackend
     let media: MediaLibrary
@@ -50,9 +51,15 @@ public struct RoostServices: Sendable {
         } catch {
             throw RoostConfiguration.Invalid(variable: "ROOST_REFERENCE_DIR", value: referenceDirectory, expected: "the data/ directory (\(error))")
         }
+        let listings = ListingService(group: engine.group(Listings.self), reviews: engine.group(Reviews.self), media: media, clock: clock)
+        // The local sandbox (its journal beside the engine's data): the real providers' adapters come with their configuration.
+        let gateway = try await SandboxGateway.open(journal: configuration.dataDirectory + "/sandbox-payments.log")
+        let bookings = BookingService(
+            listings: listings, ledger: engine.group(Ledger.self), gateway: gateway, reference: reference, clock: clock, logger: logger
+        )
         return RoostServices(
-            accounts: accounts, listings: ListingService(group: engine.group(Listings.self), reviews: engine.group(Reviews.self), media: media, clock: clock),
-            reference: reference, cacheBackend: cacheBackend, media: media, verifiers: verifiers
+            accounts: accounts, listings: listings, bookings: bookings, reference: reference, cacheBackend: cacheBackend, media: media,
+            verifiers: verifiers
         )
     }
 

@@ -30,7 +30,10 @@ struct Serve: AsyncParsableCommand {
         // Services stop in reverse order: the HTTP server drains first, then the engine snapshots and closes the journal.
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: engineService), .init(service: application)],
+                services: [
+                    .init(service: engineService), .init(service: BookingScheduler(bookings: services.bookings, logger: logger)),
+                    .init(service: application),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

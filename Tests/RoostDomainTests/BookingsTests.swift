@@ -212,6 +212,7 @@ struct BookingsTests {
         let events: [Listings.Event] = [
             .bookingHeld(booking("bkg_1", 10, 3)), .bookingConfirmed(id: "bkg_1", at: t0),
             .bookingCanceled(id: "bkg_1", canceled.cancellation!), .bookingCompleted(id: "bkg_1", at: t0), .bookingHeld(canceled),
+            .bookingHoldExtended(id: "bkg_1", until: Timestamp(millisecondsSinceEpoch: t0.millisecondsSinceEpoch + 86_400_000), at: t0),
         ]
         for event in events {
             #expect(try roundTrip({ event.encode(into: &$0) }, { reader throws(DecodeError) in try Listings.Event.decode(from: &reader) }) == event)

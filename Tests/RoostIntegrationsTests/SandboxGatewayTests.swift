@@ -1,4 +1,6 @@
+import Foundation
 import RoostIntegrations
+import RoostTestSupport
 import Testing
 
 /// The local payment provider: Stripe's test payment methods, manual capture, voids, refunds,
@@ -92,5 +94,30 @@ struct SandboxGatewayTests {
         #expect(Set(answers.compactMap(\.1)).count == 1)
         #expect(answers.filter { winners.contains($0.0) }.allSatisfy { $0.1 != nil })
         #expect(await gateway.payment(forIdempotencyKey: "a")?.amountCaptured == 9_999)
+    }
+
+    /// A provider remembers across our restarts: a reopened sandbox has the same payments, answers
+    /// repeated keys the same way, and goes on counting ids where it stopped.
+    @Test func theJournalRebuildsEverythingOnReopen() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path + "/sandbox-payments.log"
+        var gateway = try await SandboxGateway.open(journal: path)
+        let payment = try await gateway.authorize(amount: 8_000, currency: "SGD", paymentMethod: "pm_card_visa", idempotencyKey: "auth:b1")
+        _ = try await gateway.capture(payment.id, amount: nil, idempotencyKey: "cap:b1")
+        let refund = try await gateway.refund(payment.id, amount: 500, idempotencyKey: "ref:b1")
+        await #expect(throws: GatewayError.declined(code: "card_declined")) {
+            try await gateway.authorize(amount: 1, currency: "SGD", paymentMethod: "pm_card_chargeDeclined", idempotencyKey: "auth:b2")
+        }
+        let before = try await gateway.payment(forIdempotencyKey: "auth:b1")
+        gateway = try await SandboxGateway.open(journal: path)
+        #expect(try await gateway.payment(forIdempotencyKey: "auth:b1") == before)
+        #expect(try await gateway.refund(payment.id, amount: 500, idempotencyKey: "ref:b1") == refund, "the same key, the same answer")
+        await #expect(throws: GatewayError.declined(code: "card_declined")) {
+            try await gateway.authorize(amount: 1, currency: "SGD", paymentMethod: "pm_card_chargeDeclined", idempotencyKey: "auth:b2")
+        }
+        let next = try await gateway.authorize(amount: 1, currency: "SGD", paymentMethod: "pm_card_visa", idempotencyKey: "auth:b3")
+        #expect(next.id != payment.id && next.id.hasPrefix("pi_sandbox_"))
+        try "not json\n".write(toFile: path, atomically: false, encoding: .utf8)
+        await #expect(throws: SandboxGateway.JournalError.self) { try await SandboxGateway.open(journal: path) }
     }
 }

@@ -66,6 +66,10 @@ public struct BookingRecord: Hashable, Sendable {
     public var status: BookingStatus
     /// The price as quoted when booked, in the listing's currency (never recomputed).
     public var quote: PriceQuote
+    /// What the guest pays: `quote` converted into the guest's currency (`quote` itself when the
+    /// same), at `exchangeRate` units of the guest's currency per unit of the listing's.
+    public var charge: PriceQuote
+    public var exchangeRate: Double
     /// The cancellation policy in force when booked.
     public var policy: CancellationPolicy
     /// Whether the listing took instant bookings when booked (else the host accepts or declines).
@@ -88,6 +92,8 @@ public struct BookingRecord: Hashable, Sendable {
         self.guests = guests
         self.status = .pending
         self.quote = quote
+        self.charge = quote
+        self.exchangeRate = 1
         self.policy = policy
         self.instantBook = instantBook
         self.holdExpiresAt = holdExpiresAt

@@ -30,6 +30,8 @@ extension ByteWriter {
         writeVarint(booking.guests)
         write(booking.status.rawValue)
         write(booking.quote)
+        write(booking.charge)
+        write(booking.exchangeRate.bitPattern)
         write(booking.policy.rawValue)
         write(booking.instantBook)
         write(booking.holdExpiresAt)
@@ -63,7 +65,9 @@ extension ByteReader {
         let guests = try readInt()
         let rawStatus = try readUInt8()
         guard let status = BookingStatus(rawValue: rawStatus) else { throw .invalid("unknown booking status \(rawStatus)") }
-        let quote = try readPriceQuote()
+        let quote = try readPriceQuote(), charge = try readPriceQuote()
+        let exchangeRate = Double(bitPattern: try readUInt64())
+        guard exchangeRate.isFinite, exchangeRate > 0 else { throw .invalid("exchange rate \(exchangeRate)") }
         let rawPolicy = try readUInt8()
         guard let policy = CancellationPolicy(rawValue: rawPolicy) else { throw .invalid("unknown cancellation policy \(rawPolicy)") }
         let instantBook = try readBool()
@@ -72,6 +76,8 @@ extension ByteReader {
             instantBook: instantBook, holdExpiresAt: try readTimestamp(), createdAt: try readTimestamp()
         )
         booking.status = status
+        booking.charge = charge
+        booking.exchangeRate = exchangeRate
         booking.updatedAt = try readTimestamp()
         if try readBool() { booking.cancellation = try readBookingCancellation() }
         return booking

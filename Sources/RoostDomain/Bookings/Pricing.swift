@@ -121,9 +121,6 @@ public enum Money {
 }
 
 extension CalendarDay {
-    /// Friday and Saturday nights (1970-01-01 was a Thursday).
-    public var isWeekendNight: Bool {
-        let weekday = ((Int(daysSinceEpoch) + 4) % 7 + 7) % 7  // 0 Sunday … 6 Saturday
-        return weekday == 5 || weekday == 6
-    }
+    /// Friday and Saturday nights.
+    public var isWeekendNight: Bool { weekday == 4 || weekday == 5 }  // 0 is Monday
 }

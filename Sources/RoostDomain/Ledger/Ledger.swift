@@ -100,6 +100,8 @@ public enum Ledger: Aggregate {
         /// The listing's currency and the amount in it (equal to the above when not converted).
         public var settlementCurrency: String
         public var settlementAmount: Int64
+        /// The provider's id of the payment.
+        public var reference: String = ""
         public var refunded: Int64 = 0
         public var released = false
         public var paidOut = false
@@ -123,7 +125,7 @@ public enum Ledger: Aggregate {
 
     public enum Command: Sendable {
         /// `settlement`: the amount in the listing's currency, when the guest pays in another.
-        case authorize(payment: String, currency: String, amount: Int64, settlement: (currency: String, amount: Int64)?)
+        case authorize(payment: String, currency: String, amount: Int64, settlement: (currency: String, amount: Int64)?, reference: String = "")
         case capture(payment: String)
         case void(payment: String)
         case refund(payment: String, refund: String, amount: Int64)
@@ -167,13 +169,14 @@ public enum Ledger: Aggregate {
             state.transfers[transfer.id] == nil ? .success([.posted(transfer)]) : .failure(.transferExists)
         }
         switch command {
-        case let .authorize(id, currency, amount, settlement):
+        case let .authorize(id, currency, amount, settlement, reference):
             guard state.payments[id] == nil else { return .failure(.paymentExists) }
             guard amount > 0, (settlement?.amount ?? 1) > 0 else { return .failure(.invalidAmount) }
-            let record = Payment(
+            var record = Payment(
                 id: id, currency: currency, amount: amount, status: .authorized,
                 settlementCurrency: settlement?.currency ?? currency, settlementAmount: settlement?.amount ?? amount
             )
+            record.reference = reference
             return .success([.authorized(record, at: now)])
         case let .capture(id):
             return payment(id).flatMap { payment in

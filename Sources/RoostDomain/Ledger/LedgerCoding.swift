@@ -44,6 +44,7 @@ extension ByteWriter {
         write(payment.status.rawValue)
         writeString(payment.settlementCurrency)
         write(payment.settlementAmount)
+        writeString(payment.reference)
         write(payment.refunded)
         write(payment.released)
         write(payment.paidOut)
@@ -89,6 +90,7 @@ extension ByteReader {
         var payment = Ledger.Payment(
             id: id, currency: currency, amount: amount, status: status, settlementCurrency: try readString(), settlementAmount: try readInt64()
         )
+        payment.reference = try readString()
         payment.refunded = try readInt64()
         payment.released = try readBool()
         payment.paidOut = try readBool()

@@ -178,6 +178,7 @@ extension Listings.Event {
         case bookingConfirmed = 9
         case bookingCanceled = 10
         case bookingCompleted = 11
+        case bookingHoldExtended = 12
     }
 
     public func encode(into writer: inout ByteWriter) {
@@ -246,6 +247,11 @@ extension Listings.Event {
             header(.bookingCompleted)
             writer.writeString(id)
             writer.write(at)
+        case let .bookingHoldExtended(id, until, at):
+            header(.bookingHoldExtended)
+            writer.writeString(id)
+            writer.write(until)
+            writer.write(at)
         }
     }
 
@@ -287,6 +293,8 @@ extension Listings.Event {
             return .bookingCanceled(id: try reader.readString(), try reader.readBookingCancellation())
         case .bookingCompleted:
             return .bookingCompleted(id: try reader.readString(), at: try reader.readTimestamp())
+        case .bookingHoldExtended:
+            return .bookingHoldExtended(id: try reader.readString(), until: try reader.readTimestamp(), at: try reader.readTimestamp())
         }
     }
 }

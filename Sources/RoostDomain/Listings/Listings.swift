@@ -84,6 +84,8 @@ public enum Listings: Aggregate {
         /// its length and guests are within the listing's limits, and every night is free.
         case hold(BookingRecord, today: CalendarDay)
         case confirmBooking(id: String)
+        /// Moves a pending booking's hold to `until` (a request waiting for its host).
+        case extendHold(id: String, until: Timestamp)
         case cancelBooking(id: String, BookingCancellation)
         /// Cancels a pending booking whose hold has lapsed by the decision's time.
         case expireBooking(id: String)
@@ -101,6 +103,7 @@ public enum Listings: Aggregate {
         case pricingChanged(id: String, ListingPricing, at: Timestamp)
         case bookingHeld(BookingRecord)
         case bookingConfirmed(id: String, at: Timestamp)
+        case bookingHoldExtended(id: String, until: Timestamp, at: Timestamp)
         case bookingCanceled(id: String, BookingCancellation)
         case bookingCompleted(id: String, at: Timestamp)
     }
@@ -175,6 +178,10 @@ public enum Listings: Aggregate {
             guard let booking = state.bookings[id] else { return .failure(.bookingNotFound) }
             guard booking.status == .pending else { return .failure(.bookingIs(booking.status)) }
             return .success([.bookingConfirmed(id: id, at: now)])
+        case let .extendHold(id, until):
+            guard let booking = state.bookings[id] else { return .failure(.bookingNotFound) }
+            guard booking.status == .pending else { return .failure(.bookingIs(booking.status)) }
+            return .success(booking.holdExpiresAt == until ? [] : [.bookingHoldExtended(id: id, until: until, at: now)])
         case let .cancelBooking(id, cancellation):
             guard let booking = state.bookings[id] else { return .failure(.bookingNotFound) }
             guard booking.status.holdsNights else { return .failure(.bookingIs(booking.status)) }
@@ -257,6 +264,9 @@ public enum Listings: Aggregate {
         case let .bookingConfirmed(id, at):
             state.bookings[id]?.status = .confirmed
             state.bookings[id]?.updatedAt = at
+        case let .bookingHoldExtended(id, until, at):
+            state.bookings[id]?.holdExpiresAt = until
+            state.bookings[id]?.updatedAt = at
         case let .bookingCanceled(id, cancellation):
             guard var booking = state.bookings[id] else { return }
             if booking.status.holdsNights { state.listings[booking.listingID]?.calendar.set(.booked, booking.stay, to: false) }
@@ -323,6 +333,7 @@ extension Listings.Event {
         case let .pricingChanged(id, _, _): id
         case let .bookingHeld(booking): booking.listingID
         case let .bookingConfirmed(id, _), let .bookingCompleted(id, _): state.bookings[id]?.listingID
+        case let .bookingHoldExtended(id, _, _): state.bookings[id]?.listingID
         case let .bookingCanceled(id, _): state.bookings[id]?.listingID
         }
     }

@@ -1,3 +1,8 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The payment provider `make run` uses: local, deterministic, with no account anywhere. It honours
 /// Stripe's test payment methods, so a client written against Stripe's test mode behaves the same:
 ///
@@ -14,6 +19,10 @@
 /// Idempotency keys behave as Stripe's: the same key with the same parameters answers the first
 /// call's result again (even a failure); with other parameters it is refused. Ids count up
 /// (`pi_sandbox_1`, …), so a run is repeatable.
+///
+/// A provider remembers its payments across our restarts, so the sandbox keeps a journal: every
+/// call with a new idempotency key is appended (and fsynced) as one line, and `open` replays them
+/// in order — the sandbox is deterministic, so the replay rebuilds the same payments, ids and answers.
 public actor SandboxGateway: PaymentGateway {
     public static let approved: Set<String> = ["pm_card_visa", "pm_card_visa_debit", "pm_card_mastercard", "pm_card_amex"]
     public static let declines: [String: String] = [
@@ -38,8 +47,66 @@ public actor SandboxGateway: PaymentGateway {
     private var answers: [String: (request: String, answer: Answer)] = [:]
     private var paymentByKey: [String: String] = [:]
     private var counter = 0
+    private var journal: Int32 = -1
+    private var replaying = false
 
+    /// In memory only (tests).
     public init() {}
+
+    deinit {
+        if journal >= 0 { Glibc.close(journal) }
+    }
+
+    /// Backed by the journal at `path` (created if missing), with its calls replayed.
+    public static func open(journal path: String) async throws -> SandboxGateway {
+        let gateway = SandboxGateway()
+        try await gateway.attach(path)
+        return gateway
+    }
+
+    private func attach(_ path: String) throws {
+        if let data = FileManager.default.contents(atPath: path) {
+            replaying = true
+            defer { replaying = false }
+            for line in data.split(separator: UInt8(ascii: "\n")) {
+                guard let call = try? JSONDecoder().decode([String].self, from: Data(line)) else { throw JournalError(path: path) }
+                try replay(call)
+            }
+        }
+        journal = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard journal >= 0 else { throw JournalError(path: path) }
+    }
+
+    public struct JournalError: Error, CustomStringConvertible {
+        public var path: String
+        public var description: String { "the sandbox payment journal \(path) is unreadable or cannot be opened" }
+    }
+
+    private func replay(_ call: [String]) throws {
+        func int(_ index: Int) -> Int64? { call.count > index ? Int64(call[index]) : nil }
+        switch call.first {
+        case "authorize" where call.count == 5:
+            _ = try? authorize(amount: int(2) ?? 0, currency: call[3], paymentMethod: call[4].isEmpty ? nil : call[4], idempotencyKey: call[1])
+        case "capture" where call.count == 4:
+            _ = try? capture(call[2], amount: call[3].isEmpty ? nil : int(3), idempotencyKey: call[1])
+        case "void" where call.count == 3:
+            _ = try? void(call[2], idempotencyKey: call[1])
+        case "refund" where call.count == 4:
+            _ = try? refund(call[2], amount: int(3) ?? 0, idempotencyKey: call[1])
+        case "payout" where call.count == 5:
+            _ = try? payout(amount: int(2) ?? 0, currency: call[3], destination: call[4], idempotencyKey: call[1])
+        default:
+            throw JournalError(path: "(a line: \(call))")
+        }
+    }
+
+    /// Appends one call to the journal and waits for the disk.
+    private func record(_ call: [String]) {
+        guard journal >= 0, !replaying, var line = try? JSONEncoder().encode(call) else { return }
+        line.append(UInt8(ascii: "\n"))
+        _ = line.withUnsafeBytes { Glibc.write(journal, $0.baseAddress, $0.count) }
+        _ = fsync(journal)
+    }
 
     /// Payouts made so far (for tests and the admin view of a local run).
     public var allPayouts: [GatewayPayout] { payouts.values.sorted { $0.id < $1.id } }
@@ -49,18 +116,21 @@ public actor SandboxGateway: PaymentGateway {
         return "\(prefix)_sandbox_\(counter)"
     }
 
-    /// Answers a repeated key from memory; otherwise runs `body` once and remembers its answer.
-    private func once(_ key: String, request: String, _ body: () -> Answer) -> Answer {
+    /// Answers a repeated key from memory; otherwise runs `body` once, journals the call and
+    /// remembers its answer.
+    private func once(_ key: String, request: String, call: [String], _ body: () -> Answer) -> Answer {
         if let earlier = answers[key] {
             return earlier.request == request ? earlier.answer : .failure(.idempotencyKeyReused(key))
         }
         let answer = body()
         answers[key] = (request, answer)
+        record(call)
         return answer
     }
 
     public func authorize(amount: Int64, currency: String, paymentMethod: String?, idempotencyKey: String) throws(GatewayError) -> GatewayPayment {
-        let answer = once(idempotencyKey, request: "authorize \(amount) \(currency) \(paymentMethod ?? "-")") {
+        let call = ["authorize", idempotencyKey, String(amount), currency, paymentMethod ?? ""]
+        let answer = once(idempotencyKey, request: "authorize \(amount) \(currency) \(paymentMethod ?? "-")", call: call) {
             guard amount > 0 else { return .failure(.invalidState("amount must be positive")) }
             if let method = paymentMethod, !Self.approved.contains(method), Self.declines[method] == nil {
                 return .failure(.invalidPaymentMethod(method))
@@ -79,7 +149,8 @@ public actor SandboxGateway: PaymentGateway {
     }
 
     public func capture(_ id: String, amount: Int64?, idempotencyKey: String) throws(GatewayError) -> GatewayPayment {
-        let answer = once(idempotencyKey, request: "capture \(id) \(amount.map(String.init) ?? "all")") {
+        let call = ["capture", idempotencyKey, id, amount.map(String.init) ?? ""]
+        let answer = once(idempotencyKey, request: "capture \(id) \(amount.map(String.init) ?? "all")", call: call) {
             guard var payment = payments[id] else { return .failure(.notFound(id)) }
             guard payment.status == .requiresCapture else { return .failure(.invalidState("payment \(id) is \(payment.status.rawValue)")) }
             let taken = amount ?? payment.amount
@@ -93,7 +164,7 @@ public actor SandboxGateway: PaymentGateway {
     }
 
     public func void(_ id: String, idempotencyKey: String) throws(GatewayError) -> GatewayPayment {
-        let answer = once(idempotencyKey, request: "void \(id)") {
+        let answer = once(idempotencyKey, request: "void \(id)", call: ["void", idempotencyKey, id]) {
             guard var payment = payments[id] else { return .failure(.notFound(id)) }
             guard payment.status == .requiresCapture || payment.status == .requiresPaymentMethod else {
                 return .failure(.invalidState("payment \(id) is \(payment.status.rawValue)"))
@@ -106,7 +177,7 @@ public actor SandboxGateway: PaymentGateway {
     }
 
     public func refund(_ id: String, amount: Int64, idempotencyKey: String) throws(GatewayError) -> GatewayRefund {
-        let answer = once(idempotencyKey, request: "refund \(id) \(amount)") {
+        let answer = once(idempotencyKey, request: "refund \(id) \(amount)", call: ["refund", idempotencyKey, id, String(amount)]) {
             guard var payment = payments[id] else { return .failure(.notFound(id)) }
             guard payment.status == .succeeded else { return .failure(.invalidState("payment \(id) is \(payment.status.rawValue)")) }
             guard amount > 0, amount <= payment.amountCaptured - payment.amountRefunded else {
@@ -126,7 +197,8 @@ public actor SandboxGateway: PaymentGateway {
     }
 
     public func payout(amount: Int64, currency: String, destination: String, idempotencyKey: String) throws(GatewayError) -> GatewayPayout {
-        let answer = once(idempotencyKey, request: "payout \(amount) \(currency) \(destination)") {
+        let call = ["payout", idempotencyKey, String(amount), currency, destination]
+        let answer = once(idempotencyKey, request: "payout \(amount) \(currency) \(destination)", call: call) {
             guard amount > 0 else { return .failure(.invalidState("amount must be positive")) }
             guard destination.hasPrefix("acct_"), destination.count > 5 else { return .failure(.invalidState("\(destination) is not a connected account")) }
             let payout = GatewayPayout(id: nextID("po"), amount: amount, currency: currency, destination: destination)

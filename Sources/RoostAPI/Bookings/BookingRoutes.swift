@@ -1,0 +1,247 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import RoostData
+import RoostDomain
+
+/// The Bookings section of API.md, and a booking's payments.
+struct BookingRoutes {
+    let service: BookingService
+    let accounts: AccountService
+    let listingRoutes: ListingRoutes
+    let bodyLimit: Int
+
+    private func guarded(_ permission: Permission) -> AccessGuard {
+        AccessGuard(permission: permission, tokens: accounts.tokens, directory: accounts.directory, clock: accounts.clock)
+    }
+
+    func register(on router: Router<RoostRequestContext>) {
+        router.group("v1/bookings").add(middleware: guarded(.book)).post(use: create)
+        let mine = router.group("v1/bookings/:id").add(middleware: guarded(.ownAccount))
+        mine.get(use: read)
+        mine.get("payments", use: payments)
+        mine.post("cancel", use: cancel)
+        let hosting = router.group("v1/bookings/:id").add(middleware: guarded(.hostListings))
+        hosting.post("accept", use: accept)
+        hosting.post("decline", use: decline)
+        router.group("v1/users/me/bookings").add(middleware: guarded(.ownAccount)).get(use: guestBookings)
+        router.group("v1/hosts/me/bookings").add(middleware: guarded(.hostListings)).get(use: hostBookings)
+    }
+
+    struct CreateBody: StrictJSONBody {
+        static let fields: Set<String> = ["listingId", "checkIn", "checkOut", "guests", "currency", "paymentMethod"]
+        var listingId: String
+        var checkIn: String?
+        var checkOut: String?
+        var guests: Int?
+        var currency: String?
+        var paymentMethod: String?
+    }
+
+    @Sendable func create(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        let principal = try context.requirePrincipal()
+        let body = try await request.decodeStrictJSON(as: CreateBody.self, limit: bodyLimit)
+        guard let listing = await service.listings.listing(body.listingId), listing.status == .active else { throw Problem.notFound("No such listing.") }
+        var errors: [Problem.FieldError] = []
+        let stay = StayRules.stay(checkIn: body.checkIn, checkOut: body.checkOut, listing: listing, now: service.clock(), errors: &errors)
+        let guests = body.guests ?? 1
+        if !(1...listing.details.maxGuests).contains(guests) {
+            errors.append(.init(field: "guests", message: "must be from 1 to \(listing.details.maxGuests) (this listing's limit)"))
+        }
+        if let currency = body.currency, service.reference.currencies.exponent(of: currency) == nil || service.reference.fxRates[currency] == nil {
+            errors.append(.init(field: "currency", message: "is not a supported currency"))
+        }
+        // Paying in the browser with a client secret needs the provider's webhooks; until then the
+        // server charges the payment method given here.
+        if body.paymentMethod?.isEmpty ?? true { errors.append(.init(field: "paymentMethod", message: "is required (for example pm_card_visa in the sandbox)")) }
+        guard errors.isEmpty, let stay, let paymentMethod = body.paymentMethod else { throw Problem.validation(errors) }
+        if listing.hostID == principal.userID { throw Problem.forbidden("Hosts cannot book their own listings.") }
+        let booked = try await service.create(
+            guestID: principal.userID,
+            .init(listingID: listing.id, stay: stay, guests: guests, currency: body.currency, paymentMethod: paymentMethod),
+            rates: listingRoutes.rates(for: listing)
+        )
+        return EncodedJSON(BookingJSON(booked), status: .created)
+    }
+
+    @Sendable func read(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        let booking = try await service.visible(try context.parameters.require("id"), to: try context.requirePrincipal())
+        return EncodedJSON(BookingJSON(BookingService.Booked(booking: booking, payment: await service.payment(booking.id))))
+    }
+
+    @Sendable func payments(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        let booking = try await service.visible(try context.parameters.require("id"), to: try context.requirePrincipal())
+        let payment = await service.payment(booking.id)
+        return EncodedJSON(payment.map { [PaymentJSON($0, booking: booking)] } ?? [])
+    }
+
+    struct CancelBody: StrictJSONBody {
+        static let fields: Set<String> = ["reason"]
+        var reason: String?
+    }
+
+    @Sendable func cancel(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        let id = try context.parameters.require("id")
+        let reason = try await request.decodeOptionalStrictJSON(as: CancelBody.self, limit: bodyLimit)?.reason ?? ""
+        if reason.count > 1_000 { throw Problem.validation([.init(field: "reason", message: "at most 1,000 characters")]) }
+        return EncodedJSON(BookingJSON(try await service.cancel(id, by: try context.requirePrincipal(), reason: reason)))
+    }
+
+    @Sendable func accept(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        try await request.requireNoFields(limit: bodyLimit)
+        return EncodedJSON(BookingJSON(try await service.accept(try context.parameters.require("id"), by: try context.requirePrincipal())))
+    }
+
+    @Sendable func decline(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        try await request.requireNoFields(limit: bodyLimit)
+        return EncodedJSON(BookingJSON(try await service.decline(try context.parameters.require("id"), by: try context.requirePrincipal())))
+    }
+
+    @Sendable func guestBookings(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        let me = try context.requirePrincipal().userID
+        return try await list(request) { $0.guestID == me }
+    }
+
+    @Sendable func hostBookings(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        let me = try context.requirePrincipal().userID
+        return try await list(request) { $0.hostID == me }
+    }
+
+    /// A page of bookings, newest first, filtered by `?status=`.
+    private func list(_ request: Request, where include: @escaping @Sendable (BookingRecord) -> Bool) async throws -> EncodedJSON {
+        let query = request.uri.queryParameters
+        var errors: [Problem.FieldError] = []
+        let page = PageRequest(query: query, errors: &errors)
+        let status = query["status"].map { String($0) }
+        let wanted = status.flatMap { name in BookingStatus.allCases.first { $0.description == name } }
+        if status != nil && wanted == nil { errors.append(.init(field: "status", message: "must be pending, confirmed, canceled or completed")) }
+        var cursor: (Int64, String)?
+        if let text = page.cursor {
+            let parts = text.split(separator: "|", maxSplits: 1)
+            if parts.count == 2, let millis = Int64(parts[0]), Identifiers.isValid(parts[1]) { cursor = (millis, String(parts[1])) } else {
+                errors.append(.init(field: "cursor", message: "is not a cursor this API returned"))
+            }
+        }
+        guard errors.isEmpty else { throw Problem.validation(errors) }
+        let (items, next) = await service.page(after: cursor, limit: page.limit) { include($0) && (wanted == nil || $0.status == wanted) }
+        var bookings: [BookingJSON] = []
+        for booking in items { bookings.append(BookingJSON(BookingService.Booked(booking: booking, payment: await service.payment(booking.id)))) }
+        return EncodedJSON(Page(items: bookings, nextCursor: next.map { PageRequest.encode(cursor: "\($0.0)|\($0.1)") }))
+    }
+}
+
+/// A booking on the wire (API.md's shape, plus its listing-currency price when the guest paid in another).
+struct BookingJSON: Encodable, Sendable {
+    struct Price: Encodable, Sendable {
+        var nightly: MoneyBody
+        var discount: MoneyBody
+        var cleaningFee: MoneyBody
+        var serviceFee: MoneyBody
+        var taxes: MoneyBody
+        var total: MoneyBody
+
+        init(_ quote: PriceQuote) {
+            func money(_ amount: Int64) -> MoneyBody { MoneyBody(amount: amount, currency: quote.currency) }
+            nightly = money(quote.nightly)
+            discount = money(quote.discount)
+            cleaningFee = money(quote.cleaningFee)
+            serviceFee = money(quote.serviceFee)
+            taxes = money(quote.taxes)
+            total = money(quote.total)
+        }
+    }
+
+    struct Payment: Encodable, Sendable {
+        var status: String
+        var captured: MoneyBody?
+        var refunded: MoneyBody?
+    }
+
+    struct Cancellation: Encodable, Sendable {
+        var by: String
+        var at: String
+        var reason: String
+        var refund: MoneyBody
+    }
+
+    var id: String
+    var listingId: String
+    var guestId: String
+    var hostId: String
+    var checkIn: String
+    var checkOut: String
+    var nights: Int
+    var guests: Int
+    var status: String
+    var price: Price
+    var listingPrice: Price?
+    var exchangeRate: Double?
+    var payment: Payment
+    var cancellation: Cancellation?
+    var cancellationPolicy: String
+    var instantBook: Bool
+    var holdExpiresAt: String??  // always present: null unless pending
+    var createdAt: String
+    var updatedAt: String
+
+    init(_ booked: BookingService.Booked) {
+        let booking = booked.booking
+        id = booking.id
+        listingId = booking.listingID
+        guestId = booking.guestID
+        hostId = booking.hostID
+        checkIn = booking.stay.lowerBound.description
+        checkOut = booking.stay.upperBound.description
+        nights = booking.nights
+        guests = booking.guests
+        status = booking.status.description
+        price = Price(booking.charge)
+        if booking.charge.currency != booking.quote.currency {
+            listingPrice = Price(booking.quote)
+            exchangeRate = booking.exchangeRate
+        }
+        let currency = booking.charge.currency
+        switch booked.payment?.status {
+        case .authorized?: payment = Payment(status: "authorized")
+        case .captured?:
+            let refunded = booked.payment!.refunded
+            payment = Payment(
+                status: refunded == 0 ? "captured" : "refunded", captured: MoneyBody(amount: booked.payment!.amount, currency: currency),
+                refunded: refunded == 0 ? nil : MoneyBody(amount: booking.cancellation?.refund ?? 0, currency: currency)
+            )
+        case .voided?: payment = Payment(status: "voided")
+        case nil: payment = Payment(status: "none")
+        }
+        cancellation = booking.cancellation.map {
+            Cancellation(by: $0.by.description, at: RFC3339.string($0.at), reason: $0.reason, refund: MoneyBody(amount: $0.refund, currency: currency))
+        }
+        cancellationPolicy = booking.policy.description
+        instantBook = booking.instantBook
+        holdExpiresAt = .some(booking.status == .pending ? RFC3339.string(booking.holdExpiresAt) : nil)
+        createdAt = RFC3339.string(booking.createdAt)
+        updatedAt = RFC3339.string(booking.updatedAt)
+    }
+}
+
+/// A booking's payment, as its guest, host and admins see it.
+struct PaymentJSON: Encodable, Sendable {
+    var id: String
+    var bookingId: String
+    var status: String
+    var amount: MoneyBody
+    var refunded: MoneyBody
+    var reference: String
+
+    init(_ payment: Ledger.Payment, booking: BookingRecord) {
+        id = "pay_" + payment.id.dropFirst(4)
+        bookingId = booking.id
+        status = switch payment.status {
+        case .authorized: "authorized"
+        case .captured: "captured"
+        case .voided: "voided"
+        }
+        amount = MoneyBody(amount: payment.amount, currency: payment.currency)
+        refunded = MoneyBody(amount: booking.cancellation?.refund ?? 0, currency: payment.currency)
+        reference = payment.reference
+    }
+}

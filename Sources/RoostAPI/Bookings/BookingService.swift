@@ -1,0 +1,278 @@
+import Foundation
+import HTTPTypes
+import Logging
+import RoostDomain
+import RoostEngine
+import RoostIntegrations
+
+/// Booking a stay, as a workflow over actors: the listing's shard holds the nights (in the WAL
+/// before any payment call), the ledger records the money, the gateway moves it. Each step is an
+/// event, so a step that fails leaves a state the next step (or the scheduler) can finish or undo.
+public final class BookingService: Sendable {
+    let listings: ListingService
+    let ledger: ShardGroup<Ledger>
+    let gateway: any PaymentGateway
+    let reference: ReferenceData
+    let clock: @Sendable () -> Date
+    let logger: Logger
+
+    /// How long a booking waiting for the client's payment holds its nights.
+    static let paymentHold: TimeInterval = 15 * 60
+    /// How long a request-to-book waits for the host.
+    static let hostHold: TimeInterval = 24 * 3600
+
+    public init(listings: ListingService, ledger: ShardGroup<Ledger>, gateway: any PaymentGateway, reference: ReferenceData, clock: @escaping @Sendable () -> Date, logger: Logger) {
+        self.listings = listings
+        self.ledger = ledger
+        self.gateway = gateway
+        self.reference = reference
+        self.clock = clock
+        self.logger = logger
+    }
+
+    var now: Timestamp { AccountService.timestamp(clock()) }
+
+    struct Request: Sendable {
+        var listingID: String
+        var stay: Range<CalendarDay>
+        var guests: Int
+        var currency: String?
+        var paymentMethod: String
+    }
+
+    /// A booking with what its payment looks like now.
+    struct Booked: Sendable {
+        var booking: BookingRecord
+        var payment: Ledger.Payment?
+    }
+
+    // MARK: Creating
+
+    func create(guestID: String, _ request: Request, rates: PricingRates) async throws -> Booked {
+        guard let listing = await listings.listing(request.listingID), listing.status == .active else { throw Problem.notFound("No such listing.") }
+        let today = ListingService.today(in: listing.details.location.timeZone, now: clock())
+        let quote = PriceQuote.make(listing, stay: request.stay, rates: rates)
+        var booking = BookingRecord(
+            id: bookingID(for: listing.id), listingID: listing.id, guestID: guestID, hostID: listing.hostID, stay: request.stay,
+            guests: request.guests, quote: quote, policy: listing.details.cancellationPolicy, instantBook: listing.details.instantBook,
+            holdExpiresAt: AccountService.timestamp(clock().addingTimeInterval(Self.paymentHold)), createdAt: now
+        )
+        if let currency = request.currency, currency != quote.currency {
+            guard let factor = reference.priceFactors(into: currency)?[quote.currency], let from = reference.fxRates[quote.currency], let to = reference.fxRates[currency]
+            else { throw Problem.validation([.init(field: "currency", message: "is not a supported currency")]) }
+            booking.charge = quote.converted(to: currency, factor: factor)
+            booking.exchangeRate = to / from
+        }
+        // The nights first, durably: no payment is ever taken for nights not held.
+        try await listings.execute(.hold(booking, today: today), on: listing.id)
+        let ledgerShard = ledger.shard(for: booking.id)
+        let settlement = booking.charge.currency == quote.currency ? nil : (currency: quote.currency, amount: quote.total)
+        let payment: GatewayPayment
+        do {
+            payment = try await gateway.authorize(
+                amount: booking.charge.total, currency: booking.charge.currency, paymentMethod: request.paymentMethod, idempotencyKey: "auth:\(booking.id)"
+            )
+        } catch {
+            // Declined, refused, or unknown: the nights go back at once.
+            try? await cancel(booking, by: .system, reason: "payment failed", refund: 0)
+            switch error {
+            case let .declined(code):
+                throw Problem(HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required"), code: "payment_failed", title: "Payment failed", detail: "The payment was declined (\(code)); the nights were released.")
+            case let .invalidPaymentMethod(method):
+                throw Problem.validation([.init(field: "paymentMethod", message: "\(method) is not a payment method the provider knows")])
+            default:
+                // The outcome may be unknown (a timeout): an authorization the provider did make is voided.
+                logger.error("payment provider failed", metadata: ["booking": "\(booking.id)", "error": "\(error)"])
+                if let made = try? await gateway.payment(forIdempotencyKey: "auth:\(booking.id)"), made.status == .requiresCapture {
+                    _ = try? await gateway.void(made.id, idempotencyKey: "void:\(booking.id)")
+                }
+                throw Problem.unavailable("The payment provider is unavailable; the nights were released. Try again.", retryAfter: 5)
+            }
+        }
+        guard payment.status == .requiresCapture else {
+            try? await cancel(booking, by: .system, reason: "payment not authorized", refund: 0)
+            throw Problem(HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required"), code: "payment_failed", title: "Payment failed",
+                          detail: "The payment was not authorized (\(payment.status.rawValue)); the nights were released.")
+        }
+        try await ledgerShard.execute(
+            .authorize(payment: booking.id, currency: booking.charge.currency, amount: booking.charge.total, settlement: settlement, reference: payment.id),
+            now: now
+        )
+        if booking.instantBook {
+            return try await confirm(booking)
+        }
+        // Request to book: authorized, waiting for the host for a day.
+        try await listings.execute(.extendHold(id: booking.id, until: AccountService.timestamp(clock().addingTimeInterval(Self.hostHold))), on: listing.id)
+        return try await booked(booking.id)
+    }
+
+    /// A booking id that routes to its listing's shard (so a booking can be found by id alone).
+    func bookingID(for listingID: String) -> String {
+        let shard = listings.group.index(for: listingID)
+        while true {
+            let id = Identifiers.make("bkg")
+            if listings.group.index(for: id) == shard { return id }
+        }
+    }
+
+    /// Captures the authorized payment and confirms the booking.
+    private func confirm(_ booking: BookingRecord) async throws -> Booked {
+        guard let authorized = await payment(booking.id) else { throw Problem.notFound("No payment for this booking.") }
+        do {
+            _ = try await gateway.capture(authorized.reference, amount: nil, idempotencyKey: "cap:\(booking.id)")
+        } catch {
+            try? await cancel(booking, by: .system, reason: "payment capture failed", refund: 0)
+            throw Problem(HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required"), code: "payment_failed", title: "Payment failed", detail: "The payment could not be captured; the nights were released.")
+        }
+        try await ledger.shard(for: booking.id).execute(.capture(payment: booking.id), now: now)
+        try await listings.execute(.confirmBooking(id: booking.id), on: booking.listingID)
+        return try await booked(booking.id)
+    }
+
+    // MARK: Reading
+
+    func booking(_ id: String) async -> BookingRecord? {
+        guard Identifiers.isValid(id) else { return nil }
+        return await listings.group.shard(for: id).read { $0.bookings[id] }
+    }
+
+    func payment(_ bookingID: String) async -> Ledger.Payment? {
+        await ledger.shard(for: bookingID).read { $0.payments[bookingID] }
+    }
+
+    func booked(_ id: String) async throws -> Booked {
+        guard let booking = await booking(id) else { throw Problem.notFound("No such booking.") }
+        return Booked(booking: booking, payment: await payment(id))
+    }
+
+    /// The booking if `principal` may see it: its guest, its host, or an admin. Anyone else gets
+    /// the same 404 as for a booking that does not exist.
+    func visible(_ id: String, to principal: Principal) async throws -> BookingRecord {
+        guard let booking = await booking(id), principal.role == .admin || booking.guestID == principal.userID || booking.hostID == principal.userID
+        else { throw Problem.notFound("No such booking.") }
+        return booking
+    }
+
+    /// Bookings matching `include`, newest first, one page after `cursor`.
+    func page(after cursor: (Int64, String)?, limit: Int, where include: @escaping @Sendable (BookingRecord) -> Bool) async -> (items: [BookingRecord], next: (Int64, String)?) {
+        @Sendable func newerFirst(_ a: BookingRecord, _ b: BookingRecord) -> Bool {
+            (a.createdAt.millisecondsSinceEpoch, a.id) > (b.createdAt.millisecondsSinceEpoch, b.id)
+        }
+        let parts = await listings.scatter { state in
+            var matches = state.bookings.values.filter { booking in
+                guard include(booking) else { return false }
+                guard let cursor else { return true }
+                return (booking.createdAt.millisecondsSinceEpoch, booking.id) < cursor
+            }
+            matches.sort(by: newerFirst)
+            return Array(matches.prefix(limit + 1))
+        }
+        let all = parts.joined().sorted(by: newerFirst)
+        let items = Array(all.prefix(limit))
+        let next = all.count > limit ? items.last.map { ($0.createdAt.millisecondsSinceEpoch, $0.id) } : nil
+        return (items, next)
+    }
+
+    // MARK: Host decisions and cancellations
+
+    func accept(_ id: String, by principal: Principal) async throws -> Booked {
+        let booking = try await hosted(id, by: principal)
+        guard booking.status == .pending, !booking.instantBook else { throw Self.notPendingRequest(booking) }
+        guard await payment(id)?.status == .authorized else {
+            throw Problem(.conflict, code: "payment_pending", title: "Conflict", detail: "The guest has not paid yet.")
+        }
+        return try await confirm(booking)
+    }
+
+    func decline(_ id: String, by principal: Principal) async throws -> Booked {
+        let booking = try await hosted(id, by: principal)
+        guard booking.status == .pending, !booking.instantBook else { throw Self.notPendingRequest(booking) }
+        try await cancel(booking, by: .host, reason: "declined by the host", refund: 0)
+        return try await booked(id)
+    }
+
+    private static func notPendingRequest(_ booking: BookingRecord) -> Problem {
+        Problem(.conflict, code: "invalid_transition", title: "Conflict", detail: "Only a pending request to book can be accepted or declined (this one is \(booking.status)\(booking.instantBook ? ", instant" : "")).")
+    }
+
+    private func hosted(_ id: String, by principal: Principal) async throws -> BookingRecord {
+        let booking = try await visible(id, to: principal)
+        guard booking.hostID == principal.userID else { throw Problem.forbidden("Only the listing's host decides on a request.") }
+        return booking
+    }
+
+    /// Cancels as the guest, the host or an admin, refunding by the booking's policy (in full when
+    /// the host or an admin cancels). Returns the booking with its cancellation.
+    func cancel(_ id: String, by principal: Principal, reason: String) async throws -> Booked {
+        let booking = try await visible(id, to: principal)
+        let party: BookingParty = principal.role == .admin ? .admin : booking.hostID == principal.userID ? .host : .guest
+        guard booking.status.holdsNights else {
+            throw Problem(.conflict, code: "invalid_transition", title: "Conflict", detail: "The booking is \(booking.status).")
+        }
+        var refund: Int64 = 0
+        if let payment = await payment(id), payment.status == .captured {
+            let checkIn = try Self.checkInInstant(booking, timeZone: await listings.listing(booking.listingID)?.details.location.timeZone ?? "UTC")
+            refund = CancellationRefund.amount(
+                total: booking.charge.total, policy: booking.policy, by: party, bookedAt: booking.createdAt, checkInAt: checkIn, canceledAt: now
+            )
+        }
+        try await cancel(booking, by: party, reason: reason, refund: refund)
+        return try await booked(id)
+    }
+
+    /// Releases the nights with the cancel event, then settles the money: voids an authorization,
+    /// refunds a capture (the ledger refunds in the listing's currency, in proportion).
+    func cancel(_ booking: BookingRecord, by party: BookingParty, reason: String, refund: Int64) async throws {
+        try await listings.execute(.cancelBooking(id: booking.id, BookingCancellation(by: party, at: now, reason: reason, refund: refund)), on: booking.listingID)
+        guard let payment = await payment(booking.id) else { return }
+        let shard = ledger.shard(for: booking.id)
+        switch payment.status {
+        case .authorized:
+            _ = try? await gateway.void(payment.reference, idempotencyKey: "void:\(booking.id)")
+            try await shard.execute(.void(payment: booking.id), now: now)
+        case .captured where refund > 0:
+            _ = try await gateway.refund(payment.reference, amount: refund, idempotencyKey: "refund:\(booking.id):cancel")
+            let settled = refund == booking.charge.total ? booking.quote.total : Int64((Double(refund) / booking.exchangeRate).rounded(.toNearestOrEven))
+            try await shard.execute(.refund(payment: booking.id, refund: "cancel", amount: min(settled, payment.settlementAmount - payment.refunded)), now: now)
+        case .captured, .voided:
+            break
+        }
+    }
+
+    /// Check-in at 15:00 on the check-in day, in the listing's time zone.
+    static func checkInInstant(_ booking: BookingRecord, timeZone: String) throws -> Timestamp {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: timeZone) ?? TimeZone(secondsFromGMT: 0)!
+        let (year, month, day) = booking.stay.lowerBound.civil
+        guard let date = calendar.date(from: DateComponents(year: year, month: month, day: day, hour: 15)) else {
+            throw Problem.unavailable("The check-in time could not be computed.")
+        }
+        return AccountService.timestamp(date)
+    }
+
+    // MARK: Scheduled
+
+    /// Cancels every pending booking whose hold has lapsed by `now`: unpaid ones after 15
+    /// minutes, requests the host left unanswered after a day. Returns how many.
+    @discardableResult
+    public func expireLapsedHolds() async -> Int {
+        let moment = now
+        let lapsed = await listings.scatter { state in
+            state.bookings.values.filter { $0.status == .pending && $0.holdExpiresAt <= moment }
+        }.joined()
+        var expired = 0
+        for booking in lapsed {
+            do {
+                try await listings.execute(.expireBooking(id: booking.id), on: booking.listingID)
+                if let payment = await payment(booking.id), payment.status == .authorized {
+                    _ = try? await gateway.void(payment.reference, idempotencyKey: "void:\(booking.id)")
+                    try await ledger.shard(for: booking.id).execute(.void(payment: booking.id), now: moment)
+                }
+                expired += 1
+            } catch {
+                logger.warning("could not expire a booking's hold", metadata: ["booking": "\(booking.id)", "error": "\(error)"])
+            }
+        }
+        return expired
+    }
+}

@@ -1,0 +1,80 @@
+/// The Bookings and Payments operations of the OpenAPI document.
+enum BookingsOpenAPI {
+    static let section = OpenAPISection(
+        operations: [
+            OpenAPIOperation(
+                method: "post", path: "/v1/bookings", operationId: "createBooking",
+                summary: "Book nights and pay (instant book: confirmed; request to book: pending, authorized); 409 dates_unavailable, 402 payment_failed",
+                signedIn: true, body: ("application/json", "BookingInput"), success: (201, "Booking"), problems: [400, 401, 402, 403, 404, 409, 415, 422, 503]
+            ),
+            OpenAPIOperation(
+                method: "get", path: "/v1/bookings/{id}", operationId: "getBooking", summary: "A booking (its guest, its host, an admin; 404 for anyone else)",
+                signedIn: true, success: (200, "Booking"), problems: [401, 404]
+            ),
+            OpenAPIOperation(
+                method: "get", path: "/v1/bookings/{id}/payments", operationId: "bookingPayments", summary: "A booking's payments", signedIn: true,
+                success: (200, "Payments"), problems: [401, 404]
+            ),
+            OpenAPIOperation(
+                method: "post", path: "/v1/bookings/{id}/cancel", operationId: "cancelBooking",
+                summary: "Cancel (guest, host or admin); the refund follows the booking's policy, in full when the host or an admin cancels",
+                signedIn: true, body: ("application/json", "CancelInput"), success: (200, "Booking"), problems: [400, 401, 404, 409, 415, 422]
+            ),
+            OpenAPIOperation(
+                method: "post", path: "/v1/bookings/{id}/accept", operationId: "acceptBooking", summary: "Accept a request to book (its host): captures the payment",
+                signedIn: true, success: (200, "Booking"), problems: [401, 402, 403, 404, 409]
+            ),
+            OpenAPIOperation(
+                method: "post", path: "/v1/bookings/{id}/decline", operationId: "declineBooking", summary: "Decline a request to book (its host): voids the payment",
+                signedIn: true, success: (200, "Booking"), problems: [401, 403, 404, 409]
+            ),
+            OpenAPIOperation(
+                method: "get", path: "/v1/users/me/bookings", operationId: "myBookings", summary: "The signed-in user's bookings as a guest, newest first",
+                signedIn: true, parameters: [("status", "query", "string"), ("limit", "query", "integer"), ("cursor", "query", "string")],
+                success: (200, "BookingPage"), problems: [401, 422]
+            ),
+            OpenAPIOperation(
+                method: "get", path: "/v1/hosts/me/bookings", operationId: "hostBookings", summary: "Bookings of the signed-in host's listings, newest first",
+                signedIn: true, parameters: [("status", "query", "string"), ("limit", "query", "integer"), ("cursor", "query", "string")],
+                success: (200, "BookingPage"), problems: [401, 403, 422]
+            ),
+        ],
+        schemas: #"""
+        {
+          "BookingInput": { "type": "object", "required": ["listingId", "checkIn", "checkOut", "paymentMethod"], "additionalProperties": false,
+            "properties": { "listingId": { "type": "string" }, "checkIn": { "type": "string", "format": "date" }, "checkOut": { "type": "string", "format": "date" },
+                            "guests": { "type": "integer", "minimum": 1 }, "currency": { "type": "string", "pattern": "^[A-Z]{3}$" },
+                            "paymentMethod": { "type": "string", "description": "a provider payment method; the sandbox takes Stripe's test ones (pm_card_visa, pm_card_chargeDeclined, …)" } } },
+          "CancelInput": { "type": "object", "additionalProperties": false, "properties": { "reason": { "type": "string", "maxLength": 1000 } } },
+          "BookingPrice": { "type": "object", "required": ["nightly", "cleaningFee", "serviceFee", "taxes", "total"],
+            "properties": { "nightly": { "$ref": "#/components/schemas/Money" }, "discount": { "$ref": "#/components/schemas/Money" },
+                            "cleaningFee": { "$ref": "#/components/schemas/Money" }, "serviceFee": { "$ref": "#/components/schemas/Money" },
+                            "taxes": { "$ref": "#/components/schemas/Money" }, "total": { "$ref": "#/components/schemas/Money" } } },
+          "Booking": { "type": "object",
+            "required": ["id", "listingId", "guestId", "hostId", "checkIn", "checkOut", "nights", "guests", "status", "price", "payment", "cancellationPolicy",
+                         "instantBook", "holdExpiresAt", "createdAt", "updatedAt"],
+            "properties": { "id": { "type": "string" }, "listingId": { "type": "string" }, "guestId": { "type": "string" }, "hostId": { "type": "string" },
+                            "checkIn": { "type": "string", "format": "date" }, "checkOut": { "type": "string", "format": "date" },
+                            "nights": { "type": "integer" }, "guests": { "type": "integer" },
+                            "status": { "enum": ["pending", "confirmed", "canceled", "completed"] },
+                            "price": { "$ref": "#/components/schemas/BookingPrice" }, "listingPrice": { "$ref": "#/components/schemas/BookingPrice" },
+                            "exchangeRate": { "type": "number" },
+                            "payment": { "type": "object", "required": ["status"],
+                              "properties": { "status": { "enum": ["none", "authorized", "captured", "refunded", "voided"] },
+                                              "captured": { "$ref": "#/components/schemas/Money" }, "refunded": { "$ref": "#/components/schemas/Money" } } },
+                            "cancellation": { "type": "object", "required": ["by", "at", "reason", "refund"],
+                              "properties": { "by": { "enum": ["guest", "host", "admin", "system"] }, "at": { "type": "string", "format": "date-time" },
+                                              "reason": { "type": "string" }, "refund": { "$ref": "#/components/schemas/Money" } } },
+                            "cancellationPolicy": { "enum": ["flexible", "moderate", "strict"] }, "instantBook": { "type": "boolean" },
+                            "holdExpiresAt": { "type": ["string", "null"], "format": "date-time" },
+                            "createdAt": { "type": "string", "format": "date-time" }, "updatedAt": { "type": "string", "format": "date-time" } } },
+          "BookingPage": { "type": "object", "required": ["items", "nextCursor"],
+            "properties": { "items": { "type": "array", "items": { "$ref": "#/components/schemas/Booking" } }, "nextCursor": { "type": ["string", "null"] } } },
+          "Payments": { "type": "array", "items": { "type": "object", "required": ["id", "bookingId", "status", "amount", "refunded"],
+            "properties": { "id": { "type": "string" }, "bookingId": { "type": "string" }, "status": { "enum": ["authorized", "captured", "voided"] },
+                            "amount": { "$ref": "#/components/schemas/Money" }, "refunded": { "$ref": "#/components/schemas/Money" },
+                            "reference": { "type": "string", "description": "the provider's id" } } } }
+        }
+        """#
+    )
+}

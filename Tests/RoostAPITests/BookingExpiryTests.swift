@@ -1,0 +1,61 @@
+import Foundation
+import RoostDomain
+import RoostEngine
+import RoostTestSupport
+import Synchronization
+import Testing
+
+@testable import RoostAPI
+
+/// Time moves in these tests (the services' clock is injected): holds lapse exactly when they
+/// should, and lapsing releases the nights and voids the authorization.
+@Suite struct BookingExpiryTests {
+    final class MovableClock: Sendable {
+        private let now = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
+        func read() -> Date { now.withLock { $0 } }
+        func advance(by seconds: TimeInterval) { now.withLock { $0 = $0.addingTimeInterval(seconds) } }
+    }
+
+    func details(instantBook: Bool) -> ListingDetails {
+        ListingDetails(
+            title: "Loft", description: "", propertyType: "apartment",
+            location: ListingLocation(address: "", city: "Singapore", country: "Singapore", latitude: 1.3, longitude: 103.8, timeZone: "Asia/Singapore"),
+            currency: "SGD", pricePerNight: 10_000, cleaningFee: 2_000, maxGuests: 4, bedrooms: 1, beds: 1, halfBathrooms: 2,
+            amenities: ["wifi"], minNights: 1, maxNights: 30, instantBook: instantBook, cancellationPolicy: .flexible
+        )
+    }
+
+    @Test func aRequestTheHostLeavesLapsesAfterADayAndReleasesEverything() async throws {
+        let directory = TemporaryDirectory()
+        var configuration = RoostConfiguration()
+        configuration.dataDirectory = directory.path
+        let engine = try Engine.open(options: configuration.engineOptions(), aggregates: roostAggregates, logger: quietLogger)
+        defer { engine.close() }
+        let clock = MovableClock()
+        let services = try await RoostServices.start(configuration: configuration, engine: engine, logger: quietLogger, clock: clock.read)
+        let bookings = services.bookings
+        let request = try await services.listings.create(hostID: "usr_host", details: details(instantBook: false))
+        let instant = try await services.listings.create(hostID: "usr_host", details: details(instantBook: true))
+        let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
+        let stay = today.advanced(by: 10)..<today.advanced(by: 13)
+        let rates = PricingRates()
+        let waiting = try await bookings.create(guestID: "usr_guest", .init(listingID: request.id, stay: stay, guests: 2, currency: nil, paymentMethod: "pm_card_visa"), rates: rates)
+        let confirmed = try await bookings.create(guestID: "usr_guest", .init(listingID: instant.id, stay: stay, guests: 2, currency: nil, paymentMethod: "pm_card_visa"), rates: rates)
+        #expect(waiting.booking.status == .pending && waiting.payment?.status == .authorized)
+        #expect(confirmed.booking.status == .confirmed && confirmed.payment?.status == .captured)
+
+        clock.advance(by: 24 * 3600 - 1)
+        #expect(await bookings.expireLapsedHolds() == 0, "a second before the day is up")
+        clock.advance(by: 1)
+        #expect(await bookings.expireLapsedHolds() == 1)
+        #expect(await bookings.expireLapsedHolds() == 0, "once")
+
+        let lapsed = try #require(await bookings.booking(waiting.booking.id))
+        #expect(lapsed.status == .canceled && lapsed.cancellation?.by == .system && lapsed.cancellation?.reason == "hold expired")
+        #expect(await bookings.payment(waiting.booking.id)?.status == .voided)
+        #expect(await services.listings.listing(request.id)?.calendar.isFree(stay) == true)
+        #expect(await bookings.booking(confirmed.booking.id)?.status == .confirmed, "a confirmed stay never lapses")
+        for shard in engine.group(Ledger.self).shards { #expect(Ledger.violations(in: await shard.read { $0 }) == []) }
+        await services.shutdown()
+    }
+}

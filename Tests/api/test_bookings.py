@@ -1,0 +1,244 @@
+"""Bookings end to end with the sandbox payment provider: instant book and request to book, the
+hold's rules, declined cards releasing nights, races for the same nights, cancellations with
+refunds by policy, who may see what, lists, and restarts."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as dt
+
+import pytest
+
+from accounts_e2e import ACCOUNTS_ENV, PASSWORD, bearer, login, register
+from roost_e2e import assert_problem
+from test_listings import create, day
+
+VISA = "pm_card_visa"
+
+
+@pytest.fixture
+def stays(server_factory, data_dir, run_cli):
+    run_cli("admin", "create", "--email", "root@example.com", "--password", PASSWORD, "--data-dir", data_dir, env=ACCOUNTS_ENV)
+    server = server_factory(data_dir, env=ACCOUNTS_ENV, name="stays").start()
+    host = register(server, role="host")
+    guest = register(server)
+    admin = login(server, "root@example.com").json()["accessToken"]
+    return server, host["accessToken"], guest["accessToken"], admin, host["user"]["id"], guest["user"]["id"]
+
+
+def book(server, token, listing_id, check_in=20, nights=3, **extra):
+    body = {"listingId": listing_id, "checkIn": day(check_in), "checkOut": day(check_in + nights), "guests": 2, "paymentMethod": VISA}
+    body.update(extra)
+    return server.request("POST", "/v1/bookings", json={k: v for k, v in body.items() if v is not None}, headers=bearer(token))
+
+
+def quote(server, listing_id, check_in=20, nights=3, **params):
+    return server.get(f"/v1/listings/{listing_id}/quote", params={"checkIn": day(check_in), "checkOut": day(check_in + nights), **params}).json()
+
+
+def test_an_instant_booking_is_paid_and_confirmed_at_the_quoted_price(stays):
+    server, host, guest, admin, host_id, guest_id = stays
+    listing = create(server, host)
+    expected = quote(server, listing["id"], guests=2)
+    response = book(server, guest, listing["id"])
+    assert response.status_code == 201, response.text
+    booking = response.json()
+    assert booking["status"] == "confirmed" and booking["guestId"] == guest_id and booking["hostId"] == host_id
+    assert booking["checkIn"] == day(20) and booking["checkOut"] == day(23) and booking["nights"] == 3 and booking["guests"] == 2
+    assert {k: booking["price"][k] for k in expected["price"]} == expected["price"], "the booking keeps the quote's price"
+    assert booking["payment"]["status"] == "captured" and booking["payment"]["captured"] == expected["price"]["total"]
+    assert booking["cancellationPolicy"] == "moderate" and booking["holdExpiresAt"] is None
+    assert quote(server, listing["id"])["available"] is False
+    payments = server.get(f"/v1/bookings/{booking['id']}/payments", headers=bearer(guest)).json()
+    assert [p["status"] for p in payments] == ["captured"] and payments[0]["amount"] == expected["price"]["total"]
+    # A later price change never touches the booking.
+    server.request("PATCH", f"/v1/listings/{listing['id']}", json={"pricePerNight": {"amount": 99_000, "currency": "SGD"}}, headers=bearer(host))
+    assert server.get(f"/v1/bookings/{booking['id']}", headers=bearer(guest)).json()["price"] == booking["price"]
+
+
+def test_only_its_guest_its_host_and_admins_see_a_booking(stays):
+    server, host, guest, admin, _, _ = stays
+    booking = book(server, guest, create(server, host)["id"]).json()
+    stranger = register(server)["accessToken"]
+    other_host = register(server, role="host")["accessToken"]
+    for token, status in ((guest, 200), (host, 200), (admin, 200), (stranger, 404), (other_host, 404)):
+        assert server.get(f"/v1/bookings/{booking['id']}", headers=bearer(token)).status_code == status
+        assert server.get(f"/v1/bookings/{booking['id']}/payments", headers=bearer(token)).status_code == status
+    assert_problem(server.get(f"/v1/bookings/{booking['id']}"), 401)
+    assert_problem(server.get("/v1/bookings/bkg_doesnotexist000", headers=bearer(guest)), 404)
+    assert_problem(server.request("POST", f"/v1/bookings/{booking['id']}/cancel", headers=bearer(stranger)), 404)
+
+
+def test_the_hold_rules(stays):
+    server, host, guest, _, _, _ = stays
+    listing = create(server, host, minNights=2, maxNights=10, maxGuests=3)
+    lid = listing["id"]
+    assert book(server, guest, lid, check_in=30, nights=3).status_code == 201
+    assert_problem(book(server, guest, lid, check_in=31, nights=3), 409)
+    assert book(server, guest, lid, check_in=31, nights=3).json()["code"] == "dates_unavailable"
+    assert book(server, guest, lid, check_in=33, nights=2).status_code == 201, "check-out day is the next check-in"
+    assert book(server, guest, lid, check_in=28, nights=2).status_code == 201, "check-out on the next stay's check-in day"
+    cases = [
+        ({"checkIn": day(-3), "checkOut": day(-1)}, "checkIn"),
+        ({"checkIn": day(50), "checkOut": day(51)}, "checkOut"),   # min 2 nights
+        ({"checkIn": day(50), "checkOut": day(61)}, "checkOut"),   # max 10 nights
+        ({"checkIn": day(50), "checkOut": day(50)}, "checkOut"),
+        ({"guests": 4}, "guests"), ({"guests": 0}, "guests"),
+        ({"paymentMethod": None}, "paymentMethod"),
+        ({"currency": "XXX"}, "currency"),
+        ({"checkIn": "2027-02-30"}, "checkIn"),
+    ]
+    for change, field in cases:
+        body = {"listingId": lid, "checkIn": day(50), "checkOut": day(53), "guests": 2, "paymentMethod": VISA, **change}
+        response = server.request("POST", "/v1/bookings", json={k: v for k, v in body.items() if v is not None}, headers=bearer(guest))
+        assert_problem(response, 422)
+        assert field in [e["field"] for e in response.json()["errors"]], (change, response.text)
+    assert_problem(server.request("POST", "/v1/bookings", json={"listingId": lid, "checkIn": day(50), "checkOut": day(53), "paymentMethod": VISA,
+                                                                "coupon": "FREE"}, headers=bearer(guest)), 422)
+    assert_problem(book(server, guest, "lst_nothingatall000"), 404)
+    assert_problem(book(server, host, lid, check_in=70), 403)
+    assert_problem(server.request("POST", "/v1/bookings", json={"listingId": lid}), 401)
+
+
+def test_a_declined_card_releases_the_nights(stays):
+    server, host, guest, _, _, _ = stays
+    lid = create(server, host)["id"]
+    for method, status in (("pm_card_chargeDeclined", 402), ("pm_card_chargeDeclinedInsufficientFunds", 402), ("pm_card_bogus", 422)):
+        response = book(server, guest, lid, paymentMethod=method)
+        assert_problem(response, status)
+        if status == 402:
+            assert response.json()["code"] == "payment_failed"
+        assert quote(server, lid)["available"] is True, f"{method}: the nights are free again"
+    assert book(server, guest, lid).status_code == 201
+    failed = server.get("/v1/users/me/bookings", params={"status": "canceled"}, headers=bearer(guest)).json()["items"]
+    assert len(failed) == 3 and {b["cancellation"]["by"] for b in failed} == {"system"} and {b["payment"]["status"] for b in failed} == {"none"}
+
+
+def test_forty_guests_racing_for_the_same_nights_make_one_booking(stays):
+    server, host, _, _, _, _ = stays
+    lid = create(server, host)["id"]
+    guests = [register(server)["accessToken"] for _ in range(8)]
+    with cf.ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(lambda i: book(server, guests[i % 8], lid, check_in=40, nights=4).status_code, range(40)))
+    assert statuses.count(201) == 1 and statuses.count(409) == 39, statuses
+    held = server.get("/v1/hosts/me/bookings", params={"status": "confirmed"}, headers=bearer(host)).json()["items"]
+    assert len(held) == 1
+
+
+def test_a_request_to_book_waits_for_the_host(stays):
+    server, host, guest, _, _, _ = stays
+    lid = create(server, host, instantBook=False)["id"]
+    pending = book(server, guest, lid).json()
+    assert pending["status"] == "pending" and pending["payment"]["status"] == "authorized" and pending["holdExpiresAt"] is not None
+    assert quote(server, lid)["available"] is False, "a pending request holds its nights"
+    assert_problem(server.request("POST", f"/v1/bookings/{pending['id']}/accept", headers=bearer(guest)), 403)
+    accepted = server.request("POST", f"/v1/bookings/{pending['id']}/accept", headers=bearer(host))
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["status"] == "confirmed" and accepted.json()["payment"]["status"] == "captured"
+    assert_problem(server.request("POST", f"/v1/bookings/{pending['id']}/accept", headers=bearer(host)), 409)
+
+    second = book(server, guest, lid, check_in=40).json()
+    declined = server.request("POST", f"/v1/bookings/{second['id']}/decline", headers=bearer(host)).json()
+    assert declined["status"] == "canceled" and declined["cancellation"]["by"] == "host" and declined["payment"]["status"] == "voided"
+    assert quote(server, lid, check_in=40)["available"] is True
+    assert_problem(server.request("POST", f"/v1/bookings/{second['id']}/decline", headers=bearer(host)), 409)
+    instant = book(server, guest, create(server, host)["id"]).json()
+    assert_problem(server.request("POST", f"/v1/bookings/{instant['id']}/accept", headers=bearer(host)), 409)
+
+
+def test_cancellations_refund_by_policy_and_release_the_nights(stays):
+    server, host, guest, admin, _, _ = stays
+    moderate = create(server, host, cancellationPolicy="moderate")["id"]
+    strict = create(server, host, cancellationPolicy="strict")["id"]
+    far = book(server, guest, moderate, check_in=30).json()
+    canceled = server.request("POST", f"/v1/bookings/{far['id']}/cancel", json={"reason": "plans changed"}, headers=bearer(guest))
+    assert canceled.status_code == 200, canceled.text
+    body = canceled.json()
+    assert body["status"] == "canceled" and body["cancellation"]["by"] == "guest" and body["cancellation"]["reason"] == "plans changed"
+    assert body["cancellation"]["refund"] == far["price"]["total"], "moderate, 30 days ahead: full refund"
+    assert body["payment"]["status"] == "refunded"
+    assert quote(server, moderate, check_in=30)["available"] is True
+    assert_problem(server.request("POST", f"/v1/bookings/{far['id']}/cancel", headers=bearer(guest)), 409)
+
+    near = book(server, guest, moderate, check_in=2).json()
+    assert server.request("POST", f"/v1/bookings/{near['id']}/cancel", headers=bearer(guest)).json()["cancellation"]["refund"]["amount"] == 0, \
+        "moderate, 2 days ahead: nothing back"
+    # strict, booked 30 days ahead and canceled at once: inside the 48 h grace window.
+    graced = book(server, guest, strict, check_in=30).json()
+    assert server.request("POST", f"/v1/bookings/{graced['id']}/cancel", headers=bearer(guest)).json()["cancellation"]["refund"] == graced["price"]["total"]
+    # strict, 10 days ahead: no grace (less than 14 days' notice), half back.
+    half = book(server, guest, strict, check_in=10).json()
+    refund = server.request("POST", f"/v1/bookings/{half['id']}/cancel", headers=bearer(guest)).json()["cancellation"]["refund"]["amount"]
+    total = half["price"]["total"]["amount"]
+    assert refund in (total // 2, (total + 1) // 2)
+    # The host canceling refunds everything, whatever the policy; so does an admin.
+    for token, by in ((host, "host"), (admin, "admin")):
+        stay = book(server, guest, strict, check_in=3).json()
+        body = server.request("POST", f"/v1/bookings/{stay['id']}/cancel", headers=bearer(token)).json()
+        assert body["cancellation"]["by"] == by and body["cancellation"]["refund"] == stay["price"]["total"]
+    assert_problem(server.request("POST", f"/v1/bookings/{far['id']}/cancel", json={"why": "x"}, headers=bearer(guest)), 422)
+
+
+def test_paying_in_another_currency_keeps_both_prices(stays):
+    server, host, guest, _, _, _ = stays
+    lid = create(server, host)["id"]
+    booking = book(server, guest, lid, currency="JPY").json()
+    assert booking["price"]["total"]["currency"] == "JPY" and booking["listingPrice"]["total"]["currency"] == "SGD"
+    assert booking["exchangeRate"] > 50
+    assert booking["price"]["total"]["amount"] == pytest.approx(booking["listingPrice"]["total"]["amount"] / 100 * booking["exchangeRate"], rel=0.001)
+    assert booking["payment"]["captured"]["currency"] == "JPY"
+
+
+def test_lists_page_newest_first_and_filter_by_status(stays):
+    server, host, guest, _, _, _ = stays
+    lid = create(server, host)["id"]
+    made = [book(server, guest, lid, check_in=10 + 4 * i).json()["id"] for i in range(5)]
+    server.request("POST", f"/v1/bookings/{made[0]}/cancel", headers=bearer(guest))
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = server.get("/v1/users/me/bookings", params=params, headers=bearer(guest)).json()
+        seen += [b["id"] for b in page["items"]]
+        cursor = page["nextCursor"]
+        if not cursor:
+            break
+    assert seen == list(reversed(made))
+    confirmed = server.get("/v1/hosts/me/bookings", params={"status": "confirmed"}, headers=bearer(host)).json()["items"]
+    assert {b["id"] for b in confirmed} == set(made[1:])
+    assert server.get("/v1/users/me/bookings", headers=bearer(host)).json()["items"] == [], "the host booked nothing as a guest"
+    assert_problem(server.get("/v1/users/me/bookings", params={"status": "lost"}, headers=bearer(guest)), 422)
+    assert_problem(server.get("/v1/users/me/bookings", params={"cursor": "!!"}, headers=bearer(guest)), 422)
+    assert_problem(server.get("/v1/hosts/me/bookings", headers=bearer(guest)), 403)
+
+
+def test_bookings_survive_a_restart(stays, server_factory, data_dir):
+    server, host, guest, _, _, _ = stays
+    lid = create(server, host, instantBook=False)["id"]
+    confirmed = book(server, guest, create(server, host)["id"]).json()
+    pending = book(server, guest, lid).json()
+    server.stop()
+    again = server_factory(data_dir, env=ACCOUNTS_ENV, name="stays-again").start()
+    assert again.get(f"/v1/bookings/{confirmed['id']}", headers=bearer(guest)).json() == confirmed
+    assert again.get(f"/v1/bookings/{pending['id']}", headers=bearer(guest)).json()["status"] == "pending"
+    assert quote(again, lid)["available"] is False
+    accepted = again.request("POST", f"/v1/bookings/{pending['id']}/accept", headers=bearer(host)).json()
+    assert accepted["status"] == "confirmed" and accepted["payment"]["status"] == "captured"
+
+
+def test_the_openapi_document_describes_bookings_and_their_answers(stays):
+    import jsonschema
+    server, host, guest, _, _, _ = stays
+    document = server.get("/openapi.json").json()
+    for method, path in (("post", "/v1/bookings"), ("get", "/v1/bookings/{id}"), ("get", "/v1/bookings/{id}/payments"), ("post", "/v1/bookings/{id}/cancel"),
+                         ("post", "/v1/bookings/{id}/accept"), ("post", "/v1/bookings/{id}/decline"), ("get", "/v1/users/me/bookings"),
+                         ("get", "/v1/hosts/me/bookings")):
+        assert method in document["paths"].get(path, {}), (method, path)
+
+    def schema(name):
+        return {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
+
+    booking = book(server, guest, create(server, host)["id"], currency="JPY").json()
+    jsonschema.validate(booking, schema("Booking"))
+    jsonschema.validate(server.request("POST", f"/v1/bookings/{booking['id']}/cancel", headers=bearer(guest)).json(), schema("Booking"))
+    jsonschema.validate(server.get("/v1/users/me/bookings", headers=bearer(guest)).json(), schema("BookingPage"))
+    jsonschema.validate(server.get(f"/v1/bookings/{booking['id']}/payments", headers=bearer(guest)).json(), schema("Payments"))
