@@ -31,9 +31,10 @@ struct CancellationRefundTests {
         #expect(refund(.strict, booked: early, canceled: Timestamp(millisecondsSinceEpoch: early.millisecondsSinceEpoch + 48 * hour)) == total)
         #expect(refund(.strict, booked: early, canceled: Timestamp(millisecondsSinceEpoch: early.millisecondsSinceEpoch + 48 * hour + 1)) == 50_000,
                 "half of 1,000.01 is 500.005: half to even gives 500.00")
-        let late = at(14 * day - 1)  // booked less than 14 days ahead: no grace, even a minute later
+        let late = at(14 * day - 1)  // less than 14 days ahead: no grace, even a minute after booking
         #expect(refund(.strict, booked: late, canceled: Timestamp(millisecondsSinceEpoch: late.millisecondsSinceEpoch + 60_000)) == 50_000)
-        #expect(refund(.strict, booked: at(14 * day), canceled: at(14 * day - 60_000)) == total, "exactly 14 days ahead has the grace")
+        #expect(refund(.strict, booked: at(15 * day), canceled: at(14 * day)) == total, "still exactly 14 days ahead, a day after booking")
+        #expect(refund(.strict, booked: at(15 * day), canceled: at(14 * day - 1)) == 50_000, "the grace needs 14 days' notice when canceling")
         #expect(refund(.strict, canceled: at(7 * day)) == 50_000, "exactly 7 days before")
         #expect(refund(.strict, canceled: at(7 * day - 1)) == 0)
     }

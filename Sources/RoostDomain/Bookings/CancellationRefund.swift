@@ -6,7 +6,7 @@
 ///
 /// - flexible: full refund until 24 h before check-in; none after.
 /// - moderate: full refund until 5 days (120 h) before check-in; none after.
-/// - strict: full refund within 48 h of booking when check-in is at least 14 days after booking;
+/// - strict: full refund within 48 h of booking when check-in is still at least 14 days away;
 ///   50% until 7 days before check-in; none after.
 ///
 /// "Full" is the guest's total; 50% is half of it rounded half to even to a minor unit.
@@ -27,8 +27,7 @@ public enum CancellationRefund {
             return untilCheckIn >= 5 * day ? total : 0
         case .strict:
             let sinceBooking = canceledAt.millisecondsSinceEpoch - bookedAt.millisecondsSinceEpoch
-            let leadTime = checkInAt.millisecondsSinceEpoch - bookedAt.millisecondsSinceEpoch
-            if sinceBooking <= 48 * hour && leadTime >= 14 * day { return total }
+            if sinceBooking <= 48 * hour && untilCheckIn >= 14 * day { return total }
             if untilCheckIn >= 7 * day { return Money.percentage(total, basisPoints: 5_000) }
             return 0
         }
