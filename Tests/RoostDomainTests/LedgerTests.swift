@@ -25,7 +25,7 @@ struct LedgerTests {
     @Test func aPaidStayFromCaptureToPayout() {
         var state = Ledger.initialState()
         let outcomes = run([
-            .authorize(payment: "bkg_1", currency: "SGD", amount: 59_024, settlement: nil),
+            .authorize(payment: "bkg_1", currency: "SGD", amount: 59_024, settlement: nil, reference: "pi_test"),
             .capture(payment: "bkg_1"),
             .refund(payment: "bkg_1", refund: "r1", amount: 1_024),
             .release(payment: "bkg_1", host: "usr_h", platformFees: 6_650 + 1_425, taxes: 4_874),
@@ -45,12 +45,12 @@ struct LedgerTests {
     @Test func eachPaymentIsCapturedOrVoidedAtMostOnce() {
         var state = Ledger.initialState()
         let outcomes = run([
-            .authorize(payment: "a", currency: "USD", amount: 100, settlement: nil),
-            .authorize(payment: "a", currency: "USD", amount: 100, settlement: nil),
+            .authorize(payment: "a", currency: "USD", amount: 100, settlement: nil, reference: "pi_test"),
+            .authorize(payment: "a", currency: "USD", amount: 100, settlement: nil, reference: "pi_test"),
             .capture(payment: "a"), .capture(payment: "a"), .void(payment: "a"),
-            .authorize(payment: "b", currency: "USD", amount: 100, settlement: nil),
+            .authorize(payment: "b", currency: "USD", amount: 100, settlement: nil, reference: "pi_test"),
             .void(payment: "b"), .void(payment: "b"), .capture(payment: "b"),
-            .capture(payment: "nope"), .authorize(payment: "c", currency: "USD", amount: 0, settlement: nil),
+            .capture(payment: "nope"), .authorize(payment: "c", currency: "USD", amount: 0, settlement: nil, reference: "pi_test"),
         ], on: &state)
         #expect(outcomes == [nil, .paymentExists, nil, .paymentIs(.captured), .paymentIs(.captured), nil, nil, .paymentIs(.voided), .paymentIs(.voided),
                              .paymentNotFound, .invalidAmount])
@@ -59,7 +59,7 @@ struct LedgerTests {
 
     @Test func refundsReleasesAndPayoutsAreRefusedOutOfTurn() {
         var state = Ledger.initialState()
-        run([.authorize(payment: "p", currency: "JPY", amount: 30_000, settlement: nil)], on: &state)
+        run([.authorize(payment: "p", currency: "JPY", amount: 30_000, settlement: nil, reference: "pi_test")], on: &state)
         #expect(run([.refund(payment: "p", refund: "r", amount: 1), .release(payment: "p", host: "h", platformFees: 0, taxes: 0)], on: &state)
             == [.paymentIs(.authorized), .paymentIs(.authorized)])
         run([.capture(payment: "p")], on: &state)
@@ -78,7 +78,7 @@ struct LedgerTests {
     /// Refunds take the platform's and the taxes' share first when little is left.
     @Test func aReleaseAfterLargeRefundsLeavesTheHostWhatRemains() {
         var state = Ledger.initialState()
-        run([.authorize(payment: "p", currency: "BHD", amount: 10_000, settlement: nil), .capture(payment: "p"),
+        run([.authorize(payment: "p", currency: "BHD", amount: 10_000, settlement: nil, reference: "pi_test"), .capture(payment: "p"),
              .refund(payment: "p", refund: "r", amount: 9_500), .release(payment: "p", host: "h", platformFees: 1_000, taxes: 300)], on: &state)
         #expect(state.balance(.taxesPayable, "BHD") == -300 && state.balance(.platformRevenue, "BHD") == -200)
         #expect(state.balance(.hostPayable(host: "h"), "BHD") == 0)
@@ -87,7 +87,7 @@ struct LedgerTests {
 
     @Test func aGuestPayingInAnotherCurrencyGoesThroughFX() {
         var state = Ledger.initialState()
-        #expect(run([.authorize(payment: "p", currency: "EUR", amount: 10_000, settlement: (currency: "SGD", amount: 14_500)), .capture(payment: "p")], on: &state)
+        #expect(run([.authorize(payment: "p", currency: "EUR", amount: 10_000, settlement: (currency: "SGD", amount: 14_500), reference: "pi_test"), .capture(payment: "p")], on: &state)
             == [nil, nil])
         #expect(state.balance(.guestPayments, "EUR") == 10_000 && state.balance(.fx, "EUR") == -10_000)
         #expect(state.balance(.fx, "SGD") == 14_500 && state.balance(.guestFundsHeld, "SGD") == -14_500)
@@ -98,7 +98,7 @@ struct LedgerTests {
     /// The checker finds what `decide` never lets through, when it is forced in by hand.
     @Test func theInvariantCheckerCatchesBrokenLedgers() {
         var state = Ledger.initialState()
-        run([.authorize(payment: "p", currency: "USD", amount: 500, settlement: nil), .capture(payment: "p")], on: &state)
+        run([.authorize(payment: "p", currency: "USD", amount: 500, settlement: nil, reference: "pi_test"), .capture(payment: "p")], on: &state)
         var doubled = state
         Ledger.apply(.posted(Ledger.Transfer(id: "cap:again", payment: "p", purpose: .capture, currency: "USD",
                                               lines: [.debit(.guestPayments, 500), .credit(.guestFundsHeld, 500)], at: t0)), to: &doubled)
@@ -123,7 +123,7 @@ struct LedgerTests {
             let amount = Int64.random(in: 1...20_000, using: &generator)
             let command: Ledger.Command = switch Int.random(in: 0..<7, using: &generator) {
             case 0: .authorize(payment: payment, currency: currencies.randomElement(using: &generator)!, amount: amount,
-                               settlement: Bool.random(using: &generator) ? nil : (currency: "SGD", amount: amount * 2))
+                               settlement: Bool.random(using: &generator) ? nil : (currency: "SGD", amount: amount * 2), reference: "pi_test")
             case 1: .capture(payment: payment)
             case 2: .void(payment: payment)
             case 3: .refund(payment: payment, refund: "r\(step % 5)", amount: amount / 4)
@@ -140,9 +140,9 @@ struct LedgerTests {
         var state = Ledger.initialState()
         var events: [Ledger.Event] = []
         for command: Ledger.Command in [
-            .authorize(payment: "p", currency: "EUR", amount: 10_000, settlement: (currency: "SGD", amount: 14_500)), .capture(payment: "p"),
+            .authorize(payment: "p", currency: "EUR", amount: 10_000, settlement: (currency: "SGD", amount: 14_500), reference: "pi_test"), .capture(payment: "p"),
             .refund(payment: "p", refund: "r", amount: 500), .release(payment: "p", host: "usr_ü", platformFees: 2_000, taxes: 100),
-            .payout(payment: "p", host: "usr_ü"), .authorize(payment: "q", currency: "USD", amount: 1, settlement: nil), .void(payment: "q"),
+            .payout(payment: "p", host: "usr_ü"), .authorize(payment: "q", currency: "USD", amount: 1, settlement: nil, reference: "pi_test"), .void(payment: "q"),
         ] {
             guard case let .success(decided) = Ledger.decide(command, state: state, context: DecisionContext(now: t0)) else {
                 Issue.record("\(command) was refused")

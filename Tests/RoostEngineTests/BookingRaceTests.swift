@@ -93,7 +93,7 @@ import Testing
         let directory = TemporaryDirectory()
         var engine = try Engine.open(options: EngineOptions(dataDirectory: directory.path, shardCount: 4), aggregates: [Ledger.self], logger: quietLogger)
         let ledger = engine.group(Ledger.self).shard(for: "bkg_pay")
-        try await ledger.execute(.authorize(payment: "bkg_pay", currency: "SGD", amount: 59_024, settlement: nil), now: t0)
+        try await ledger.execute(.authorize(payment: "bkg_pay", currency: "SGD", amount: 59_024, settlement: nil, reference: "pi_test"), now: t0)
         let captured = await withTaskGroup(of: Bool.self) { group in
             for _ in 0..<100 { group.addTask { (try? await ledger.execute(.capture(payment: "bkg_pay"), now: t0)) != nil } }
             return await group.reduce(0) { $0 + ($1 ? 1 : 0) }

@@ -125,7 +125,7 @@ public enum Ledger: Aggregate {
 
     public enum Command: Sendable {
         /// `settlement`: the amount in the listing's currency, when the guest pays in another.
-        case authorize(payment: String, currency: String, amount: Int64, settlement: (currency: String, amount: Int64)?, reference: String = "")
+        case authorize(payment: String, currency: String, amount: Int64, settlement: (currency: String, amount: Int64)?, reference: String)
         case capture(payment: String)
         case void(payment: String)
         case refund(payment: String, refund: String, amount: Int64)
