@@ -7,7 +7,7 @@ import RoostDomain
 import RoostEngine
 
 /// The aggregates the engine owns. Each feature adds its aggregate here.
-public var roostAggregates: [any Aggregate.Type] { [Accounts.self, Listings.self, Reviews.self, Ledger.self] }
+public var roostAggregates: [any Aggregate.Type] { [Accounts.self, Listings.self, Reviews.self, Ledger.self, Idempotency.self] }
 
 /// The Prometheus registry behind swift-metrics, bootstrapped once per process.
 public let roostMetrics: PrometheusCollectorRegistry = {
@@ -39,8 +39,10 @@ public func buildApplication(
         service: services.listings, accounts: services.accounts, reference: services.reference, bodyLimit: configuration.jsonBodyBytesMax
     )
     listingRoutes.register(on: router)
-    BookingRoutes(service: services.bookings, accounts: services.accounts, listingRoutes: listingRoutes, bodyLimit: configuration.jsonBodyBytesMax)
-        .register(on: router)
+    BookingRoutes(
+        service: services.bookings, accounts: services.accounts, listingRoutes: listingRoutes,
+        idempotency: IdempotencyMiddleware(store: services.idempotency, bodyLimit: configuration.jsonBodyBytesMax), bodyLimit: configuration.jsonBodyBytesMax
+    ).register(on: router)
     routes(router)
     return Application(
         responder: HeadResponder(wrapped: router.buildResponder()),

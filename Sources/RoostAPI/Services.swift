@@ -11,6 +11,7 @@ public struct RoostServices: Sendable {
     public let accounts: AccountService
     public let listings: ListingService
     public let bookings: BookingService
+    let idempotency: IdempotencyStore
     public let reference: ReferenceData
     public let cacheBackend: CacheBackend
     let media: MediaLibrary
@@ -58,8 +59,8 @@ public struct RoostServices: Sendable {
             listings: listings, ledger: engine.group(Ledger.self), gateway: gateway, reference: reference, clock: clock, logger: logger
         )
         return RoostServices(
-            accounts: accounts, listings: listings, bookings: bookings, reference: reference, cacheBackend: cacheBackend, media: media,
-            verifiers: verifiers
+            accounts: accounts, listings: listings, bookings: bookings, idempotency: IdempotencyStore(group: engine.group(Idempotency.self), clock: clock),
+            reference: reference, cacheBackend: cacheBackend, media: media, verifiers: verifiers
         )
     }
 
@@ -80,6 +81,11 @@ public struct RoostServices: Sendable {
             group: group, directory: directory, hasher: PasswordHasher(cost: configuration.bcryptCost), tokens: tokens,
             refreshLifetime: TimeInterval(configuration.refreshTokenDays * 86_400), clock: clock, logger: logger
         )
+    }
+
+    /// The time-driven work `roost serve` runs beside the server.
+    public func scheduler(logger: Logger) -> BookingScheduler {
+        BookingScheduler(bookings: bookings, idempotency: idempotency, logger: logger)
     }
 
     public func shutdown() async {

@@ -31,7 +31,7 @@ struct Serve: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: engineService), .init(service: BookingScheduler(bookings: services.bookings, logger: logger)),
+                    .init(service: engineService), .init(service: services.scheduler(logger: logger)),
                     .init(service: application),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],

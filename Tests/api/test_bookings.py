@@ -242,3 +242,60 @@ def test_the_openapi_document_describes_bookings_and_their_answers(stays):
     jsonschema.validate(server.request("POST", f"/v1/bookings/{booking['id']}/cancel", headers=bearer(guest)).json(), schema("Booking"))
     jsonschema.validate(server.get("/v1/users/me/bookings", headers=bearer(guest)).json(), schema("BookingPage"))
     jsonschema.validate(server.get(f"/v1/bookings/{booking['id']}/payments", headers=bearer(guest)).json(), schema("Payments"))
+
+
+def keyed(token: str, key: str) -> dict[str, str]:
+    return {**bearer(token), "Idempotency-Key": key}
+
+
+def test_an_idempotency_key_replays_the_first_answer(stays):
+    server, host, guest, _, _, _ = stays
+    lid = create(server, host)["id"]
+    body = {"listingId": lid, "checkIn": day(20), "checkOut": day(23), "guests": 2, "paymentMethod": VISA}
+    first = server.request("POST", "/v1/bookings", json=body, headers=keyed(guest, "book-once"))
+    again = server.request("POST", "/v1/bookings", json=body, headers=keyed(guest, "book-once"))
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers.get("Idempotent-Replayed") == "true" and "Idempotent-Replayed" not in first.headers
+    assert len(server.get("/v1/users/me/bookings", headers=bearer(guest)).json()["items"]) == 1, "it ran once"
+    changed = server.request("POST", "/v1/bookings", json={**body, "guests": 1}, headers=keyed(guest, "book-once"))
+    assert_problem(changed, 422)
+    assert changed.json()["code"] == "idempotency_key_reused"
+    # Keys are per user: another guest's same key is another request.
+    other = register(server)["accessToken"]
+    theirs = server.request("POST", "/v1/bookings", json={**body, "checkIn": day(30), "checkOut": day(32)}, headers=keyed(other, "book-once"))
+    assert theirs.status_code == 201 and theirs.json()["id"] != first.json()["id"]
+    # A refusal is an answer too: replayed even once the nights are free again.
+    refused = server.request("POST", "/v1/bookings", json=body, headers=keyed(other, "late"))
+    assert_problem(refused, 409)
+    server.request("POST", f"/v1/bookings/{first.json()['id']}/cancel", headers=bearer(guest))
+    assert server.request("POST", "/v1/bookings", json=body, headers=keyed(other, "late")).status_code == 409
+    assert server.request("POST", "/v1/bookings", json=body, headers=keyed(other, "later")).status_code == 201
+    for bad in ("two words", "x" * 256):
+        response = server.request("POST", "/v1/bookings", json=body, headers=keyed(guest, bad))
+        assert_problem(response, 422)
+        assert response.json()["errors"][0]["field"] == "Idempotency-Key"
+
+
+def test_a_hundred_requests_with_one_key_run_once(stays):
+    server, host, guest, _, _, _ = stays
+    lid = create(server, host)["id"]
+    body = {"listingId": lid, "checkIn": day(60), "checkOut": day(62), "paymentMethod": VISA}
+    with cf.ThreadPoolExecutor(max_workers=32) as pool:
+        answers = list(pool.map(lambda _: server.request("POST", "/v1/bookings", json=body, headers=keyed(guest, "storm")), range(100)))
+    assert {a.status_code for a in answers} == {201}, {a.status_code for a in answers}
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert sum(a.headers.get("Idempotent-Replayed") != "true" for a in answers) == 1
+    assert len(server.get("/v1/users/me/bookings", headers=bearer(guest)).json()["items"]) == 1
+
+
+def test_idempotency_keys_survive_a_restart(stays, server_factory, data_dir):
+    server, host, guest, _, _, _ = stays
+    lid = create(server, host)["id"]
+    body = {"listingId": lid, "checkIn": day(20), "checkOut": day(21), "paymentMethod": VISA}
+    first = server.request("POST", "/v1/bookings", json=body, headers=keyed(guest, "durable")).json()
+    cancel = server.request("POST", f"/v1/bookings/{first['id']}/cancel", headers=keyed(guest, "cancel-1")).json()
+    server.stop()
+    again = server_factory(data_dir, env=ACCOUNTS_ENV, name="stays-keys").start()
+    replay = again.request("POST", "/v1/bookings", json=body, headers=keyed(guest, "durable"))
+    assert replay.json() == first and replay.headers.get("Idempotent-Replayed") == "true"
+    assert again.request("POST", f"/v1/bookings/{first['id']}/cancel", headers=keyed(guest, "cancel-1")).json() == cancel

@@ -9,6 +9,7 @@ struct BookingRoutes {
     let service: BookingService
     let accounts: AccountService
     let listingRoutes: ListingRoutes
+    let idempotency: IdempotencyMiddleware
     let bodyLimit: Int
 
     private func guarded(_ permission: Permission) -> AccessGuard {
@@ -16,12 +17,13 @@ struct BookingRoutes {
     }
 
     func register(on router: Router<RoostRequestContext>) {
-        router.group("v1/bookings").add(middleware: guarded(.book)).post(use: create)
-        let mine = router.group("v1/bookings/:id").add(middleware: guarded(.ownAccount))
+        // Writes take an Idempotency-Key (after the guard: keys are per user).
+        router.group("v1/bookings").add(middleware: guarded(.book)).add(middleware: idempotency).post(use: create)
+        let mine = router.group("v1/bookings/:id").add(middleware: guarded(.ownAccount)).add(middleware: idempotency)
         mine.get(use: read)
         mine.get("payments", use: payments)
         mine.post("cancel", use: cancel)
-        let hosting = router.group("v1/bookings/:id").add(middleware: guarded(.hostListings))
+        let hosting = router.group("v1/bookings/:id").add(middleware: guarded(.hostListings)).add(middleware: idempotency)
         hosting.post("accept", use: accept)
         hosting.post("decline", use: decline)
         router.group("v1/users/me/bookings").add(middleware: guarded(.ownAccount)).get(use: guestBookings)

@@ -1,16 +1,19 @@
 import Logging
 import ServiceLifecycle
 
-/// Time-driven booking transitions, run every `interval` until shutdown: holds that lapsed (unpaid
+/// Time-driven transitions, run every `interval` until shutdown: holds that lapsed (unpaid
 /// bookings after 15 minutes, requests their host left for a day) are canceled and their nights
-/// released. Tests call `BookingService.expireLapsedHolds` themselves with a moved clock.
+/// released; idempotency answers older than a day are forgotten. Tests call
+/// `BookingService.expireLapsedHolds` themselves with a moved clock.
 public struct BookingScheduler: Service {
     let bookings: BookingService
+    let idempotency: IdempotencyStore
     let interval: Duration
     let logger: Logger
 
-    public init(bookings: BookingService, interval: Duration = .seconds(30), logger: Logger) {
+    init(bookings: BookingService, idempotency: IdempotencyStore, interval: Duration = .seconds(30), logger: Logger) {
         self.bookings = bookings
+        self.idempotency = idempotency
         self.interval = interval
         self.logger = logger
     }
@@ -20,6 +23,7 @@ public struct BookingScheduler: Service {
             while !Task.isCancelled {
                 let expired = await bookings.expireLapsedHolds()
                 if expired > 0 { logger.info("expired booking holds", metadata: ["bookings.expired": "\(expired)"]) }
+                await idempotency.forgetExpired()
                 try await Task.sleep(for: interval)
             }
         }
