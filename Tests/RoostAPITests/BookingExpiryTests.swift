@@ -58,4 +58,47 @@ import Testing
         for shard in engine.group(Ledger.self).shards { #expect(Ledger.violations(in: await shard.read { $0 }) == []) }
         await services.shutdown()
     }
+
+    /// A confirmed stay completes after check-out (11:00) and its host is paid 24 hours after
+    /// check-in (15:00), once, with the ledger's invariants holding throughout.
+    @Test func staysCompleteAndHostsArePaidOnceOnTime() async throws {
+        let directory = TemporaryDirectory()
+        var configuration = RoostConfiguration()
+        configuration.dataDirectory = directory.path
+        let engine = try Engine.open(options: configuration.engineOptions(), aggregates: roostAggregates, logger: quietLogger)
+        defer { engine.close() }
+        let clock = MovableClock()
+        let services = try await RoostServices.start(configuration: configuration, engine: engine, logger: quietLogger, clock: clock.read)
+        let bookings = services.bookings
+        let listing = try await services.listings.create(hostID: "usr_host", details: details(instantBook: true))
+        let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
+        let stay = today.advanced(by: 3)..<today.advanced(by: 6)
+        let booked = try await bookings.create(
+            guestID: "usr_guest", .init(listingID: listing.id, stay: stay, guests: 2, currency: nil, paymentMethod: "pm_card_visa"), rates: PricingRates()
+        )
+        let checkIn = try BookingService.checkInInstant(booked.booking, timeZone: "Asia/Singapore")
+        func moveTo(_ instant: Timestamp) { clock.advance(by: Double(instant.millisecondsSinceEpoch - AccountService.timestamp(clock.read()).millisecondsSinceEpoch) / 1000) }
+
+        moveTo(Timestamp(millisecondsSinceEpoch: checkIn.millisecondsSinceEpoch + 86_400_000 - 1_000))
+        #expect(await bookings.runDueTransitions() == (0, 0), "a second before the day after check-in")
+        moveTo(Timestamp(millisecondsSinceEpoch: checkIn.millisecondsSinceEpoch + 86_400_000))
+        #expect(await bookings.runDueTransitions() == (0, 1))
+        #expect(await bookings.runDueTransitions() == (0, 0), "paid once")
+        let quote = booked.booking.quote
+        let paid = await bookings.payouts(host: "usr_host")
+        #expect(paid.map(\.debits) == [quote.hostPayout])
+
+        let checkOut = try BookingService.instant(stay.upperBound, hour: 11, timeZone: "Asia/Singapore")
+        moveTo(Timestamp(millisecondsSinceEpoch: checkOut.millisecondsSinceEpoch - 1_000))
+        #expect(await bookings.runDueTransitions() == (0, 0))
+        moveTo(checkOut)
+        #expect(await bookings.runDueTransitions() == (1, 0))
+        #expect(await bookings.booking(booked.booking.id)?.status == .completed)
+        let ledger = await engine.group(Ledger.self).shard(for: booked.booking.id).read { $0 }
+        #expect(Ledger.violations(in: ledger) == [])
+        #expect(ledger.balance(.platformRevenue, "SGD") == -(quote.serviceFee + quote.hostFee))
+        #expect(ledger.balance(.taxesPayable, "SGD") == -quote.taxes)
+        #expect(ledger.balance(.guestFundsHeld, "SGD") == 0 && ledger.balance(.hostPayable(host: "usr_host"), "SGD") == 0)
+        await services.shutdown()
+    }
 }

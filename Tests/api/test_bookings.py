@@ -299,3 +299,13 @@ def test_idempotency_keys_survive_a_restart(stays, server_factory, data_dir):
     replay = again.request("POST", "/v1/bookings", json=body, headers=keyed(guest, "durable"))
     assert replay.json() == first and replay.headers.get("Idempotent-Replayed") == "true"
     assert again.request("POST", f"/v1/bookings/{first['id']}/cancel", headers=keyed(guest, "cancel-1")).json() == cancel
+
+
+def test_payouts_are_the_hosts_alone(stays):
+    """Payouts come 24 hours after check-in (the scheduler; Swift tests move its clock): here the
+    list is empty, and only hosts may ask for theirs."""
+    server, host, guest, _, _, _ = stays
+    book(server, guest, create(server, host)["id"])
+    assert server.get("/v1/hosts/me/payouts", headers=bearer(host)).json() == {"items": [], "nextCursor": None}
+    assert_problem(server.get("/v1/hosts/me/payouts", headers=bearer(guest)), 403)
+    assert_problem(server.get("/v1/hosts/me/payouts", params={"cursor": "bm9wZQ"}, headers=bearer(host)), 422)

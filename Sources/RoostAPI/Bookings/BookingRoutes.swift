@@ -28,6 +28,7 @@ struct BookingRoutes {
         hosting.post("decline", use: decline)
         router.group("v1/users/me/bookings").add(middleware: guarded(.ownAccount)).get(use: guestBookings)
         router.group("v1/hosts/me/bookings").add(middleware: guarded(.hostListings)).get(use: hostBookings)
+        router.group("v1/hosts/me/payouts").add(middleware: guarded(.hostListings)).get(use: hostPayouts)
     }
 
     struct CreateBody: StrictJSONBody {
@@ -107,6 +108,24 @@ struct BookingRoutes {
     @Sendable func hostBookings(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
         let me = try context.requirePrincipal().userID
         return try await list(request) { $0.hostID == me }
+    }
+
+    /// The host's payouts, newest first: `{items: [{id, bookingId, amount, paidAt}], nextCursor}`.
+    @Sendable func hostPayouts(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        let me = try context.requirePrincipal().userID
+        var errors: [Problem.FieldError] = []
+        let page = PageRequest(query: request.uri.queryParameters, errors: &errors)
+        guard errors.isEmpty else { throw Problem.validation(errors) }
+        struct Payout: Encodable, Sendable { var id: String; var bookingId: String; var amount: MoneyBody; var paidAt: String }
+        let all = await service.payouts(host: me)
+        let start = page.cursor.flatMap { cursor in all.firstIndex { $0.id == cursor }.map { $0 + 1 } } ?? 0
+        if page.cursor != nil, start == 0 { throw Problem.validation([.init(field: "cursor", message: "is not a cursor this API returned")]) }
+        let slice = Array(all[min(start, all.count)...].prefix(page.limit))
+        let items = slice.map { transfer in
+            Payout(id: transfer.id, bookingId: transfer.payment, amount: MoneyBody(amount: transfer.debits, currency: transfer.currency), paidAt: RFC3339.string(transfer.at))
+        }
+        let next = start + slice.count < all.count ? slice.last.map { PageRequest.encode(cursor: $0.id) } : nil
+        return EncodedJSON(Page(items: items, nextCursor: next))
     }
 
     /// A page of bookings, newest first, filtered by `?status=`.

@@ -3,8 +3,9 @@ import ServiceLifecycle
 
 /// Time-driven transitions, run every `interval` until shutdown: holds that lapsed (unpaid
 /// bookings after 15 minutes, requests their host left for a day) are canceled and their nights
-/// released; idempotency answers older than a day are forgotten. Tests call
-/// `BookingService.expireLapsedHolds` themselves with a moved clock.
+/// released; stays past check-out complete; hosts are paid 24 hours after check-in; idempotency
+/// answers older than a day are forgotten. Tests call `BookingService.expireLapsedHolds` and
+/// `runDueTransitions` themselves with a moved clock.
 public struct BookingScheduler: Service {
     let bookings: BookingService
     let idempotency: IdempotencyStore
@@ -23,6 +24,10 @@ public struct BookingScheduler: Service {
             while !Task.isCancelled {
                 let expired = await bookings.expireLapsedHolds()
                 if expired > 0 { logger.info("expired booking holds", metadata: ["bookings.expired": "\(expired)"]) }
+                let (completed, paidOut) = await bookings.runDueTransitions()
+                if completed + paidOut > 0 {
+                    logger.info("booking transitions", metadata: ["bookings.completed": "\(completed)", "payouts.made": "\(paidOut)"])
+                }
                 await idempotency.forgetExpired()
                 try await Task.sleep(for: interval)
             }

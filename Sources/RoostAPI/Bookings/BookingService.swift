@@ -241,16 +241,88 @@ public final class BookingService: Sendable {
 
     /// Check-in at 15:00 on the check-in day, in the listing's time zone.
     static func checkInInstant(_ booking: BookingRecord, timeZone: String) throws -> Timestamp {
+        try instant(booking.stay.lowerBound, hour: 15, timeZone: timeZone)
+    }
+
+    /// `hour`:00 on `day` in `timeZone`.
+    static func instant(_ day: CalendarDay, hour: Int, timeZone: String) throws -> Timestamp {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: timeZone) ?? TimeZone(secondsFromGMT: 0)!
-        let (year, month, day) = booking.stay.lowerBound.civil
-        guard let date = calendar.date(from: DateComponents(year: year, month: month, day: day, hour: 15)) else {
-            throw Problem.unavailable("The check-in time could not be computed.")
+        let (year, month, date) = day.civil
+        guard let instant = calendar.date(from: DateComponents(year: year, month: month, day: date, hour: hour)) else {
+            throw Problem.unavailable("A time in \(timeZone) could not be computed.")
         }
-        return AccountService.timestamp(date)
+        return AccountService.timestamp(instant)
     }
 
     // MARK: Scheduled
+
+    /// Completes confirmed stays once check-out (11:00 on the check-out day, listing time) has
+    /// passed, and pays hosts 24 hours after check-in (15:00 listing time): the ledger releases the
+    /// guest's money (less refunds) to the host, the platform and the tax account, the provider pays
+    /// the host's share out, and the ledger records the payout — each step once, whatever reruns.
+    /// A payout that fails is retried on the next run. Returns how many stays completed and how many
+    /// payouts were made.
+    @discardableResult
+    public func runDueTransitions() async -> (completed: Int, paidOut: Int) {
+        let moment = clock()
+        let due = await listings.scatter { state in
+            state.bookings.values.filter { $0.status == .confirmed || $0.status == .completed }
+        }.joined()
+        var completed = 0, paidOut = 0
+        for booking in due {
+            guard let timeZone = await listings.group.shard(for: booking.listingID).read({ $0.listings[booking.listingID]?.details.location.timeZone }),
+                let checkIn = try? Self.checkInInstant(booking, timeZone: timeZone)
+            else { continue }
+            if booking.status == .confirmed, let checkOut = try? Self.instant(booking.stay.upperBound, hour: 11, timeZone: timeZone), checkOut <= now {
+                let today = ListingService.today(in: timeZone, now: moment)
+                if (try? await listings.execute(.completeBooking(id: booking.id, today: today), on: booking.listingID)) != nil { completed += 1 }
+            }
+            if checkIn.millisecondsSinceEpoch + 86_400_000 <= now.millisecondsSinceEpoch, await payOut(booking) { paidOut += 1 }
+        }
+        return (completed, paidOut)
+    }
+
+    /// Pays the host for a stay if it is due and not yet paid. True when a payout was made now.
+    private func payOut(_ booking: BookingRecord) async -> Bool {
+        let shard = ledger.shard(for: booking.id)
+        guard let payment = await payment(booking.id), payment.status == .captured, !payment.paidOut else { return false }
+        do {
+            if !payment.released {
+                try await shard.execute(
+                    .release(payment: booking.id, host: booking.hostID, platformFees: booking.quote.serviceFee + booking.quote.hostFee, taxes: booking.quote.taxes),
+                    now: now
+                )
+            }
+            let earned = await shard.read { state in
+                state.transfers["rel:\(booking.id)"]?.lines.first { $0.account == .hostPayable(host: booking.hostID) }.map { -$0.amount } ?? 0
+            }
+            guard earned > 0 else { return false }
+            _ = try await gateway.payout(
+                amount: earned, currency: booking.quote.currency, destination: Self.payoutDestination(host: booking.hostID), idempotencyKey: "payout:\(booking.id)"
+            )
+            try await shard.execute(.payout(payment: booking.id, host: booking.hostID), now: now)
+            return true
+        } catch {
+            logger.warning("payout failed; retried on the next run", metadata: ["booking": "\(booking.id)", "error": "\(error)"])
+            return false
+        }
+    }
+
+    /// The host's connected account at the provider. Hosts do not yet link one: the sandbox pays
+    /// an account named after the host.
+    static func payoutDestination(host: String) -> String { "acct_\(host)" }
+
+    /// A host's payouts, newest first (across the ledger's shards).
+    func payouts(host: String) async -> [Ledger.Transfer] {
+        var all: [Ledger.Transfer] = []
+        for shard in ledger.shards {
+            all += await shard.read { state in
+                state.transfers.values.filter { $0.purpose == .payout && $0.lines.contains { $0.account == .hostPayable(host: host) } }
+            }
+        }
+        return all.sorted { ($0.at, $0.id) > ($1.at, $1.id) }
+    }
 
     /// Cancels every pending booking whose hold has lapsed by `now`: unpaid ones after 15
     /// minutes, requests the host left unanswered after a day. Returns how many.

@@ -38,6 +38,11 @@ enum BookingsOpenAPI {
                 signedIn: true, parameters: [("status", "query", "string"), ("limit", "query", "integer"), ("cursor", "query", "string")],
                 success: (200, "BookingPage"), problems: [401, 403, 422]
             ),
+            OpenAPIOperation(
+                method: "get", path: "/v1/hosts/me/payouts", operationId: "hostPayouts",
+                summary: "The signed-in host's payouts, newest first (made 24 hours after each check-in)", signedIn: true,
+                parameters: [("limit", "query", "integer"), ("cursor", "query", "string")], success: (200, "PayoutPage"), problems: [401, 403, 422]
+            ),
         ],
         schemas: #"""
         {
@@ -70,6 +75,11 @@ enum BookingsOpenAPI {
                             "createdAt": { "type": "string", "format": "date-time" }, "updatedAt": { "type": "string", "format": "date-time" } } },
           "BookingPage": { "type": "object", "required": ["items", "nextCursor"],
             "properties": { "items": { "type": "array", "items": { "$ref": "#/components/schemas/Booking" } }, "nextCursor": { "type": ["string", "null"] } } },
+          "PayoutPage": { "type": "object", "required": ["items", "nextCursor"],
+            "properties": { "items": { "type": "array", "items": { "type": "object", "required": ["id", "bookingId", "amount", "paidAt"],
+              "properties": { "id": { "type": "string" }, "bookingId": { "type": "string" }, "amount": { "$ref": "#/components/schemas/Money" },
+                              "paidAt": { "type": "string", "format": "date-time" } } } },
+                            "nextCursor": { "type": ["string", "null"] } } },
           "Payments": { "type": "array", "items": { "type": "object", "required": ["id", "bookingId", "status", "amount", "refunded"],
             "properties": { "id": { "type": "string" }, "bookingId": { "type": "string" }, "status": { "enum": ["authorized", "captured", "voided"] },
                             "amount": { "$ref": "#/components/schemas/Money" }, "refunded": { "$ref": "#/components/schemas/Money" },

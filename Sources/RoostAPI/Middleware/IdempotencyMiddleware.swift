@@ -45,7 +45,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
             replayed = false
             let outcome: Result<Idempotency.Answer, any Error>
             do {
-                let (status, contentType, bytes) = try await Self.capture(requestID: context.requestID ?? "") {
+                let (status, contentType, bytes) = try await Self.capture(requestID: context.requestID) {
                     try await next(Request(head: request.head, body: .init(buffer: body)), context)
                 }
                 outcome = .success(Idempotency.Answer(scope: scope, fingerprint: fingerprint, status: status, contentType: contentType, body: bytes, savedAt: now))
@@ -68,15 +68,20 @@ struct IdempotencyMiddleware: RouterMiddleware {
             guard let problem = Problem.from(error) else { throw error }
             response = ProblemMiddleware.response(for: problem, requestID: requestID)
         }
-        let collector = Collector()
-        try await response.body.write(collector)
-        return (response.status.code, response.headers[.contentType] ?? "application/json", await collector.bytes)
+        let sink = Sink()
+        try await response.body.write(Collector(sink: sink))
+        return (response.status.code, response.headers[.contentType] ?? "application/json", sink.bytes)
     }
 
-    private actor Collector: ResponseBodyWriter {
+    /// Where `Collector` puts the bytes: written by one task, then read by it.
+    private final class Sink: @unchecked Sendable {
         var bytes: [UInt8] = []
-        func write(_ buffer: ByteBuffer) { bytes += buffer.readableBytesView }
-        func finish(_ trailingHeaders: HTTPFields?) {}
+    }
+
+    private struct Collector: ResponseBodyWriter {
+        let sink: Sink
+        mutating func write(_ buffer: ByteBuffer) async throws { sink.bytes += buffer.readableBytesView }
+        consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
     }
 }
 
