@@ -88,6 +88,10 @@ import Testing
         let paid = await bookings.payouts(host: "usr_host")
         #expect(paid.map(\.debits) == [quote.hostPayout])
 
+        await #expect(throws: Problem.self, "a stay whose host was paid is not canceled with a refund") {
+            try await bookings.cancel(booked.booking.id, by: Principal(userID: "usr_host", role: .host, sessionID: "s"), reason: "")
+        }
+
         let checkOut = try BookingService.instant(stay.upperBound, hour: 11, timeZone: "Asia/Singapore")
         moveTo(Timestamp(millisecondsSinceEpoch: checkOut.millisecondsSinceEpoch - 1_000))
         #expect(await bookings.runDueTransitions() == (0, 0))
@@ -99,6 +103,41 @@ import Testing
         #expect(ledger.balance(.platformRevenue, "SGD") == -(quote.serviceFee + quote.hostFee))
         #expect(ledger.balance(.taxesPayable, "SGD") == -quote.taxes)
         #expect(ledger.balance(.guestFundsHeld, "SGD") == 0 && ledger.balance(.hostPayable(host: "usr_host"), "SGD") == 0)
+        await services.shutdown()
+    }
+
+    /// A guest paying in yen for a stay priced in Singapore dollars cancels under the strict
+    /// policy with half back: the provider refunds yen, the ledger the same share of the dollars;
+    /// the half the policy kept is released and paid to the host.
+    @Test func aConvertedCancellationRefundsItsShareAndThePolicysShareIsPaidOut() async throws {
+        let directory = TemporaryDirectory()
+        var configuration = RoostConfiguration()
+        configuration.dataDirectory = directory.path
+        let engine = try Engine.open(options: configuration.engineOptions(), aggregates: roostAggregates, logger: quietLogger)
+        defer { engine.close() }
+        let clock = MovableClock()
+        let services = try await RoostServices.start(configuration: configuration, engine: engine, logger: quietLogger, clock: clock.read)
+        let bookings = services.bookings
+        var strict = details(instantBook: true)
+        strict.cancellationPolicy = .strict
+        let listing = try await services.listings.create(hostID: "usr_host", details: strict)
+        let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
+        let stay = today.advanced(by: 10)..<today.advanced(by: 12)
+        let booked = try await bookings.create(
+            guestID: "usr_guest", .init(listingID: listing.id, stay: stay, guests: 2, currency: "JPY", paymentMethod: "pm_card_visa"), rates: PricingRates(taxBasisPoints: 900)
+        )
+        #expect(booked.booking.charge.currency == "JPY" && booked.booking.quote.currency == "SGD")
+        let canceled = try await bookings.cancel(booked.booking.id, by: Principal(userID: "usr_guest", role: .guest, sessionID: "s"), reason: "")
+        let refund = try #require(canceled.booking.cancellation?.refund)
+        #expect(refund == Money.percentage(booked.booking.charge.total, basisPoints: 5_000), "strict, 10 days ahead: half")
+        let payment = try #require(await bookings.payment(booked.booking.id))
+        #expect(payment.refunded == Money.proportion(booked.booking.quote.total, refund, of: booked.booking.charge.total))
+        #expect(abs(payment.refunded * 2 - booked.booking.quote.total) <= 1, "half of the dollars too")
+        #expect(await bookings.runDueTransitions() == (0, 1), "the kept half goes to the host")
+        #expect(await bookings.runDueTransitions() == (0, 0))
+        let ledger = await engine.group(Ledger.self).shard(for: booked.booking.id).read { $0 }
+        #expect(Ledger.violations(in: ledger) == [])
+        #expect(ledger.balance(.guestFundsHeld, "SGD") == 0)
         await services.shutdown()
     }
 }

@@ -34,6 +34,14 @@ struct PricingTests {
         #expect(Money.percentage(Int64.max, basisPoints: 5_000) == Int64.max / 2 + 1, "…(2^63 − 1) / 2 ends in .5 and rounds to even")
     }
 
+    @Test func proportionsRoundHalfToEvenAtFullWidth() {
+        #expect(Money.proportion(100, 1, of: 2) == 50)
+        #expect(Money.proportion(101, 1, of: 2) == 50, "50.5 → 50")
+        #expect(Money.proportion(103, 1, of: 2) == 52, "51.5 → 52")
+        #expect(Money.proportion(10_000, 1, of: 3) == 3_333)
+        #expect(Money.proportion(Int64.max, Int64.max, of: Int64.max) == Int64.max, "no overflow")
+    }
+
     @Test func weekendNightsAreFridayAndSaturday() {
         #expect(CalendarDay(iso: "2027-01-01")!.isWeekendNight, "a Friday")
         #expect(CalendarDay(iso: "2027-01-02")!.isWeekendNight, "a Saturday")

@@ -117,6 +117,17 @@ struct SandboxGatewayTests {
         }
         let next = try await gateway.authorize(amount: 1, currency: "SGD", paymentMethod: "pm_card_visa", idempotencyKey: "auth:b3")
         #expect(next.id != payment.id && next.id.hasPrefix("pi_sandbox_"))
+        // A crash mid-append leaves a line without its newline: that call never answered, so it is dropped.
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(#"["authorize","auth:torn","1","SGD","pm_ca"#.utf8))
+        try handle.close()
+        gateway = try await SandboxGateway.open(journal: path)
+        #expect(try await gateway.payment(forIdempotencyKey: "auth:torn") == nil)
+        #expect(try await gateway.payment(forIdempotencyKey: "auth:b3") == next, "the lines before it still count")
+        let after = try await gateway.authorize(amount: 2, currency: "SGD", paymentMethod: nil, idempotencyKey: "auth:b4")
+        gateway = try await SandboxGateway.open(journal: path)
+        #expect(try await gateway.payment(forIdempotencyKey: "auth:b4") == after, "appended after the cut, replayed whole")
         try "not json\n".write(toFile: path, atomically: false, encoding: .utf8)
         await #expect(throws: SandboxGateway.JournalError.self) { try await SandboxGateway.open(journal: path) }
     }

@@ -205,9 +205,12 @@ public final class BookingService: Sendable {
     /// the host or an admin cancels). Returns the booking with its cancellation.
     func cancel(_ id: String, by principal: Principal, reason: String) async throws -> Booked {
         let booking = try await visible(id, to: principal)
-        let party: BookingParty = principal.role == .admin ? .admin : booking.hostID == principal.userID ? .host : .guest
+        let party: BookingParty = booking.guestID == principal.userID ? .guest : booking.hostID == principal.userID ? .host : .admin
         guard booking.status.holdsNights else {
             throw Problem(.conflict, code: "invalid_transition", title: "Conflict", detail: "The booking is \(booking.status).")
+        }
+        if let payment = await payment(id), payment.released {
+            throw Problem(.conflict, code: "stay_paid_out", title: "Conflict", detail: "The host has been paid for this stay; an admin refund is needed.")
         }
         var refund: Int64 = 0
         if let payment = await payment(id), payment.status == .captured {
@@ -220,22 +223,53 @@ public final class BookingService: Sendable {
         return try await booked(id)
     }
 
-    /// Releases the nights with the cancel event, then settles the money: voids an authorization,
-    /// refunds a capture (the ledger refunds in the listing's currency, in proportion).
+    /// Releases the nights with the cancel event, then settles the money (`settle`).
     func cancel(_ booking: BookingRecord, by party: BookingParty, reason: String, refund: Int64) async throws {
         try await listings.execute(.cancelBooking(id: booking.id, BookingCancellation(by: party, at: now, reason: reason, refund: refund)), on: booking.listingID)
-        guard let payment = await payment(booking.id) else { return }
+        guard let canceled = await self.booking(booking.id) else { return }
+        try await settle(canceled)
+    }
+
+    /// Makes a canceled booking's money match its cancellation: voids an authorization, pays the
+    /// refund owed on a capture (in the guest's currency at the provider; its share of the
+    /// listing-currency settlement in the ledger). Safe to repeat: every provider call has a key
+    /// made of the booking id, and the ledger refuses a second refund with the same id (the
+    /// scheduler repeats this for cancellations whose refund did not go through).
+    func settle(_ booking: BookingRecord) async throws {
+        guard booking.status == .canceled, let payment = await payment(booking.id) else { return }
         let shard = ledger.shard(for: booking.id)
         switch payment.status {
         case .authorized:
-            _ = try? await gateway.void(payment.reference, idempotencyKey: "void:\(booking.id)")
+            let failure = await Self.failure { () async throws(GatewayError) in _ = try await gateway.void(payment.reference, idempotencyKey: "void:\(booking.id)") }
+            if case .invalidState? = failure {
+                // Captured meanwhile (an accept racing this cancel): give the money back instead.
+                if let made = try await gateway.payment(forIdempotencyKey: "auth:\(booking.id)"), made.status == .succeeded, made.amountCaptured > made.amountRefunded {
+                    _ = try await gateway.refund(made.id, amount: made.amountCaptured - made.amountRefunded, idempotencyKey: "refund:\(booking.id):race")
+                }
+            } else if let failure {
+                throw failure
+            }
             try await shard.execute(.void(payment: booking.id), now: now)
-        case .captured where refund > 0:
-            _ = try await gateway.refund(payment.reference, amount: refund, idempotencyKey: "refund:\(booking.id):cancel")
-            let settled = refund == booking.charge.total ? booking.quote.total : Int64((Double(refund) / booking.exchangeRate).rounded(.toNearestOrEven))
-            try await shard.execute(.refund(payment: booking.id, refund: "cancel", amount: min(settled, payment.settlementAmount - payment.refunded)), now: now)
-        case .captured, .voided:
+        case .captured:
+            let owed = booking.cancellation?.refund ?? 0
+            guard owed > 0, payment.refunded == 0, !payment.released else { return }
+            _ = try await gateway.refund(payment.reference, amount: owed, idempotencyKey: "refund:\(booking.id):cancel")
+            // The same share of what the ledger holds in the listing's currency (exact, half to even).
+            let settled = owed == booking.charge.total ? payment.settlementAmount
+                : Money.proportion(payment.settlementAmount, owed, of: booking.charge.total)
+            try await shard.execute(.refund(payment: booking.id, refund: "cancel", amount: min(settled, payment.settlementAmount)), now: now)
+        case .voided:
             break
+        }
+    }
+
+    /// The provider's error, if `call` fails.
+    private static func failure(_ call: () async throws(GatewayError) -> Void) async -> GatewayError? {
+        do {
+            try await call()
+            return nil
+        } catch {
+            return error
         }
     }
 
@@ -267,10 +301,19 @@ public final class BookingService: Sendable {
     public func runDueTransitions() async -> (completed: Int, paidOut: Int) {
         let moment = clock()
         let due = await listings.scatter { state in
-            state.bookings.values.filter { $0.status == .confirmed || $0.status == .completed }
+            state.bookings.values.filter { $0.status != .pending }
         }.joined()
         var completed = 0, paidOut = 0
         for booking in due {
+            if booking.status == .canceled {
+                // A refund that did not go through is retried; what the policy kept goes to the host.
+                do { try await settle(booking) } catch {
+                    logger.warning("could not settle a canceled booking; retried on the next run", metadata: ["booking": "\(booking.id)", "error": "\(error)"])
+                    continue
+                }
+                if await payOut(booking) { paidOut += 1 }
+                continue
+            }
             guard let timeZone = await listings.group.shard(for: booking.listingID).read({ $0.listings[booking.listingID]?.details.location.timeZone }),
                 let checkIn = try? Self.checkInInstant(booking, timeZone: timeZone)
             else { continue }
@@ -336,11 +379,8 @@ public final class BookingService: Sendable {
         for booking in lapsed {
             do {
                 try await listings.execute(.expireBooking(id: booking.id), on: booking.listingID)
-                if let payment = await payment(booking.id), payment.status == .authorized {
-                    _ = try? await gateway.void(payment.reference, idempotencyKey: "void:\(booking.id)")
-                    try await ledger.shard(for: booking.id).execute(.void(payment: booking.id), now: moment)
-                }
                 expired += 1
+                if let canceled = await self.booking(booking.id) { try await settle(canceled) }
             } catch {
                 logger.warning("could not expire a booking's hold", metadata: ["booking": "\(booking.id)", "error": "\(error)"])
             }

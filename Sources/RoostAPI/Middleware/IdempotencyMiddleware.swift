@@ -15,8 +15,9 @@ extension HTTPField.Name {
 /// key runs and its answer is kept (durably, 24 hours, per user); the same key with the same
 /// request (method, path, body) gets that answer again, marked `Idempotent-Replayed: true`; with
 /// another request, 422 `idempotency_key_reused`. Requests racing with one key run once: the
-/// others wait for the first and replay it. Answers of 500 and above are not kept (nothing was
-/// decided: a retry runs again). Goes after the route's `AccessGuard` (it needs the user).
+/// others wait for the first and replay it. Every answer is kept — a 500 too, as money may have
+/// moved before it — except 503 and 429, which Roost answers only when it did nothing (a retry
+/// then runs again). Goes after the route's `AccessGuard` (it needs the user).
 struct IdempotencyMiddleware: RouterMiddleware {
     typealias Context = RoostRequestContext
     let store: IdempotencyStore
@@ -106,14 +107,14 @@ actor IdempotencyStore {
 
     func begin(scope: String, fingerprint: [UInt8]) async throws -> Start {
         if let answer = try await waitForRunning(scope, fingerprint) { return .answered(answer) }
+        // Claimed before the first suspension: a request with this key arriving meanwhile waits.
+        running[scope] = (fingerprint, [])
         let now = AccountService.timestamp(clock())
         if let kept = await group.shard(for: scope).read({ $0.answers[scope] }), kept.savedAt.millisecondsSinceEpoch + Idempotency.keptMilliseconds > now.millisecondsSinceEpoch {
-            guard kept.fingerprint == fingerprint else { throw Self.reused }
-            return .answered(kept)
+            let result: Result<Idempotency.Answer, any Error> = kept.fingerprint == fingerprint ? .success(kept) : .failure(Self.reused)
+            for continuation in running.removeValue(forKey: scope)?.waiting ?? [] { continuation.resume(with: result) }
+            return .answered(try result.get())
         }
-        // Another request with this key may have started while the shard was read.
-        if let answer = try await waitForRunning(scope, fingerprint) { return .answered(answer) }
-        running[scope] = (fingerprint, [])
         return .run(now: now)
     }
 
@@ -123,19 +124,15 @@ actor IdempotencyStore {
         return try await withCheckedThrowingContinuation { continuation in running[scope]?.waiting.append(continuation) }
     }
 
-    /// Keeps the answer (unless 5xx) and hands it to the requests that waited for it.
+    /// Keeps the answer (unless 503 or 429) and hands it to the requests that waited for it. An
+    /// answer that could not be kept is still this request's answer (logged by the engine).
     func finish(scope: String, _ outcome: Result<Idempotency.Answer, any Error>) async throws -> Idempotency.Answer {
-        var result = outcome
-        if case let .success(answer) = outcome, answer.status < 500 {
-            do {
-                try await group.shard(for: scope).execute(.save(answer), now: answer.savedAt)
-            } catch {
-                result = .failure(error)
-            }
+        if case let .success(answer) = outcome, answer.status != 503, answer.status != 429 {
+            _ = try? await group.shard(for: scope).execute(.save(answer), now: answer.savedAt)
         }
         let waiting = running.removeValue(forKey: scope)?.waiting ?? []
-        for continuation in waiting { continuation.resume(with: result) }
-        return try result.get()
+        for continuation in waiting { continuation.resume(with: outcome) }
+        return try outcome.get()
     }
 
     static let reused = Problem(

@@ -1,4 +1,6 @@
 import Foundation
+import RoostDomain
+import RoostIntegrations
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -85,6 +87,15 @@ extension Problem {
             return Problem(.contentTooLarge, code: "payload_too_large", title: "Payload too large", detail: "The body is larger than this endpoint accepts.")
         case let error as HTTPError:
             return fromHTTPError(error)
+        case let rejection as Ledger.Rejection:
+            // A money step that no longer fits the payment's state: another request got there first.
+            return Problem(.conflict, code: "payment_conflict", title: "Conflict", detail: "The payment changed meanwhile (\(rejection)); read the booking again.")
+        case let error as GatewayError:
+            switch error {
+            case .declined: return Problem(HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required"), code: "payment_failed", title: "Payment failed", detail: "The payment provider declined.")
+            case .unavailable: return .unavailable("The payment provider is unavailable; try again.", retryAfter: 5)
+            default: return Problem(.badGateway, code: "payment_provider_error", title: "Payment provider error", detail: "The payment provider refused the operation.")
+            }
         default:
             return nil
         }

@@ -107,6 +107,15 @@ public struct PriceQuote: Hashable, Sendable {
 }
 
 public enum Money {
+    /// `amount × part / whole`, rounded half to even (double-width product; `whole` > 0, all ≥ 0).
+    public static func proportion(_ amount: Int64, _ part: Int64, of whole: Int64) -> Int64 {
+        precondition(whole > 0)
+        let (quotient, remainder) = whole.dividingFullWidth(amount.multipliedFullWidth(by: part))
+        let twice = remainder.magnitude * 2
+        if twice > whole.magnitude || (twice == whole.magnitude && quotient % 2 != 0) { return quotient + 1 }
+        return quotient
+    }
+
     /// `amount × basisPoints / 10,000`, rounded half to even (exact for any `Int64` amount: the
     /// product is taken at double width; a negative amount rounds as its magnitude does).
     public static func percentage(_ amount: Int64, basisPoints: Int) -> Int64 {

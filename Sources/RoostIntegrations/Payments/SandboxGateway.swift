@@ -65,16 +65,19 @@ public actor SandboxGateway: PaymentGateway {
     }
 
     private func attach(_ path: String) throws {
+        var complete = 0
         if let data = FileManager.default.contents(atPath: path) {
+            // A last line without its newline was cut by a crash mid-append: its call never answered.
+            complete = (data.lastIndex(of: UInt8(ascii: "\n")) ?? -1) + 1
             replaying = true
             defer { replaying = false }
-            for line in data.split(separator: UInt8(ascii: "\n")) {
-                guard let call = try? JSONDecoder().decode([String].self, from: Data(line)) else { throw JournalError(path: path) }
+            for line in data.prefix(complete).split(separator: UInt8(ascii: "\n")) {
+                guard let call = try? JSONDecoder().decode([String?].self, from: Data(line)) else { throw JournalError(path: path) }
                 try replay(call)
             }
         }
         journal = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard journal >= 0 else { throw JournalError(path: path) }
+        guard journal >= 0, ftruncate(journal, off_t(complete)) == 0 else { throw JournalError(path: path) }
     }
 
     public struct JournalError: Error, CustomStringConvertible {
@@ -82,26 +85,27 @@ public actor SandboxGateway: PaymentGateway {
         public var description: String { "the sandbox payment journal \(path) is unreadable or cannot be opened" }
     }
 
-    private func replay(_ call: [String]) throws {
-        func int(_ index: Int) -> Int64? { call.count > index ? Int64(call[index]) : nil }
-        switch call.first {
-        case "authorize" where call.count == 5:
-            _ = try? authorize(amount: int(2) ?? 0, currency: call[3], paymentMethod: call[4].isEmpty ? nil : call[4], idempotencyKey: call[1])
-        case "capture" where call.count == 4:
-            _ = try? capture(call[2], amount: call[3].isEmpty ? nil : int(3), idempotencyKey: call[1])
-        case "void" where call.count == 3:
-            _ = try? void(call[2], idempotencyKey: call[1])
-        case "refund" where call.count == 4:
-            _ = try? refund(call[2], amount: int(3) ?? 0, idempotencyKey: call[1])
-        case "payout" where call.count == 5:
-            _ = try? payout(amount: int(2) ?? 0, currency: call[3], destination: call[4], idempotencyKey: call[1])
+    private func replay(_ call: [String?]) throws {
+        func text(_ index: Int) -> String { (call.count > index ? call[index] : nil) ?? "" }
+        func int(_ index: Int) -> Int64? { call.count > index ? call[index].flatMap { Int64($0) } : nil }
+        switch (call.first ?? nil, call.count) {
+        case ("authorize", 5):
+            _ = try? authorize(amount: int(2) ?? 0, currency: text(3), paymentMethod: call[4], idempotencyKey: text(1))
+        case ("capture", 4):
+            _ = try? capture(text(2), amount: int(3), idempotencyKey: text(1))
+        case ("void", 3):
+            _ = try? void(text(2), idempotencyKey: text(1))
+        case ("refund", 4):
+            _ = try? refund(text(2), amount: int(3) ?? 0, idempotencyKey: text(1))
+        case ("payout", 5):
+            _ = try? payout(amount: int(2) ?? 0, currency: text(3), destination: text(4), idempotencyKey: text(1))
         default:
             throw JournalError(path: "(a line: \(call))")
         }
     }
 
     /// Appends one call to the journal and waits for the disk.
-    private func record(_ call: [String]) {
+    private func record(_ call: [String?]) {
         guard journal >= 0, !replaying, var line = try? JSONEncoder().encode(call) else { return }
         line.append(UInt8(ascii: "\n"))
         _ = line.withUnsafeBytes { Glibc.write(journal, $0.baseAddress, $0.count) }
@@ -118,7 +122,7 @@ public actor SandboxGateway: PaymentGateway {
 
     /// Answers a repeated key from memory; otherwise runs `body` once, journals the call and
     /// remembers its answer.
-    private func once(_ key: String, request: String, call: [String], _ body: () -> Answer) -> Answer {
+    private func once(_ key: String, request: String, call: [String?], _ body: () -> Answer) -> Answer {
         if let earlier = answers[key] {
             return earlier.request == request ? earlier.answer : .failure(.idempotencyKeyReused(key))
         }
@@ -129,7 +133,7 @@ public actor SandboxGateway: PaymentGateway {
     }
 
     public func authorize(amount: Int64, currency: String, paymentMethod: String?, idempotencyKey: String) throws(GatewayError) -> GatewayPayment {
-        let call = ["authorize", idempotencyKey, String(amount), currency, paymentMethod ?? ""]
+        let call: [String?] = ["authorize", idempotencyKey, String(amount), currency, paymentMethod]
         let answer = once(idempotencyKey, request: "authorize \(amount) \(currency) \(paymentMethod ?? "-")", call: call) {
             guard amount > 0 else { return .failure(.invalidState("amount must be positive")) }
             if let method = paymentMethod, !Self.approved.contains(method), Self.declines[method] == nil {
@@ -149,7 +153,7 @@ public actor SandboxGateway: PaymentGateway {
     }
 
     public func capture(_ id: String, amount: Int64?, idempotencyKey: String) throws(GatewayError) -> GatewayPayment {
-        let call = ["capture", idempotencyKey, id, amount.map(String.init) ?? ""]
+        let call: [String?] = ["capture", idempotencyKey, id, amount.map(String.init)]
         let answer = once(idempotencyKey, request: "capture \(id) \(amount.map(String.init) ?? "all")", call: call) {
             guard var payment = payments[id] else { return .failure(.notFound(id)) }
             guard payment.status == .requiresCapture else { return .failure(.invalidState("payment \(id) is \(payment.status.rawValue)")) }
@@ -197,7 +201,7 @@ public actor SandboxGateway: PaymentGateway {
     }
 
     public func payout(amount: Int64, currency: String, destination: String, idempotencyKey: String) throws(GatewayError) -> GatewayPayout {
-        let call = ["payout", idempotencyKey, String(amount), currency, destination]
+        let call: [String?] = ["payout", idempotencyKey, String(amount), currency, destination]
         let answer = once(idempotencyKey, request: "payout \(amount) \(currency) \(destination)", call: call) {
             guard amount > 0 else { return .failure(.invalidState("amount must be positive")) }
             guard destination.hasPrefix("acct_"), destination.count > 5 else { return .failure(.invalidState("\(destination) is not a connected account")) }
