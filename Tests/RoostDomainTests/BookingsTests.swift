@@ -193,18 +193,6 @@ struct BookingsTests {
         }
     }
 
-    func roundTrip<T>(_ write: (inout ByteWriter) -> Void, _ read: (inout ByteReader) throws(DecodeError) -> T) throws -> T {
-        var writer = ByteWriter()
-        write(&writer)
-        return try writer.bytes.withUnsafeBytes { buffer in
-            var reader = ByteReader(buffer)
-            let value = try read(&reader)
-            let atEnd = reader.isAtEnd
-            #expect(atEnd)
-            return value
-        }
-    }
-
     @Test func bookingEventsAndStateSurviveTheBinaryRoundTrip() throws {
         var canceled = booking("bkg_2", 20, 2)
         canceled.status = .canceled
@@ -215,11 +203,11 @@ struct BookingsTests {
             .bookingHoldExtended(id: "bkg_1", until: Timestamp(millisecondsSinceEpoch: t0.millisecondsSinceEpoch + 86_400_000), at: t0),
         ]
         for event in events {
-            #expect(try roundTrip({ event.encode(into: &$0) }, { reader throws(DecodeError) in try Listings.Event.decode(from: &reader) }) == event)
+            #expect(try roundTrip(event) == event)
         }
         let state = run([.hold(booking("bkg_1", 10, 3), today: today), .hold(booking("bkg_2", 20, 2), today: today), .confirmBooking(id: "bkg_1"),
                          .cancelBooking(id: "bkg_2", canceled.cancellation!)], on: market()).0
-        let decoded = try roundTrip({ Listings.encode(state: state, into: &$0) }, { reader throws(DecodeError) in try Listings.decodeState(from: &reader) })
+        let decoded = try roundTrip(state: state, of: Listings.self)
         #expect(decoded == state)
         #expect(decoded.bookings.count == 2 && !freeForSearch(decoded, 10, 3) && freeForSearch(decoded, 20, 2))
     }

@@ -31,18 +31,8 @@ struct IdempotencyTests {
         Idempotency.apply(.saved(answer("usr_a|k1", at: t0)), to: &state)
         Idempotency.apply(.saved(answer("usr_a|k2", at: t0)), to: &state)
         for event: Idempotency.Event in [.saved(answer("usr_ü|clé", at: t0)), .forgotten(["a", "b"])] {
-            var writer = ByteWriter()
-            event.encode(into: &writer)
-            #expect(try writer.bytes.withUnsafeBytes { buffer in
-                var reader = ByteReader(buffer)
-                return try Idempotency.Event.decode(from: &reader)
-            } == event)
+            #expect(try roundTrip(event) == event)
         }
-        var writer = ByteWriter()
-        Idempotency.encode(state: state, into: &writer)
-        #expect(try writer.bytes.withUnsafeBytes { buffer in
-            var reader = ByteReader(buffer)
-            return try Idempotency.decodeState(from: &reader)
-        } == state)
+        #expect(try roundTrip(state: state, of: Idempotency.self) == state)
     }
 }

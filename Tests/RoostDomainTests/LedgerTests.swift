@@ -151,21 +151,8 @@ struct LedgerTests {
             for event in decided { Ledger.apply(event, to: &state) }
             events += decided
         }
-        for event in events {
-            var writer = ByteWriter()
-            event.encode(into: &writer)
-            let decoded = try writer.bytes.withUnsafeBytes { buffer in
-                var reader = ByteReader(buffer)
-                return try Ledger.Event.decode(from: &reader)
-            }
-            #expect(decoded == event)
-        }
-        var writer = ByteWriter()
-        Ledger.encode(state: state, into: &writer)
-        let decoded = try writer.bytes.withUnsafeBytes { buffer in
-            var reader = ByteReader(buffer)
-            return try Ledger.decodeState(from: &reader)
-        }
+        for event in events { #expect(try roundTrip(event) == event) }
+        let decoded = try roundTrip(state: state, of: Ledger.self)
         #expect(decoded == state)
         #expect(Ledger.violations(in: decoded) == [])
     }

@@ -85,18 +85,6 @@ struct ListingsTests {
         #expect(ids.count == Listings.photosMax - 1 && ids.first == "ph_0" && !ids.contains("ph_3"))
     }
 
-    func roundTrip<T>(_ write: (inout ByteWriter) -> Void, _ read: (inout ByteReader) throws(DecodeError) -> T) throws -> T {
-        var writer = ByteWriter()
-        write(&writer)
-        return try writer.bytes.withUnsafeBytes { buffer in
-            var reader = ByteReader(buffer)
-            let value = try read(&reader)
-            let atEnd = reader.isAtEnd
-            #expect(atEnd)
-            return value
-        }
-    }
-
     @Test func eventsAndStateSurviveTheBinaryRoundTrip() throws {
         var listing = record()
         listing.calendar.set(.blocked, day..<day.advanced(by: 100), to: true)
@@ -114,13 +102,13 @@ struct ListingsTests {
             .pricingChanged(id: "lst_a", .none, at: t0),
         ]
         for event in events {
-            #expect(try roundTrip({ event.encode(into: &$0) }, { reader throws(DecodeError) in try Listings.Event.decode(from: &reader) }) == event)
+            #expect(try roundTrip(event) == event)
         }
         var state = Listings.initialState()
         state.listings[listing.id] = listing
         state.listings["lst_b"] = record("lst_b")
         state.listings["lst_b"]!.pricing = ListingPricing(weekendPrice: nil, weeklyDiscountBasisPoints: 500)
-        let decoded = try roundTrip({ Listings.encode(state: state, into: &$0) }, { reader throws(DecodeError) in try Listings.decodeState(from: &reader) })
+        let decoded = try roundTrip(state: state, of: Listings.self)
         #expect(decoded == state)
         #expect(decoded.listings["lst_b"]!.pricing.weeklyDiscountBasisPoints == 500)
     }
@@ -153,12 +141,6 @@ struct ReviewsTests {
         #expect(state.byListing["lst_a"]?.map(\.id) == ["r1", "r2"])
         #expect(try Reviews.decide(.importReviews([review("r2")]), state: state, context: context).get().isEmpty, "a re-import adds nothing")
         #expect(Reviews.decide(.importReviews([review("r3", imported: false)]), state: state, context: context) == .failure(.notImported))
-        var writer = ByteWriter()
-        Reviews.encode(state: state, into: &writer)
-        let decoded = try writer.bytes.withUnsafeBytes { buffer in
-            var reader = ByteReader(buffer)
-            return try Reviews.decodeState(from: &reader)
-        }
-        #expect(decoded == state)
+        #expect(try roundTrip(state: state, of: Reviews.self) == state)
     }
 }

@@ -136,42 +136,17 @@ struct BookingRoutes {
         let status = query["status"].map { String($0) }
         let wanted = status.flatMap { name in BookingStatus.allCases.first { $0.description == name } }
         if status != nil && wanted == nil { errors.append(.init(field: "status", message: "must be pending, confirmed, canceled or completed")) }
-        var cursor: (Int64, String)?
-        if let text = page.cursor {
-            let parts = text.split(separator: "|", maxSplits: 1)
-            if parts.count == 2, let millis = Int64(parts[0]), Identifiers.isValid(parts[1]) { cursor = (millis, String(parts[1])) } else {
-                errors.append(.init(field: "cursor", message: "is not a cursor this API returned"))
-            }
-        }
+        let cursor = page.createdCursor(errors: &errors)
         guard errors.isEmpty else { throw Problem.validation(errors) }
         let (items, next) = await service.page(after: cursor, limit: page.limit) { include($0) && (wanted == nil || $0.status == wanted) }
         var bookings: [BookingJSON] = []
         for booking in items { bookings.append(BookingJSON(BookingService.Booked(booking: booking, payment: await service.payment(booking.id)))) }
-        return EncodedJSON(Page(items: bookings, nextCursor: next.map { PageRequest.encode(cursor: "\($0.0)|\($0.1)") }))
+        return EncodedJSON(Page(items: bookings, nextCursor: next.map(PageRequest.encode(createdCursor:))))
     }
 }
 
 /// A booking on the wire (API.md's shape, plus its listing-currency price when the guest paid in another).
 struct BookingJSON: Encodable, Sendable {
-    struct Price: Encodable, Sendable {
-        var nightly: MoneyBody
-        var discount: MoneyBody
-        var cleaningFee: MoneyBody
-        var serviceFee: MoneyBody
-        var taxes: MoneyBody
-        var total: MoneyBody
-
-        init(_ quote: PriceQuote) {
-            func money(_ amount: Int64) -> MoneyBody { MoneyBody(amount: amount, currency: quote.currency) }
-            nightly = money(quote.nightly)
-            discount = money(quote.discount)
-            cleaningFee = money(quote.cleaningFee)
-            serviceFee = money(quote.serviceFee)
-            taxes = money(quote.taxes)
-            total = money(quote.total)
-        }
-    }
-
     struct Payment: Encodable, Sendable {
         var status: String
         var captured: MoneyBody?
@@ -194,8 +169,8 @@ struct BookingJSON: Encodable, Sendable {
     var nights: Int
     var guests: Int
     var status: String
-    var price: Price
-    var listingPrice: Price?
+    var price: PriceJSON
+    var listingPrice: PriceJSON?
     var exchangeRate: Double?
     var payment: Payment
     var cancellation: Cancellation?
@@ -216,9 +191,9 @@ struct BookingJSON: Encodable, Sendable {
         nights = booking.nights
         guests = booking.guests
         status = booking.status.description
-        price = Price(booking.charge)
+        price = PriceJSON(booking.charge)
         if booking.charge.currency != booking.quote.currency {
-            listingPrice = Price(booking.quote)
+            listingPrice = PriceJSON(booking.quote)
             exchangeRate = booking.exchangeRate
         }
         let currency = booking.charge.currency

@@ -77,7 +77,7 @@ public final class BookingService: Sendable {
             try? await cancel(booking, by: .system, reason: "payment failed", refund: 0)
             switch error {
             case let .declined(code):
-                throw Problem(HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required"), code: "payment_failed", title: "Payment failed", detail: "The payment was declined (\(code)); the nights were released.")
+                throw Problem.paymentFailed("The payment was declined (\(code)); the nights were released.")
             case let .invalidPaymentMethod(method):
                 throw Problem.validation([.init(field: "paymentMethod", message: "\(method) is not a payment method the provider knows")])
             default:
@@ -91,8 +91,7 @@ public final class BookingService: Sendable {
         }
         guard payment.status == .requiresCapture else {
             try? await cancel(booking, by: .system, reason: "payment not authorized", refund: 0)
-            throw Problem(HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required"), code: "payment_failed", title: "Payment failed",
-                          detail: "The payment was not authorized (\(payment.status.rawValue)); the nights were released.")
+            throw Problem.paymentFailed("The payment was not authorized (\(payment.status.rawValue)); the nights were released.")
         }
         try await ledgerShard.execute(
             .authorize(payment: booking.id, currency: booking.charge.currency, amount: booking.charge.total, settlement: settlement, reference: payment.id),
@@ -122,7 +121,7 @@ public final class BookingService: Sendable {
             _ = try await gateway.capture(authorized.reference, amount: nil, idempotencyKey: "cap:\(booking.id)")
         } catch {
             try? await cancel(booking, by: .system, reason: "payment capture failed", refund: 0)
-            throw Problem(HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required"), code: "payment_failed", title: "Payment failed", detail: "The payment could not be captured; the nights were released.")
+            throw Problem.paymentFailed("The payment could not be captured; the nights were released.")
         }
         try await ledger.shard(for: booking.id).execute(.capture(payment: booking.id), now: now)
         try await listings.execute(.confirmBooking(id: booking.id), on: booking.listingID)
@@ -155,22 +154,7 @@ public final class BookingService: Sendable {
 
     /// Bookings matching `include`, newest first, one page after `cursor`.
     func page(after cursor: (Int64, String)?, limit: Int, where include: @escaping @Sendable (BookingRecord) -> Bool) async -> (items: [BookingRecord], next: (Int64, String)?) {
-        @Sendable func newerFirst(_ a: BookingRecord, _ b: BookingRecord) -> Bool {
-            (a.createdAt.millisecondsSinceEpoch, a.id) > (b.createdAt.millisecondsSinceEpoch, b.id)
-        }
-        let parts = await listings.scatter { state in
-            var matches = state.bookings.values.filter { booking in
-                guard include(booking) else { return false }
-                guard let cursor else { return true }
-                return (booking.createdAt.millisecondsSinceEpoch, booking.id) < cursor
-            }
-            matches.sort(by: newerFirst)
-            return Array(matches.prefix(limit + 1))
-        }
-        let all = parts.joined().sorted(by: newerFirst)
-        let items = Array(all.prefix(limit))
-        let next = all.count > limit ? items.last.map { ($0.createdAt.millisecondsSinceEpoch, $0.id) } : nil
-        return (items, next)
+        await listings.newestFirst(after: cursor, limit: limit) { state, keep in state.bookings.values.filter { include($0) && keep($0) } }
     }
 
     // MARK: Host decisions and cancellations
@@ -300,11 +284,12 @@ public final class BookingService: Sendable {
     @discardableResult
     public func runDueTransitions() async -> (completed: Int, paidOut: Int) {
         let moment = clock()
+        // Each with its listing's time zone (the listing is in the booking's shard).
         let due = await listings.scatter { state in
-            state.bookings.values.filter { $0.status != .pending }
+            state.bookings.values.filter { $0.status != .pending }.map { ($0, state.listings[$0.listingID]?.details.location.timeZone ?? "UTC") }
         }.joined()
         var completed = 0, paidOut = 0
-        for booking in due {
+        for (booking, timeZone) in due {
             if booking.status == .canceled {
                 // A refund that did not go through is retried; what the policy kept goes to the host.
                 do { try await settle(booking) } catch {
@@ -314,9 +299,7 @@ public final class BookingService: Sendable {
                 if await payOut(booking) { paidOut += 1 }
                 continue
             }
-            guard let timeZone = await listings.group.shard(for: booking.listingID).read({ $0.listings[booking.listingID]?.details.location.timeZone }),
-                let checkIn = try? Self.checkInInstant(booking, timeZone: timeZone)
-            else { continue }
+            guard let checkIn = try? Self.checkInInstant(booking, timeZone: timeZone) else { continue }
             if booking.status == .confirmed, let checkOut = try? Self.instant(booking.stay.upperBound, hour: 11, timeZone: timeZone), checkOut <= now {
                 let today = ListingService.today(in: timeZone, now: moment)
                 if (try? await listings.execute(.completeBooking(id: booking.id, today: today), on: booking.listingID)) != nil { completed += 1 }

@@ -292,16 +292,9 @@ struct ListingRoutes {
         return json.finish()
     }
 
-    /// Cursor for hosts' and admins' lists: `createdAt|id` of the last item.
     private func pageCursor(_ query: Hummingbird.Parameters, errors: inout [Problem.FieldError]) -> (PageRequest, (Int64, String)?) {
         let page = PageRequest(query: query, errors: &errors)
-        guard let text = page.cursor else { return (page, nil) }
-        let parts = text.split(separator: "|", maxSplits: 1)
-        guard parts.count == 2, let millis = Int64(parts[0]), Identifiers.isValid(parts[1]) else {
-            errors.append(.init(field: "cursor", message: "is not a cursor this API returned"))
-            return (page, nil)
-        }
-        return (page, (millis, String(parts[1])))
+        return (page, page.createdCursor(errors: &errors))
     }
 
     @Sendable func hostListings(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
@@ -310,7 +303,7 @@ struct ListingRoutes {
         let (page, cursor) = pageCursor(request.uri.queryParameters, errors: &errors)
         guard errors.isEmpty else { throw Problem.validation(errors) }
         let (items, next) = await service.page(after: cursor, limit: page.limit) { $0.hostID == hostID && $0.status != .deleted }
-        return EncodedJSON(Page(items: items.map { ListingJSON($0, media: service.media) }, nextCursor: next.map { PageRequest.encode(cursor: "\($0.0)|\($0.1)") }))
+        return EncodedJSON(Page(items: items.map { ListingJSON($0, media: service.media) }, nextCursor: next.map(PageRequest.encode(createdCursor:))))
     }
 
     @Sendable func adminListings(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
@@ -327,7 +320,7 @@ struct ListingRoutes {
             (wanted == nil || listing.status == wanted) && (hostID == nil || listing.hostID == hostID)
                 && (city == nil || TextKey.make(listing.details.location.city) == city)
         }
-        return EncodedJSON(Page(items: items.map { ListingJSON($0, media: service.media) }, nextCursor: next.map { PageRequest.encode(cursor: "\($0.0)|\($0.1)") }))
+        return EncodedJSON(Page(items: items.map { ListingJSON($0, media: service.media) }, nextCursor: next.map(PageRequest.encode(createdCursor:))))
     }
 
     struct StatusPatch: StrictJSONBody {

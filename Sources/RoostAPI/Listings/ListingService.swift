@@ -130,29 +130,31 @@ public final class ListingService: Sendable {
 
     /// Listings matching `include`, newest first, one page after `cursor` — for hosts' and admins' lists.
     func page(after cursor: (Int64, String)?, limit: Int, where include: @escaping @Sendable (ListingRecord) -> Bool) async -> (items: [ListingRecord], next: (Int64, String)?) {
-        @Sendable func newerFirst(_ a: ListingRecord, _ b: ListingRecord) -> Bool {
-            (a.createdAt.millisecondsSinceEpoch, a.id) > (b.createdAt.millisecondsSinceEpoch, b.id)
+        await newestFirst(after: cursor, limit: limit) { state, keep in state.listings.values.filter { include($0) && keep($0) } }
+    }
+
+    /// One page, newest first (by `createdAt`, then id), of what `matching` picks from each
+    /// shard's state with the filter it is given (the cursor's), and the next page's cursor.
+    func newestFirst<Item: NewestFirst & Sendable>(
+        after cursor: (Int64, String)?, limit: Int, _ matching: @escaping @Sendable (Listings.State, (Item) -> Bool) -> [Item]
+    ) async -> (items: [Item], next: (Int64, String)?) {
+        @Sendable func key(_ item: Item) -> (Int64, String) { (item.createdAt.millisecondsSinceEpoch, item.id) }
+        let parts = await scatter { state in
+            var matches = matching(state) { item in cursor.map { key(item) < $0 } ?? true }
+            matches.sort { key($0) > key($1) }
+            return Array(matches.prefix(limit + 1))
         }
-        var all: [ListingRecord] = []
-        await withTaskGroup(of: [ListingRecord].self) { tasks in
-            for shard in group.shards {
-                tasks.addTask {
-                    await shard.read { state in
-                        var matches = state.listings.values.filter { listing in
-                            guard include(listing) else { return false }
-                            guard let cursor else { return true }
-                            return (listing.createdAt.millisecondsSinceEpoch, listing.id) < cursor
-                        }
-                        matches.sort(by: newerFirst)
-                        return Array(matches.prefix(limit + 1))
-                    }
-                }
-            }
-            for await part in tasks { all += part }
-        }
-        all.sort(by: newerFirst)
+        let all = parts.joined().sorted { key($0) > key($1) }
         let items = Array(all.prefix(limit))
-        let next = all.count > limit ? items.last.map { ($0.createdAt.millisecondsSinceEpoch, $0.id) } : nil
-        return (items, next)
+        return (items, all.count > limit ? items.last.map(key) : nil)
     }
 }
+
+/// What lists show newest first.
+protocol NewestFirst {
+    var id: String { get }
+    var createdAt: Timestamp { get }
+}
+
+extension ListingRecord: NewestFirst {}
+extension BookingRecord: NewestFirst {}

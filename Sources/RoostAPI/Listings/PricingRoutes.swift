@@ -137,17 +137,28 @@ struct PricingJSON: Encodable, Sendable {
     }
 }
 
-struct QuoteJSON: Encodable, Sendable {
-    struct Price: Encodable, Sendable {
-        /// The nights after any discount.
-        var nightly: MoneyBody
-        var discount: MoneyBody
-        var cleaningFee: MoneyBody
-        var serviceFee: MoneyBody
-        var taxes: MoneyBody
-        var total: MoneyBody
-    }
+/// A `PriceQuote`'s lines as quotes and bookings show them.
+struct PriceJSON: Encodable, Sendable {
+    /// The nights after any discount.
+    var nightly: MoneyBody
+    var discount: MoneyBody
+    var cleaningFee: MoneyBody
+    var serviceFee: MoneyBody
+    var taxes: MoneyBody
+    var total: MoneyBody
 
+    init(_ quote: PriceQuote) {
+        func money(_ amount: Int64) -> MoneyBody { MoneyBody(amount: amount, currency: quote.currency) }
+        nightly = money(quote.nightly)
+        discount = money(quote.discount)
+        cleaningFee = money(quote.cleaningFee)
+        serviceFee = money(quote.serviceFee)
+        taxes = money(quote.taxes)
+        total = money(quote.total)
+    }
+}
+
+struct QuoteJSON: Encodable, Sendable {
     struct Night: Encodable, Sendable {
         var date: String
         var price: MoneyBody
@@ -167,22 +178,18 @@ struct QuoteJSON: Encodable, Sendable {
     var nights: Int
     var guests: Int
     var available: Bool
-    var price: Price
+    var price: PriceJSON
     var nightlyPrices: [Night]
     var exchange: Exchange?
 
     init(listing: ListingRecord, stay: Range<CalendarDay>, guests: Int, quote: PriceQuote) {
-        func money(_ amount: Int64) -> MoneyBody { MoneyBody(amount: amount, currency: quote.currency) }
         listingId = listing.id
         checkIn = stay.lowerBound.description
         checkOut = stay.upperBound.description
         nights = stay.count
         self.guests = guests
         available = listing.calendar.isFree(stay)
-        price = Price(
-            nightly: money(quote.nightly), discount: money(quote.discount), cleaningFee: money(quote.cleaningFee),
-            serviceFee: money(quote.serviceFee), taxes: money(quote.taxes), total: money(quote.total)
-        )
-        nightlyPrices = zip(stay, quote.nights).map { Night(date: $0.description, price: money($1)) }
+        price = PriceJSON(quote)
+        nightlyPrices = zip(stay, quote.nights).map { Night(date: $0.description, price: MoneyBody(amount: $1, currency: quote.currency)) }
     }
 }

@@ -59,6 +59,11 @@ public struct Problem: Error, Sendable, Equatable {
         Problem(.contentTooLarge, code: "payload_too_large", title: "Payload too large", detail: "The body exceeds the \(limit)-byte limit.")
     }
 
+    /// 402 `payment_failed`.
+    public static func paymentFailed(_ detail: String) -> Problem {
+        Problem(HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required"), code: "payment_failed", title: "Payment failed", detail: detail)
+    }
+
     public static func unavailable(_ detail: String, retryAfter: Int? = nil) -> Problem {
         Problem(.serviceUnavailable, code: "unavailable", title: "Service unavailable", detail: detail, retryAfter: retryAfter)
     }
@@ -92,7 +97,7 @@ extension Problem {
             return Problem(.conflict, code: "payment_conflict", title: "Conflict", detail: "The payment changed meanwhile (\(rejection)); read the booking again.")
         case let error as GatewayError:
             switch error {
-            case .declined: return Problem(HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required"), code: "payment_failed", title: "Payment failed", detail: "The payment provider declined.")
+            case .declined: return .paymentFailed("The payment provider declined.")
             case .unavailable: return .unavailable("The payment provider is unavailable; try again.", retryAfter: 5)
             default: return Problem(.badGateway, code: "payment_provider_error", title: "Payment provider error", detail: "The payment provider refused the operation.")
             }

@@ -73,4 +73,18 @@ struct PageRequest {
     }
 
     static func encode(cursor: String) -> String { Base64URL.encode(Array(cursor.utf8)) }
+
+    /// The cursor of a list newest first: `createdAt|id` of its last item (hosts', guests' and
+    /// admins' lists); 422 on `errors` when it is not one.
+    func createdCursor(errors: inout [Problem.FieldError]) -> (Int64, String)? {
+        guard let text = cursor else { return nil }
+        let parts = text.split(separator: "|", maxSplits: 1)
+        guard parts.count == 2, let millis = Int64(parts[0]), Identifiers.isValid(parts[1]) else {
+            errors.append(.init(field: "cursor", message: "is not a cursor this API returned"))
+            return nil
+        }
+        return (millis, String(parts[1]))
+    }
+
+    static func encode(createdCursor cursor: (Int64, String)) -> String { encode(cursor: "\(cursor.0)|\(cursor.1)") }
 }

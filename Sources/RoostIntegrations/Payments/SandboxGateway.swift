@@ -193,11 +193,7 @@ public actor SandboxGateway: PaymentGateway {
             refunds[refund.id] = refund
             return .refund(refund)
         }
-        switch answer {
-        case let .refund(refund): return refund
-        case let .failure(error): throw error
-        default: throw .invalidState("not a refund")
-        }
+        return try result(answer) { if case let .refund(refund) = $0 { refund } else { nil } }
     }
 
     public func payout(amount: Int64, currency: String, destination: String, idempotencyKey: String) throws(GatewayError) -> GatewayPayout {
@@ -209,20 +205,19 @@ public actor SandboxGateway: PaymentGateway {
             payouts[payout.id] = payout
             return .payout(payout)
         }
-        switch answer {
-        case let .payout(payout): return payout
-        case let .failure(error): throw error
-        default: throw .invalidState("not a payout")
-        }
+        return try result(answer) { if case let .payout(payout) = $0 { payout } else { nil } }
     }
 
     public func payment(forIdempotencyKey key: String) -> GatewayPayment? { paymentByKey[key].flatMap { payments[$0] } }
 
     private func paymentResult(_ answer: Answer) throws(GatewayError) -> GatewayPayment {
-        switch answer {
-        case let .payment(payment): return payment
-        case let .failure(error): throw error
-        default: throw .invalidState("not a payment")
-        }
+        try result(answer) { if case let .payment(payment) = $0 { payment } else { nil } }
+    }
+
+    /// The answer's value of the kind the call makes, or its failure.
+    private func result<Value>(_ answer: Answer, _ value: (Answer) -> Value?) throws(GatewayError) -> Value {
+        if case let .failure(error) = answer { throw error }
+        guard let value = value(answer) else { throw .invalidState("an answer of another kind for this key") }
+        return value
     }
 }
