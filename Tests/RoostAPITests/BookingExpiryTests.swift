@@ -2,7 +2,6 @@ import Foundation
 import RoostDomain
 import RoostEngine
 import RoostTestSupport
-import Synchronization
 import Testing
 
 @testable import RoostAPI
@@ -10,44 +9,11 @@ import Testing
 /// Time moves in these tests (the services' clock is injected): holds lapse exactly when they
 /// should, and lapsing releases the nights and voids the authorization.
 @Suite struct BookingExpiryTests {
-    final class MovableClock: Sendable {
-        private let now = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
-        func read() -> Date { now.withLock { $0 } }
-        func advance(by seconds: TimeInterval) { now.withLock { $0 = $0.addingTimeInterval(seconds) } }
-    }
-
-    /// Services over a fresh engine, on a clock the test moves.
-    func withServices(_ body: (RoostServices, Engine, MovableClock) async throws -> Void) async throws {
-        let directory = TemporaryDirectory()
-        var configuration = RoostConfiguration()
-        configuration.dataDirectory = directory.path
-        let engine = try Engine.open(options: configuration.engineOptions(), aggregates: roostAggregates, logger: quietLogger)
-        defer { engine.close() }
-        let clock = MovableClock()
-        let services = try await RoostServices.start(configuration: configuration, engine: engine, logger: quietLogger, clock: clock.read)
-        do {
-            try await body(services, engine, clock)
-        } catch {
-            await services.shutdown()
-            throw error
-        }
-        await services.shutdown()
-    }
-
-    func details(instantBook: Bool) -> ListingDetails {
-        ListingDetails(
-            title: "Loft", description: "", propertyType: "apartment",
-            location: ListingLocation(address: "", city: "Singapore", country: "Singapore", latitude: 1.3, longitude: 103.8, timeZone: "Asia/Singapore"),
-            currency: "SGD", pricePerNight: 10_000, cleaningFee: 2_000, maxGuests: 4, bedrooms: 1, beds: 1, halfBathrooms: 2,
-            amenities: ["wifi"], minNights: 1, maxNights: 30, instantBook: instantBook, cancellationPolicy: .flexible
-        )
-    }
-
     @Test func aRequestTheHostLeavesLapsesAfterADayAndReleasesEverything() async throws {
         try await withServices { services, engine, clock in
             let bookings = services.bookings
-            let request = try await services.listings.create(hostID: "usr_host", details: details(instantBook: false))
-            let instant = try await services.listings.create(hostID: "usr_host", details: details(instantBook: true))
+            let request = try await services.listings.create(hostID: "usr_host", details: singaporeLoft(instantBook: false))
+            let instant = try await services.listings.create(hostID: "usr_host", details: singaporeLoft(instantBook: true))
             let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
             let stay = today.advanced(by: 10)..<today.advanced(by: 13)
             let rates = PricingRates()
@@ -76,7 +42,7 @@ import Testing
     @Test func staysCompleteAndHostsArePaidOnceOnTime() async throws {
         try await withServices { services, engine, clock in
             let bookings = services.bookings
-            let listing = try await services.listings.create(hostID: "usr_host", details: details(instantBook: true))
+            let listing = try await services.listings.create(hostID: "usr_host", details: singaporeLoft(instantBook: true))
             let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
             let stay = today.advanced(by: 3)..<today.advanced(by: 6)
             let booked = try await bookings.create(
@@ -118,9 +84,7 @@ import Testing
     @Test func aConvertedCancellationRefundsItsShareAndThePolicysShareIsPaidOut() async throws {
         try await withServices { services, engine, clock in
             let bookings = services.bookings
-            var strict = details(instantBook: true)
-            strict.cancellationPolicy = .strict
-            let listing = try await services.listings.create(hostID: "usr_host", details: strict)
+            let listing = try await services.listings.create(hostID: "usr_host", details: singaporeLoft(instantBook: true, policy: .strict))
             let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
             let stay = today.advanced(by: 10)..<today.advanced(by: 12)
             let booked = try await bookings.create(

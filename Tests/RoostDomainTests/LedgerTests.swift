@@ -27,7 +27,7 @@ struct LedgerTests {
         let outcomes = run([
             .authorize(payment: "bkg_1", currency: "SGD", amount: 59_024, settlement: nil, reference: "pi_test"),
             .capture(payment: "bkg_1"),
-            .refund(payment: "bkg_1", refund: "r1", amount: 1_024),
+            .refund(payment: "bkg_1", refund: "r1", amount: 1_024, charged: 1_024),
             .release(payment: "bkg_1", host: "usr_h", platformFees: 6_650 + 1_425, taxes: 4_874),
             .payout(payment: "bkg_1", host: "usr_h"),
         ], on: &state)
@@ -60,17 +60,17 @@ struct LedgerTests {
     @Test func refundsReleasesAndPayoutsAreRefusedOutOfTurn() {
         var state = Ledger.initialState()
         run([.authorize(payment: "p", currency: "JPY", amount: 30_000, settlement: nil, reference: "pi_test")], on: &state)
-        #expect(run([.refund(payment: "p", refund: "r", amount: 1), .release(payment: "p", host: "h", platformFees: 0, taxes: 0)], on: &state)
+        #expect(run([.refund(payment: "p", refund: "r", amount: 1, charged: 1), .release(payment: "p", host: "h", platformFees: 0, taxes: 0)], on: &state)
             == [.paymentIs(.authorized), .paymentIs(.authorized)])
         run([.capture(payment: "p")], on: &state)
         #expect(run([
-            .payout(payment: "p", host: "h"), .refund(payment: "p", refund: "r", amount: 30_001), .refund(payment: "p", refund: "r", amount: 0),
-            .refund(payment: "p", refund: "r", amount: 10_000), .refund(payment: "p", refund: "r", amount: 10_000),
-            .refund(payment: "p", refund: "r2", amount: 20_001),
+            .payout(payment: "p", host: "h"), .refund(payment: "p", refund: "r", amount: 30_001, charged: 30_001), .refund(payment: "p", refund: "r", amount: 0, charged: 0),
+            .refund(payment: "p", refund: "r", amount: 10_000, charged: 10_000), .refund(payment: "p", refund: "r", amount: 10_000, charged: 10_000),
+            .refund(payment: "p", refund: "r2", amount: 20_001, charged: 20_001),
         ], on: &state) == [.notReleased, .insufficientFunds(available: 30_000), .invalidAmount, nil, .transferExists, .insufficientFunds(available: 20_000)])
         #expect(run([
             .release(payment: "p", host: "h", platformFees: 3_000, taxes: 1_000), .release(payment: "p", host: "h", platformFees: 0, taxes: 0),
-            .refund(payment: "p", refund: "r3", amount: 1), .payout(payment: "p", host: "h"), .payout(payment: "p", host: "h"),
+            .refund(payment: "p", refund: "r3", amount: 1, charged: 1), .payout(payment: "p", host: "h"), .payout(payment: "p", host: "h"),
         ], on: &state) == [nil, .alreadyReleased, .alreadyReleased, nil, .alreadyPaidOut])
         #expect(state.balance(.payouts, "JPY") == -16_000)
     }
@@ -79,7 +79,7 @@ struct LedgerTests {
     @Test func aReleaseAfterLargeRefundsLeavesTheHostWhatRemains() {
         var state = Ledger.initialState()
         run([.authorize(payment: "p", currency: "BHD", amount: 10_000, settlement: nil, reference: "pi_test"), .capture(payment: "p"),
-             .refund(payment: "p", refund: "r", amount: 9_500), .release(payment: "p", host: "h", platformFees: 1_000, taxes: 300)], on: &state)
+             .refund(payment: "p", refund: "r", amount: 9_500, charged: 9_500), .release(payment: "p", host: "h", platformFees: 1_000, taxes: 300)], on: &state)
         #expect(state.balance(.taxesPayable, "BHD") == -300 && state.balance(.platformRevenue, "BHD") == -200)
         #expect(state.balance(.hostPayable(host: "h"), "BHD") == 0)
         #expect(run([.payout(payment: "p", host: "h")], on: &state) == [.insufficientFunds(available: 0)], "nothing to pay out")
@@ -93,6 +93,38 @@ struct LedgerTests {
         #expect(state.balance(.fx, "SGD") == 14_500 && state.balance(.guestFundsHeld, "SGD") == -14_500)
         run([.release(payment: "p", host: "h", platformFees: 2_000, taxes: 0), .payout(payment: "p", host: "h")], on: &state)
         #expect(state.balance(.payouts, "SGD") == -12_500)
+    }
+
+    /// A converted payment's refunds are counted in both currencies, and neither side may exceed
+    /// what was taken; an unconverted one must refund the same number on both.
+    @Test func refundsAreTrackedInThePaymentsCurrencyToo() {
+        var state = Ledger.initialState()
+        run([.authorize(payment: "p", currency: "EUR", amount: 10_000, settlement: (currency: "SGD", amount: 14_500), reference: "pi_test"), .capture(payment: "p"),
+             .authorize(payment: "q", currency: "USD", amount: 800, settlement: nil, reference: "pi_test"), .capture(payment: "q")], on: &state)
+        #expect(state.payments["p"]?.authorizedAt == t0)
+        #expect(run([
+            .refund(payment: "p", refund: "a", amount: 1_450, charged: 1_000),
+            .refund(payment: "p", refund: "b", amount: 1, charged: 9_001),
+            .refund(payment: "p", refund: "b", amount: 13_051, charged: 1),
+            .refund(payment: "p", refund: "c", amount: 13_050, charged: 9_000),
+            .refund(payment: "q", refund: "a", amount: 100, charged: 99),
+            .refund(payment: "q", refund: "a", amount: 100, charged: 0),
+        ], on: &state) == [nil, .insufficientFunds(available: 13_050), .insufficientFunds(available: 13_050), nil, .invalidAmount, .invalidAmount])
+        #expect(state.payments["p"]?.refunded == 14_500 && state.payments["p"]?.refundedCharged == 10_000)
+        #expect(state.payments["q"]?.refundedCharged == 0)
+        #expect(state.balance(.refunds, "SGD") == -14_500 && state.balance(.guestFundsHeld, "SGD") == 0)
+    }
+
+    /// Snapshots written before the trailer (when-authorized, refunded-in-payment-currency) still load.
+    @Test func aSnapshotWithoutTheTrailerLoads() throws {
+        var state = Ledger.initialState()
+        run([.authorize(payment: "p", currency: "USD", amount: 500, settlement: nil, reference: "pi_test"), .capture(payment: "p")], on: &state)
+        var full = ByteWriter()
+        Ledger.encode(state: state, into: &full)
+        let trailer = 8 + 8  // one payment's timestamp and refunded amount
+        let old = try roundTrip({ $0.writeRaw(full.bytes.dropLast(trailer)) }, { reader throws(DecodeError) in try Ledger.decodeState(from: &reader) })
+        #expect(old.payments["p"]?.status == .captured && old.payments["p"]?.authorizedAt == Timestamp(millisecondsSinceEpoch: 0))
+        #expect(old.balances == state.balances)
     }
 
     /// The checker finds what `decide` never lets through, when it is forced in by hand.
@@ -126,7 +158,7 @@ struct LedgerTests {
                                settlement: Bool.random(using: &generator) ? nil : (currency: "SGD", amount: amount * 2), reference: "pi_test")
             case 1: .capture(payment: payment)
             case 2: .void(payment: payment)
-            case 3: .refund(payment: payment, refund: "r\(step % 5)", amount: amount / 4)
+            case 3: .refund(payment: payment, refund: "r\(step % 5)", amount: amount / 4, charged: step % 2 == 0 ? amount / 4 : max(1, amount / 8))
             case 4: .release(payment: payment, host: "h\(step % 3)", platformFees: amount / 10, taxes: amount / 20)
             default: .payout(payment: payment, host: "h\(step % 3)")
             }
@@ -141,7 +173,7 @@ struct LedgerTests {
         var events: [Ledger.Event] = []
         for command: Ledger.Command in [
             .authorize(payment: "p", currency: "EUR", amount: 10_000, settlement: (currency: "SGD", amount: 14_500), reference: "pi_test"), .capture(payment: "p"),
-            .refund(payment: "p", refund: "r", amount: 500), .release(payment: "p", host: "usr_ü", platformFees: 2_000, taxes: 100),
+            .refund(payment: "p", refund: "r", amount: 500, charged: 345), .release(payment: "p", host: "usr_ü", platformFees: 2_000, taxes: 100),
             .payout(payment: "p", host: "usr_ü"), .authorize(payment: "q", currency: "USD", amount: 1, settlement: nil, reference: "pi_test"), .void(payment: "q"),
         ] {
             guard case let .success(decided) = Ledger.decide(command, state: state, context: DecisionContext(now: t0)) else {

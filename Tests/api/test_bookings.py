@@ -227,11 +227,12 @@ def test_bookings_survive_a_restart(stays, server_factory, data_dir):
 
 def test_the_openapi_document_describes_bookings_and_their_answers(stays):
     import jsonschema
-    server, host, guest, _, _, _ = stays
+    server, host, guest, admin, _, _ = stays
     document = server.get("/openapi.json").json()
     for method, path in (("post", "/v1/bookings"), ("get", "/v1/bookings/{id}"), ("get", "/v1/bookings/{id}/payments"), ("post", "/v1/bookings/{id}/cancel"),
                          ("post", "/v1/bookings/{id}/accept"), ("post", "/v1/bookings/{id}/decline"), ("get", "/v1/users/me/bookings"),
-                         ("get", "/v1/hosts/me/bookings")):
+                         ("get", "/v1/hosts/me/bookings"), ("get", "/v1/admin/bookings"), ("get", "/v1/admin/payments"),
+                         ("post", "/v1/admin/payments/{id}/refund")):
         assert method in document["paths"].get(path, {}), (method, path)
 
     def schema(name):
@@ -242,6 +243,8 @@ def test_the_openapi_document_describes_bookings_and_their_answers(stays):
     jsonschema.validate(server.request("POST", f"/v1/bookings/{booking['id']}/cancel", headers=bearer(guest)).json(), schema("Booking"))
     jsonschema.validate(server.get("/v1/users/me/bookings", headers=bearer(guest)).json(), schema("BookingPage"))
     jsonschema.validate(server.get(f"/v1/bookings/{booking['id']}/payments", headers=bearer(guest)).json(), schema("Payments"))
+    jsonschema.validate(server.get("/v1/admin/bookings", headers=bearer(admin)).json(), schema("BookingPage"))
+    jsonschema.validate(server.get("/v1/admin/payments", headers=bearer(admin)).json(), schema("PaymentPage"))
 
 
 def keyed(token: str, key: str) -> dict[str, str]:
@@ -309,3 +312,94 @@ def test_payouts_are_the_hosts_alone(stays):
     assert server.get("/v1/hosts/me/payouts", headers=bearer(host)).json() == {"items": [], "nextCursor": None}
     assert_problem(server.get("/v1/hosts/me/payouts", headers=bearer(guest)), 403)
     assert_problem(server.get("/v1/hosts/me/payouts", params={"cursor": "bm9wZQ"}, headers=bearer(host)), 422)
+
+
+def admin_refund(server, token, payment_id, amount=None, key=None):
+    body = None if amount is None else {"amount": amount}
+    headers = keyed(token, key) if key else bearer(token)
+    return server.request("POST", f"/v1/admin/payments/{payment_id}/refund", json=body, headers=headers)
+
+
+def test_admins_see_every_booking_and_payment(stays):
+    server, host, guest, admin, host_id, guest_id = stays
+    lid = create(server, host, instantBook=False)["id"]
+    other = create(server, host)["id"]
+    pending = book(server, guest, lid).json()
+    confirmed = book(server, guest, other, check_in=40).json()
+    in_yen = book(server, guest, other, check_in=50, currency="JPY").json()
+    everything = server.get("/v1/admin/bookings", headers=bearer(admin)).json()
+    assert [b["id"] for b in everything["items"]] == [in_yen["id"], confirmed["id"], pending["id"]], "newest first"
+    assert [b["id"] for b in server.get("/v1/admin/bookings", params={"status": "pending"}, headers=bearer(admin)).json()["items"]] == [pending["id"]]
+    assert [b["id"] for b in server.get("/v1/admin/bookings", params={"listingId": other, "limit": 1}, headers=bearer(admin)).json()["items"]] == [in_yen["id"]]
+    assert server.get("/v1/admin/bookings", params={"guestId": host_id}, headers=bearer(admin)).json()["items"] == []
+    assert_problem(server.get("/v1/admin/bookings", params={"status": "lost"}, headers=bearer(admin)), 422)
+
+    payments = server.get("/v1/admin/payments", headers=bearer(admin)).json()["items"]
+    assert [p["bookingId"] for p in payments] == [in_yen["id"], confirmed["id"], pending["id"]]
+    assert [p["status"] for p in payments] == ["captured", "captured", "authorized"]
+    assert payments[0]["amount"]["currency"] == "JPY" and payments[0]["settlement"]["currency"] == "SGD"
+    assert payments[1].get("settlement") is None and payments[1]["paidOut"] is False and payments[1]["refunded"]["amount"] == 0
+    first = server.get("/v1/admin/payments", params={"limit": 2}, headers=bearer(admin)).json()
+    rest = server.get("/v1/admin/payments", params={"limit": 2, "cursor": first["nextCursor"]}, headers=bearer(admin)).json()
+    assert [p["id"] for p in first["items"] + rest["items"]] == [p["id"] for p in payments] and rest["nextCursor"] is None
+    assert [p["bookingId"] for p in server.get("/v1/admin/payments", params={"currency": "jpy"}, headers=bearer(admin)).json()["items"]] == [in_yen["id"]]
+    assert [p["bookingId"] for p in server.get("/v1/admin/payments", params={"status": "authorized"}, headers=bearer(admin)).json()["items"]] == [pending["id"]]
+    for params in ({"status": "paid"}, {"paidOut": "maybe"}, {"cursor": "bm9wZQ"}):
+        assert_problem(server.get("/v1/admin/payments", params=params, headers=bearer(admin)), 422)
+    for token in (guest, host):
+        assert_problem(server.get("/v1/admin/bookings", headers=bearer(token)), 403)
+        assert_problem(server.get("/v1/admin/payments", headers=bearer(token)), 403)
+        assert_problem(admin_refund(server, token, payments[1]["id"]), 403)
+    assert_problem(server.get("/v1/admin/payments"), 401)
+
+
+def test_admin_refunds_are_partial_or_full_and_never_exceed_the_payment(stays):
+    server, host, guest, admin, _, _ = stays
+    lid = create(server, host)["id"]
+    booking = book(server, guest, lid, check_in=30).json()
+    total = booking["price"]["total"]
+    payment = server.get(f"/v1/bookings/{booking['id']}/payments", headers=bearer(guest)).json()[0]
+    part = admin_refund(server, admin, payment["id"], {"amount": 1_000, "currency": total["currency"]}, key="goodwill-1")
+    assert part.status_code == 200, part.text
+    assert part.json()["refunded"] == {"amount": 1_000, "currency": total["currency"]}
+    again = admin_refund(server, admin, payment["id"], {"amount": 1_000, "currency": total["currency"]}, key="goodwill-1")
+    assert again.json() == part.json() and again.headers.get("Idempotent-Replayed") == "true", "the same key refunds once"
+    seen = server.get(f"/v1/bookings/{booking['id']}", headers=bearer(guest)).json()
+    assert seen["status"] == "confirmed" and seen["payment"]["refunded"]["amount"] == 1_000, "a refund is not a cancellation"
+
+    too_much = admin_refund(server, admin, payment["id"], {"amount": total["amount"], "currency": total["currency"]})
+    assert_problem(too_much, 422)
+    assert too_much.json()["errors"][0]["field"] == "amount"
+    wrong_currency = admin_refund(server, admin, payment["id"], {"amount": 10, "currency": "JPY"})
+    assert_problem(wrong_currency, 422)
+    assert_problem(admin_refund(server, admin, payment["id"], {"amount": 0, "currency": total["currency"]}), 422)
+    assert_problem(admin_refund(server, admin, payment["id"], {"amount": "all", "currency": total["currency"]}), 422)
+
+    full = admin_refund(server, admin, payment["id"])
+    assert full.status_code == 200 and full.json()["refunded"] == total
+    assert admin_refund(server, admin, payment["id"]).json() == full.json(), "refunding everything twice is refunding everything"
+    assert_problem(admin_refund(server, admin, payment["id"], {"amount": 1, "currency": total["currency"]}), 422)
+    # A guest who cancels afterwards gets nothing more: it was all given back already.
+    canceled = server.request("POST", f"/v1/bookings/{booking['id']}/cancel", headers=bearer(guest)).json()
+    assert canceled["cancellation"]["refund"]["amount"] == 0 and canceled["payment"]["refunded"] == total
+
+    assert_problem(admin_refund(server, admin, "pay_doesnotexist00000"), 404)
+    assert_problem(admin_refund(server, admin, "not a payment"), 404)
+    pending = book(server, guest, create(server, host, instantBook=False)["id"]).json()
+    pending_payment = server.get(f"/v1/bookings/{pending['id']}/payments", headers=bearer(guest)).json()[0]
+    assert_problem(admin_refund(server, admin, pending_payment["id"]), 409)
+
+
+def test_an_admin_refund_after_a_partial_cancellation_refund_gives_back_the_rest(stays):
+    server, host, guest, admin, _, _ = stays
+    strict = create(server, host, cancellationPolicy="strict")["id"]
+    booking = book(server, guest, strict, check_in=10).json()
+    total = booking["price"]["total"]
+    canceled = server.request("POST", f"/v1/bookings/{booking['id']}/cancel", headers=bearer(guest)).json()
+    half = canceled["cancellation"]["refund"]["amount"]
+    assert 0 < half < total["amount"]
+    payment = server.get(f"/v1/bookings/{booking['id']}/payments", headers=bearer(admin)).json()[0]
+    assert payment["refunded"]["amount"] == half
+    rest = admin_refund(server, admin, payment["id"]).json()
+    assert rest["refunded"] == total
+    assert [p["bookingId"] for p in server.get("/v1/admin/payments", params={"status": "refunded"}, headers=bearer(admin)).json()["items"]] == [booking["id"]]

@@ -20,6 +20,8 @@ public enum Permission: String, Sendable, CaseIterable {
     case book
     /// `/v1/admin/users`: list, suspend, change roles.
     case administerUsers
+    /// `/v1/admin/bookings` and `/v1/admin/payments`: see every booking and payment, refund.
+    case administerBookings
 }
 
 /// Role-based access control in one table. Anything not listed is denied.
@@ -27,7 +29,7 @@ public enum AccessPolicy {
     public static let table: [Role: Set<Permission>] = [
         .guest: [.ownAccount, .becomeHost, .book],
         .host: [.ownAccount, .hostListings, .editListings, .book],
-        .admin: [.ownAccount, .editListings, .administerUsers, .administerListings],
+        .admin: [.ownAccount, .editListings, .administerUsers, .administerListings, .administerBookings],
     ]
 
     public static func allows(_ role: Role, _ permission: Permission) -> Bool {

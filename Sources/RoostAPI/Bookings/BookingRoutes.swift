@@ -12,7 +12,7 @@ struct BookingRoutes {
     let idempotency: IdempotencyMiddleware
     let bodyLimit: Int
 
-    private func guarded(_ permission: Permission) -> AccessGuard {
+    func guarded(_ permission: Permission) -> AccessGuard {
         AccessGuard(permission: permission, tokens: accounts.tokens, directory: accounts.directory, clock: accounts.clock)
     }
 
@@ -29,6 +29,7 @@ struct BookingRoutes {
         router.group("v1/users/me/bookings").add(middleware: guarded(.ownAccount)).get(use: guestBookings)
         router.group("v1/hosts/me/bookings").add(middleware: guarded(.hostListings)).get(use: hostBookings)
         router.group("v1/hosts/me/payouts").add(middleware: guarded(.hostListings)).get(use: hostPayouts)
+        registerAdmin(on: router)
     }
 
     struct CreateBody: StrictJSONBody {
@@ -75,7 +76,7 @@ struct BookingRoutes {
     @Sendable func payments(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
         let booking = try await service.visible(try context.parameters.require("id"), to: try context.requirePrincipal())
         let payment = await service.payment(booking.id)
-        return EncodedJSON(payment.map { [PaymentJSON($0, booking: booking)] } ?? [])
+        return EncodedJSON(payment.map { [PaymentJSON($0)] } ?? [])
     }
 
     struct CancelBody: StrictJSONBody {
@@ -129,7 +130,7 @@ struct BookingRoutes {
     }
 
     /// A page of bookings, newest first, filtered by `?status=`.
-    private func list(_ request: Request, where include: @escaping @Sendable (BookingRecord) -> Bool) async throws -> EncodedJSON {
+    func list(_ request: Request, where include: @escaping @Sendable (BookingRecord) -> Bool) async throws -> EncodedJSON {
         let query = request.uri.queryParameters
         var errors: [Problem.FieldError] = []
         let page = PageRequest(query: query, errors: &errors)
@@ -200,10 +201,10 @@ struct BookingJSON: Encodable, Sendable {
         switch booked.payment?.status {
         case .authorized?: payment = Payment(status: "authorized")
         case .captured?:
-            let refunded = booked.payment!.refunded
+            let refunded = booked.payment!.refundedCharged
             payment = Payment(
                 status: refunded == 0 ? "captured" : "refunded", captured: MoneyBody(amount: booked.payment!.amount, currency: currency),
-                refunded: refunded == 0 ? nil : MoneyBody(amount: booking.cancellation?.refund ?? 0, currency: currency)
+                refunded: refunded == 0 ? nil : MoneyBody(amount: refunded, currency: currency)
             )
         case .voided?: payment = Payment(status: "voided")
         case nil: payment = Payment(status: "none")
@@ -219,25 +220,47 @@ struct BookingJSON: Encodable, Sendable {
     }
 }
 
-/// A booking's payment, as its guest, host and admins see it.
+/// A booking's payment, as its guest, host and admins see it: what the guest paid and got back in
+/// the currency they paid in, whether the host has been paid, and the provider's reference.
 struct PaymentJSON: Encodable, Sendable {
     var id: String
     var bookingId: String
     var status: String
     var amount: MoneyBody
     var refunded: MoneyBody
+    /// When the guest paid in another currency than the listing's: the listing-currency side.
+    var settlement: MoneyBody?
+    var paidOut: Bool
     var reference: String
+    var createdAt: String
 
-    init(_ payment: Ledger.Payment, booking: BookingRecord) {
-        id = "pay_" + payment.id.dropFirst(4)
-        bookingId = booking.id
-        status = switch payment.status {
+    init(_ payment: Ledger.Payment) {
+        id = PaymentJSON.id(ofBooking: payment.id)
+        bookingId = payment.id
+        status = Self.statusName(payment.status)
+        amount = MoneyBody(amount: payment.amount, currency: payment.currency)
+        refunded = MoneyBody(amount: payment.refundedCharged, currency: payment.currency)
+        if payment.settlementCurrency != payment.currency {
+            settlement = MoneyBody(amount: payment.settlementAmount, currency: payment.settlementCurrency)
+        }
+        paidOut = payment.paidOut
+        reference = payment.reference
+        createdAt = RFC3339.string(payment.authorizedAt)
+    }
+
+    static func statusName(_ status: Ledger.PaymentStatus) -> String {
+        switch status {
         case .authorized: "authorized"
         case .captured: "captured"
         case .voided: "voided"
         }
-        amount = MoneyBody(amount: payment.amount, currency: payment.currency)
-        refunded = MoneyBody(amount: booking.cancellation?.refund ?? 0, currency: payment.currency)
-        reference = payment.reference
+    }
+
+    /// A payment's id on the wire: its booking's, with `pay_` for `bkg_` (one payment per booking).
+    static func id(ofBooking booking: String) -> String { "pay_" + booking.dropFirst(4) }
+
+    /// The booking a wire payment id belongs to, if it is one.
+    static func booking(ofPayment id: String) -> String? {
+        id.hasPrefix("pay_") && Identifiers.isValid(id) ? "bkg_" + id.dropFirst(4) : nil
     }
 }

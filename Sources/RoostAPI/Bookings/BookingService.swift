@@ -15,6 +15,8 @@ public final class BookingService: Sendable {
     let reference: ReferenceData
     let clock: @Sendable () -> Date
     let logger: Logger
+    /// One money step at a time per booking (see `SerialByKey`).
+    let serial = SerialByKey()
 
     /// How long a booking waiting for the client's payment holds its nights.
     static let paymentHold: TimeInterval = 15 * 60
@@ -154,25 +156,31 @@ public final class BookingService: Sendable {
 
     /// Bookings matching `include`, newest first, one page after `cursor`.
     func page(after cursor: (Int64, String)?, limit: Int, where include: @escaping @Sendable (BookingRecord) -> Bool) async -> (items: [BookingRecord], next: (Int64, String)?) {
-        await listings.newestFirst(after: cursor, limit: limit) { state, keep in state.bookings.values.filter { include($0) && keep($0) } }
+        await listings.group.newestFirst(after: cursor, limit: limit) { state, keep in state.bookings.values.filter { include($0) && keep($0) } }
     }
 
     // MARK: Host decisions and cancellations
 
     func accept(_ id: String, by principal: Principal) async throws -> Booked {
         let booking = try await hosted(id, by: principal)
-        guard booking.status == .pending, !booking.instantBook else { throw Self.notPendingRequest(booking) }
-        guard await payment(id)?.status == .authorized else {
-            throw Problem(.conflict, code: "payment_pending", title: "Conflict", detail: "The guest has not paid yet.")
+        return try await serial.run(booking.id) {
+            let booking = try await hosted(id, by: principal)
+            guard booking.status == .pending, !booking.instantBook else { throw Self.notPendingRequest(booking) }
+            guard await payment(id)?.status == .authorized else {
+                throw Problem(.conflict, code: "payment_pending", title: "Conflict", detail: "The guest has not paid yet.")
+            }
+            return try await confirm(booking)
         }
-        return try await confirm(booking)
     }
 
     func decline(_ id: String, by principal: Principal) async throws -> Booked {
         let booking = try await hosted(id, by: principal)
-        guard booking.status == .pending, !booking.instantBook else { throw Self.notPendingRequest(booking) }
-        try await cancel(booking, by: .host, reason: "declined by the host", refund: 0)
-        return try await booked(id)
+        return try await serial.run(booking.id) {
+            let booking = try await hosted(id, by: principal)
+            guard booking.status == .pending, !booking.instantBook else { throw Self.notPendingRequest(booking) }
+            try await cancel(booking, by: .host, reason: "declined by the host", refund: 0)
+            return try await booked(id)
+        }
     }
 
     private static func notPendingRequest(_ booking: BookingRecord) -> Problem {
@@ -189,6 +197,12 @@ public final class BookingService: Sendable {
     /// the host or an admin cancels). Returns the booking with its cancellation.
     func cancel(_ id: String, by principal: Principal, reason: String) async throws -> Booked {
         let booking = try await visible(id, to: principal)
+        return try await serial.run(booking.id) { try await cancel(booking.id, by: principal, reason: reason, locked: ()) }
+    }
+
+    /// `cancel(_:by:reason:)` once the booking's turn has come, on fresh state.
+    private func cancel(_ id: String, by principal: Principal, reason: String, locked: Void) async throws -> Booked {
+        let booking = try await visible(id, to: principal)
         let party: BookingParty = booking.guestID == principal.userID ? .guest : booking.hostID == principal.userID ? .host : .admin
         guard booking.status.holdsNights else {
             throw Problem(.conflict, code: "invalid_transition", title: "Conflict", detail: "The booking is \(booking.status).")
@@ -199,9 +213,11 @@ public final class BookingService: Sendable {
         var refund: Int64 = 0
         if let payment = await payment(id), payment.status == .captured {
             let checkIn = try Self.checkInInstant(booking, timeZone: await listings.listing(booking.listingID)?.details.location.timeZone ?? "UTC")
-            refund = CancellationRefund.amount(
+            let owed = CancellationRefund.amount(
                 total: booking.charge.total, policy: booking.policy, by: party, bookedAt: booking.createdAt, checkInAt: checkIn, canceledAt: now
             )
+            // Less what an admin has already given back.
+            refund = min(owed, payment.amount - payment.refundedCharged)
         }
         try await cancel(booking, by: party, reason: reason, refund: refund)
         return try await booked(id)
@@ -235,16 +251,25 @@ public final class BookingService: Sendable {
             }
             try await shard.execute(.void(payment: booking.id), now: now)
         case .captured:
-            let owed = booking.cancellation?.refund ?? 0
-            guard owed > 0, payment.refunded == 0, !payment.released else { return }
-            _ = try await gateway.refund(payment.reference, amount: owed, idempotencyKey: "refund:\(booking.id):cancel")
-            // The same share of what the ledger holds in the listing's currency (exact, half to even).
-            let settled = owed == booking.charge.total ? payment.settlementAmount
-                : Money.proportion(payment.settlementAmount, owed, of: booking.charge.total)
-            try await shard.execute(.refund(payment: booking.id, refund: "cancel", amount: min(settled, payment.settlementAmount)), now: now)
+            let owed = min(booking.cancellation?.refund ?? 0, payment.amount - payment.refundedCharged)
+            let refunded = await shard.read { $0.transfers["ref:\(booking.id):cancel"] != nil }
+            guard owed > 0, !refunded, !payment.released else { return }
+            try await refund(owed, of: payment, as: "cancel")
         case .voided:
             break
         }
+    }
+
+    /// Sends `charged` (the payment's currency) back to the guest through the provider, then takes
+    /// its share of what the ledger holds in the listing's currency: exact, half to even, and all
+    /// that is left when `charged` is all that is left. `refundID` names the refund among the
+    /// payment's: a repeat with the same id replays at the provider and is refused by the ledger.
+    func refund(_ charged: Int64, of payment: Ledger.Payment, as refundID: String) async throws {
+        _ = try await gateway.refund(payment.reference, amount: charged, idempotencyKey: "refund:\(payment.id):\(refundID)")
+        let held = payment.settlementAmount - payment.refunded
+        let share = charged == payment.amount - payment.refundedCharged ? held
+            : min(held, max(1, Money.proportion(payment.settlementAmount, charged, of: payment.amount)))
+        try await ledger.shard(for: payment.id).execute(.refund(payment: payment.id, refund: refundID, amount: share, charged: charged), now: now)
     }
 
     /// The provider's error, if `call` fails.
@@ -289,30 +314,43 @@ public final class BookingService: Sendable {
             state.bookings.values.filter { $0.status != .pending }.map { ($0, state.listings[$0.listingID]?.details.location.timeZone ?? "UTC") }
         }.joined()
         var completed = 0, paidOut = 0
-        for (booking, timeZone) in due {
-            if booking.status == .canceled {
-                // A refund that did not go through is retried; what the policy kept goes to the host.
-                do { try await settle(booking) } catch {
-                    logger.warning("could not settle a canceled booking; retried on the next run", metadata: ["booking": "\(booking.id)", "error": "\(error)"])
-                    continue
-                }
-                if await payOut(booking) { paidOut += 1 }
-                continue
-            }
-            guard let checkIn = try? Self.checkInInstant(booking, timeZone: timeZone) else { continue }
-            if booking.status == .confirmed, let checkOut = try? Self.instant(booking.stay.upperBound, hour: 11, timeZone: timeZone), checkOut <= now {
-                let today = ListingService.today(in: timeZone, now: moment)
-                if (try? await listings.execute(.completeBooking(id: booking.id, today: today), on: booking.listingID)) != nil { completed += 1 }
-            }
-            if checkIn.millisecondsSinceEpoch + 86_400_000 <= now.millisecondsSinceEpoch, await payOut(booking) { paidOut += 1 }
+        for (listed, timeZone) in due {
+            let (didComplete, didPay) = (try? await serial.run(listed.id) { await advance(listed.id, timeZone: timeZone, moment: moment) }) ?? (false, false)
+            if didComplete { completed += 1 }
+            if didPay { paidOut += 1 }
         }
         return (completed, paidOut)
+    }
+
+    /// What is due for one booking, on fresh state: a canceled one's refund or kept money, a
+    /// confirmed one's completion and payout.
+    private func advance(_ id: String, timeZone: String, moment: Date) async -> (completed: Bool, paidOut: Bool) {
+        guard let booking = await booking(id) else { return (false, false) }
+        if booking.status == .canceled {
+            // A refund that did not go through is retried; what the policy kept goes to the host.
+            do { try await settle(booking) } catch {
+                logger.warning("could not settle a canceled booking; retried on the next run", metadata: ["booking": "\(booking.id)", "error": "\(error)"])
+                return (false, false)
+            }
+            return (false, await payOut(booking))
+        }
+        guard booking.status != .pending, let checkIn = try? Self.checkInInstant(booking, timeZone: timeZone) else { return (false, false) }
+        var completed = false
+        if booking.status == .confirmed, let checkOut = try? Self.instant(booking.stay.upperBound, hour: 11, timeZone: timeZone), checkOut <= now {
+            let today = ListingService.today(in: timeZone, now: moment)
+            completed = (try? await listings.execute(.completeBooking(id: booking.id, today: today), on: booking.listingID)) != nil
+        }
+        let paid = checkIn.millisecondsSinceEpoch + 86_400_000 <= now.millisecondsSinceEpoch ? await payOut(booking) : false
+        return (completed, paid)
     }
 
     /// Pays the host for a stay if it is due and not yet paid. True when a payout was made now.
     private func payOut(_ booking: BookingRecord) async -> Bool {
         let shard = ledger.shard(for: booking.id)
-        guard let payment = await payment(booking.id), payment.status == .captured, !payment.paidOut else { return false }
+        // Nothing to pay when everything went back to the guest.
+        guard let payment = await payment(booking.id), payment.status == .captured, !payment.paidOut,
+            payment.released || payment.refunded < payment.settlementAmount
+        else { return false }
         do {
             if !payment.released {
                 try await shard.execute(
@@ -361,9 +399,13 @@ public final class BookingService: Sendable {
         var expired = 0
         for booking in lapsed {
             do {
-                try await listings.execute(.expireBooking(id: booking.id), on: booking.listingID)
-                expired += 1
-                if let canceled = await self.booking(booking.id) { try await settle(canceled) }
+                try await serial.run(booking.id) {
+                    // Accepted or canceled meanwhile: nothing to expire.
+                    guard let fresh = await self.booking(booking.id), fresh.status == .pending, fresh.holdExpiresAt <= moment else { return }
+                    try await listings.execute(.expireBooking(id: booking.id), on: booking.listingID)
+                    expired += 1
+                    if let canceled = await self.booking(booking.id) { try await settle(canceled) }
+                }
             } catch {
                 logger.warning("could not expire a booking's hold", metadata: ["booking": "\(booking.id)", "error": "\(error)"])
             }

@@ -43,6 +43,23 @@ enum BookingsOpenAPI {
                 summary: "The signed-in host's payouts, newest first (made 24 hours after each check-in)", signedIn: true,
                 parameters: [("limit", "query", "integer"), ("cursor", "query", "string")], success: (200, "PayoutPage"), problems: [401, 403, 422]
             ),
+            OpenAPIOperation(
+                method: "get", path: "/v1/admin/bookings", operationId: "adminBookings", summary: "Every booking, newest first (admins)", signedIn: true,
+                parameters: [("status", "query", "string"), ("listingId", "query", "string"), ("guestId", "query", "string"), ("hostId", "query", "string"),
+                             ("limit", "query", "integer"), ("cursor", "query", "string")],
+                success: (200, "BookingPage"), problems: [401, 403, 422]
+            ),
+            OpenAPIOperation(
+                method: "get", path: "/v1/admin/payments", operationId: "adminPayments", summary: "Every payment, newest first (admins)", signedIn: true,
+                parameters: [("status", "query", "string"), ("currency", "query", "string"), ("paidOut", "query", "boolean"),
+                             ("limit", "query", "integer"), ("cursor", "query", "string")],
+                success: (200, "PaymentPage"), problems: [401, 403, 422]
+            ),
+            OpenAPIOperation(
+                method: "post", path: "/v1/admin/payments/{id}/refund", operationId: "adminRefund",
+                summary: "Refund part (amount) or all of what is left of a captured payment, before the host's payout (admins; Idempotency-Key)",
+                signedIn: true, body: ("application/json", "RefundInput"), success: (200, "Payment"), problems: [400, 401, 403, 404, 409, 415, 422, 502, 503]
+            ),
         ],
         schemas: #"""
         {
@@ -80,10 +97,17 @@ enum BookingsOpenAPI {
               "properties": { "id": { "type": "string" }, "bookingId": { "type": "string" }, "amount": { "$ref": "#/components/schemas/Money" },
                               "paidAt": { "type": "string", "format": "date-time" } } } },
                             "nextCursor": { "type": ["string", "null"] } } },
-          "Payments": { "type": "array", "items": { "type": "object", "required": ["id", "bookingId", "status", "amount", "refunded"],
+          "Payment": { "type": "object", "required": ["id", "bookingId", "status", "amount", "refunded", "paidOut", "reference", "createdAt"],
             "properties": { "id": { "type": "string" }, "bookingId": { "type": "string" }, "status": { "enum": ["authorized", "captured", "voided"] },
                             "amount": { "$ref": "#/components/schemas/Money" }, "refunded": { "$ref": "#/components/schemas/Money" },
-                            "reference": { "type": "string", "description": "the provider's id" } } } }
+                            "settlement": { "$ref": "#/components/schemas/Money", "description": "the listing-currency side, when the guest paid in another" },
+                            "paidOut": { "type": "boolean" }, "reference": { "type": "string", "description": "the provider's id" },
+                            "createdAt": { "type": "string", "format": "date-time" } } },
+          "Payments": { "type": "array", "items": { "$ref": "#/components/schemas/Payment" } },
+          "PaymentPage": { "type": "object", "required": ["items", "nextCursor"],
+            "properties": { "items": { "$ref": "#/components/schemas/Payments" }, "nextCursor": { "type": ["string", "null"] } } },
+          "RefundInput": { "type": "object", "additionalProperties": false,
+            "properties": { "amount": { "$ref": "#/components/schemas/Money", "description": "in the currency the guest paid; absent: all that is left" } } }
         }
         """#
     )

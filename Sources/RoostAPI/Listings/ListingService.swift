@@ -105,56 +105,11 @@ public final class ListingService: Sendable {
         return (page, listings)
     }
 
-    /// How many tasks a scatter runs at once: one per core. Each visits its share of the shards in
-    /// turn, so a query costs a few task switches rather than one task per shard.
-    static let scatterWidth = max(1, ProcessInfo.processInfo.activeProcessorCount)
-
     /// `body` over every shard's state, answers in shard order.
-    func scatter<T: Sendable>(_ body: @escaping @Sendable (Listings.State) -> T) async -> [T] {
-        let shards = group.shards, width = min(Self.scatterWidth, shards.count)
-        return await withTaskGroup(of: [(Int, T)].self) { tasks in
-            for lane in 0..<width {
-                tasks.addTask {
-                    var answers: [(Int, T)] = []
-                    for index in stride(from: lane, to: shards.count, by: width) {
-                        answers.append((index, await shards[index].read(body)))
-                    }
-                    return answers
-                }
-            }
-            var answers: [T?] = Array(repeating: nil, count: shards.count)
-            for await part in tasks { for (index, answer) in part { answers[index] = answer } }
-            return answers.map { $0! }
-        }
-    }
+    func scatter<T: Sendable>(_ body: @escaping @Sendable (Listings.State) -> T) async -> [T] { await group.scatter(body) }
 
     /// Listings matching `include`, newest first, one page after `cursor` — for hosts' and admins' lists.
     func page(after cursor: (Int64, String)?, limit: Int, where include: @escaping @Sendable (ListingRecord) -> Bool) async -> (items: [ListingRecord], next: (Int64, String)?) {
-        await newestFirst(after: cursor, limit: limit) { state, keep in state.listings.values.filter { include($0) && keep($0) } }
-    }
-
-    /// One page, newest first (by `createdAt`, then id), of what `matching` picks from each
-    /// shard's state with the filter it is given (the cursor's), and the next page's cursor.
-    func newestFirst<Item: NewestFirst & Sendable>(
-        after cursor: (Int64, String)?, limit: Int, _ matching: @escaping @Sendable (Listings.State, (Item) -> Bool) -> [Item]
-    ) async -> (items: [Item], next: (Int64, String)?) {
-        @Sendable func key(_ item: Item) -> (Int64, String) { (item.createdAt.millisecondsSinceEpoch, item.id) }
-        let parts = await scatter { state in
-            var matches = matching(state) { item in cursor.map { key(item) < $0 } ?? true }
-            matches.sort { key($0) > key($1) }
-            return Array(matches.prefix(limit + 1))
-        }
-        let all = parts.joined().sorted { key($0) > key($1) }
-        let items = Array(all.prefix(limit))
-        return (items, all.count > limit ? items.last.map(key) : nil)
+        await group.newestFirst(after: cursor, limit: limit) { state, keep in state.listings.values.filter { include($0) && keep($0) } }
     }
 }
-
-/// What lists show newest first.
-protocol NewestFirst {
-    var id: String { get }
-    var createdAt: Timestamp { get }
-}
-
-extension ListingRecord: NewestFirst {}
-extension BookingRecord: NewestFirst {}

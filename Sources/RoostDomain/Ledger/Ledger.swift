@@ -102,7 +102,12 @@ public enum Ledger: Aggregate {
         public var settlementAmount: Int64
         /// The provider's id of the payment.
         public var reference: String = ""
+        /// When it was authorized.
+        public var authorizedAt = Timestamp(millisecondsSinceEpoch: 0)
+        /// Refunded so far, in the listing's currency (what left `guestFundsHeld`) and in the
+        /// payment's (what the provider sent back to the guest).
         public var refunded: Int64 = 0
+        public var refundedCharged: Int64 = 0
         public var released = false
         public var paidOut = false
     }
@@ -128,7 +133,9 @@ public enum Ledger: Aggregate {
         case authorize(payment: String, currency: String, amount: Int64, settlement: (currency: String, amount: Int64)?, reference: String)
         case capture(payment: String)
         case void(payment: String)
-        case refund(payment: String, refund: String, amount: Int64)
+        /// `amount` leaves the guest's funds held (listing currency); `charged` is what the provider
+        /// refunds in the payment's currency (the same number unless the guest paid in another).
+        case refund(payment: String, refund: String, amount: Int64, charged: Int64)
         /// Moves what the guest paid (less refunds) to the host, the platform and the tax account.
         case release(payment: String, host: String, platformFees: Int64, taxes: Int64)
         /// Pays the host what the release gave them.
@@ -141,6 +148,8 @@ public enum Ledger: Aggregate {
         case voided(payment: String, at: Timestamp)
         /// Money moved: the transfer and what it does to its payment.
         case posted(Transfer)
+        /// A refund: its transfer (listing currency) and what the guest got back in the payment's.
+        case refunded(Transfer, charged: Int64)
     }
 
     public enum Rejection: Error, Equatable, Sendable {
@@ -198,16 +207,18 @@ public enum Ledger: Aggregate {
             return payment(id).flatMap { payment in
                 payment.status == .authorized ? .success([.voided(payment: id, at: now)]) : .failure(.paymentIs(payment.status))
             }
-        case let .refund(id, refundID, amount):
+        case let .refund(id, refundID, amount, charged):
             return payment(id).flatMap { payment in
                 guard payment.status == .captured else { return .failure(.paymentIs(payment.status)) }
                 guard !payment.released else { return .failure(.alreadyReleased) }
-                guard amount > 0 else { return .failure(.invalidAmount) }
+                guard amount > 0, charged > 0, payment.currency != payment.settlementCurrency || charged == amount else { return .failure(.invalidAmount) }
                 let held = payment.settlementAmount - payment.refunded
                 guard amount <= held else { return .failure(.insufficientFunds(available: held)) }
-                return post(Transfer(
+                guard charged <= payment.amount - payment.refundedCharged else { return .failure(.insufficientFunds(available: held)) }
+                let transfer = Transfer(
                     id: "ref:\(id):\(refundID)", payment: id, purpose: .refund, currency: payment.settlementCurrency,
-                    lines: [.debit(.guestFundsHeld, amount), .credit(.refunds, amount)], at: now))
+                    lines: [.debit(.guestFundsHeld, amount), .credit(.refunds, amount)], at: now)
+                return state.transfers[transfer.id] == nil ? .success([.refunded(transfer, charged: charged)]) : .failure(.transferExists)
             }
         case let .release(id, host, platformFees, taxes):
             return payment(id).flatMap { payment in
@@ -241,10 +252,14 @@ public enum Ledger: Aggregate {
 
     public static func apply(_ event: Event, to state: inout State) {
         switch event {
-        case let .authorized(payment, _):
+        case let .authorized(payment, at):
             state.payments[payment.id] = payment
+            state.payments[payment.id]?.authorizedAt = at
         case let .voided(id, _):
             state.payments[id]?.status = .voided
+        case let .refunded(transfer, charged):
+            apply(.posted(transfer), to: &state)
+            state.payments[transfer.payment]?.refundedCharged += charged
         case let .posted(transfer):
             state.transfers[transfer.id] = transfer
             for line in transfer.lines { state.balances[BalanceKey(account: line.account, currency: transfer.currency), default: 0] += line.amount }
@@ -287,7 +302,9 @@ public enum Ledger: Aggregate {
             if payment.status != .captured, captures != 0 { problems.append("payment \(payment.id) is \(payment.status) with a capture") }
             let payouts = transfers.filter { $0.purpose == .payout }.count
             if payouts > 1 || (payouts == 1 && !payment.released) { problems.append("payment \(payment.id) paid out \(payouts) times") }
-            if payment.refunded > payment.settlementAmount { problems.append("payment \(payment.id) refunded more than it took") }
+            if payment.refunded > payment.settlementAmount || payment.refundedCharged > payment.amount {
+                problems.append("payment \(payment.id) refunded more than it took")
+            }
         }
         return problems.sorted()
     }

@@ -104,6 +104,7 @@ extension Ledger.Event: EventCoding {
         case authorized = 1
         case voided = 2
         case posted = 3
+        case refunded = 4
     }
 
     public func encode(into writer: inout ByteWriter) {
@@ -120,6 +121,10 @@ extension Ledger.Event: EventCoding {
         case let .posted(transfer):
             header(.posted)
             writer.write(transfer)
+        case let .refunded(transfer, charged):
+            header(.refunded)
+            writer.write(transfer)
+            writer.write(charged)
         }
     }
 
@@ -130,29 +135,48 @@ extension Ledger.Event: EventCoding {
         case .authorized: return .authorized(try reader.readPayment(), at: try reader.readTimestamp())
         case .voided: return .voided(payment: try reader.readString(), at: try reader.readTimestamp())
         case .posted: return .posted(try reader.readTransfer())
+        case .refunded:
+            let transfer = try reader.readTransfer()
+            guard transfer.purpose == .refund else { throw .invalid("refund event with a \(transfer.purpose) transfer") }
+            return .refunded(transfer, charged: try reader.readInt64())
         }
     }
 }
 
 extension Ledger {
-    // The snapshot: payments, then transfers (balances are their sum, rebuilt on load).
+    // The snapshot: payments, then transfers (balances are their sum, rebuilt on load), then a
+    // trailer with what payments gained later (when authorized, refunded in the payment's
+    // currency) — absent from older snapshots, which load with zeros.
     public static func encode(state: State, into writer: inout ByteWriter) {
+        let ids = state.payments.keys.sorted()
         writer.writeVarint(state.payments.count)
-        for id in state.payments.keys.sorted() { writer.write(state.payments[id]!) }
+        for id in ids { writer.write(state.payments[id]!) }
         writer.writeVarint(state.transfers.count)
         for id in state.transfers.keys.sorted() { writer.write(state.transfers[id]!) }
+        for id in ids {
+            writer.write(state.payments[id]!.authorizedAt)
+            writer.write(state.payments[id]!.refundedCharged)
+        }
     }
 
     public static func decodeState(from reader: inout ByteReader) throws(DecodeError) -> State {
         var state = State()
+        var ids: [String] = []
         for _ in 0..<(try reader.readCount(limit: reader.remaining)) {
             let payment = try reader.readPayment()
             state.payments[payment.id] = payment
+            ids.append(payment.id)
         }
         for _ in 0..<(try reader.readCount(limit: reader.remaining)) {
             let transfer = try reader.readTransfer()
             state.transfers[transfer.id] = transfer
             for line in transfer.lines { state.balances[BalanceKey(account: line.account, currency: transfer.currency), default: 0] += line.amount }
+        }
+        if reader.remaining > 0 {
+            for id in ids {
+                state.payments[id]?.authorizedAt = try reader.readTimestamp()
+                state.payments[id]?.refundedCharged = try reader.readInt64()
+            }
         }
         return state
     }

@@ -1,0 +1,70 @@
+import Foundation
+import Hummingbird
+import RoostDomain
+
+/// `/v1/admin/bookings` and `/v1/admin/payments` (API.md's Admin section).
+extension BookingRoutes {
+    func registerAdmin(on router: Router<RoostRequestContext>) {
+        router.group("v1/admin/bookings").add(middleware: guarded(.administerBookings)).get(use: adminBookings)
+        let payments = router.group("v1/admin/payments").add(middleware: guarded(.administerBookings))
+        payments.get(use: adminPayments)
+        payments.add(middleware: idempotency).post(":id/refund", use: adminRefund)
+    }
+
+    /// Every booking, newest first; `?status=&listingId=&guestId=&hostId=`.
+    @Sendable func adminBookings(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        let query = request.uri.queryParameters
+        let listing = query["listingId"].map { String($0) }, guest = query["guestId"].map { String($0) }, host = query["hostId"].map { String($0) }
+        return try await list(request) { booking in
+            (listing == nil || booking.listingID == listing) && (guest == nil || booking.guestID == guest) && (host == nil || booking.hostID == host)
+        }
+    }
+
+    /// Every payment, newest first; `?status=authorized|captured|voided|refunded&currency=&paidOut=`.
+    @Sendable func adminPayments(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        let query = request.uri.queryParameters
+        var errors: [Problem.FieldError] = []
+        let page = PageRequest(query: query, errors: &errors)
+        let cursor = page.createdCursor(errors: &errors)
+        let status = query["status"].map { String($0) }
+        if let status, !["authorized", "captured", "voided", "refunded"].contains(status) {
+            errors.append(.init(field: "status", message: "must be authorized, captured, voided or refunded"))
+        }
+        let currency = query["currency"].map { String($0).uppercased() }
+        let paidOut: Bool? = switch query["paidOut"].map({ String($0) }) {
+        case nil: nil
+        case "true": true
+        case "false": false
+        default:
+            { errors.append(.init(field: "paidOut", message: "must be true or false")); return nil }()
+        }
+        guard errors.isEmpty else { throw Problem.validation(errors) }
+        let (items, next) = await service.payments(after: cursor, limit: page.limit) { payment in
+            let statusMatches = switch status {
+            case nil: true
+            case "refunded": payment.refundedCharged > 0
+            default: PaymentJSON.statusName(payment.status) == status
+            }
+            return statusMatches && (currency == nil || payment.currency == currency) && (paidOut == nil || payment.paidOut == paidOut)
+        }
+        return EncodedJSON(Page(items: items.map(PaymentJSON.init), nextCursor: next.map(PageRequest.encode(createdCursor:))))
+    }
+
+    struct RefundBody: StrictJSONBody {
+        static let fields: Set<String> = ["amount"]
+        var amount: MoneyBody?
+    }
+
+    /// `POST /v1/admin/payments/{id}/refund` `{amount?: Money}`: 200 with the payment.
+    @Sendable func adminRefund(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        let principal = try context.requirePrincipal()
+        let id = try context.parameters.require("id")
+        let amount = try await request.decodeOptionalStrictJSON(as: RefundBody.self, limit: bodyLimit)?.amount
+        if let amount, let bookingID = PaymentJSON.booking(ofPayment: id), let payment = await service.payment(bookingID), amount.currency != payment.currency {
+            throw Problem.validation([.init(field: "amount.currency", message: "must be \(payment.currency), the currency the guest paid in")])
+        }
+        let key = request.headers[.idempotencyKey]
+        let payment = try await service.adminRefund(payment: id, amount: amount?.amount, admin: principal.userID, key: key)
+        return EncodedJSON(PaymentJSON(payment))
+    }
+}
