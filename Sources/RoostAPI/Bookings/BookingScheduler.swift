@@ -21,6 +21,9 @@ public struct BookingScheduler: Service {
 
     public func run() async throws {
         try? await cancelWhenGracefulShutdown {
+            // Bookings a crash left half way are finished first, from the ledger and the provider.
+            let reconciled = await bookings.reconcilePending()
+            if reconciled > 0 { logger.notice("reconciled bookings after a restart", metadata: ["bookings.reconciled": "\(reconciled)"]) }
             while !Task.isCancelled {
                 let expired = await bookings.expireLapsedHolds()
                 if expired > 0 { logger.info("expired booking holds", metadata: ["bookings.expired": "\(expired)"]) }

@@ -67,12 +67,22 @@ public final class BookingService: Sendable {
         }
         // The nights first, durably: no payment is ever taken for nights not held.
         try await listings.execute(.hold(booking, today: today), on: listing.id)
+        // The rest in the booking's turn, so reconciliation never runs in the middle of it.
+        return try await serial.run(booking.id) { try await pay(booking, paymentMethod: request.paymentMethod) }
+    }
+
+    /// The listing-currency side of a booking paid in another currency.
+    static func settlement(_ booking: BookingRecord) -> (currency: String, amount: Int64)? {
+        booking.charge.currency == booking.quote.currency ? nil : (currency: booking.quote.currency, amount: booking.quote.total)
+    }
+
+    /// Authorizes a held booking's payment, then confirms it (instant book) or leaves it for its host.
+    private func pay(_ booking: BookingRecord, paymentMethod: String) async throws -> Booked {
         let ledgerShard = ledger.shard(for: booking.id)
-        let settlement = booking.charge.currency == quote.currency ? nil : (currency: quote.currency, amount: quote.total)
         let payment: GatewayPayment
         do {
             payment = try await gateway.authorize(
-                amount: booking.charge.total, currency: booking.charge.currency, paymentMethod: request.paymentMethod, idempotencyKey: "auth:\(booking.id)"
+                amount: booking.charge.total, currency: booking.charge.currency, paymentMethod: paymentMethod, idempotencyKey: "auth:\(booking.id)"
             )
         } catch {
             // Declined, refused, or unknown: the nights go back at once.
@@ -96,15 +106,20 @@ public final class BookingService: Sendable {
             throw Problem.paymentFailed("The payment was not authorized (\(payment.status.rawValue)); the nights were released.")
         }
         try await ledgerShard.execute(
-            .authorize(payment: booking.id, currency: booking.charge.currency, amount: booking.charge.total, settlement: settlement, reference: payment.id),
+            .authorize(payment: booking.id, currency: booking.charge.currency, amount: booking.charge.total, settlement: Self.settlement(booking), reference: payment.id),
             now: now
         )
         if booking.instantBook {
             return try await confirm(booking)
         }
         // Request to book: authorized, waiting for the host for a day.
-        try await listings.execute(.extendHold(id: booking.id, until: AccountService.timestamp(clock().addingTimeInterval(Self.hostHold))), on: listing.id)
+        try await listings.execute(.extendHold(id: booking.id, until: Self.hostDeadline(booking)), on: booking.listingID)
         return try await booked(booking.id)
+    }
+
+    /// When a request to book lapses if its host does not answer.
+    static func hostDeadline(_ booking: BookingRecord) -> Timestamp {
+        Timestamp(millisecondsSinceEpoch: booking.createdAt.millisecondsSinceEpoch + Int64(hostHold * 1000))
     }
 
     /// A booking id that routes to its listing's shard (so a booking can be found by id alone).
@@ -117,7 +132,7 @@ public final class BookingService: Sendable {
     }
 
     /// Captures the authorized payment and confirms the booking.
-    private func confirm(_ booking: BookingRecord) async throws -> Booked {
+    func confirm(_ booking: BookingRecord) async throws -> Booked {
         guard let authorized = await payment(booking.id) else { throw Problem.notFound("No payment for this booking.") }
         do {
             _ = try await gateway.capture(authorized.reference, amount: nil, idempotencyKey: "cap:\(booking.id)")
@@ -400,7 +415,9 @@ public final class BookingService: Sendable {
         for booking in lapsed {
             do {
                 try await serial.run(booking.id) {
-                    // Accepted or canceled meanwhile: nothing to expire.
+                    // A crash may have left it paid (or authorized at the provider alone): that is
+                    // finished first. Accepted, canceled or extended meanwhile: nothing to expire.
+                    _ = try await reconcile(booking.id)
                     guard let fresh = await self.booking(booking.id), fresh.status == .pending, fresh.holdExpiresAt <= moment else { return }
                     try await listings.execute(.expireBooking(id: booking.id), on: booking.listingID)
                     expired += 1

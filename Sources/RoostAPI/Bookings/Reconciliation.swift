@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+import RoostDomain
+import RoostEngine
+import RoostIntegrations
+
+/// After a crash: pending bookings whose workflow stopped half way are finished from what the
+/// ledger and the provider say — the provider asked by our own idempotency key (`auth:<booking>`)
+/// — never guessed. The windows, in the order `create` runs:
+///
+/// | the crash came after | the ledger | the provider | reconciliation |
+/// |---|---|---|---|
+/// | the hold | no payment | none | nothing: the hold lapses after 15 minutes |
+/// | the provider's authorization | no payment | authorized (or captured) | records the authorization, then as below |
+/// | the ledger's authorization (instant book) | authorized | authorized | captures and confirms, as the guest asked |
+/// | the provider's capture | authorized | captured | records the capture, confirms |
+/// | the ledger's capture | captured | captured | confirms |
+/// | the ledger's authorization (request to book) | authorized | authorized | gives the host their 24 hours |
+///
+/// A booking whose nights can no longer be confirmed is canceled with its money given back.
+extension BookingService {
+    /// Reconciles every pending booking: at start, before the scheduler's first run.
+    @discardableResult
+    public func reconcilePending() async -> Int {
+        let pending = await listings.scatter { state in state.bookings.values.filter { $0.status == .pending }.map(\.id) }.joined()
+        var changed = 0
+        for id in pending {
+            do {
+                if try await serial.run(id, { try await reconcile(id) }) { changed += 1 }
+            } catch {
+                logger.warning("could not reconcile a booking; retried at its expiry", metadata: ["booking": "\(id)", "error": "\(error)"])
+            }
+        }
+        return changed
+    }
+
+    /// One pending booking, in its turn. True when something was finished.
+    func reconcile(_ id: String) async throws -> Bool {
+        guard let booking = await booking(id), booking.status == .pending else { return false }
+        let provider = try await gateway.payment(forIdempotencyKey: "auth:\(id)")
+        var payment = await payment(id)
+        var changed = false
+        if payment == nil {
+            guard let provider, provider.status == .requiresCapture || provider.status == .succeeded else { return false }
+            try await ledger.shard(for: id).execute(
+                .authorize(payment: id, currency: booking.charge.currency, amount: booking.charge.total, settlement: Self.settlement(booking), reference: provider.id),
+                now: now
+            )
+            payment = await self.payment(id)
+            changed = true
+        }
+        guard let payment else { return changed }
+        switch (payment.status, provider?.status) {
+        case (.authorized, .succeeded?):
+            try await ledger.shard(for: id).execute(.capture(payment: id), now: now)
+            try await confirmPaid(booking)
+        case (.authorized, .requiresCapture?) where booking.instantBook:
+            _ = try await confirm(booking)
+        case (.authorized, .requiresCapture?):
+            if booking.holdExpiresAt < Self.hostDeadline(booking) {
+                try await listings.execute(.extendHold(id: id, until: Self.hostDeadline(booking)), on: booking.listingID)
+            } else {
+                return changed
+            }
+        case (.authorized, .canceled?):
+            // The provider dropped the authorization (it lapsed there): the booking cannot be paid.
+            try await ledger.shard(for: id).execute(.void(payment: id), now: now)
+            try await cancel(booking, by: .system, reason: "payment authorization lapsed", refund: 0)
+        case (.captured, _):
+            try await confirmPaid(booking)
+        case (.voided, _):
+            try await cancel(booking, by: .system, reason: "payment voided", refund: 0)
+        default:
+            return changed
+        }
+        logger.notice("reconciled a booking after a restart", metadata: ["booking": "\(id)"])
+        return true
+    }
+
+    /// Confirms a booking whose money is captured; if its nights are no longer its to confirm,
+    /// cancels it with everything given back.
+    private func confirmPaid(_ booking: BookingRecord) async throws {
+        do {
+            try await listings.execute(.confirmBooking(id: booking.id), on: booking.listingID)
+        } catch {
+            logger.warning("a paid booking could not be confirmed; refunded", metadata: ["booking": "\(booking.id)", "error": "\(error)"])
+            try await cancel(booking, by: .system, reason: "payment reconciled too late", refund: booking.charge.total)
+        }
+    }
+}

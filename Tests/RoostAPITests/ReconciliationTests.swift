@@ -1,0 +1,101 @@
+import Foundation
+import RoostDomain
+import RoostEngine
+import RoostIntegrations
+import RoostTestSupport
+import Testing
+
+@testable import RoostAPI
+
+/// Each window a crash can leave in `BookingService.create`, built by hand (the steps done before
+/// the crash, none after), then reconciled as a restart does: the booking ends where the ledger
+/// and the provider say, and the ledger's invariants hold.
+@Suite struct ReconciliationTests {
+    /// The steps `create` had finished when the process died.
+    enum Crash: CaseIterable {
+        case afterHold, afterProviderAuthorize, afterLedgerAuthorize, afterProviderCapture, afterLedgerCapture
+    }
+
+    /// A booking taken through `create`'s steps up to `crash`.
+    func interrupted(at crash: Crash, instantBook: Bool, services: RoostServices, clock: MovableClock) async throws -> BookingRecord {
+        let bookings = services.bookings
+        let listing = try await services.listings.create(hostID: "usr_host", details: singaporeLoft(instantBook: instantBook))
+        let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
+        let stay = today.advanced(by: 10)..<today.advanced(by: 12)
+        let booking = BookingRecord(
+            id: bookings.bookingID(for: listing.id), listingID: listing.id, guestID: "usr_guest", hostID: "usr_host", stay: stay, guests: 1,
+            quote: PriceQuote.make(listing, stay: stay, rates: PricingRates()), policy: .flexible, instantBook: instantBook,
+            holdExpiresAt: AccountService.timestamp(clock.read().addingTimeInterval(BookingService.paymentHold)), createdAt: bookings.now
+        )
+        try await services.listings.execute(.hold(booking, today: today), on: listing.id)
+        guard crash != .afterHold else { return booking }
+        let made = try await bookings.gateway.authorize(amount: booking.charge.total, currency: "SGD", paymentMethod: "pm_card_visa", idempotencyKey: "auth:\(booking.id)")
+        guard crash != .afterProviderAuthorize else { return booking }
+        let shard = bookings.ledger.shard(for: booking.id)
+        try await shard.execute(.authorize(payment: booking.id, currency: "SGD", amount: booking.charge.total, settlement: nil, reference: made.id), now: bookings.now)
+        guard crash != .afterLedgerAuthorize else { return booking }
+        _ = try await bookings.gateway.capture(made.id, amount: nil, idempotencyKey: "cap:\(booking.id)")
+        guard crash != .afterProviderCapture else { return booking }
+        try await shard.execute(.capture(payment: booking.id), now: bookings.now)
+        return booking
+    }
+
+    @Test(arguments: Crash.allCases)
+    func anInstantBookingIsFinishedFromWhatTheProviderSays(crash: Crash) async throws {
+        try await withServices { services, engine, clock in
+            let bookings = services.bookings
+            let booking = try await interrupted(at: crash, instantBook: true, services: services, clock: clock)
+            #expect(await bookings.reconcilePending() == (crash == .afterHold ? 0 : 1))
+            #expect(await bookings.reconcilePending() == 0, "once")
+            let after = try #require(await bookings.booking(booking.id))
+            let provider = try await bookings.gateway.payment(forIdempotencyKey: "auth:\(booking.id)")
+            if crash == .afterHold {
+                #expect(after.status == .pending && provider == nil, "nothing was paid: the hold lapses on its own")
+                clock.advance(by: BookingService.paymentHold)
+                #expect(await bookings.expireLapsedHolds() == 1)
+                #expect(await bookings.booking(booking.id)?.status == .canceled)
+            } else {
+                #expect(after.status == .confirmed)
+                #expect(await bookings.payment(booking.id)?.status == .captured)
+                #expect(provider?.status == .succeeded && provider?.amountCaptured == booking.charge.total)
+            }
+            #expect(await ledgerViolations(engine) == [])
+        }
+    }
+
+    /// A request to book whose hold was never extended gets its host's 24 hours; one the provider
+    /// authorized before the crash is recorded, and waits for its host like any other.
+    @Test func aRequestToBookGetsItsHostsDay() async throws {
+        try await withServices { services, engine, clock in
+            let bookings = services.bookings
+            let recorded = try await interrupted(at: .afterLedgerAuthorize, instantBook: false, services: services, clock: clock)
+            let unrecorded = try await interrupted(at: .afterProviderAuthorize, instantBook: false, services: services, clock: clock)
+            #expect(await bookings.reconcilePending() == 2)
+            for booking in [recorded, unrecorded] {
+                let after = try #require(await bookings.booking(booking.id))
+                #expect(after.status == .pending && after.holdExpiresAt == BookingService.hostDeadline(booking))
+                #expect(await bookings.payment(booking.id)?.status == .authorized)
+            }
+            clock.advance(by: BookingService.paymentHold)
+            #expect(await bookings.expireLapsedHolds() == 0, "not after 15 minutes")
+            clock.advance(by: BookingService.hostHold)
+            #expect(await bookings.expireLapsedHolds() == 2)
+            #expect(try await bookings.gateway.payment(forIdempotencyKey: "auth:\(recorded.id)")?.status == .canceled, "voided at the provider")
+            #expect(await ledgerViolations(engine) == [])
+        }
+    }
+
+    /// The provider captured before the crash, and the hold lapsed before anyone reconciled:
+    /// expiry reconciles first, so the paid booking is confirmed — not canceled with the guest's
+    /// money kept.
+    @Test func aCaptureFoundAtExpiryConfirmsInsteadOfLapsing() async throws {
+        try await withServices { services, engine, clock in
+            let bookings = services.bookings
+            let booking = try await interrupted(at: .afterProviderCapture, instantBook: true, services: services, clock: clock)
+            clock.advance(by: BookingService.paymentHold + 1)
+            #expect(await bookings.expireLapsedHolds() == 0, "paid: confirmed, not expired")
+            #expect(await bookings.booking(booking.id)?.status == .confirmed)
+            #expect(await ledgerViolations(engine) == [])
+        }
+    }
+}
