@@ -5,7 +5,7 @@ struct Roost: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "roost",
         abstract: "The Roost marketplace backend: serve the API and operate its data directory.",
-        subcommands: [Serve.self, Admin.self, Import.self, Snapshot.self, Restore.self, WAL.self]
+        subcommands: [Serve.self, Admin.self, Import.self, Snapshot.self, Restore.self, WAL.self, Check.self]
     )
 }
 
