@@ -168,10 +168,22 @@ struct ListingSearchTests {
                 let shard = Int.random(in: 0..<states.count, using: &generator)
                 guard let listing = states[shard].listings.values.filter({ $0.status != .deleted }).randomElement(using: &generator) else { continue }
                 let event: Listings.Event
-                switch Int.random(in: 0..<10, using: &generator) {
+                switch Int.random(in: 0..<12, using: &generator) {
                 case 0..<4: event = .updated(id: listing.id, replacements.randomElement(using: &generator)!.details, at: at)
                 case 4..<6: event = .statusChanged(id: listing.id, listing.status == .active ? .inactive : .active, at: at)
                 case 6: event = .statusChanged(id: listing.id, .deleted, at: at)
+                case 10:
+                    // A booking takes nights (only the index's taken words change).
+                    let start = today.advanced(by: Int.random(in: 0...120, using: &generator))
+                    let stay = start..<start.advanced(by: Int.random(in: 1...6, using: &generator))
+                    event = .bookingHeld(BookingRecord(
+                        id: "bkg_\(burst)_\(states[shard].bookings.count)", listingID: listing.id, guestID: "usr_g", hostID: listing.hostID, stay: stay, guests: 1,
+                        quote: PriceQuote.make(listing, stay: stay, rates: PricingRates()), policy: .flexible, instantBook: true, holdExpiresAt: at, createdAt: at))
+                case 11:
+                    guard let held = states[shard].bookings.values.filter({ $0.status.holdsNights }).randomElement(using: &generator) else { continue }
+                    event = Bool.random(using: &generator)
+                        ? .bookingCanceled(id: held.id, BookingCancellation(by: .guest, at: at, reason: "", refund: 0))
+                        : .bookingConfirmed(id: held.id, at: at)
                 default:
                     let start = today.advanced(by: Int.random(in: 0...120, using: &generator))
                     let nights = start..<start.advanced(by: Int.random(in: 1...6, using: &generator))

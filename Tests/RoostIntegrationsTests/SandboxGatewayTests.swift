@@ -131,4 +131,29 @@ struct SandboxGatewayTests {
         try "not json\n".write(toFile: path, atomically: false, encoding: .utf8)
         await #expect(throws: SandboxGateway.JournalError.self) { try await SandboxGateway.open(journal: path) }
     }
+
+    /// Calls made at once share the journal's fsyncs, and every one answered is there on reopen,
+    /// in an order that replays to the same ids.
+    @Test func concurrentCallsAreAllJournaledBeforeTheyAnswer() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path + "/sandbox-payments.log"
+        let gateway = try await SandboxGateway.open(journal: path)
+        let made = try await withThrowingTaskGroup(of: GatewayPayment.self) { tasks in
+            for index in 0..<200 {
+                tasks.addTask {
+                    let payment = try await gateway.authorize(amount: Int64(100 + index), currency: "USD", paymentMethod: "pm_card_visa", idempotencyKey: "auth:\(index)")
+                    let written = try String(contentsOfFile: path, encoding: .utf8)
+                    #expect(written.contains("\"auth:\(index)\""), "answered before its line reached the file")
+                    return payment
+                }
+            }
+            return try await tasks.reduce(into: [GatewayPayment]()) { $0.append($1) }
+        }
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 200, "each answered call is on disk before its answer")
+        let reopened = try await SandboxGateway.open(journal: path)
+        for payment in made {
+            #expect(await reopened.payment(forIdempotencyKey: "auth:\(payment.amount - 100)") == payment)
+        }
+    }
 }

@@ -128,6 +128,9 @@ public enum SearchData {
         let blob: [UInt8]
         public private(set) var sizes = Sizes()
 
+        /// No night taken: the booking anchor starts from empty calendars.
+        public var freeCalendars = false
+
         public init(seed: UInt64, start: CalendarDay) {
             random = SplitMix64(seed: seed)
             self.start = start
@@ -234,7 +237,7 @@ public enum SearchData {
                 record.ratingTotal = Int64(record.reviewCount) * Int64(int(400...500))
             }
             // The anchor's bookings: each week, p 0.4, one 1–5 night stay from the week's day 0 or 1; 5% canceled.
-            for week in 0..<104 {
+            for week in 0..<104 where !freeCalendars {
                 guard uniform() < 0.4 else { continue }
                 let offset = int(0...1), nights = int(1...5)
                 guard uniform() >= 0.05 else { continue }
@@ -302,6 +305,8 @@ public enum SearchWorkload {
         public var seed: UInt64
         /// Also measure the records alone (an array of them, no engine): where the bytes per listing go.
         public var breakdown = false
+        /// Calendars with no night taken (for booking over HTTP, as the booking anchor starts empty).
+        public var freeCalendars = false
 
         public init(listings: Int, shards: Int, queries: Int, warmup: Int, dataDirectory: String, keep: Bool, start: CalendarDay, seed: UInt64) {
             self.listings = listings
@@ -366,6 +371,7 @@ public enum SearchWorkload {
 
         // ------------------------------------------------------------------ load
         var generator = SearchData.Generator(seed: config.seed, start: config.start)
+        generator.freeCalendars = config.freeCalendars
         trimMalloc()
         let rssBefore = residentBytes()
         let stamp = Timestamp(millisecondsSinceEpoch: 1_764_000_000_000)

@@ -7,10 +7,11 @@
 //   roost-bench snapshot [--listings 1000000]
 //   roost-bench all      (all three, defaults)
 //   roost-bench search   [--listings 1000000] [--shards 16] [--queries 2000] [--warmup 100] [--data-dir D] [--keep]
-//                        [--start YYYY-MM-DD] [--seed 42] [--breakdown]
+//                        [--start YYYY-MM-DD] [--seed 42] [--breakdown] [--ids-file F] [--free-calendars]
 //                        synthetic listings (SearchWorkload.swift) loaded into an Engine, then the search queries through
 //                        ListingService.search; --keep snapshots and keeps D (default <dir>/search-data) for `roost serve`;
-//                        --breakdown first measures the records alone (no engine).
+//                        --breakdown first measures the records alone (no engine); --ids-file writes the listings'
+//                        ids, one per line (scripts/bench-bookings.sh books them over HTTP).
 //                        Not part of `all`.
 //   roost-bench bookings [--listings 100000] [--clients 8,256] [--shards 16] [--seconds 10] [--warmup 2] [--seed 42]
 //                        durable holds through the engine (BookingWorkload.swift), each client count in turn, then
@@ -43,7 +44,7 @@ struct Options {
     }
 
     /// Flags that take no value.
-    static let switches: Set<String> = ["--keep", "--breakdown"]
+    static let switches: Set<String> = ["--keep", "--breakdown", "--free-calendars"]
 
     func string(_ name: String, _ fallback: String) -> String { values[name] ?? fallback }
     func int(_ name: String, _ fallback: Int) throws -> Int {
@@ -151,7 +152,13 @@ func runSearch(_ options: Options, root: String) async throws {
         start: start, seed: UInt64(try options.int("seed", 42))
     )
     config.breakdown = options.string("breakdown", "false") == "true"
+    config.freeCalendars = options.string("free-calendars", "false") == "true"
     try await SearchWorkload.run(config, say: say)
+    // The listings' ids, one per line, for load generators that book them over HTTP.
+    if let path = options.values["ids-file"] {
+        let ids = (0..<config.listings).map { SearchData.listingID($0) + "\n" }.joined()
+        guard FileManager.default.createFile(atPath: path, contents: Data(ids.utf8)) else { throw BenchError("cannot write --ids-file \(path)") }
+    }
 }
 
 do {

@@ -110,12 +110,45 @@ public struct RefreshToken: Sendable, Equatable {
 public enum Identifiers {
     private static let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789".utf8)
 
+    /// `prefix_` and 16 characters of the alphabet: 80 random bits, from two draws of the system's
+    /// generator (a draw is a system call; the alphabet has 32 letters, so 5 bits make one, unbiased).
     public static func make(_ prefix: String) -> String {
-        var generator = SystemRandomNumberGenerator()
         var characters = [UInt8](prefix.utf8)
         characters.append(UInt8(ascii: "_"))
-        for _ in 0..<16 { characters.append(alphabet[Int(generator.next(upperBound: UInt32(alphabet.count)))]) }
+        var generator = SystemRandomNumberGenerator()
+        appendRandom(16, to: &characters, using: &generator)
         return String(decoding: characters, as: UTF8.self)
+    }
+
+    /// An id as `make` makes them that `accept` takes — for ids that must route to a given shard.
+    /// 14 random characters (70 bits), then the last two enumerated until one is accepted, so a
+    /// shard's id costs a few hashes rather than a fresh random id (and its system calls) per try.
+    public static func make(_ prefix: String, where accept: (String) -> Bool) -> String {
+        var generator = SystemRandomNumberGenerator()
+        while true {
+            var characters = [UInt8](prefix.utf8)
+            characters.append(UInt8(ascii: "_"))
+            appendRandom(14, to: &characters, using: &generator)
+            for first in alphabet {
+                for second in alphabet {
+                    let id = String(decoding: characters + [first, second], as: UTF8.self)
+                    if accept(id) { return id }
+                }
+            }
+        }
+    }
+
+    private static func appendRandom(_ count: Int, to characters: inout [UInt8], using generator: inout SystemRandomNumberGenerator) {
+        var bits = generator.next(), left = 64
+        for _ in 0..<count {
+            if left < 5 {
+                bits = generator.next()
+                left = 64
+            }
+            characters.append(alphabet[Int(bits & 31)])
+            bits >>= 5
+            left -= 5
+        }
     }
 
     /// The shape of ids we make (and of any id worth looking up): 3–64 of `[a-z0-9_]`.

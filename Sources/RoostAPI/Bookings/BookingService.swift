@@ -125,10 +125,7 @@ public final class BookingService: Sendable {
     /// A booking id that routes to its listing's shard (so a booking can be found by id alone).
     func bookingID(for listingID: String) -> String {
         let shard = listings.group.index(for: listingID)
-        while true {
-            let id = Identifiers.make("bkg")
-            if listings.group.index(for: id) == shard { return id }
-        }
+        return Identifiers.make("bkg") { listings.group.index(for: $0) == shard }
     }
 
     /// Captures the authorized payment and confirms the booking.

@@ -128,6 +128,13 @@ public struct ListingIndex: Sendable {
         setTaken(slot, listing.calendar.takenWords())
     }
 
+    /// Refreshes only a listing's taken nights (its other fields unchanged): what a booking's hold
+    /// or cancellation changes. A listing not in the index (inactive) stays out.
+    public mutating func updateNights(_ listing: ListingRecord) {
+        guard let slot = slotOf[listing.id] else { return }
+        setTaken(slot, listing.calendar.takenWords())
+    }
+
     /// Replaces the slot's taken words (at its position in its city list).
     private mutating func setTaken(_ slot: Int32, _ words: [(block: Int32, word: UInt64)]) {
         let i = Int(slot), city = listOf[i * 3], position = Int(positionOf[i * 3])

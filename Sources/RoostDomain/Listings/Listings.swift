@@ -54,6 +54,12 @@ public enum Listings: Aggregate {
             if let listing = storage.listings[id] { storage.index.update(listing) } else { storage.index.remove(id) }
         }
 
+        /// The index's copy of one listing's taken nights, after a booking took or gave back some.
+        mutating func reindexNights(_ id: String) {
+            unique()
+            if let listing = storage.listings[id] { storage.index.updateNights(listing) }
+        }
+
         public static func == (lhs: Self, rhs: Self) -> Bool {
             lhs.storage === rhs.storage || (lhs.listings == rhs.listings && lhs.bookings == rhs.bookings)
         }
@@ -224,7 +230,16 @@ public enum Listings: Aggregate {
     public static func apply(_ event: Event, to state: inout State) {
         let listingID = event.listingID(in: state)
         applyToListings(event, &state)
-        if let listingID { state.reindex(listingID) }
+        guard let listingID else { return }
+        switch event {
+        case .bookingHeld, .bookingCanceled:
+            // Only the nights changed: the listing keeps its place in the index.
+            state.reindexNights(listingID)
+        case .bookingConfirmed, .bookingHoldExtended, .bookingCompleted:
+            break  // a booking's status is not indexed
+        default:
+            state.reindex(listingID)
+        }
     }
 
     private static func applyToListings(_ event: Event, _ state: inout State) {

@@ -23,6 +23,9 @@ import Glibc
 /// A provider remembers its payments across our restarts, so the sandbox keeps a journal: every
 /// call with a new idempotency key is appended (and fsynced) as one line, and `open` replays them
 /// in order — the sandbox is deterministic, so the replay rebuilds the same payments, ids and answers.
+/// A call answers only once its line is on disk (an earlier answer replayed for the same key waits
+/// for that too); lines are written in batches off the actor (`JournalFile`), so concurrent calls
+/// share an fsync instead of queueing for one each.
 public actor SandboxGateway: PaymentGateway {
     public static let approved: Set<String> = ["pm_card_visa", "pm_card_visa_debit", "pm_card_mastercard", "pm_card_amex"]
     public static let declines: [String: String] = [
@@ -44,18 +47,15 @@ public actor SandboxGateway: PaymentGateway {
     private var refunds: [String: GatewayRefund] = [:]
     private var payouts: [String: GatewayPayout] = [:]
     /// By idempotency key: the call's parameters, and its answer.
-    private var answers: [String: (request: String, answer: Answer)] = [:]
+    private var answers: [String: (request: String, answer: Answer, line: UInt64)] = [:]
     private var paymentByKey: [String: String] = [:]
     private var counter = 0
-    private var journal: Int32 = -1
+    private var journal: JournalFile?
     private var replaying = false
 
     /// In memory only (tests).
     public init() {}
 
-    deinit {
-        if journal >= 0 { Glibc.close(journal) }
-    }
 
     /// Backed by the journal at `path` (created if missing), with its calls replayed.
     public static func open(journal path: String) async throws -> SandboxGateway {
@@ -76,8 +76,8 @@ public actor SandboxGateway: PaymentGateway {
                 try replay(call)
             }
         }
-        journal = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard journal >= 0, ftruncate(journal, off_t(complete)) == 0 else { throw JournalError(path: path) }
+        guard let file = JournalFile(path: path, length: complete) else { throw JournalError(path: path) }
+        journal = file
     }
 
     public struct JournalError: Error, CustomStringConvertible {
@@ -90,26 +90,46 @@ public actor SandboxGateway: PaymentGateway {
         func int(_ index: Int) -> Int64? { call.count > index ? call[index].flatMap { Int64($0) } : nil }
         switch (call.first ?? nil, call.count) {
         case ("authorize", 5):
-            _ = try? authorize(amount: int(2) ?? 0, currency: text(3), paymentMethod: call[4], idempotencyKey: text(1))
+            _ = try? authorizeNow(amount: int(2) ?? 0, currency: text(3), paymentMethod: call[4], idempotencyKey: text(1))
         case ("capture", 4):
-            _ = try? capture(text(2), amount: int(3), idempotencyKey: text(1))
+            _ = try? captureNow(text(2), amount: int(3), idempotencyKey: text(1))
         case ("void", 3):
-            _ = try? void(text(2), idempotencyKey: text(1))
+            _ = try? voidNow(text(2), idempotencyKey: text(1))
         case ("refund", 4):
-            _ = try? refund(text(2), amount: int(3) ?? 0, idempotencyKey: text(1))
+            _ = try? refundNow(text(2), amount: int(3) ?? 0, idempotencyKey: text(1))
         case ("payout", 5):
-            _ = try? payout(amount: int(2) ?? 0, currency: text(3), destination: text(4), idempotencyKey: text(1))
+            _ = try? payoutNow(amount: int(2) ?? 0, currency: text(3), destination: text(4), idempotencyKey: text(1))
         default:
             throw JournalError(path: "(a line: \(call))")
         }
     }
 
-    /// Appends one call to the journal and waits for the disk.
-    private func record(_ call: [String?]) {
-        guard journal >= 0, !replaying, var line = try? JSONEncoder().encode(call) else { return }
+    /// Appends one call to the journal; its number, to wait for (`durable`).
+    private func record(_ call: [String?]) -> UInt64 {
+        guard let journal, !replaying, var line = try? JSONEncoder().encode(call) else { return 0 }
         line.append(UInt8(ascii: "\n"))
-        _ = line.withUnsafeBytes { Glibc.write(journal, $0.baseAddress, $0.count) }
-        _ = fsync(journal)
+        return journal.append(Array(line))
+    }
+
+    /// Waits until the line that answered `key` is on disk.
+    private func durable(_ key: String) async {
+        guard let journal, let line = answers[key]?.line, line > 0 else { return }
+        await journal.waitUntilDurable(line)
+    }
+
+    /// `body`'s value or error, and then the wait for the disk: a call is answered only once it is durable.
+    private func answered<Value: Sendable>(_ key: String, _ body: () throws(GatewayError) -> Value) async throws(GatewayError) -> Value {
+        let result = Self.capture(body)
+        await durable(key)
+        return try result.get()
+    }
+
+    private static func capture<Value>(_ body: () throws(GatewayError) -> Value) -> Result<Value, GatewayError> {
+        do {
+            return .success(try body())
+        } catch {
+            return .failure(error)
+        }
     }
 
     /// Payouts made so far (for tests and the admin view of a local run).
@@ -127,12 +147,35 @@ public actor SandboxGateway: PaymentGateway {
             return earlier.request == request ? earlier.answer : .failure(.idempotencyKeyReused(key))
         }
         let answer = body()
-        answers[key] = (request, answer)
-        record(call)
+        answers[key] = (request, answer, record(call))
         return answer
     }
 
-    public func authorize(amount: Int64, currency: String, paymentMethod: String?, idempotencyKey: String) throws(GatewayError) -> GatewayPayment {
+    public func authorize(amount: Int64, currency: String, paymentMethod: String?, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
+        try await answered(idempotencyKey) { () throws(GatewayError) in try authorizeNow(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: idempotencyKey) }
+    }
+
+    public func capture(_ id: String, amount: Int64?, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
+        try await answered(idempotencyKey) { () throws(GatewayError) in try captureNow(id, amount: amount, idempotencyKey: idempotencyKey) }
+    }
+
+    public func void(_ id: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
+        try await answered(idempotencyKey) { () throws(GatewayError) in try voidNow(id, idempotencyKey: idempotencyKey) }
+    }
+
+    public func refund(_ id: String, amount: Int64, idempotencyKey: String) async throws(GatewayError) -> GatewayRefund {
+        try await answered(idempotencyKey) { () throws(GatewayError) in try refundNow(id, amount: amount, idempotencyKey: idempotencyKey) }
+    }
+
+    public func payout(amount: Int64, currency: String, destination: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayout {
+        try await answered(idempotencyKey) { () throws(GatewayError) in
+            try payoutNow(amount: amount, currency: currency, destination: destination, idempotencyKey: idempotencyKey)
+        }
+    }
+
+    // The calls themselves, synchronous: what the journal's replay runs too.
+
+    private func authorizeNow(amount: Int64, currency: String, paymentMethod: String?, idempotencyKey: String) throws(GatewayError) -> GatewayPayment {
         let call: [String?] = ["authorize", idempotencyKey, String(amount), currency, paymentMethod]
         let answer = once(idempotencyKey, request: "authorize \(amount) \(currency) \(paymentMethod ?? "-")", call: call) {
             guard amount > 0 else { return .failure(.invalidState("amount must be positive")) }
@@ -152,7 +195,7 @@ public actor SandboxGateway: PaymentGateway {
         return try paymentResult(answer)
     }
 
-    public func capture(_ id: String, amount: Int64?, idempotencyKey: String) throws(GatewayError) -> GatewayPayment {
+    private func captureNow(_ id: String, amount: Int64?, idempotencyKey: String) throws(GatewayError) -> GatewayPayment {
         let call: [String?] = ["capture", idempotencyKey, id, amount.map(String.init)]
         let answer = once(idempotencyKey, request: "capture \(id) \(amount.map(String.init) ?? "all")", call: call) {
             guard var payment = payments[id] else { return .failure(.notFound(id)) }
@@ -167,7 +210,7 @@ public actor SandboxGateway: PaymentGateway {
         return try paymentResult(answer)
     }
 
-    public func void(_ id: String, idempotencyKey: String) throws(GatewayError) -> GatewayPayment {
+    private func voidNow(_ id: String, idempotencyKey: String) throws(GatewayError) -> GatewayPayment {
         let answer = once(idempotencyKey, request: "void \(id)", call: ["void", idempotencyKey, id]) {
             guard var payment = payments[id] else { return .failure(.notFound(id)) }
             guard payment.status == .requiresCapture || payment.status == .requiresPaymentMethod else {
@@ -180,7 +223,7 @@ public actor SandboxGateway: PaymentGateway {
         return try paymentResult(answer)
     }
 
-    public func refund(_ id: String, amount: Int64, idempotencyKey: String) throws(GatewayError) -> GatewayRefund {
+    private func refundNow(_ id: String, amount: Int64, idempotencyKey: String) throws(GatewayError) -> GatewayRefund {
         let answer = once(idempotencyKey, request: "refund \(id) \(amount)", call: ["refund", idempotencyKey, id, String(amount)]) {
             guard var payment = payments[id] else { return .failure(.notFound(id)) }
             guard payment.status == .succeeded else { return .failure(.invalidState("payment \(id) is \(payment.status.rawValue)")) }
@@ -196,7 +239,7 @@ public actor SandboxGateway: PaymentGateway {
         return try result(answer) { if case let .refund(refund) = $0 { refund } else { nil } }
     }
 
-    public func payout(amount: Int64, currency: String, destination: String, idempotencyKey: String) throws(GatewayError) -> GatewayPayout {
+    private func payoutNow(amount: Int64, currency: String, destination: String, idempotencyKey: String) throws(GatewayError) -> GatewayPayout {
         let call: [String?] = ["payout", idempotencyKey, String(amount), currency, destination]
         let answer = once(idempotencyKey, request: "payout \(amount) \(currency) \(destination)", call: call) {
             guard amount > 0 else { return .failure(.invalidState("amount must be positive")) }
@@ -208,7 +251,10 @@ public actor SandboxGateway: PaymentGateway {
         return try result(answer) { if case let .payout(payout) = $0 { payout } else { nil } }
     }
 
-    public func payment(forIdempotencyKey key: String) -> GatewayPayment? { paymentByKey[key].flatMap { payments[$0] } }
+    public func payment(forIdempotencyKey key: String) async -> GatewayPayment? {
+        await durable(key)
+        return paymentByKey[key].flatMap { payments[$0] }
+    }
 
     private func paymentResult(_ answer: Answer) throws(GatewayError) -> GatewayPayment {
         try result(answer) { if case let .payment(payment) = $0 { payment } else { nil } }
