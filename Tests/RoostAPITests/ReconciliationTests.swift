@@ -14,6 +14,8 @@ import Testing
     /// The steps `create` had finished when the process died.
     enum Crash: CaseIterable {
         case afterHold, afterProviderAuthorize, afterLedgerAuthorize, afterProviderCapture, afterLedgerCapture
+        /// Instant book as `create` runs it now: one charge at the provider, then the ledger.
+        case afterProviderCharge
     }
 
     /// A booking taken through `create`'s steps up to `crash`.
@@ -29,6 +31,10 @@ import Testing
         )
         try await services.listings.execute(.hold(booking, today: today), on: listing.id)
         guard crash != .afterHold else { return booking }
+        if crash == .afterProviderCharge {
+            _ = try await bookings.gateway.charge(amount: booking.charge.total, currency: "SGD", paymentMethod: "pm_card_visa", idempotencyKey: "auth:\(booking.id)")
+            return booking
+        }
         let made = try await bookings.gateway.authorize(amount: booking.charge.total, currency: "SGD", paymentMethod: "pm_card_visa", idempotencyKey: "auth:\(booking.id)")
         guard crash != .afterProviderAuthorize else { return booking }
         let shard = bookings.ledger.shard(for: booking.id)

@@ -95,6 +95,18 @@ struct LedgerTests {
         #expect(state.balance(.payouts, "SGD") == -12_500)
     }
 
+    /// A charge is an authorization and its capture in one decision: the same state as the two.
+    @Test func aChargeIsAnAuthorizationAndItsCapture() {
+        var charged = Ledger.initialState(), stepwise = Ledger.initialState()
+        #expect(run([.charge(payment: "p", currency: "EUR", amount: 10_000, settlement: (currency: "SGD", amount: 14_500), reference: "pi_test")], on: &charged) == [nil])
+        run([.authorize(payment: "p", currency: "EUR", amount: 10_000, settlement: (currency: "SGD", amount: 14_500), reference: "pi_test"), .capture(payment: "p")], on: &stepwise)
+        #expect(charged == stepwise)
+        #expect(run([.charge(payment: "p", currency: "EUR", amount: 1, settlement: nil, reference: "pi_test"),
+                     .charge(payment: "q", currency: "EUR", amount: 0, settlement: nil, reference: "pi_test")], on: &charged)
+            == [.paymentExists, .invalidAmount])
+        #expect(charged.payments["q"] == nil, "a refused charge leaves nothing behind")
+    }
+
     /// A converted payment's refunds are counted in both currencies, and neither side may exceed
     /// what was taken; an unconverted one must refund the same number on both.
     @Test func refundsAreTrackedInThePaymentsCurrencyToo() {

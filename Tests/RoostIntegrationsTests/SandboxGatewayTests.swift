@@ -156,4 +156,28 @@ struct SandboxGatewayTests {
             #expect(await reopened.payment(forIdempotencyKey: "auth:\(payment.amount - 100)") == payment)
         }
     }
+
+    /// Instant book's one-call charge: captured at once, declined like an authorization, replayed
+    /// for its key, and rebuilt from the journal.
+    @Test func aChargeCapturesInOneCall() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path + "/sandbox-payments.log"
+        let gateway = try await SandboxGateway.open(journal: path)
+        let charged = try await gateway.charge(amount: 5_000, currency: "JPY", paymentMethod: "pm_card_visa", idempotencyKey: "auth:c1")
+        #expect(charged.status == .succeeded && charged.amountCaptured == 5_000)
+        #expect(try await gateway.charge(amount: 5_000, currency: "JPY", paymentMethod: "pm_card_visa", idempotencyKey: "auth:c1") == charged)
+        await #expect(throws: GatewayError.idempotencyKeyReused("auth:c1")) {
+            try await gateway.charge(amount: 5_001, currency: "JPY", paymentMethod: "pm_card_visa", idempotencyKey: "auth:c1")
+        }
+        await #expect(throws: GatewayError.declined(code: "insufficient_funds")) {
+            try await gateway.charge(amount: 5_000, currency: "JPY", paymentMethod: "pm_card_chargeDeclinedInsufficientFunds", idempotencyKey: "auth:c2")
+        }
+        await #expect(throws: GatewayError.invalidPaymentMethod("pm_nope")) {
+            try await gateway.charge(amount: 5_000, currency: "JPY", paymentMethod: "pm_nope", idempotencyKey: "auth:c3")
+        }
+        await #expect(throws: GatewayError.self) { try await gateway.capture(charged.id, amount: nil, idempotencyKey: "cap:c1") }
+        _ = try await gateway.refund(charged.id, amount: 2_000, idempotencyKey: "ref:c1")
+        let reopened = try await SandboxGateway.open(journal: path)
+        #expect(try await reopened.payment(forIdempotencyKey: "auth:c1")?.amountRefunded == 2_000)
+    }
 }

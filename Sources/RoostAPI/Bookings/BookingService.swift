@@ -79,11 +79,13 @@ public final class BookingService: Sendable {
     /// Authorizes a held booking's payment, then confirms it (instant book) or leaves it for its host.
     private func pay(_ booking: BookingRecord, paymentMethod: String) async throws -> Booked {
         let ledgerShard = ledger.shard(for: booking.id)
+        let (amount, currency, key) = (booking.charge.total, booking.charge.currency, "auth:\(booking.id)")
         let payment: GatewayPayment
         do {
-            payment = try await gateway.authorize(
-                amount: booking.charge.total, currency: booking.charge.currency, paymentMethod: paymentMethod, idempotencyKey: "auth:\(booking.id)"
-            )
+            // Instant book is charged in one call; a request to book is only authorized until its host accepts.
+            payment = booking.instantBook
+                ? try await gateway.charge(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: key)
+                : try await gateway.authorize(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: key)
         } catch {
             // Declined, refused, or unknown: the nights go back at once.
             try? await cancel(booking, by: .system, reason: "payment failed", refund: 0)
@@ -93,25 +95,29 @@ public final class BookingService: Sendable {
             case let .invalidPaymentMethod(method):
                 throw Problem.validation([.init(field: "paymentMethod", message: "\(method) is not a payment method the provider knows")])
             default:
-                // The outcome may be unknown (a timeout): an authorization the provider did make is voided.
+                // The outcome may be unknown (a timeout): what the provider did take is given back.
                 logger.error("payment provider failed", metadata: ["booking": "\(booking.id)", "error": "\(error)"])
-                if let made = try? await gateway.payment(forIdempotencyKey: "auth:\(booking.id)"), made.status == .requiresCapture {
-                    _ = try? await gateway.void(made.id, idempotencyKey: "void:\(booking.id)")
+                if let made = try? await gateway.payment(forIdempotencyKey: key) {
+                    if made.status == .requiresCapture { _ = try? await gateway.void(made.id, idempotencyKey: "void:\(booking.id)") }
+                    if made.status == .succeeded { _ = try? await gateway.refund(made.id, amount: made.amountCaptured, idempotencyKey: "refund:\(booking.id):unknown") }
                 }
                 throw Problem.unavailable("The payment provider is unavailable; the nights were released. Try again.", retryAfter: 5)
             }
         }
-        guard payment.status == .requiresCapture else {
+        guard payment.status == (booking.instantBook ? .succeeded : .requiresCapture) else {
             try? await cancel(booking, by: .system, reason: "payment not authorized", refund: 0)
             throw Problem.paymentFailed("The payment was not authorized (\(payment.status.rawValue)); the nights were released.")
         }
-        try await ledgerShard.execute(
-            .authorize(payment: booking.id, currency: booking.charge.currency, amount: booking.charge.total, settlement: Self.settlement(booking), reference: payment.id),
-            now: now
-        )
         if booking.instantBook {
-            return try await confirm(booking)
+            try await ledgerShard.execute(
+                .charge(payment: booking.id, currency: currency, amount: amount, settlement: Self.settlement(booking), reference: payment.id), now: now
+            )
+            try await confirmPaid(booking)
+            return try await booked(booking.id)
         }
+        try await ledgerShard.execute(
+            .authorize(payment: booking.id, currency: currency, amount: amount, settlement: Self.settlement(booking), reference: payment.id), now: now
+        )
         // Request to book: authorized, waiting for the host for a day.
         try await listings.execute(.extendHold(id: booking.id, until: Self.hostDeadline(booking)), on: booking.listingID)
         return try await booked(booking.id)

@@ -132,6 +132,8 @@ public enum Ledger: Aggregate {
         /// `settlement`: the amount in the listing's currency, when the guest pays in another.
         case authorize(payment: String, currency: String, amount: Int64, settlement: (currency: String, amount: Int64)?, reference: String)
         case capture(payment: String)
+        /// Authorize and capture as one decision: a payment the provider charged at once (instant book).
+        case charge(payment: String, currency: String, amount: Int64, settlement: (currency: String, amount: Int64)?, reference: String)
         case void(payment: String)
         /// `amount` leaves the guest's funds held (listing currency); `charged` is what the provider
         /// refunds in the payment's currency (the same number unless the guest paid in another).
@@ -203,6 +205,13 @@ public enum Ledger: Aggregate {
                 transfers.insert(Transfer(id: "cap:\(id)", payment: id, purpose: .capture, currency: payment.currency, lines: lines, at: now), at: 0)
                 return .success(transfers.map { .posted($0) })
             }
+        case let .charge(id, currency, amount, settlement, reference):
+            return decide(.authorize(payment: id, currency: currency, amount: amount, settlement: settlement, reference: reference), state: state, context: context)
+                .flatMap { authorized in
+                    var after = state
+                    for event in authorized { apply(event, to: &after) }
+                    return decide(.capture(payment: id), state: after, context: context).map { authorized + $0 }
+                }
         case let .void(id):
             return payment(id).flatMap { payment in
                 payment.status == .authorized ? .success([.voided(payment: id, at: now)]) : .failure(.paymentIs(payment.status))

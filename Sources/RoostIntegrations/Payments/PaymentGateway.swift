@@ -8,6 +8,9 @@ public protocol PaymentGateway: Sendable {
     /// `GatewayError.declined`. Without, it waits for the client (`requiresPaymentMethod`, with a
     /// `clientSecret`).
     func authorize(amount: Int64, currency: String, paymentMethod: String?, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment
+    /// Creates a payment and captures it in the same call (automatic capture): `succeeded`, or
+    /// `GatewayError.declined`. What instant book does; one call instead of authorize + capture.
+    func charge(amount: Int64, currency: String, paymentMethod: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment
     /// Captures `amount` (nil: all of it) of an authorized payment.
     func capture(_ payment: String, amount: Int64?, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment
     /// Releases an authorization without taking the money.
@@ -74,4 +77,14 @@ public enum GatewayError: Error, Equatable, Sendable {
     case idempotencyKeyReused(String)
     /// The provider could not be reached or did not answer: the outcome is unknown (503).
     case unavailable(String)
+}
+
+extension PaymentGateway {
+    /// For a provider without a one-call charge: authorize, then capture (the capture's key derived
+    /// from the charge's, so a retry repeats both calls exactly).
+    public func charge(amount: Int64, currency: String, paymentMethod: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
+        let payment = try await authorize(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: idempotencyKey)
+        guard payment.status == .requiresCapture else { return payment }
+        return try await capture(payment.id, amount: nil, idempotencyKey: idempotencyKey + ":capture")
+    }
 }

@@ -91,6 +91,8 @@ public actor SandboxGateway: PaymentGateway {
         switch (call.first ?? nil, call.count) {
         case ("authorize", 5):
             _ = try? authorizeNow(amount: int(2) ?? 0, currency: text(3), paymentMethod: call[4], idempotencyKey: text(1))
+        case ("charge", 5):
+            _ = try? chargeNow(amount: int(2) ?? 0, currency: text(3), paymentMethod: text(4), idempotencyKey: text(1))
         case ("capture", 4):
             _ = try? captureNow(text(2), amount: int(3), idempotencyKey: text(1))
         case ("void", 3):
@@ -155,6 +157,10 @@ public actor SandboxGateway: PaymentGateway {
         try await answered(idempotencyKey) { () throws(GatewayError) in try authorizeNow(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: idempotencyKey) }
     }
 
+    public func charge(amount: Int64, currency: String, paymentMethod: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
+        try await answered(idempotencyKey) { () throws(GatewayError) in try chargeNow(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: idempotencyKey) }
+    }
+
     public func capture(_ id: String, amount: Int64?, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
         try await answered(idempotencyKey) { () throws(GatewayError) in try captureNow(id, amount: amount, idempotencyKey: idempotencyKey) }
     }
@@ -190,6 +196,22 @@ public actor SandboxGateway: PaymentGateway {
             if let code = Self.declines[method] { return .failure(.declined(code: code)) }
             payment.status = .requiresCapture
             payment.clientSecret = nil
+            return .payment(payment)
+        }
+        return try paymentResult(answer)
+    }
+
+    /// An authorization captured in the same call: one journal line, one answer.
+    private func chargeNow(amount: Int64, currency: String, paymentMethod: String, idempotencyKey: String) throws(GatewayError) -> GatewayPayment {
+        let call: [String?] = ["charge", idempotencyKey, String(amount), currency, paymentMethod]
+        let answer = once(idempotencyKey, request: "charge \(amount) \(currency) \(paymentMethod)", call: call) {
+            guard amount > 0 else { return .failure(.invalidState("amount must be positive")) }
+            if let code = Self.declines[paymentMethod] { return .failure(.declined(code: code)) }
+            guard Self.approved.contains(paymentMethod) else { return .failure(.invalidPaymentMethod(paymentMethod)) }
+            let id = nextID("pi")
+            let payment = GatewayPayment(id: id, status: .succeeded, amount: amount, currency: currency, amountCaptured: amount)
+            paymentByKey[idempotencyKey] = id
+            payments[id] = payment
             return .payment(payment)
         }
         return try paymentResult(answer)
