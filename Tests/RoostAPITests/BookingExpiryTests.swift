@@ -12,6 +12,7 @@ import Testing
     @Test func aRequestTheHostLeavesLapsesAfterADayAndReleasesEverything() async throws {
         try await withServices { services, engine, clock in
             let bookings = services.bookings
+            _ = try await bookings.setPayoutAccount(host: "usr_host", account: "acct_host1")
             let request = try await services.listings.create(hostID: "usr_host", details: singaporeLoft(instantBook: false))
             let instant = try await services.listings.create(hostID: "usr_host", details: singaporeLoft(instantBook: true))
             let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
@@ -42,6 +43,7 @@ import Testing
     @Test func staysCompleteAndHostsArePaidOnceOnTime() async throws {
         try await withServices { services, engine, clock in
             let bookings = services.bookings
+            _ = try await bookings.setPayoutAccount(host: "usr_host", account: "acct_host1")
             let listing = try await services.listings.create(hostID: "usr_host", details: singaporeLoft(instantBook: true))
             let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
             let stay = today.advanced(by: 3)..<today.advanced(by: 6)
@@ -84,6 +86,7 @@ import Testing
     @Test func aConvertedCancellationRefundsItsShareAndThePolicysShareIsPaidOut() async throws {
         try await withServices { services, engine, clock in
             let bookings = services.bookings
+            _ = try await bookings.setPayoutAccount(host: "usr_host", account: "acct_host1")
             let listing = try await services.listings.create(hostID: "usr_host", details: singaporeLoft(instantBook: true, policy: .strict))
             let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
             let stay = today.advanced(by: 10)..<today.advanced(by: 12)

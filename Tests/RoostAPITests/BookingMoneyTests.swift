@@ -89,6 +89,7 @@ import Testing
     @Test func anAcceptRacingACancelLeavesOneConsistentOutcome() async throws {
         try await withServices { services, engine, clock in
             let bookings = slowBookings(services, engine, clock)
+            _ = try await bookings.setPayoutAccount(host: "usr_host", account: "acct_host1")
             let listing = try await services.listings.create(hostID: host.userID, details: singaporeLoft(instantBook: false))
             let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
             for round in 0..<20 {
@@ -124,6 +125,7 @@ import Testing
     @Test func anAdminRefundRacingThePayoutNeverPaysTwice() async throws {
         try await withServices { services, engine, clock in
             let bookings = slowBookings(services, engine, clock)
+            _ = try await bookings.setPayoutAccount(host: "usr_host", account: "acct_host1")
             let listing = try await services.listings.create(hostID: host.userID, details: singaporeLoft(instantBook: true))
             let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
             var ids: [String] = []
@@ -160,6 +162,7 @@ import Testing
     @Test func convertedAdminRefundsTakeTheirShareThenTheRest() async throws {
         try await withServices { services, engine, clock in
             let bookings = services.bookings
+            _ = try await bookings.setPayoutAccount(host: "usr_host", account: "acct_host1")
             let listing = try await services.listings.create(hostID: host.userID, details: singaporeLoft(instantBook: true))
             let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
             let booked = try await bookings.create(

@@ -127,16 +127,41 @@ struct LedgerTests {
         #expect(state.balance(.refunds, "SGD") == -14_500 && state.balance(.guestFundsHeld, "SGD") == 0)
     }
 
-    /// Snapshots written before the trailer (when-authorized, refunded-in-payment-currency) still load.
-    @Test func aSnapshotWithoutTheTrailerLoads() throws {
+    /// Snapshots written before the later sections (when authorized and refunded in the payment's
+    /// currency; payout failures and payout accounts) still load, with zeros for what they lack.
+    @Test func snapshotsWithoutTheLaterSectionsLoad() throws {
         var state = Ledger.initialState()
         run([.authorize(payment: "p", currency: "USD", amount: 500, settlement: nil, reference: "pi_test"), .capture(payment: "p")], on: &state)
         var full = ByteWriter()
         Ledger.encode(state: state, into: &full)
-        let trailer = 8 + 8  // one payment's timestamp and refunded amount
-        let old = try roundTrip({ $0.writeRaw(full.bytes.dropLast(trailer)) }, { reader throws(DecodeError) in try Ledger.decodeState(from: &reader) })
-        #expect(old.payments["p"]?.status == .captured && old.payments["p"]?.authorizedAt == Timestamp(millisecondsSinceEpoch: 0))
-        #expect(old.balances == state.balances)
+        let payoutSection = 1 + 1 + 8 + 1  // attempts, empty reason, retry time; no payout accounts
+        let firstSection = 8 + 8  // when authorized, refunded in the payment's currency
+        for (cut, authorizedAt) in [(payoutSection, t0), (payoutSection + firstSection, Timestamp(millisecondsSinceEpoch: 0))] {
+            let old = try roundTrip({ $0.writeRaw(full.bytes.dropLast(cut)) }, { reader throws(DecodeError) in try Ledger.decodeState(from: &reader) })
+            #expect(old.payments["p"]?.status == .captured && old.payments["p"]?.authorizedAt == authorizedAt)
+            #expect(old.balances == state.balances && old.payoutAccounts.isEmpty)
+        }
+    }
+
+    /// A payout that fails is recorded with its reason and when to try again, only while one is
+    /// due; hosts' payout accounts are set (a repeat of the same account changes nothing).
+    @Test func payoutFailuresAndAccountsAreRecorded() throws {
+        var state = Ledger.initialState()
+        let later = Timestamp(millisecondsSinceEpoch: t0.millisecondsSinceEpoch + 60_000)
+        run([.charge(payment: "p", currency: "USD", amount: 1_000, settlement: nil, reference: "pi_test")], on: &state)
+        #expect(run([.payoutFailed(payment: "p", reason: "x", retryAt: later)], on: &state) == [.notReleased])
+        run([.release(payment: "p", host: "h", platformFees: 100, taxes: 0)], on: &state)
+        #expect(run([.payoutFailed(payment: "p", reason: "no payout account", retryAt: later),
+                     .payoutFailed(payment: "p", reason: "provider down", retryAt: later),
+                     .setPayoutAccount(host: "h", account: "acct_1"), .setPayoutAccount(host: "h", account: "acct_1")], on: &state) == [nil, nil, nil, nil])
+        #expect(state.payments["p"]?.payoutAttempts == 2 && state.payments["p"]?.payoutError == "provider down" && state.payments["p"]?.payoutRetryAt == later)
+        #expect(state.payoutAccounts["h"] == Ledger.PayoutAccount(account: "acct_1", updatedAt: t0))
+        run([.payout(payment: "p", host: "h")], on: &state)
+        #expect(run([.payoutFailed(payment: "p", reason: "late", retryAt: later)], on: &state) == [.alreadyPaidOut])
+        #expect(try roundTrip(state: state, of: Ledger.self) == state)
+        for event: Ledger.Event in [.payoutFailed(payment: "p", reason: "é", at: t0, retryAt: later), .payoutAccountSet(host: "h", .init(account: "acct_2", updatedAt: t0))] {
+            #expect(try roundTrip(event) == event)
+        }
     }
 
     /// The checker finds what `decide` never lets through, when it is forced in by hand.

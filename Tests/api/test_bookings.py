@@ -314,6 +314,26 @@ def test_payouts_are_the_hosts_alone(stays):
     assert_problem(server.get("/v1/hosts/me/payouts", params={"cursor": "bm9wZQ"}, headers=bearer(host)), 422)
 
 
+def test_hosts_set_the_account_they_are_paid_to(stays):
+    server, host, guest, admin, _, _ = stays
+    assert_problem(server.get("/v1/hosts/me/payout-account", headers=bearer(host)), 404)
+    for bad in ("acct_", "acct_with space", "ba_123", "acct_" + "x" * 65, 42):
+        response = server.request("PUT", "/v1/hosts/me/payout-account", json={"account": bad}, headers=bearer(host))
+        assert_problem(response, 422)
+    assert_problem(server.request("PUT", "/v1/hosts/me/payout-account", json={"account": "acct_1", "bank": "x"}, headers=bearer(host)), 422)
+    put = server.request("PUT", "/v1/hosts/me/payout-account", json={"account": "acct_1Hx9"}, headers=bearer(host))
+    assert put.status_code == 200 and put.json()["account"] == "acct_1Hx9"
+    assert server.get("/v1/hosts/me/payout-account", headers=bearer(host)).json() == put.json()
+    assert_problem(server.request("PUT", "/v1/hosts/me/payout-account", json={"account": "acct_2"}, headers=bearer(guest)), 403)
+    booking = book(server, guest, create(server, host)["id"]).json()
+    payment = server.get(f"/v1/bookings/{booking['id']}/payments", headers=bearer(host)).json()[0]
+    assert payment["payout"] == {"status": "pending", "attempts": 0}
+    pending = server.get("/v1/admin/payments", params={"payout": "pending"}, headers=bearer(admin)).json()["items"]
+    assert [p["bookingId"] for p in pending] == [booking["id"]]
+    assert server.get("/v1/admin/payments", params={"payout": "failed"}, headers=bearer(admin)).json()["items"] == []
+    assert_problem(server.get("/v1/admin/payments", params={"payout": "late"}, headers=bearer(admin)), 422)
+
+
 def admin_refund(server, token, payment_id, amount=None, key=None):
     body = None if amount is None else {"amount": amount}
     headers = keyed(token, key) if key else bearer(token)

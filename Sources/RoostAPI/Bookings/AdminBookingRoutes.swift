@@ -20,7 +20,7 @@ extension BookingRoutes {
         }
     }
 
-    /// Every payment, newest first; `?status=authorized|captured|voided|refunded&currency=&paidOut=`.
+    /// Every payment, newest first; `?status=authorized|captured|voided|refunded&currency=&paidOut=&payout=pending|failed|paid|none`.
     @Sendable func adminPayments(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
         let query = request.uri.queryParameters
         var errors: [Problem.FieldError] = []
@@ -38,6 +38,10 @@ extension BookingRoutes {
         default:
             { errors.append(.init(field: "paidOut", message: "must be true or false")); return nil }()
         }
+        let payout = query["payout"].map { String($0) }
+        if let payout, !["pending", "failed", "paid", "none"].contains(payout) {
+            errors.append(.init(field: "payout", message: "must be pending, failed, paid or none"))
+        }
         guard errors.isEmpty else { throw Problem.validation(errors) }
         let (items, next) = await service.payments(after: cursor, limit: page.limit) { payment in
             let statusMatches = switch status {
@@ -46,6 +50,7 @@ extension BookingRoutes {
             default: PaymentJSON.statusName(payment.status) == status
             }
             return statusMatches && (currency == nil || payment.currency == currency) && (paidOut == nil || payment.paidOut == paidOut)
+                && (payout == nil || PaymentJSON.payoutStatus(payment) == payout)
         }
         return EncodedJSON(Page(items: items.map(PaymentJSON.init), nextCursor: next.map(PageRequest.encode(createdCursor:))))
     }

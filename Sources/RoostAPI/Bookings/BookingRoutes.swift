@@ -29,6 +29,9 @@ struct BookingRoutes {
         router.group("v1/users/me/bookings").add(middleware: guarded(.ownAccount)).get(use: guestBookings)
         router.group("v1/hosts/me/bookings").add(middleware: guarded(.hostListings)).get(use: hostBookings)
         router.group("v1/hosts/me/payouts").add(middleware: guarded(.hostListings)).get(use: hostPayouts)
+        let account = router.group("v1/hosts/me/payout-account").add(middleware: guarded(.hostListings))
+        account.get(use: payoutAccount)
+        account.put(use: setPayoutAccount)
         registerAdmin(on: router)
     }
 
@@ -127,6 +130,39 @@ struct BookingRoutes {
         }
         let next = start + slice.count < all.count ? slice.last.map { PageRequest.encode(cursor: $0.id) } : nil
         return EncodedJSON(Page(items: items, nextCursor: next))
+    }
+
+    /// A host's payout account: `{account, updatedAt}`.
+    struct PayoutAccountJSON: Encodable, Sendable {
+        var account: String
+        var updatedAt: String
+        init(_ account: Ledger.PayoutAccount) {
+            self.account = account.account
+            updatedAt = RFC3339.string(account.updatedAt)
+        }
+    }
+
+    @Sendable func payoutAccount(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        guard let account = await service.payoutAccount(host: try context.requirePrincipal().userID) else {
+            throw Problem.notFound("No payout account yet: PUT one (a connected account at the payment provider, acct_…).")
+        }
+        return EncodedJSON(PayoutAccountJSON(account))
+    }
+
+    struct PayoutAccountBody: StrictJSONBody {
+        static let fields: Set<String> = ["account"]
+        var account: String
+    }
+
+    /// The connected account at the payment provider the host is paid to (Stripe Connect's
+    /// `acct_` and 1–64 letters or digits). Stays waiting for one are paid on the scheduler's next run.
+    @Sendable func setPayoutAccount(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        let body = try await request.decodeStrictJSON(as: PayoutAccountBody.self, limit: bodyLimit)
+        let rest = body.account.utf8.dropFirst(5)
+        guard body.account.hasPrefix("acct_"), (1...64).contains(rest.count),
+            rest.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) })
+        else { throw Problem.validation([.init(field: "account", message: "must be a connected account id: acct_ and 1 to 64 letters or digits")]) }
+        return EncodedJSON(PayoutAccountJSON(try await service.setPayoutAccount(host: try context.requirePrincipal().userID, account: body.account)))
     }
 
     /// A page of bookings, newest first, filtered by `?status=`.
@@ -231,8 +267,18 @@ struct PaymentJSON: Encodable, Sendable {
     /// When the guest paid in another currency than the listing's: the listing-currency side.
     var settlement: MoneyBody?
     var paidOut: Bool
+    /// The host's payout for this payment: `pending` until paid, `failed` (with why and when it is
+    /// tried again) after a refused attempt, `paid`; `none` for a payment that took no money.
+    var payout: Payout
     var reference: String
     var createdAt: String
+
+    struct Payout: Encodable, Sendable {
+        var status: String
+        var attempts: Int
+        var lastError: String?
+        var nextAttemptAt: String?
+    }
 
     init(_ payment: Ledger.Payment) {
         id = PaymentJSON.id(ofBooking: payment.id)
@@ -244,8 +290,19 @@ struct PaymentJSON: Encodable, Sendable {
             settlement = MoneyBody(amount: payment.settlementAmount, currency: payment.settlementCurrency)
         }
         paidOut = payment.paidOut
+        let failed = payment.payoutAttempts > 0 && !payment.paidOut
+        payout = Payout(
+            status: Self.payoutStatus(payment), attempts: payment.payoutAttempts,
+            lastError: failed ? payment.payoutError : nil, nextAttemptAt: failed ? RFC3339.string(payment.payoutRetryAt) : nil
+        )
         reference = payment.reference
         createdAt = RFC3339.string(payment.authorizedAt)
+    }
+
+    static func payoutStatus(_ payment: Ledger.Payment) -> String {
+        if payment.paidOut { return "paid" }
+        if payment.status != .captured { return "none" }
+        return payment.payoutAttempts > 0 ? "failed" : "pending"
     }
 
     static func statusName(_ status: Ledger.PaymentStatus) -> String {

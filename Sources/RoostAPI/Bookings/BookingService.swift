@@ -363,12 +363,18 @@ public final class BookingService: Sendable {
     }
 
     /// Pays the host for a stay if it is due and not yet paid. True when a payout was made now.
+    /// A payout that fails (no payout account yet, or the provider refuses or cannot be reached)
+    /// is recorded in the ledger with its reason — admins see it — and tried again after a backoff.
     private func payOut(_ booking: BookingRecord) async -> Bool {
         let shard = ledger.shard(for: booking.id)
         // Nothing to pay when everything went back to the guest.
         guard let payment = await payment(booking.id), payment.status == .captured, !payment.paidOut,
             payment.released || payment.refunded < payment.settlementAmount
         else { return false }
+        // Waiting out a backoff — unless it was waiting for an account the host has set since.
+        if payment.payoutAttempts > 0, payment.payoutRetryAt > now {
+            guard payment.payoutError == Self.noPayoutAccount, await payoutAccount(host: booking.hostID) != nil else { return false }
+        }
         do {
             if !payment.released {
                 try await shard.execute(
@@ -380,20 +386,49 @@ public final class BookingService: Sendable {
                 state.transfers["rel:\(booking.id)"]?.lines.first { $0.account == .hostPayable(host: booking.hostID) }.map { -$0.amount } ?? 0
             }
             guard earned > 0 else { return false }
-            _ = try await gateway.payout(
-                amount: earned, currency: booking.quote.currency, destination: Self.payoutDestination(host: booking.hostID), idempotencyKey: "payout:\(booking.id)"
-            )
+            guard let destination = await payoutAccount(host: booking.hostID) else {
+                try await payoutFailed(payment, reason: Self.noPayoutAccount, retryIn: Self.payoutWaitForAccount)
+                return false
+            }
+            let failure = await Self.failure { () async throws(GatewayError) in
+                _ = try await gateway.payout(amount: earned, currency: booking.quote.currency, destination: destination.account, idempotencyKey: "payout:\(booking.id)")
+            }
+            if let failure {
+                logger.warning("payout failed; retried after a backoff", metadata: ["booking": "\(booking.id)", "error": "\(failure)"])
+                try await payoutFailed(payment, reason: "the provider refused or did not answer: \(failure)", retryIn: Self.payoutBackoff(after: payment.payoutAttempts))
+                return false
+            }
             try await shard.execute(.payout(payment: booking.id, host: booking.hostID), now: now)
             return true
         } catch {
-            logger.warning("payout failed; retried on the next run", metadata: ["booking": "\(booking.id)", "error": "\(error)"])
+            logger.warning("payout step failed; retried on the next run", metadata: ["booking": "\(booking.id)", "error": "\(error)"])
             return false
         }
     }
 
-    /// The host's connected account at the provider. Hosts do not yet link one: the sandbox pays
-    /// an account named after the host.
-    static func payoutDestination(host: String) -> String { "acct_\(host)" }
+    private func payoutFailed(_ payment: Ledger.Payment, reason: String, retryIn delay: TimeInterval) async throws {
+        let retryAt = Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch + Int64(delay * 1000))
+        try await ledger.shard(for: payment.id).execute(.payoutFailed(payment: payment.id, reason: reason, retryAt: retryAt), now: now)
+    }
+
+    /// How long a payout waits after a failure when `attempts` failed before it (any reason): a
+    /// minute, doubled per earlier failure, at most six hours.
+    static func payoutBackoff(after attempts: Int) -> TimeInterval { min(60 * pow(2, Double(min(attempts, 20))), 6 * 3600) }
+    static let noPayoutAccount = "the host has no payout account"
+    /// How often a payout waiting for its host's payout account looks again (at once when they set one).
+    static let payoutWaitForAccount: TimeInterval = 15 * 60
+
+    /// The account the host is paid to, if they have set one.
+    func payoutAccount(host: String) async -> Ledger.PayoutAccount? {
+        await ledger.shard(for: host).read { $0.payoutAccounts[host] }
+    }
+
+    /// Sets the host's payout account; a stay waiting for one is paid on the scheduler's next run.
+    func setPayoutAccount(host: String, account: String) async throws -> Ledger.PayoutAccount {
+        try await ledger.shard(for: host).execute(.setPayoutAccount(host: host, account: account), now: now)
+        guard let set = await payoutAccount(host: host) else { throw Problem.unavailable("The payout account was not recorded.", retryAfter: 1) }
+        return set
+    }
 
     /// A host's payouts, newest first (across the ledger's shards).
     func payouts(host: String) async -> [Ledger.Transfer] {

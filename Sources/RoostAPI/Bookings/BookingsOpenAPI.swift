@@ -44,6 +44,16 @@ enum BookingsOpenAPI {
                 parameters: [("limit", "query", "integer"), ("cursor", "query", "string")], success: (200, "PayoutPage"), problems: [401, 403, 422]
             ),
             OpenAPIOperation(
+                method: "get", path: "/v1/hosts/me/payout-account", operationId: "hostPayoutAccount",
+                summary: "The connected account the signed-in host is paid to (404 until set)", signedIn: true,
+                success: (200, "PayoutAccount"), problems: [401, 403, 404]
+            ),
+            OpenAPIOperation(
+                method: "put", path: "/v1/hosts/me/payout-account", operationId: "setHostPayoutAccount",
+                summary: "Set the connected account (acct_…) the signed-in host is paid to; stays waiting for one are paid on the next run",
+                signedIn: true, body: ("application/json", "PayoutAccountInput"), success: (200, "PayoutAccount"), problems: [400, 401, 403, 415, 422]
+            ),
+            OpenAPIOperation(
                 method: "get", path: "/v1/admin/bookings", operationId: "adminBookings", summary: "Every booking, newest first (admins)", signedIn: true,
                 parameters: [("status", "query", "string"), ("listingId", "query", "string"), ("guestId", "query", "string"), ("hostId", "query", "string"),
                              ("limit", "query", "integer"), ("cursor", "query", "string")],
@@ -51,7 +61,7 @@ enum BookingsOpenAPI {
             ),
             OpenAPIOperation(
                 method: "get", path: "/v1/admin/payments", operationId: "adminPayments", summary: "Every payment, newest first (admins)", signedIn: true,
-                parameters: [("status", "query", "string"), ("currency", "query", "string"), ("paidOut", "query", "boolean"),
+                parameters: [("status", "query", "string"), ("currency", "query", "string"), ("paidOut", "query", "boolean"), ("payout", "query", "string"),
                              ("limit", "query", "integer"), ("cursor", "query", "string")],
                 success: (200, "PaymentPage"), problems: [401, 403, 422]
             ),
@@ -97,11 +107,19 @@ enum BookingsOpenAPI {
               "properties": { "id": { "type": "string" }, "bookingId": { "type": "string" }, "amount": { "$ref": "#/components/schemas/Money" },
                               "paidAt": { "type": "string", "format": "date-time" } } } },
                             "nextCursor": { "type": ["string", "null"] } } },
-          "Payment": { "type": "object", "required": ["id", "bookingId", "status", "amount", "refunded", "paidOut", "reference", "createdAt"],
+          "PayoutAccount": { "type": "object", "required": ["account", "updatedAt"],
+            "properties": { "account": { "type": "string" }, "updatedAt": { "type": "string", "format": "date-time" } } },
+          "PayoutAccountInput": { "type": "object", "required": ["account"], "additionalProperties": false,
+            "properties": { "account": { "type": "string", "pattern": "^acct_[A-Za-z0-9]{1,64}$" } } },
+          "Payment": { "type": "object", "required": ["id", "bookingId", "status", "amount", "refunded", "paidOut", "payout", "reference", "createdAt"],
             "properties": { "id": { "type": "string" }, "bookingId": { "type": "string" }, "status": { "enum": ["authorized", "captured", "voided"] },
                             "amount": { "$ref": "#/components/schemas/Money" }, "refunded": { "$ref": "#/components/schemas/Money" },
                             "settlement": { "$ref": "#/components/schemas/Money", "description": "the listing-currency side, when the guest paid in another" },
-                            "paidOut": { "type": "boolean" }, "reference": { "type": "string", "description": "the provider's id" },
+                            "paidOut": { "type": "boolean" },
+                            "payout": { "type": "object", "required": ["status", "attempts"],
+                              "properties": { "status": { "enum": ["none", "pending", "failed", "paid"] }, "attempts": { "type": "integer" },
+                                              "lastError": { "type": "string" }, "nextAttemptAt": { "type": "string", "format": "date-time" } } },
+                            "reference": { "type": "string", "description": "the provider's id" },
                             "createdAt": { "type": "string", "format": "date-time" } } },
           "Payments": { "type": "array", "items": { "$ref": "#/components/schemas/Payment" } },
           "PaymentPage": { "type": "object", "required": ["items", "nextCursor"],

@@ -108,6 +108,11 @@ public enum Ledger: Aggregate {
         /// payment's (what the provider sent back to the guest).
         public var refunded: Int64 = 0
         public var refundedCharged: Int64 = 0
+        /// Payout attempts the provider refused (or that found no account), the last reason, and
+        /// when the scheduler may try again. Zero attempts: none failed.
+        public var payoutAttempts = 0
+        public var payoutError = ""
+        public var payoutRetryAt = Timestamp(millisecondsSinceEpoch: 0)
         public var released = false
         public var paidOut = false
     }
@@ -117,6 +122,8 @@ public enum Ledger: Aggregate {
         public internal(set) var balances: [BalanceKey: Int64] = [:]
         public internal(set) var transfers: [String: Transfer] = [:]
         public internal(set) var payments: [String: Payment] = [:]
+        /// Hosts' connected accounts at the provider, by host id (kept in the host's shard).
+        public internal(set) var payoutAccounts: [String: PayoutAccount] = [:]
 
         public init() {}
 
@@ -126,6 +133,17 @@ public enum Ledger: Aggregate {
     public struct BalanceKey: Hashable, Sendable {
         public var account: Account
         public var currency: String
+    }
+
+    /// Where a host is paid: an account at the payment provider (Stripe Connect's `acct_…`).
+    public struct PayoutAccount: Hashable, Sendable {
+        public var account: String
+        public var updatedAt: Timestamp
+
+        public init(account: String, updatedAt: Timestamp) {
+            self.account = account
+            self.updatedAt = updatedAt
+        }
     }
 
     public enum Command: Sendable {
@@ -142,6 +160,10 @@ public enum Ledger: Aggregate {
         case release(payment: String, host: String, platformFees: Int64, taxes: Int64)
         /// Pays the host what the release gave them.
         case payout(payment: String, host: String)
+        /// A payout that did not go through, to be tried again from `retryAt`.
+        case payoutFailed(payment: String, reason: String, retryAt: Timestamp)
+        /// Sets the account a host is paid to (routed by the host's id).
+        case setPayoutAccount(host: String, account: String)
     }
 
     public enum Event: Sendable, Equatable {
@@ -152,6 +174,8 @@ public enum Ledger: Aggregate {
         case posted(Transfer)
         /// A refund: its transfer (listing currency) and what the guest got back in the payment's.
         case refunded(Transfer, charged: Int64)
+        case payoutFailed(payment: String, reason: String, at: Timestamp, retryAt: Timestamp)
+        case payoutAccountSet(host: String, PayoutAccount)
     }
 
     public enum Rejection: Error, Equatable, Sendable {
@@ -256,6 +280,15 @@ public enum Ledger: Aggregate {
                     id: "pay:\(id)", payment: id, purpose: .payout, currency: payment.settlementCurrency,
                     lines: [.debit(.hostPayable(host: host), earned), .credit(.payouts, earned)], at: now))
             }
+        case let .payoutFailed(id, reason, retryAt):
+            return payment(id).flatMap { payment in
+                guard payment.released else { return .failure(.notReleased) }
+                guard !payment.paidOut else { return .failure(.alreadyPaidOut) }
+                return .success([.payoutFailed(payment: id, reason: reason, at: now, retryAt: retryAt)])
+            }
+        case let .setPayoutAccount(host, account):
+            guard state.payoutAccounts[host]?.account != account else { return .success([]) }
+            return .success([.payoutAccountSet(host: host, PayoutAccount(account: account, updatedAt: now))])
         }
     }
 
@@ -266,6 +299,12 @@ public enum Ledger: Aggregate {
             state.payments[payment.id]?.authorizedAt = at
         case let .voided(id, _):
             state.payments[id]?.status = .voided
+        case let .payoutFailed(id, reason, _, retryAt):
+            state.payments[id]?.payoutAttempts += 1
+            state.payments[id]?.payoutError = reason
+            state.payments[id]?.payoutRetryAt = retryAt
+        case let .payoutAccountSet(host, account):
+            state.payoutAccounts[host] = account
         case let .refunded(transfer, charged):
             apply(.posted(transfer), to: &state)
             state.payments[transfer.payment]?.refundedCharged += charged

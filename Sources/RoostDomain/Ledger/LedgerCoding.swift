@@ -105,6 +105,8 @@ extension Ledger.Event: EventCoding {
         case voided = 2
         case posted = 3
         case refunded = 4
+        case payoutFailed = 5
+        case payoutAccountSet = 6
     }
 
     public func encode(into writer: inout ByteWriter) {
@@ -125,6 +127,17 @@ extension Ledger.Event: EventCoding {
             header(.refunded)
             writer.write(transfer)
             writer.write(charged)
+        case let .payoutFailed(payment, reason, at, retryAt):
+            header(.payoutFailed)
+            writer.writeString(payment)
+            writer.writeString(reason)
+            writer.write(at)
+            writer.write(retryAt)
+        case let .payoutAccountSet(host, account):
+            header(.payoutAccountSet)
+            writer.writeString(host)
+            writer.writeString(account.account)
+            writer.write(account.updatedAt)
         }
     }
 
@@ -139,14 +152,19 @@ extension Ledger.Event: EventCoding {
             let transfer = try reader.readTransfer()
             guard transfer.purpose == .refund else { throw .invalid("refund event with a \(transfer.purpose) transfer") }
             return .refunded(transfer, charged: try reader.readInt64())
+        case .payoutFailed:
+            return .payoutFailed(payment: try reader.readString(), reason: try reader.readString(), at: try reader.readTimestamp(), retryAt: try reader.readTimestamp())
+        case .payoutAccountSet:
+            return .payoutAccountSet(host: try reader.readString(), Ledger.PayoutAccount(account: try reader.readString(), updatedAt: try reader.readTimestamp()))
         }
     }
 }
 
 extension Ledger {
-    // The snapshot: payments, then transfers (balances are their sum, rebuilt on load), then a
-    // trailer with what payments gained later (when authorized, refunded in the payment's
-    // currency) — absent from older snapshots, which load with zeros.
+    // The snapshot: payments, then transfers (balances are their sum, rebuilt on load), then
+    // sections added later, each absent from older snapshots (which load with zeros): when each
+    // payment was authorized and what it refunded in its own currency; then each payment's payout
+    // failures and the hosts' payout accounts.
     public static func encode(state: State, into writer: inout ByteWriter) {
         let ids = state.payments.keys.sorted()
         writer.writeVarint(state.payments.count)
@@ -156,6 +174,18 @@ extension Ledger {
         for id in ids {
             writer.write(state.payments[id]!.authorizedAt)
             writer.write(state.payments[id]!.refundedCharged)
+        }
+        for id in ids {
+            let payment = state.payments[id]!
+            writer.writeVarint(payment.payoutAttempts)
+            writer.writeString(payment.payoutError)
+            writer.write(payment.payoutRetryAt)
+        }
+        writer.writeVarint(state.payoutAccounts.count)
+        for host in state.payoutAccounts.keys.sorted() {
+            writer.writeString(host)
+            writer.writeString(state.payoutAccounts[host]!.account)
+            writer.write(state.payoutAccounts[host]!.updatedAt)
         }
     }
 
@@ -176,6 +206,17 @@ extension Ledger {
             for id in ids {
                 state.payments[id]?.authorizedAt = try reader.readTimestamp()
                 state.payments[id]?.refundedCharged = try reader.readInt64()
+            }
+        }
+        if reader.remaining > 0 {
+            for id in ids {
+                state.payments[id]?.payoutAttempts = try reader.readCount(limit: Int(Int32.max))
+                state.payments[id]?.payoutError = try reader.readString()
+                state.payments[id]?.payoutRetryAt = try reader.readTimestamp()
+            }
+            for _ in 0..<(try reader.readCount(limit: reader.remaining)) {
+                let host = try reader.readString()
+                state.payoutAccounts[host] = Ledger.PayoutAccount(account: try reader.readString(), updatedAt: try reader.readTimestamp())
             }
         }
         return state
