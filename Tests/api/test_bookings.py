@@ -423,3 +423,24 @@ def test_an_admin_refund_after_a_partial_cancellation_refund_gives_back_the_rest
     rest = admin_refund(server, admin, payment["id"]).json()
     assert rest["refunded"] == total
     assert [p["bookingId"] for p in server.get("/v1/admin/payments", params={"status": "refunded"}, headers=bearer(admin)).json()["items"]] == [booking["id"]]
+
+
+@pytest.mark.parametrize("currency, price, cleaning", [("JPY", 12_345, 3_001), ("BHD", 45_123, 7_001)])
+def test_refunds_in_zero_and_three_decimal_currencies(stays, currency, price, cleaning):
+    """A listing priced in yen (no minor unit) or dinars (three decimals): strict's half refund is
+    half the total rounded half to even in that currency's own minor units, and the admin refund
+    of the rest leaves the whole total given back, to the unit."""
+    server, host, guest, admin, _, _ = stays
+    lid = create(server, host, cancellationPolicy="strict", pricePerNight={"amount": price, "currency": currency},
+                 cleaningFee={"amount": cleaning, "currency": currency})["id"]
+    booking = book(server, guest, lid, check_in=10, nights=3).json()
+    total = booking["price"]["total"]
+    assert total["currency"] == currency and total["amount"] > 0
+    refund = server.request("POST", f"/v1/bookings/{booking['id']}/cancel", headers=bearer(guest)).json()["cancellation"]["refund"]
+    half, odd = divmod(total["amount"], 2)
+    expected = half + (1 if odd and half % 2 == 1 else 0)  # x.5 rounds to the even neighbour
+    assert refund == {"amount": expected, "currency": currency}
+    payment = server.get(f"/v1/bookings/{booking['id']}/payments", headers=bearer(guest)).json()[0]
+    assert payment["refunded"] == refund and payment["amount"] == total
+    rest = admin_refund(server, admin, payment["id"]).json()
+    assert rest["refunded"] == total
