@@ -27,6 +27,23 @@ for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$s3_port/" >/dev/null 2>&1 
 curl -fs "http://127.0.0.1:$s3_port/" >/dev/null || { echo "moto_server did not start"; cat "$work/moto.log"; exit 1; }
 export ROOST_TEST_S3_ENDPOINT="http://127.0.0.1:$s3_port"
 
+# Stripe stand-ins for the payment gateway tests: localstripe (payments and refunds; it has no
+# Connect, no Search API and ignores idempotency keys) and a Connect fake for transfers that
+# keeps Stripe's idempotency-key rules (Tests/fakes/stripe_connect.py).
+stripe_port=$(free_port)
+.venv-test/bin/localstripe --port "$stripe_port" --from-scratch >"$work/localstripe.log" 2>&1 &
+pids+=($!)
+stripe_connect_port=$(free_port)
+.venv-test/bin/python Tests/fakes/stripe_connect.py --port "$stripe_connect_port" >"$work/stripe_connect.log" 2>&1 &
+pids+=($!)
+stripe_ready() { curl -fs -H "Authorization: Bearer sk_test_ready" "http://127.0.0.1:$stripe_port/v1/balance" >/dev/null 2>&1; }
+connect_ready() { curl -fs "http://127.0.0.1:$stripe_connect_port/_calls" >/dev/null 2>&1; }
+for _ in $(seq 1 100); do stripe_ready && connect_ready && break; sleep 0.1; done
+stripe_ready || { echo "localstripe did not start"; cat "$work/localstripe.log"; exit 1; }
+connect_ready || { echo "the Stripe Connect fake did not start"; cat "$work/stripe_connect.log"; exit 1; }
+export ROOST_TEST_STRIPE_URL="http://127.0.0.1:$stripe_port"
+export ROOST_TEST_STRIPE_CONNECT_URL="http://127.0.0.1:$stripe_connect_port"
+
 echo "== shipped data (data/tools/validate_data.py)"
 python3 data/tools/validate_data.py
 
