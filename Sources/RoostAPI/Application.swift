@@ -43,6 +43,7 @@ public func buildApplication(
         service: services.bookings, accounts: services.accounts, listingRoutes: listingRoutes,
         idempotency: IdempotencyMiddleware(store: services.idempotency, bodyLimit: configuration.jsonBodyBytesMax), bodyLimit: configuration.jsonBodyBytesMax
     ).register(on: router)
+    PaymentWebhookRoutes(webhooks: services.webhooks, sandbox: services.sandbox, bodyLimit: configuration.jsonBodyBytesMax).register(on: router)
     routes(router)
     return Application(
         responder: HeadResponder(wrapped: router.buildResponder()),

@@ -61,6 +61,16 @@ public struct RoostConfiguration: Sendable, Equatable {
     public var facebookGraphURL = "https://graph.facebook.com"
     public var facebookAPIVersion = "v19.0"
 
+    // Payments.
+    /// `sandbox` (local, no account: Stripe's test cards, its journal in the data directory) or `stripe`.
+    public var payments = "sandbox"
+    public var stripeSecretKey: String?
+    public var stripeBaseURL = "https://api.stripe.com"
+    /// Where Connect transfers go; unset: `stripeBaseURL`.
+    public var stripeConnectURL: String?
+    /// The webhook endpoint's signing secret (`whsec_…`). With the sandbox, unset: a new one each start.
+    public var stripeWebhookSecret: String?
+
     public init() {}
 
     /// Problems with the environment, each naming the variable: Roost refuses to start on any.
@@ -123,6 +133,16 @@ public struct RoostConfiguration: Sendable, Equatable {
         facebookAppSecret = text("ROOST_FACEBOOK_APP_SECRET")
         facebookGraphURL = text("ROOST_FACEBOOK_GRAPH_URL") ?? facebookGraphURL
         facebookAPIVersion = environment["ROOST_FACEBOOK_API_VERSION"] ?? facebookAPIVersion
+        payments = try read("ROOST_PAYMENTS", "sandbox|stripe") { ["sandbox", "stripe"].contains($0) ? $0 : nil } ?? payments
+        stripeSecretKey = text("ROOST_STRIPE_SECRET_KEY")
+        stripeBaseURL = try read("ROOST_STRIPE_BASE_URL", "an http(s) URL") { $0.hasPrefix("http://") || $0.hasPrefix("https://") ? $0 : nil } ?? stripeBaseURL
+        stripeConnectURL = try read("ROOST_STRIPE_CONNECT_URL", "an http(s) URL") { $0.hasPrefix("http://") || $0.hasPrefix("https://") ? $0 : nil }
+        stripeWebhookSecret = text("ROOST_STRIPE_WEBHOOK_SECRET")
+        if payments == "stripe" {
+            for (name, value) in [("ROOST_STRIPE_SECRET_KEY", stripeSecretKey), ("ROOST_STRIPE_WEBHOOK_SECRET", stripeWebhookSecret)] where value == nil {
+                throw Invalid(variable: name, value: "", expected: "a value when ROOST_PAYMENTS=stripe")
+            }
+        }
     }
 
     /// The engine's options for this configuration.

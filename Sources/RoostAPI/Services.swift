@@ -16,6 +16,9 @@ public struct RoostServices: Sendable {
     public let cacheBackend: CacheBackend
     let media: MediaLibrary
     let verifiers: [IdentityProvider: any IdentityVerifier]
+    let webhooks: PaymentWebhooks
+    /// The local payment provider, when it is the configured one (its confirm route is served).
+    let sandbox: SandboxGateway?
 
     /// Builds the services over a recovered engine: rebuilds the account directory from the
     /// shards, loads (or creates) the JWT key, and connects the configured providers.
@@ -53,14 +56,40 @@ public struct RoostServices: Sendable {
             throw RoostConfiguration.Invalid(variable: "ROOST_REFERENCE_DIR", value: referenceDirectory, expected: "the data/ directory (\(error))")
         }
         let listings = ListingService(group: engine.group(Listings.self), reviews: engine.group(Reviews.self), media: media, clock: clock)
-        // The local sandbox (its journal beside the engine's data): the real providers' adapters come with their configuration.
-        let gateway = try await SandboxGateway.open(journal: configuration.dataDirectory + "/sandbox-payments.log")
+        let gateway: any PaymentGateway
+        let sandbox: SandboxGateway?
+        let webhookSecret: String
+        switch configuration.payments {
+        case "stripe":
+            do {
+                gateway = try StripeGateway(configuration: .init(
+                    secretKey: configuration.stripeSecretKey ?? "", baseURL: configuration.stripeBaseURL, connectBaseURL: configuration.stripeConnectURL
+                ))
+            } catch {
+                throw RoostConfiguration.Invalid(variable: "ROOST_STRIPE_SECRET_KEY", value: "(hidden)", expected: "\(error)")
+            }
+            sandbox = nil
+            webhookSecret = configuration.stripeWebhookSecret ?? ""
+        default:
+            // The local sandbox, its journal beside the engine's data; it signs its events with the
+            // configured secret, or one made for this run.
+            let local = try await SandboxGateway.open(journal: configuration.dataDirectory + "/sandbox-payments.log")
+            (gateway, sandbox) = (local, local)
+            webhookSecret = configuration.stripeWebhookSecret ?? "whsec_sandbox_" + Identifiers.make("run")
+        }
         let bookings = BookingService(
             listings: listings, ledger: engine.group(Ledger.self), gateway: gateway, reference: reference, clock: clock, logger: logger
         )
+        let idempotency = IdempotencyStore(group: engine.group(Idempotency.self), clock: clock)
+        let webhooks = PaymentWebhooks(
+            bookings: bookings, verifier: StripeWebhookVerifier(endpointSecret: webhookSecret), idempotency: idempotency, clock: clock, logger: logger
+        )
+        await sandbox?.deliverWebhooks(to: .init(secret: webhookSecret, now: clock) { body, signature in
+            _ = try? await webhooks.receiveStripe(body: body, signature: signature)
+        })
         return RoostServices(
-            accounts: accounts, listings: listings, bookings: bookings, idempotency: IdempotencyStore(group: engine.group(Idempotency.self), clock: clock),
-            reference: reference, cacheBackend: cacheBackend, media: media, verifiers: verifiers
+            accounts: accounts, listings: listings, bookings: bookings, idempotency: idempotency,
+            reference: reference, cacheBackend: cacheBackend, media: media, verifiers: verifiers, webhooks: webhooks, sandbox: sandbox
         )
     }
 

@@ -15,10 +15,13 @@ final class MovableClock: Sendable {
 }
 
 /// Services over a fresh engine (sandbox payments, a temporary data directory), on a clock the test moves.
-func withServices(_ body: (RoostServices, Engine, MovableClock) async throws -> Void) async throws {
+func withServices(
+    configure: (inout RoostConfiguration) -> Void = { _ in }, _ body: (RoostServices, Engine, MovableClock) async throws -> Void
+) async throws {
     let directory = TemporaryDirectory()
     var configuration = RoostConfiguration()
     configuration.dataDirectory = directory.path
+    configure(&configuration)
     let engine = try Engine.open(options: configuration.engineOptions(), aggregates: roostAggregates, logger: quietLogger)
     defer { engine.close() }
     let clock = MovableClock()

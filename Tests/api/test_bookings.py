@@ -84,7 +84,7 @@ def test_the_hold_rules(stays):
         ({"checkIn": day(50), "checkOut": day(61)}, "checkOut"),   # max 10 nights
         ({"checkIn": day(50), "checkOut": day(50)}, "checkOut"),
         ({"guests": 4}, "guests"), ({"guests": 0}, "guests"),
-        ({"paymentMethod": None}, "paymentMethod"),
+        ({"paymentMethod": ""}, "paymentMethod"),
         ({"currency": "XXX"}, "currency"),
         ({"checkIn": "2027-02-30"}, "checkIn"),
     ]
@@ -444,3 +444,36 @@ def test_refunds_in_zero_and_three_decimal_currencies(stays, currency, price, cl
     assert payment["refunded"] == refund and payment["amount"] == total
     rest = admin_refund(server, admin, payment["id"]).json()
     assert rest["refunded"] == total
+
+
+def test_paying_in_the_browser_with_the_client_secret(stays):
+    """No paymentMethod: the booking waits, holding its nights, with the payment's client secret;
+    the guest confirms with the provider (the sandbox's stand-in for Stripe.js), whose signed
+    event completes the booking."""
+    server, host, guest, _, _, _ = stays
+    lid = create(server, host)["id"]
+    waiting = book(server, guest, lid, paymentMethod=None)
+    assert waiting.status_code == 201, waiting.text
+    body = waiting.json()
+    assert body["status"] == "pending" and body["payment"]["status"] == "requires_payment_method"
+    secret = body["payment"]["clientSecret"]
+    intent = secret.split("_secret_")[0]
+    assert server.get(f"/v1/bookings/{body['id']}", headers=bearer(guest)).json()["payment"]["clientSecret"] == secret
+    assert_problem(book(server, guest, lid, paymentMethod=None), 409)  # its nights are held meanwhile
+    confirm = f"/v1/payments/sandbox/payment_intents/{intent}/confirm"
+    assert_problem(server.request("POST", confirm, json={"clientSecret": "nope", "paymentMethod": VISA}), 404)
+    assert_problem(server.request("POST", confirm, json={"clientSecret": secret, "paymentMethod": "pm_card_chargeDeclined"}), 402)
+    assert_problem(server.request("POST", confirm, json={"clientSecret": secret}), 422)
+    done = server.request("POST", confirm, json={"clientSecret": secret, "paymentMethod": VISA})
+    assert done.status_code == 200 and done.json()["status"] == "requires_capture"
+    after = server.get(f"/v1/bookings/{body['id']}", headers=bearer(guest)).json()
+    assert after["status"] == "confirmed" and after["payment"]["status"] == "captured"
+
+
+def test_the_webhook_refuses_what_the_provider_did_not_sign(stays):
+    server, _, _, _, _, _ = stays
+    event = b'{"id":"evt_x","object":"event","type":"payment_intent.succeeded","created":1,"data":{"object":{"id":"pi_x"}}}'
+    for headers in ({}, {"Stripe-Signature": "t=1,v1=00"}, {"Stripe-Signature": "garbage"}):
+        response = server.request("POST", "/v1/payments/webhooks/stripe", data=event, headers={"Content-Type": "application/json", **headers})
+        assert_problem(response, 400)
+        assert response.json()["code"] == "invalid_signature"

@@ -58,14 +58,13 @@ struct BookingRoutes {
         if let currency = body.currency, service.reference.currencies.exponent(of: currency) == nil || service.reference.fxRates[currency] == nil {
             errors.append(.init(field: "currency", message: "is not a supported currency"))
         }
-        // Paying in the browser with a client secret needs the provider's webhooks; until then the
-        // server charges the payment method given here.
-        if body.paymentMethod?.isEmpty ?? true { errors.append(.init(field: "paymentMethod", message: "is required (for example pm_card_visa in the sandbox)")) }
-        guard errors.isEmpty, let stay, let paymentMethod = body.paymentMethod else { throw Problem.validation(errors) }
+        // Without a payment method the guest confirms the payment with the provider (its client secret).
+        if body.paymentMethod?.isEmpty == true { errors.append(.init(field: "paymentMethod", message: "must not be empty (leave it out to pay with the client secret)")) }
+        guard errors.isEmpty, let stay else { throw Problem.validation(errors) }
         if listing.hostID == principal.userID { throw Problem.forbidden("Hosts cannot book their own listings.") }
         let booked = try await service.create(
             guestID: principal.userID,
-            .init(listingID: listing.id, stay: stay, guests: guests, currency: body.currency, paymentMethod: paymentMethod),
+            .init(listingID: listing.id, stay: stay, guests: guests, currency: body.currency, paymentMethod: body.paymentMethod),
             rates: listingRoutes.rates(for: listing)
         )
         return EncodedJSON(BookingJSON(booked), status: .created)
@@ -73,7 +72,7 @@ struct BookingRoutes {
 
     @Sendable func read(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
         let booking = try await service.visible(try context.parameters.require("id"), to: try context.requirePrincipal())
-        return EncodedJSON(BookingJSON(BookingService.Booked(booking: booking, payment: await service.payment(booking.id))))
+        return EncodedJSON(BookingJSON(try await service.bookedWithSecret(booking.id)))
     }
 
     @Sendable func payments(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
@@ -188,6 +187,7 @@ struct BookingJSON: Encodable, Sendable {
         var status: String
         var captured: MoneyBody?
         var refunded: MoneyBody?
+        var clientSecret: String?
     }
 
     struct Cancellation: Encodable, Sendable {
@@ -243,7 +243,9 @@ struct BookingJSON: Encodable, Sendable {
                 refunded: refunded == 0 ? nil : MoneyBody(amount: refunded, currency: currency)
             )
         case .voided?: payment = Payment(status: "voided")
-        case nil: payment = Payment(status: "none")
+        case nil:
+            // Pending without a payment: the guest has yet to confirm it with the provider.
+            payment = booking.status == .pending ? Payment(status: "requires_payment_method", clientSecret: booked.clientSecret) : Payment(status: "none")
         }
         cancellation = booking.cancellation.map {
             Cancellation(by: $0.by.description, at: RFC3339.string($0.at), reason: $0.reason, refund: MoneyBody(amount: $0.refund, currency: currency))

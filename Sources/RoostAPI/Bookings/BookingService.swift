@@ -39,13 +39,17 @@ public final class BookingService: Sendable {
         var stay: Range<CalendarDay>
         var guests: Int
         var currency: String?
-        var paymentMethod: String
+        /// Nil: the guest confirms the payment with the provider (its client secret) and the
+        /// provider's webhook completes the booking.
+        var paymentMethod: String?
     }
 
     /// A booking with what its payment looks like now.
     struct Booked: Sendable {
         var booking: BookingRecord
         var payment: Ledger.Payment?
+        /// For a booking waiting for the guest to confirm the payment with the provider.
+        var clientSecret: String? = nil
     }
 
     // MARK: Creating
@@ -77,15 +81,17 @@ public final class BookingService: Sendable {
     }
 
     /// Authorizes a held booking's payment, then confirms it (instant book) or leaves it for its host.
-    private func pay(_ booking: BookingRecord, paymentMethod: String) async throws -> Booked {
+    private func pay(_ booking: BookingRecord, paymentMethod: String?) async throws -> Booked {
         let ledgerShard = ledger.shard(for: booking.id)
         let (amount, currency, key) = (booking.charge.total, booking.charge.currency, "auth:\(booking.id)")
         let payment: GatewayPayment
         do {
             // Instant book is charged in one call; a request to book is only authorized until its host accepts.
-            payment = booking.instantBook
-                ? try await gateway.charge(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: key)
-                : try await gateway.authorize(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: key)
+            if booking.instantBook, let paymentMethod {
+                payment = try await gateway.charge(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: key)
+            } else {
+                payment = try await gateway.authorize(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: key)
+            }
         } catch {
             // Declined, refused, or unknown: the nights go back at once.
             try? await cancel(booking, by: .system, reason: "payment failed", refund: 0)
@@ -103,6 +109,12 @@ public final class BookingService: Sendable {
                 }
                 throw Problem.unavailable("The payment provider is unavailable; the nights were released. Try again.", retryAfter: 5)
             }
+        }
+        if paymentMethod == nil, payment.status == .requiresPaymentMethod {
+            // The guest pays in the browser; the provider's event does the rest (`paymentEvent`).
+            var waiting = try await booked(booking.id)
+            waiting.clientSecret = payment.clientSecret
+            return waiting
         }
         guard payment.status == (booking.instantBook ? .succeeded : .requiresCapture) else {
             try? await cancel(booking, by: .system, reason: "payment not authorized", refund: 0)
@@ -162,6 +174,26 @@ public final class BookingService: Sendable {
     func booked(_ id: String) async throws -> Booked {
         guard let booking = await booking(id) else { throw Problem.notFound("No such booking.") }
         return Booked(booking: booking, payment: await payment(id))
+    }
+
+    /// `booked`, with the client secret of a payment still waiting for the guest (asked of the provider).
+    func bookedWithSecret(_ id: String) async throws -> Booked {
+        var booked = try await booked(id)
+        if booked.booking.status == .pending, booked.payment == nil, let waiting = try? await gateway.payment(forIdempotencyKey: "auth:\(id)"),
+            waiting.status == .requiresPaymentMethod {
+            booked.clientSecret = waiting.clientSecret
+        }
+        return booked
+    }
+
+    /// The provider says something happened to the payment it knows by our key (`auth:<booking>`):
+    /// the booking is reconciled in its turn with what the provider says now — not with what the
+    /// event says — so a late, repeated or out-of-order event never moves a booking backwards.
+    func paymentEvent(idempotencyKey key: String) async throws {
+        guard key.hasPrefix("auth:") else { return }
+        let id = String(key.dropFirst(5))
+        guard await booking(id) != nil else { return }
+        _ = try await serial.run(id) { try await reconcile(id) }
     }
 
     /// The booking if `principal` may see it: its guest, its host, or an admin. Anyone else gets

@@ -49,6 +49,8 @@ public actor SandboxGateway: PaymentGateway {
     /// By idempotency key: the call's parameters, and its answer.
     private var answers: [String: (request: String, answer: Answer, line: UInt64)] = [:]
     private var paymentByKey: [String: String] = [:]
+    private var keyOfPayment: [String: String] = [:]
+    private var webhooks: WebhookDelivery?
     private var counter = 0
     private var journal: JournalFile?
     private var replaying = false
@@ -93,6 +95,8 @@ public actor SandboxGateway: PaymentGateway {
             _ = try? authorizeNow(amount: int(2) ?? 0, currency: text(3), paymentMethod: call[4], idempotencyKey: text(1))
         case ("charge", 5):
             _ = try? chargeNow(amount: int(2) ?? 0, currency: text(3), paymentMethod: text(4), idempotencyKey: text(1))
+        case ("confirm", 5):
+            _ = try? confirmNow(text(2), clientSecret: text(3), paymentMethod: text(4), idempotencyKey: text(1))
         case ("capture", 4):
             _ = try? captureNow(text(2), amount: int(3), idempotencyKey: text(1))
         case ("void", 3):
@@ -132,6 +136,79 @@ public actor SandboxGateway: PaymentGateway {
         } catch {
             return .failure(error)
         }
+    }
+
+    /// Where the sandbox sends its events: Stripe-shaped JSON, signed as Stripe signs
+    /// (`Stripe-Signature` with `secret`), handed to `deliver` — Roost's own webhook handler, so
+    /// the events go through the same verification as a real provider's.
+    public struct WebhookDelivery: Sendable {
+        public var secret: String
+        /// The time events are stamped and signed with (the receiver's clock).
+        public var now: @Sendable () -> Date
+        public var deliver: @Sendable (_ body: [UInt8], _ signature: String) async -> Void
+
+        public init(secret: String, now: @escaping @Sendable () -> Date, deliver: @escaping @Sendable (_ body: [UInt8], _ signature: String) async -> Void) {
+            self.secret = secret
+            self.now = now
+            self.deliver = deliver
+        }
+    }
+
+    public func deliverWebhooks(to delivery: WebhookDelivery) { webhooks = delivery }
+
+    /// Confirms a payment that waits for its payment method, as Stripe.js does in the guest's
+    /// browser with the payment's client secret: with an approved test card it is authorized
+    /// (`requiresCapture`); a declined one leaves it waiting (another card may follow). Either way
+    /// the event follows (`payment_intent.amount_capturable_updated` or `…payment_failed`),
+    /// delivered before this returns. A wrong client secret is `notFound`, as Stripe answers.
+    public func confirm(_ id: String, clientSecret: String, paymentMethod: String) async throws(GatewayError) -> GatewayPayment {
+        let key = "confirm:\(id):\(clientSecret):\(paymentMethod)"
+        let result = Self.capture { () throws(GatewayError) in try confirmNow(id, clientSecret: clientSecret, paymentMethod: paymentMethod, idempotencyKey: key) }
+        await durable(key)
+        if let payment = payments[id], let paymentKey = keyOfPayment[id], payments[id]?.clientSecret == clientSecret {
+            let type = payment.status == .requiresCapture ? "payment_intent.amount_capturable_updated" : "payment_intent.payment_failed"
+            await emit(type, payment, key: paymentKey)
+        }
+        return try result.get()
+    }
+
+    private func confirmNow(_ id: String, clientSecret: String, paymentMethod: String, idempotencyKey: String) throws(GatewayError) -> GatewayPayment {
+        let call: [String?] = ["confirm", idempotencyKey, id, clientSecret, paymentMethod]
+        let answer = once(idempotencyKey, request: "confirm \(id) \(clientSecret) \(paymentMethod)", call: call) {
+            guard var payment = payments[id], payment.clientSecret == clientSecret else { return .failure(.notFound(id)) }
+            guard payment.status == .requiresPaymentMethod else { return .failure(.invalidState("payment \(id) is \(payment.status.rawValue)")) }
+            if let code = Self.declines[paymentMethod] { return .failure(.declined(code: code)) }
+            guard Self.approved.contains(paymentMethod) else { return .failure(.invalidPaymentMethod(paymentMethod)) }
+            payment.status = .requiresCapture
+            payments[id] = payment
+            return .payment(payment)
+        }
+        return try paymentResult(answer)
+    }
+
+    /// One event, signed, to the configured delivery (none configured: dropped, as for an
+    /// account with no endpoint).
+    private func emit(_ type: String, _ payment: GatewayPayment, key: String) async {
+        guard let webhooks else { return }
+        struct Event: Encodable {
+            struct Body: Encodable { var object: Object }
+            struct Object: Encodable {
+                var id: String, object = "payment_intent", status: String, amount: Int64, currency: String, amount_received: Int64
+                var metadata: [String: String]
+            }
+            var id: String, object = "event", type: String, created: Int64, livemode = false, data: Body
+        }
+        let created = Int64(webhooks.now().timeIntervalSince1970)
+        let event = Event(
+            id: "evt_sandbox_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""), type: type, created: created,
+            data: .init(object: .init(
+                id: payment.id, status: payment.status.rawValue, amount: payment.amount, currency: payment.currency.lowercased(),
+                amount_received: payment.amountCaptured, metadata: [StripeGateway.idempotencyMetadataKey: key]
+            ))
+        )
+        guard let body = try? JSONEncoder().encode(event) else { return }
+        let bytes = Array(body)
+        await webhooks.deliver(bytes, StripeWebhookVerifier.signatureHeader(payload: bytes, endpointSecret: webhooks.secret, timestamp: created))
     }
 
     /// Payouts made so far (for tests and the admin view of a local run).
@@ -191,6 +268,7 @@ public actor SandboxGateway: PaymentGateway {
             let id = nextID("pi")
             var payment = GatewayPayment(id: id, status: .requiresPaymentMethod, amount: amount, currency: currency, clientSecret: "\(id)_secret_\(counter)")
             paymentByKey[idempotencyKey] = id
+            keyOfPayment[id] = idempotencyKey
             defer { payments[id] = payment }
             guard let method = paymentMethod else { return .payment(payment) }
             if let code = Self.declines[method] { return .failure(.declined(code: code)) }
@@ -211,6 +289,7 @@ public actor SandboxGateway: PaymentGateway {
             let id = nextID("pi")
             let payment = GatewayPayment(id: id, status: .succeeded, amount: amount, currency: currency, amountCaptured: amount)
             paymentByKey[idempotencyKey] = id
+            keyOfPayment[id] = idempotencyKey
             payments[id] = payment
             return .payment(payment)
         }
