@@ -24,6 +24,9 @@ public struct RoostConfiguration: Sendable, Equatable {
     /// Where the shipped catalogues are (`amenities.json`, `currencies.json`, `fx-rates.json`);
     /// nil: the `data/` found walking up from the working directory or the executable.
     public var referenceDirectory: String?
+    /// A rates provider serving the shipped `fx-rates.json` shape, read at start in place of the
+    /// shipped table (unset, or unreachable: the shipped table, with a warning).
+    public var fxRatesURL: String?
 
     // Accounts and sessions.
     /// The HS256 signing key (base64, ≥ 32 bytes decoded). Unset: generated into `<data dir>/jwt.key` on first start.
@@ -105,6 +108,7 @@ public struct RoostConfiguration: Sendable, Equatable {
 
         func text(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         referenceDirectory = text("ROOST_REFERENCE_DIR")
+        fxRatesURL = try read("ROOST_FX_RATES_URL", "an http(s) URL") { $0.hasPrefix("http://") || $0.hasPrefix("https://") ? $0 : nil }
         jwtKey = text("ROOST_JWT_KEY")
         jwtIssuer = text("ROOST_JWT_ISSUER") ?? jwtIssuer
         jwtAudience = text("ROOST_JWT_AUDIENCE") ?? jwtAudience

@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import NIOCore
+import NIOHTTP1
 import RoostCache
 import RoostDomain
 import RoostEngine
@@ -49,11 +51,14 @@ public struct RoostServices: Sendable {
         }
         let media = try await mediaLibrary(configuration: configuration)
         let referenceDirectory = try ReferenceData.locate(configured: configuration.referenceDirectory)
-        let reference: ReferenceData
+        var reference: ReferenceData
         do {
             reference = try ReferenceData.load(from: referenceDirectory)
         } catch {
             throw RoostConfiguration.Invalid(variable: "ROOST_REFERENCE_DIR", value: referenceDirectory, expected: "the data/ directory (\(error))")
+        }
+        if let url = configuration.fxRatesURL {
+            reference = await currentRates(url, over: reference, logger: logger)
         }
         let listings = ListingService(group: engine.group(Listings.self), reviews: engine.group(Reviews.self), media: media, clock: clock)
         let gateway: any PaymentGateway
@@ -91,6 +96,24 @@ public struct RoostServices: Sendable {
             accounts: accounts, listings: listings, bookings: bookings, idempotency: idempotency,
             reference: reference, cacheBackend: cacheBackend, media: media, verifiers: verifiers, webhooks: webhooks, sandbox: sandbox
         )
+    }
+
+    /// The FX table from the configured provider, or the shipped one (with a warning) when the
+    /// provider cannot be reached or serves something that is not a complete rate table.
+    static func currentRates(_ url: String, over shipped: ReferenceData, logger: Logger) async -> ReferenceData {
+        do {
+            var request = HTTPClientRequest(url: url)
+            request.headers.add(name: "Accept", value: "application/json")
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let body = try await response.body.collect(upTo: 1 << 20)
+            guard response.status == .ok else { throw ReferenceData.Invalid(path: url, reason: "HTTP \(response.status.code)") }
+            let fresh = try shipped.replacingFX(with: Data(body.readableBytesView), source: url)
+            logger.notice("FX rates from the configured provider", metadata: ["fx.date": "\(fresh.fxDate)", "fx.base": "\(fresh.fxBase)", "fx.currencies": "\(fresh.fxRates.count)"])
+            return fresh
+        } catch {
+            logger.warning("FX rates provider unusable; the shipped table is used", metadata: ["fx.date": "\(shipped.fxDate)", "error": "\(error)"])
+            return shipped
+        }
     }
 
     /// The account service alone (what `roost admin create` needs: no cache, no providers, no uploads).

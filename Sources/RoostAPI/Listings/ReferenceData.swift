@@ -17,18 +17,42 @@ public struct ReferenceData: Sendable {
     public static func load(from directory: String) throws -> ReferenceData {
         let amenities = try AmenityCatalogue.load(from: directory + "/amenities.json")
         let currencies = try CurrencyTable.load(from: directory + "/currencies.json")
+        let path = directory + "/fx-rates.json"
+        guard let data = FileManager.default.contents(atPath: path) else { throw Missing(path: path) }
+        let fx = try fxTable(data, source: path)
+        let taxes = try TaxTable.load(from: directory + "/taxes.json")
+        return ReferenceData(amenities: amenities, currencies: currencies, taxes: taxes, fxRates: fx.rates, fxBase: fx.base, fxDate: fx.date)
+    }
+
+    /// The same catalogues with the FX table in `data` (the shipped file's shape, from a
+    /// configured rates provider): refused whole unless every rate is a positive number, the base
+    /// and the dates are well-formed, and every currency the shipped table converts is still there.
+    public func replacingFX(with data: Data, source: String) throws -> ReferenceData {
+        let fx = try Self.fxTable(data, source: source)
+        if let missing = fxRates.keys.sorted().first(where: { fx.rates[$0] == nil }) {
+            throw Invalid(path: source, reason: "no rate for \(missing)")
+        }
+        return ReferenceData(amenities: amenities, currencies: currencies, taxes: taxes, fxRates: fx.rates, fxBase: fx.base, fxDate: fx.date)
+    }
+
+    /// `{base, date, rates: {CODE: "decimal"}}`: units of each currency per one unit of `base`.
+    static func fxTable(_ data: Data, source: String) throws -> (rates: [String: Double], base: String, date: String) {
         struct FX: Decodable {
             var base: String
             var date: String
             var rates: [String: String]
         }
-        let path = directory + "/fx-rates.json"
-        guard let data = FileManager.default.contents(atPath: path) else { throw Missing(path: path) }
-        let fx = try JSONDecoder().decode(FX.self, from: data)
-        var rates = fx.rates.compactMapValues(Double.init)
+        guard let fx = try? JSONDecoder().decode(FX.self, from: data) else { throw Invalid(path: source, reason: "not {base, date, rates}") }
+        func isCode(_ text: String) -> Bool { text.utf8.count == 3 && text.utf8.allSatisfy { $0 >= 0x41 && $0 <= 0x5A } }
+        guard isCode(fx.base) else { throw Invalid(path: source, reason: "base \(fx.base) is not a currency code") }
+        guard CivilDate(iso: fx.date) != nil else { throw Invalid(path: source, reason: "date \(fx.date) is not YYYY-MM-DD") }
+        var rates: [String: Double] = [:]
+        for (code, text) in fx.rates {
+            guard isCode(code), let rate = Double(text), rate.isFinite, rate > 0 else { throw Invalid(path: source, reason: "rate \(code)=\(text)") }
+            rates[code] = rate
+        }
         rates[fx.base] = 1
-        let taxes = try TaxTable.load(from: directory + "/taxes.json")
-        return ReferenceData(amenities: amenities, currencies: currencies, taxes: taxes, fxRates: rates, fxBase: fx.base, fxDate: fx.date)
+        return (rates, fx.base, fx.date)
     }
 
     public struct Missing: Error, CustomStringConvertible {
