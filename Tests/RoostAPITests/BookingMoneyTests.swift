@@ -15,44 +15,12 @@ import Testing
     let guest = Principal(userID: "usr_guest", role: .guest, sessionID: "s")
     let host = Principal(userID: "usr_host", role: .host, sessionID: "s")
 
-    /// The sandbox, answering after a random pause of up to 3 ms: the gaps a real provider leaves
-    /// between a booking's steps, where another request's steps could slip in.
-    struct SlowProvider: PaymentGateway {
-        let inner: any PaymentGateway
-        func pause() async { try? await Task.sleep(for: .microseconds(Int.random(in: 0...3_000))) }
-        func authorize(amount: Int64, currency: String, paymentMethod: String?, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
-            await pause()
-            return try await inner.authorize(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: idempotencyKey)
-        }
-        func capture(_ payment: String, amount: Int64?, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
-            await pause()
-            return try await inner.capture(payment, amount: amount, idempotencyKey: idempotencyKey)
-        }
-        func void(_ payment: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
-            await pause()
-            return try await inner.void(payment, idempotencyKey: idempotencyKey)
-        }
-        func refund(_ payment: String, amount: Int64, idempotencyKey: String) async throws(GatewayError) -> GatewayRefund {
-            await pause()
-            return try await inner.refund(payment, amount: amount, idempotencyKey: idempotencyKey)
-        }
-        func payout(amount: Int64, currency: String, destination: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayout {
-            await pause()
-            return try await inner.payout(amount: amount, currency: currency, destination: destination, idempotencyKey: idempotencyKey)
-        }
-        func payment(forIdempotencyKey key: String) async throws(GatewayError) -> GatewayPayment? {
-            await pause()
-            return try await inner.payment(forIdempotencyKey: key)
-        }
-    }
-
-    /// The services' bookings, over the slow provider.
+    /// The services' bookings over the sandbox answering after a random pause of up to 3 ms: the
+    /// gaps a real provider leaves between a booking's steps, where another request's could slip in.
     func slowBookings(_ services: RoostServices, _ engine: Engine, _ clock: MovableClock) -> BookingService {
-        let sandbox = services.bookings
-        return BookingService(
-            listings: sandbox.listings, ledger: engine.group(Ledger.self), gateway: SlowProvider(inner: sandbox.gateway),
-            reference: sandbox.reference, clock: clock.read, logger: quietLogger
-        )
+        bookings(services, engine, clock, gateway: ProxyGateway(inner: services.bookings.gateway) { _ in
+            try? await Task.sleep(for: .microseconds(Int.random(in: 0...3_000)))
+        })
     }
 
     /// Who is inside a `SerialByKey` body, per key, and in what order bodies finished.

@@ -11,41 +11,21 @@ import Testing
 /// Hosts are paid to the account they set; a payout that cannot be made is recorded (admins see
 /// why and when it is tried again), retried with a backoff, and made once in the end.
 @Suite struct PayoutRetryTests {
-    /// The sandbox, with payouts refused (unavailable) while `down` is set.
-    final class FlakyPayouts: PaymentGateway {
-        let inner: any PaymentGateway
+    /// Payouts refused (unavailable) while `down` is set, and counted.
+    final class PayoutSwitch: Sendable {
         let down = Mutex(true)
-        let payoutCalls = Mutex(0)
-        init(_ inner: any PaymentGateway) { self.inner = inner }
-        func authorize(amount: Int64, currency: String, paymentMethod: String?, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
-            try await inner.authorize(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: idempotencyKey)
-        }
-        func charge(amount: Int64, currency: String, paymentMethod: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
-            try await inner.charge(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: idempotencyKey)
-        }
-        func capture(_ payment: String, amount: Int64?, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
-            try await inner.capture(payment, amount: amount, idempotencyKey: idempotencyKey)
-        }
-        func void(_ payment: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
-            try await inner.void(payment, idempotencyKey: idempotencyKey)
-        }
-        func refund(_ payment: String, amount: Int64, idempotencyKey: String) async throws(GatewayError) -> GatewayRefund {
-            try await inner.refund(payment, amount: amount, idempotencyKey: idempotencyKey)
-        }
-        func payout(amount: Int64, currency: String, destination: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayout {
-            payoutCalls.withLock { $0 += 1 }
+        let calls = Mutex(0)
+        func check(_ call: ProxyGateway.Call) throws(GatewayError) {
+            guard call == .payout else { return }
+            calls.withLock { $0 += 1 }
             if down.withLock({ $0 }) { throw .unavailable("payouts are down") }
-            return try await inner.payout(amount: amount, currency: currency, destination: destination, idempotencyKey: idempotencyKey)
         }
-        func payment(forIdempotencyKey key: String) async throws(GatewayError) -> GatewayPayment? { try await inner.payment(forIdempotencyKey: key) }
     }
 
     @Test func aPayoutWaitsForTheAccountThenBacksOffUntilTheProviderTakesIt() async throws {
         try await withServices { services, engine, clock in
-            let flaky = FlakyPayouts(services.bookings.gateway)
-            let bookings = BookingService(
-                listings: services.listings, ledger: engine.group(Ledger.self), gateway: flaky, reference: services.bookings.reference, clock: clock.read, logger: quietLogger
-            )
+            let flaky = PayoutSwitch()
+            let bookings = bookings(services, engine, clock, gateway: ProxyGateway(inner: services.bookings.gateway) { call throws(GatewayError) in try flaky.check(call) })
             let listing = try await services.listings.create(hostID: "usr_host", details: singaporeLoft(instantBook: true))
             let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
             let booked = try await bookings.create(
@@ -60,7 +40,7 @@ import Testing
             #expect(await bookings.runDueTransitions().paidOut == 0)
             var payment = try #require(await bookings.payment(id))
             #expect(payment.released && !payment.paidOut && payment.payoutAttempts == 1 && payment.payoutError == BookingService.noPayoutAccount)
-            #expect(flaky.payoutCalls.withLock { $0 } == 0)
+            #expect(flaky.calls.withLock { $0 } == 0)
             #expect(PaymentJSON(payment).payout.status == "failed")
 
             // The account is set: the next run tries at once; the provider is down, so it backs off:
@@ -72,7 +52,7 @@ import Testing
             #expect(payment.payoutRetryAt.millisecondsSinceEpoch == AccountService.timestamp(clock.read()).millisecondsSinceEpoch + 120_000)
             clock.advance(by: 119)
             #expect(await bookings.runDueTransitions().paidOut == 0)
-            #expect(flaky.payoutCalls.withLock { $0 } == 1, "not before the backoff is over")
+            #expect(flaky.calls.withLock { $0 } == 1, "not before the backoff is over")
             clock.advance(by: 1)
             #expect(await bookings.runDueTransitions().paidOut == 0)
             #expect(try #require(await bookings.payment(id)).payoutRetryAt.millisecondsSinceEpoch == AccountService.timestamp(clock.read()).millisecondsSinceEpoch + 240_000)

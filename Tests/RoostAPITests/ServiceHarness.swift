@@ -1,4 +1,5 @@
 import Foundation
+import RoostIntegrations
 import RoostDomain
 import RoostEngine
 import RoostTestSupport
@@ -50,4 +51,48 @@ func ledgerViolations(_ engine: Engine) async -> [String] {
     var all: [String] = []
     for shard in engine.group(Ledger.self).shards { all += Ledger.violations(in: await shard.read { $0 }) }
     return all
+}
+
+/// A gateway that hands every call to `inner` after `before(call)` — which may pause (to widen
+/// races) or throw (to make a provider fail) — for tests of what the booking workflow does then.
+struct ProxyGateway: PaymentGateway {
+    enum Call: Sendable { case authorize, charge, capture, void, refund, payout, lookup }
+    let inner: any PaymentGateway
+    let before: @Sendable (Call) async throws(GatewayError) -> Void
+
+    func authorize(amount: Int64, currency: String, paymentMethod: String?, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
+        try await before(.authorize)
+        return try await inner.authorize(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: idempotencyKey)
+    }
+    func charge(amount: Int64, currency: String, paymentMethod: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
+        try await before(.charge)
+        return try await inner.charge(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: idempotencyKey)
+    }
+    func capture(_ payment: String, amount: Int64?, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
+        try await before(.capture)
+        return try await inner.capture(payment, amount: amount, idempotencyKey: idempotencyKey)
+    }
+    func void(_ payment: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
+        try await before(.void)
+        return try await inner.void(payment, idempotencyKey: idempotencyKey)
+    }
+    func refund(_ payment: String, amount: Int64, idempotencyKey: String) async throws(GatewayError) -> GatewayRefund {
+        try await before(.refund)
+        return try await inner.refund(payment, amount: amount, idempotencyKey: idempotencyKey)
+    }
+    func payout(amount: Int64, currency: String, destination: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayout {
+        try await before(.payout)
+        return try await inner.payout(amount: amount, currency: currency, destination: destination, idempotencyKey: idempotencyKey)
+    }
+    func payment(forIdempotencyKey key: String) async throws(GatewayError) -> GatewayPayment? {
+        try await before(.lookup)
+        return try await inner.payment(forIdempotencyKey: key)
+    }
+}
+
+/// The services' booking workflow over another gateway (same engine, listings and clock).
+func bookings(_ services: RoostServices, _ engine: Engine, _ clock: MovableClock, gateway: any PaymentGateway) -> BookingService {
+    BookingService(
+        listings: services.listings, ledger: engine.group(Ledger.self), gateway: gateway, reference: services.bookings.reference, clock: clock.read, logger: quietLogger
+    )
 }
