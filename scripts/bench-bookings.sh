@@ -26,7 +26,7 @@ seconds=${BENCH_BOOKING_SECONDS:-10}; runs=${BENCH_BOOKING_RUNS:-3}; clients=${B
 [[ $seconds =~ ^[0-9]+$ && $runs =~ ^[0-9]+$ && $clients =~ ^[0-9,]+$ ]] || { echo "bench-bookings: bad settings" >&2; exit 1; }
 run_http=${BENCH_HTTP:-1}
 source scripts/lib.sh
-work=$(mktemp -d "${TMPDIR:-/tmp}/roost-bench-bookings.XXXXXX")
+work=$(mktemp -d "${BENCH_DIR_PARENT:-${TMPDIR:-/tmp}}/roost-bench-bookings.XXXXXX")
 log="$work/log"
 
 if [[ -n ${ROOST_BENCH_BIN:-} ]]; then

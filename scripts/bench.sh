@@ -13,8 +13,9 @@
 #      (scripts/bench-accounts.sh; BENCH_ACCOUNTS=0 skips it)
 #   8. search: 1M synthetic listings in-engine (p50/p99), HTTP search beside /health/live, memory per listing,
 #      and PostgreSQL 15 on the same query (scripts/bench-search.sh, scripts/bench-search-anchor.sh; BENCH_SEARCH=0 skips it)
-#   9. durable bookings in-engine beside PostgreSQL 15's exclusion constraint, low and high contention, and decisions
-#      with durability off (scripts/bench-bookings.sh; BENCH_BOOKINGS=0 skips it)
+#   9. durable bookings in-engine beside PostgreSQL 15's exclusion constraint, low and high contention, decisions
+#      with durability off, and POST /v1/bookings over HTTP beside /health/live (scripts/bench-bookings.sh;
+#      BENCH_BOOKINGS=0 skips it)
 # then a summary: metric | Roost | anchor | ratio | target | result. A ratio is Roost's speed as a fraction
 # (or multiple) of the anchor's: rates are Roost/anchor, durations anchor/Roost.
 #
@@ -314,7 +315,7 @@ fi
 # ---------------------------------------------------------------------------------------------- 9. bookings
 if [[ ${BENCH_BOOKINGS:-1} == 1 ]]; then
   section "9. bookings (scripts/bench-bookings.sh): durable holds in-engine beside PostgreSQL 15's exclusion constraint (BENCH_BOOKINGS=0 skips it)"
-  ROOST_BENCH_BIN="$bench_bin" BENCH_DIR_PARENT="$parent" bash "$repo/scripts/bench-bookings.sh"
+  ROOST_BIN="$roost_bin" ROOST_BENCH_BIN="$bench_bin" BENCH_DIR_PARENT="$parent" bash "$repo/scripts/bench-bookings.sh"
 fi
 echo
 note "$passes targets met, $fails missed (steps 1-6). Roost binary: $roost_bin"
