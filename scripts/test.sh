@@ -44,6 +44,14 @@ connect_ready || { echo "the Stripe Connect fake did not start"; cat "$work/stri
 export ROOST_TEST_STRIPE_URL="http://127.0.0.1:$stripe_port"
 export ROOST_TEST_STRIPE_CONNECT_URL="http://127.0.0.1:$stripe_connect_port"
 
+# A PayPal stand-in (Tests/fakes/paypal.py, Flask) for the PayPal gateway tests.
+paypal_port=$(free_port)
+.venv-test/bin/python Tests/fakes/paypal.py --port "$paypal_port" >"$work/paypal.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$paypal_port/__health" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fs "http://127.0.0.1:$paypal_port/__health" >/dev/null || { echo "the PayPal stand-in did not start"; cat "$work/paypal.log"; exit 1; }
+export ROOST_TEST_PAYPAL_URL="http://127.0.0.1:$paypal_port"
+
 echo "== shipped data (data/tools/validate_data.py)"
 python3 data/tools/validate_data.py
 
