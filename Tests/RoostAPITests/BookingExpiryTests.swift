@@ -2,6 +2,7 @@ import Foundation
 import RoostDomain
 import RoostEngine
 import RoostTestSupport
+import Synchronization
 import Testing
 
 @testable import RoostAPI
@@ -69,9 +70,11 @@ import Testing
             let checkOut = try BookingService.instant(stay.upperBound, hour: 11, timeZone: "Asia/Singapore")
             moveTo(Timestamp(millisecondsSinceEpoch: checkOut.millisecondsSinceEpoch - 1_000))
             #expect(await bookings.runDueTransitions() == (0, 0))
+            #expect(!bookings.finished.withLock { $0.contains(booked.booking.id) }, "paid, not yet completed")
             moveTo(checkOut)
             #expect(await bookings.runDueTransitions() == (1, 0))
             #expect(await bookings.booking(booked.booking.id)?.status == .completed)
+            #expect(bookings.finished.withLock { $0.contains(booked.booking.id) }, "completed and paid: later scans skip it")
             let ledger = await engine.group(Ledger.self).shard(for: booked.booking.id).read { $0 }
             #expect(Ledger.violations(in: ledger) == [])
             #expect(ledger.balance(.platformRevenue, "SGD") == -(quote.serviceFee + quote.hostFee))

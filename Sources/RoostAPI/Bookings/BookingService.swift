@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HTTPTypes
 import Logging
 import RoostDomain
@@ -17,6 +18,10 @@ public final class BookingService: Sendable {
     let logger: Logger
     /// One money step at a time per booking (see `SerialByKey`).
     let serial = SerialByKey()
+    /// Bookings the scheduler has nothing more to do for (completed or canceled, their money
+    /// settled and paid out, or nothing left to pay), so its scans skip them without a hop. In
+    /// memory: after a restart the first scan finds them again.
+    let finished = Mutex<Set<String>>([])
 
     /// How long a booking waiting for the client's payment holds its nights.
     static let paymentHold: TimeInterval = 15 * 60
@@ -359,9 +364,22 @@ public final class BookingService: Sendable {
     @discardableResult
     public func runDueTransitions() async -> (completed: Int, paidOut: Int) {
         let moment = clock()
-        // Each with its listing's time zone (the listing is in the booking's shard).
+        let skip = finished.withLock { $0 }
+        // Each with its listing's time zone (the listing is in the booking's shard). Nothing is due
+        // for a stay before the day after its check-in (payout at 15:00; check-out comes later), so
+        // those stay in their shard: a scan costs a hop only for bookings with something to do.
         let due = await listings.scatter { state in
-            state.bookings.values.filter { $0.status != .pending }.map { ($0, state.listings[$0.listingID]?.details.location.timeZone ?? "UTC") }
+            var todays: [String: CalendarDay] = [:]
+            return state.bookings.values.compactMap { booking -> (BookingRecord, String)? in
+                guard booking.status != .pending, !skip.contains(booking.id) else { return nil }
+                let timeZone = state.listings[booking.listingID]?.details.location.timeZone ?? "UTC"
+                if booking.status != .canceled {
+                    let today = todays[timeZone] ?? ListingService.today(in: timeZone, now: moment)
+                    todays[timeZone] = today
+                    guard booking.stay.lowerBound.advanced(by: 1) <= today else { return nil }
+                }
+                return (booking, timeZone)
+            }
         }.joined()
         var completed = 0, paidOut = 0
         for (listed, timeZone) in due {
@@ -382,7 +400,9 @@ public final class BookingService: Sendable {
                 logger.warning("could not settle a canceled booking; retried on the next run", metadata: ["booking": "\(booking.id)", "error": "\(error)"])
                 return (false, false)
             }
-            return (false, await payOut(booking))
+            let paid = await payOut(booking)
+            await markIfFinished(id)
+            return (false, paid)
         }
         guard booking.status != .pending, let checkIn = try? Self.checkInInstant(booking, timeZone: timeZone) else { return (false, false) }
         var completed = false
@@ -391,7 +411,17 @@ public final class BookingService: Sendable {
             completed = (try? await listings.execute(.completeBooking(id: booking.id, today: today), on: booking.listingID)) != nil
         }
         let paid = checkIn.millisecondsSinceEpoch + 86_400_000 <= now.millisecondsSinceEpoch ? await payOut(booking) : false
+        await markIfFinished(id)
         return (completed, paid)
+    }
+
+    /// Remembers a booking with nothing left to do: over (completed or canceled) and its money
+    /// done — no payment, voided, paid out, or all of it given back.
+    private func markIfFinished(_ id: String) async {
+        guard let booking = await booking(id), booking.status == .completed || booking.status == .canceled else { return }
+        let payment = await payment(id)
+        let settled = payment.map { $0.status == .voided || $0.paidOut || $0.refunded >= $0.settlementAmount } ?? true
+        if settled { finished.withLock { _ = $0.insert(id) } }
     }
 
     /// Pays the host for a stay if it is due and not yet paid. True when a payout was made now.

@@ -216,25 +216,15 @@ public enum Ledger: Aggregate {
         case let .capture(id):
             return payment(id).flatMap { payment in
                 guard payment.status == .authorized else { return .failure(.paymentIs(payment.status)) }
-                var lines: [Line] = [.debit(.guestPayments, payment.amount)]
-                var transfers: [Transfer] = []
-                if payment.settlementCurrency == payment.currency {
-                    lines.append(.credit(.guestFundsHeld, payment.amount))
-                } else {
-                    lines.append(.credit(.fx, payment.amount))
-                    transfers.append(Transfer(
-                        id: "cap:\(id):fx", payment: id, purpose: .capture, currency: payment.settlementCurrency,
-                        lines: [.debit(.fx, payment.settlementAmount), .credit(.guestFundsHeld, payment.settlementAmount)], at: now))
-                }
-                transfers.insert(Transfer(id: "cap:\(id)", payment: id, purpose: .capture, currency: payment.currency, lines: lines, at: now), at: 0)
-                return .success(transfers.map { .posted($0) })
+                return .success(captured(payment, at: now))
             }
         case let .charge(id, currency, amount, settlement, reference):
+            // The authorization's event, then the capture of the payment it records (built from the
+            // record, not from a copy of the state with it applied: that copy would cost the shard).
             return decide(.authorize(payment: id, currency: currency, amount: amount, settlement: settlement, reference: reference), state: state, context: context)
-                .flatMap { authorized in
-                    var after = state
-                    for event in authorized { apply(event, to: &after) }
-                    return decide(.capture(payment: id), state: after, context: context).map { authorized + $0 }
+                .map { authorized in
+                    guard case let .authorized(payment, _)? = authorized.first else { return authorized }
+                    return authorized + captured(payment, at: now)
                 }
         case let .void(id):
             return payment(id).flatMap { payment in
@@ -290,6 +280,23 @@ public enum Ledger: Aggregate {
             guard state.payoutAccounts[host]?.account != account else { return .success([]) }
             return .success([.payoutAccountSet(host: host, PayoutAccount(account: account, updatedAt: now))])
         }
+    }
+
+    /// A capture's transfers: the guest's money into funds held, through `fx` when converted.
+    private static func captured(_ payment: Payment, at now: Timestamp) -> [Event] {
+        let id = payment.id
+        var lines: [Line] = [.debit(.guestPayments, payment.amount)]
+        var transfers: [Transfer] = []
+        if payment.settlementCurrency == payment.currency {
+            lines.append(.credit(.guestFundsHeld, payment.amount))
+        } else {
+            lines.append(.credit(.fx, payment.amount))
+            transfers.append(Transfer(
+                id: "cap:\(id):fx", payment: id, purpose: .capture, currency: payment.settlementCurrency,
+                lines: [.debit(.fx, payment.settlementAmount), .credit(.guestFundsHeld, payment.settlementAmount)], at: now))
+        }
+        transfers.insert(Transfer(id: "cap:\(id)", payment: id, purpose: .capture, currency: payment.currency, lines: lines, at: now), at: 0)
+        return transfers.map { .posted($0) }
     }
 
     public static func apply(_ event: Event, to state: inout State) {
