@@ -65,7 +65,7 @@ public struct RoostConfiguration: Sendable, Equatable {
     public var facebookAPIVersion = "v19.0"
 
     // Payments.
-    /// `sandbox` (local, no account: Stripe's test cards, its journal in the data directory) or `stripe`.
+    /// `sandbox` (local, no account: Stripe's test cards, its journal in the data directory), `stripe` or `paypal`.
     public var payments = "sandbox"
     public var stripeSecretKey: String?
     public var stripeBaseURL = "https://api.stripe.com"
@@ -73,6 +73,12 @@ public struct RoostConfiguration: Sendable, Equatable {
     public var stripeConnectURL: String?
     /// The webhook endpoint's signing secret (`whsec_…`). With the sandbox, unset: a new one each start.
     public var stripeWebhookSecret: String?
+    public var paypalClientID: String?
+    public var paypalClientSecret: String?
+    /// PayPal's sandbox unless set (`https://api-m.paypal.com` is live).
+    public var paypalBaseURL = "https://api-m.sandbox.paypal.com"
+    /// The webhook's id at PayPal, which its signature verification names.
+    public var paypalWebhookID: String?
 
     public init() {}
 
@@ -137,7 +143,17 @@ public struct RoostConfiguration: Sendable, Equatable {
         facebookAppSecret = text("ROOST_FACEBOOK_APP_SECRET")
         facebookGraphURL = text("ROOST_FACEBOOK_GRAPH_URL") ?? facebookGraphURL
         facebookAPIVersion = environment["ROOST_FACEBOOK_API_VERSION"] ?? facebookAPIVersion
-        payments = try read("ROOST_PAYMENTS", "sandbox|stripe") { ["sandbox", "stripe"].contains($0) ? $0 : nil } ?? payments
+        payments = try read("ROOST_PAYMENTS", "sandbox|stripe|paypal") { ["sandbox", "stripe", "paypal"].contains($0) ? $0 : nil } ?? payments
+        paypalClientID = text("ROOST_PAYPAL_CLIENT_ID")
+        paypalClientSecret = text("ROOST_PAYPAL_CLIENT_SECRET")
+        paypalBaseURL = try read("ROOST_PAYPAL_BASE_URL", "an http(s) URL") { $0.hasPrefix("http://") || $0.hasPrefix("https://") ? $0 : nil } ?? paypalBaseURL
+        paypalWebhookID = text("ROOST_PAYPAL_WEBHOOK_ID")
+        if payments == "paypal" {
+            for (name, value) in [("ROOST_PAYPAL_CLIENT_ID", paypalClientID), ("ROOST_PAYPAL_CLIENT_SECRET", paypalClientSecret), ("ROOST_PAYPAL_WEBHOOK_ID", paypalWebhookID)]
+            where value == nil {
+                throw Invalid(variable: name, value: "", expected: "a value when ROOST_PAYMENTS=paypal")
+            }
+        }
         stripeSecretKey = text("ROOST_STRIPE_SECRET_KEY")
         stripeBaseURL = try read("ROOST_STRIPE_BASE_URL", "an http(s) URL") { $0.hasPrefix("http://") || $0.hasPrefix("https://") ? $0 : nil } ?? stripeBaseURL
         stripeConnectURL = try read("ROOST_STRIPE_CONNECT_URL", "an http(s) URL") { $0.hasPrefix("http://") || $0.hasPrefix("https://") ? $0 : nil }

@@ -64,7 +64,20 @@ public struct RoostServices: Sendable {
         let gateway: any PaymentGateway
         let sandbox: SandboxGateway?
         let webhookSecret: String
+        var paypalVerifier: PayPalWebhookVerifier?
         switch configuration.payments {
+        case "paypal":
+            do {
+                let paypal = try PayPalGateway(configuration: .init(
+                    clientID: configuration.paypalClientID ?? "", clientSecret: configuration.paypalClientSecret ?? "", baseURL: configuration.paypalBaseURL
+                ))
+                paypalVerifier = try PayPalWebhookVerifier(gateway: paypal, webhookID: configuration.paypalWebhookID ?? "")
+                gateway = paypal
+            } catch {
+                throw RoostConfiguration.Invalid(variable: "ROOST_PAYPAL_CLIENT_ID", value: "(hidden)", expected: "\(error)")
+            }
+            sandbox = nil
+            webhookSecret = configuration.stripeWebhookSecret ?? "whsec_unused_" + Identifiers.make("run")
         case "stripe":
             do {
                 gateway = try StripeGateway(configuration: .init(
@@ -87,7 +100,8 @@ public struct RoostServices: Sendable {
         )
         let idempotency = IdempotencyStore(group: engine.group(Idempotency.self), clock: clock)
         let webhooks = PaymentWebhooks(
-            bookings: bookings, verifier: StripeWebhookVerifier(endpointSecret: webhookSecret), idempotency: idempotency, clock: clock, logger: logger
+            bookings: bookings, verifier: StripeWebhookVerifier(endpointSecret: webhookSecret), paypal: paypalVerifier,
+            idempotency: idempotency, clock: clock, logger: logger
         )
         await sandbox?.deliverWebhooks(to: .init(secret: webhookSecret, now: clock) { body, signature in
             _ = try? await webhooks.receiveStripe(body: body, signature: signature)

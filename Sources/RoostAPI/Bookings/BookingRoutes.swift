@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import RoostData
 import RoostDomain
+import RoostIntegrations
 
 /// The Bookings section of API.md, and a booking's payments.
 struct BookingRoutes {
@@ -157,11 +158,27 @@ struct BookingRoutes {
     /// `acct_` and 1–64 letters or digits). Stays waiting for one are paid on the scheduler's next run.
     @Sendable func setPayoutAccount(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
         let body = try await request.decodeStrictJSON(as: PayoutAccountBody.self, limit: bodyLimit)
-        let rest = body.account.utf8.dropFirst(5)
-        guard body.account.hasPrefix("acct_"), (1...64).contains(rest.count),
-            rest.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) })
-        else { throw Problem.validation([.init(field: "account", message: "must be a connected account id: acct_ and 1 to 64 letters or digits")]) }
+        if let problem = Self.payoutAccountProblem(body.account, paypal: service.gateway is PayPalGateway) {
+            throw Problem.validation([.init(field: "account", message: problem)])
+        }
         return EncodedJSON(PayoutAccountJSON(try await service.setPayoutAccount(host: try context.requirePrincipal().userID, account: body.account)))
+    }
+
+    /// What is wrong with `account` as a payout destination at the configured provider, if anything:
+    /// Stripe Connect's `acct_` and 1–64 letters or digits (the sandbox too); for PayPal, the
+    /// receiver's email or 13-character PayPal account id.
+    static func payoutAccountProblem(_ account: String, paypal: Bool) -> String? {
+        func alphanumeric(_ bytes: some Sequence<UInt8>) -> Bool {
+            bytes.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }
+        }
+        if paypal {
+            let email = EmailAddress.isValid(EmailAddress.normalise(account))
+            let payerID = account.utf8.count == 13 && alphanumeric(account.utf8)
+            return email || payerID ? nil : "must be the PayPal receiver's email or 13-character PayPal account id"
+        }
+        let rest = account.utf8.dropFirst(5)
+        return account.hasPrefix("acct_") && (1...64).contains(rest.count) && alphanumeric(rest)
+            ? nil : "must be a connected account id: acct_ and 1 to 64 letters or digits"
     }
 
     /// A page of bookings, newest first, filtered by `?status=`.

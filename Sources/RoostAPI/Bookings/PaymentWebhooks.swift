@@ -14,13 +14,19 @@ import RoostIntegrations
 public final class PaymentWebhooks: Sendable {
     let bookings: BookingService
     let verifier: StripeWebhookVerifier
+    /// With `ROOST_PAYMENTS=paypal`: PayPal's events, verified by PayPal.
+    let paypal: PayPalWebhookVerifier?
     let idempotency: IdempotencyStore
     let clock: @Sendable () -> Date
     let logger: Logger
 
-    init(bookings: BookingService, verifier: StripeWebhookVerifier, idempotency: IdempotencyStore, clock: @escaping @Sendable () -> Date, logger: Logger) {
+    init(
+        bookings: BookingService, verifier: StripeWebhookVerifier, paypal: PayPalWebhookVerifier?, idempotency: IdempotencyStore,
+        clock: @escaping @Sendable () -> Date, logger: Logger
+    ) {
         self.bookings = bookings
         self.verifier = verifier
+        self.paypal = paypal
         self.idempotency = idempotency
         self.clock = clock
         self.logger = logger
@@ -39,23 +45,54 @@ public final class PaymentWebhooks: Sendable {
         case let .failure(error):
             throw Problem(.badRequest, code: "invalid_signature", title: "Bad Request", detail: "The webhook is not signed by the provider: \(error).")
         }
-        let scope = "webhook|stripe|\(event.id)"
+        let key = event.type.hasPrefix("payment_intent.") ? event.object.idempotencyKey : nil
+        return try await handle(provider: "stripe", eventID: event.id, type: event.type, key: key)
+    }
+
+    /// One PayPal delivery: verified by PayPal's own endpoint (400 when it says no, or for missing
+    /// headers; 503 when it cannot be asked), then as Stripe's. Payment events carry our key in
+    /// their resource's `custom_id`.
+    func receivePayPal(body: [UInt8], headers: [String: String]) async throws -> Outcome {
+        guard let paypal else { throw Problem.notFound("PayPal is not the configured payment provider.") }
+        let event: PayPalWebhookEvent
+        switch await Self.verified(paypal, body, headers, clock()) {
+        case let .success(verified): event = verified
+        case .failure(.unavailable):
+            throw Problem.unavailable("PayPal could not be asked to verify the event.", retryAfter: 60)
+        case let .failure(error):
+            throw Problem(.badRequest, code: "invalid_signature", title: "Bad Request", detail: "The webhook is not signed by PayPal: \(error).")
+        }
+        let payment = event.eventType.hasPrefix("PAYMENT.") || event.eventType.hasPrefix("CHECKOUT.ORDER.")
+        return try await handle(provider: "paypal", eventID: event.id, type: event.eventType, key: payment ? event.customID : nil)
+    }
+
+    /// Deduplicates by event id, then reconciles the booking `key` names (if any).
+    private func handle(provider: String, eventID: String, type: String, key: String?) async throws -> Outcome {
+        let scope = "webhook|\(provider)|\(eventID)"
         let fingerprint = Array(SHA256.hash(data: Array(scope.utf8)))
         guard case let .run(now) = try await idempotency.begin(scope: scope, fingerprint: fingerprint) else { return .duplicate }
         do {
             var outcome = Outcome.ignored
-            if event.type.hasPrefix("payment_intent."), let key = event.object.idempotencyKey {
+            if let key {
                 try await bookings.paymentEvent(idempotencyKey: key)
                 outcome = .handled
             }
             let answer = Idempotency.Answer(scope: scope, fingerprint: fingerprint, status: 200, contentType: "text/plain", body: Array(outcome.rawValue.utf8), savedAt: now)
             _ = try await idempotency.finish(scope: scope, .success(answer))
-            logger.info("payment event", metadata: ["event.id": "\(event.id)", "event.type": "\(event.type)", "outcome": "\(outcome.rawValue)"])
+            logger.info("payment event", metadata: ["event.provider": "\(provider)", "event.id": "\(eventID)", "event.type": "\(type)", "outcome": "\(outcome.rawValue)"])
             return outcome
         } catch {
             _ = try? await idempotency.finish(scope: scope, .failure(error))
-            logger.warning("payment event not handled; the provider delivers it again", metadata: ["event.id": "\(event.id)", "error": "\(error)"])
+            logger.warning("payment event not handled; the provider delivers it again", metadata: ["event.id": "\(eventID)", "error": "\(error)"])
             throw Problem.unavailable("The event could not be handled now.", retryAfter: 60)
+        }
+    }
+
+    private static func verified(_ verifier: PayPalWebhookVerifier, _ body: [UInt8], _ headers: [String: String], _ now: Date) async -> Result<PayPalWebhookEvent, PayPalWebhookError> {
+        do {
+            return .success(try await verifier.verify(body: body, headers: headers, now: now))
+        } catch {
+            return .failure(error)
         }
     }
 
@@ -80,12 +117,22 @@ struct PaymentWebhookRoutes {
 
     func register(on router: Router<RoostRequestContext>) {
         router.post("v1/payments/webhooks/stripe", use: stripe)
+        router.post("v1/payments/webhooks/paypal", use: paypal)
         if sandbox != nil { router.post("v1/payments/sandbox/payment_intents/:id/confirm", use: sandboxConfirm) }
     }
 
     @Sendable func stripe(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
         let body = try await request.collectBody(limit: bodyLimit)
         let outcome = try await webhooks.receiveStripe(body: Array(body.readableBytesView), signature: request.headers[.stripeSignature])
+        struct Received: Encodable, Sendable { var received = true; var outcome: String }
+        return EncodedJSON(Received(outcome: outcome.rawValue))
+    }
+
+    @Sendable func paypal(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
+        let body = try await request.collectBody(limit: bodyLimit)
+        var headers: [String: String] = [:]
+        for field in request.headers where field.name.canonicalName.lowercased().hasPrefix("paypal-") { headers[field.name.canonicalName] = field.value }
+        let outcome = try await webhooks.receivePayPal(body: Array(body.readableBytesView), headers: headers)
         struct Received: Encodable, Sendable { var received = true; var outcome: String }
         return EncodedJSON(Received(outcome: outcome.rawValue))
     }
