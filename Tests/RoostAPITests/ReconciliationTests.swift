@@ -105,3 +105,51 @@ import Testing
         }
     }
 }
+
+/// Payments the ledger never recorded for a booking that ended: the provider's answer was lost, or
+/// the guest never confirmed in the browser. What the provider holds under our key goes back.
+@Suite struct UnrecordedPaymentTests {
+    /// The provider charges, then the answer is lost (a timeout): the guest gets a 503, the nights
+    /// are released, and the charge is refunded in full — not left on a canceled booking.
+    @Test func aChargeWhoseAnswerWasLostIsRefunded() async throws {
+        try await withServices { services, engine, clock in
+            let service = bookings(services, engine, clock, gateway: ProxyGateway(inner: services.bookings.gateway, lost: [.charge]) { _ in })
+            let listing = try await services.listings.create(hostID: "usr_host", details: singaporeLoft(instantBook: true))
+            let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
+            let stay = today.advanced(by: 5)..<today.advanced(by: 7)
+            await #expect(throws: Problem.self) {
+                try await service.create(guestID: "usr_guest", .init(listingID: listing.id, stay: stay, guests: 1, currency: nil, paymentMethod: "pm_card_visa"), rates: PricingRates())
+            }
+            let booking = try #require(await services.listings.group.shard(for: listing.id).read { $0.bookings.values.first })
+            let recorded = await service.payment(booking.id)
+            #expect(booking.status == .canceled && recorded == nil)
+            let provider = try #require(try await services.bookings.gateway.payment(forIdempotencyKey: "auth:\(booking.id)"))
+            #expect(provider.amountCaptured > 0 && provider.amountRefunded == provider.amountCaptured, "given back in full")
+            #expect(await services.listings.listing(listing.id)?.calendar.isFree(stay) == true)
+            #expect(await ledgerViolations(engine) == [])
+        }
+    }
+
+    /// A booking waiting for the guest's browser lapses: its payment is voided at the provider, so
+    /// a confirmation from a stale tab cannot authorize money for a booking that is gone.
+    @Test func aLapsedBrowserPaymentIsVoided() async throws {
+        try await withServices { services, engine, clock in
+            let sandbox = try #require(services.sandbox)
+            let listing = try await services.listings.create(hostID: "usr_host", details: singaporeLoft(instantBook: true))
+            let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
+            let waiting = try await services.bookings.create(
+                guestID: "usr_guest", .init(listingID: listing.id, stay: today.advanced(by: 5)..<today.advanced(by: 7), guests: 1, currency: nil, paymentMethod: nil),
+                rates: PricingRates()
+            )
+            clock.advance(by: BookingService.paymentHold)
+            #expect(await services.bookings.expireLapsedHolds() == 1)
+            let intent = try #require(try await sandbox.payment(forIdempotencyKey: "auth:\(waiting.booking.id)"))
+            #expect(intent.status == .canceled)
+            await #expect(throws: GatewayError.self) {
+                try await sandbox.confirm(intent.id, clientSecret: try #require(waiting.clientSecret), paymentMethod: "pm_card_visa")
+            }
+            #expect(await services.bookings.booking(waiting.booking.id)?.status == .canceled)
+            #expect(await ledgerViolations(engine) == [])
+        }
+    }
+}

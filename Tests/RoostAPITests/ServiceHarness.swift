@@ -54,39 +54,47 @@ func ledgerViolations(_ engine: Engine) async -> [String] {
 }
 
 /// A gateway that hands every call to `inner` after `before(call)` — which may pause (to widen
-/// races) or throw (to make a provider fail) — for tests of what the booking workflow does then.
+/// races) or throw (to make a provider fail) — and, for the calls in `lost`, throws `.unavailable`
+/// after the provider did the work (an answer lost to a timeout): for tests of what the booking
+/// workflow does then.
 struct ProxyGateway: PaymentGateway {
     enum Call: Sendable { case authorize, charge, capture, void, refund, payout, lookup }
     let inner: any PaymentGateway
+    var lost: Set<Call> = []
     let before: @Sendable (Call) async throws(GatewayError) -> Void
+
+    private func answer<T>(_ call: Call, _ value: T) throws(GatewayError) -> T {
+        if lost.contains(call) { throw .unavailable("the answer to \(call) was lost") }
+        return value
+    }
 
     func authorize(amount: Int64, currency: String, paymentMethod: String?, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
         try await before(.authorize)
-        return try await inner.authorize(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: idempotencyKey)
+        return try answer(.authorize, try await inner.authorize(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: idempotencyKey))
     }
     func charge(amount: Int64, currency: String, paymentMethod: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
         try await before(.charge)
-        return try await inner.charge(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: idempotencyKey)
+        return try answer(.charge, try await inner.charge(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: idempotencyKey))
     }
     func capture(_ payment: String, amount: Int64?, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
         try await before(.capture)
-        return try await inner.capture(payment, amount: amount, idempotencyKey: idempotencyKey)
+        return try answer(.capture, try await inner.capture(payment, amount: amount, idempotencyKey: idempotencyKey))
     }
     func void(_ payment: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
         try await before(.void)
-        return try await inner.void(payment, idempotencyKey: idempotencyKey)
+        return try answer(.void, try await inner.void(payment, idempotencyKey: idempotencyKey))
     }
     func refund(_ payment: String, amount: Int64, idempotencyKey: String) async throws(GatewayError) -> GatewayRefund {
         try await before(.refund)
-        return try await inner.refund(payment, amount: amount, idempotencyKey: idempotencyKey)
+        return try answer(.refund, try await inner.refund(payment, amount: amount, idempotencyKey: idempotencyKey))
     }
     func payout(amount: Int64, currency: String, destination: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayout {
         try await before(.payout)
-        return try await inner.payout(amount: amount, currency: currency, destination: destination, idempotencyKey: idempotencyKey)
+        return try answer(.payout, try await inner.payout(amount: amount, currency: currency, destination: destination, idempotencyKey: idempotencyKey))
     }
     func payment(forIdempotencyKey key: String) async throws(GatewayError) -> GatewayPayment? {
         try await before(.lookup)
-        return try await inner.payment(forIdempotencyKey: key)
+        return try answer(.lookup, try await inner.payment(forIdempotencyKey: key))
     }
 }
 

@@ -148,8 +148,9 @@ struct LedgerTests {
     @Test func payoutFailuresAndAccountsAreRecorded() throws {
         var state = Ledger.initialState()
         let later = Timestamp(millisecondsSinceEpoch: t0.millisecondsSinceEpoch + 60_000)
-        run([.charge(payment: "p", currency: "USD", amount: 1_000, settlement: nil, reference: "pi_test")], on: &state)
-        #expect(run([.payoutFailed(payment: "p", reason: "x", retryAt: later)], on: &state) == [.notReleased])
+        run([.charge(payment: "p", currency: "USD", amount: 1_000, settlement: nil, reference: "pi_test"),
+             .authorize(payment: "q", currency: "USD", amount: 1_000, settlement: nil, reference: "pi_test")], on: &state)
+        #expect(run([.payoutFailed(payment: "q", reason: "x", retryAt: later)], on: &state) == [.paymentIs(.authorized)], "nothing taken, nothing to pay")
         run([.release(payment: "p", host: "h", platformFees: 100, taxes: 0)], on: &state)
         #expect(run([.payoutFailed(payment: "p", reason: "no payout account", retryAt: later),
                      .payoutFailed(payment: "p", reason: "provider down", retryAt: later),

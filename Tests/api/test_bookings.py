@@ -459,6 +459,7 @@ def test_paying_in_the_browser_with_the_client_secret(stays):
     secret = body["payment"]["clientSecret"]
     intent = secret.split("_secret_")[0]
     assert server.get(f"/v1/bookings/{body['id']}", headers=bearer(guest)).json()["payment"]["clientSecret"] == secret
+    assert "clientSecret" not in server.get(f"/v1/bookings/{body['id']}", headers=bearer(host)).json()["payment"], "the guest's alone"
     assert_problem(book(server, guest, lid, paymentMethod=None), 409)  # its nights are held meanwhile
     confirm = f"/v1/payments/sandbox/payment_intents/{intent}/confirm"
     assert_problem(server.request("POST", confirm, json={"clientSecret": "nope", "paymentMethod": VISA}), 404)

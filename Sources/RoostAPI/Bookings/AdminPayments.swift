@@ -12,8 +12,8 @@ extension BookingService {
     }
 
     /// An admin's refund of `amount` (in the currency the guest paid; nil: all that is left) of a
-    /// booking's captured payment, while the platform still holds the money (before the host's
-    /// payout; after it, 409 `stay_paid_out`). The booking keeps its status: this is money, not a
+    /// booking's captured payment, while the platform still holds the money (until it is released
+    /// to the host, which happens only when a payout to their account is made; after, 409 `stay_paid_out`). The booking keeps its status: this is money, not a
     /// cancellation. Refunding everything when nothing is left answers the payment as it is, so a
     /// full refund is idempotent by itself; a partial one is made idempotent by `Idempotency-Key`
     /// (`key`): the middleware replays the answer, and the refund's id at the provider and in the

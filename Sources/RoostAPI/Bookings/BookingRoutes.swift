@@ -72,14 +72,20 @@ struct BookingRoutes {
     }
 
     @Sendable func read(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
-        let booking = try await service.visible(try context.parameters.require("id"), to: try context.requirePrincipal())
-        return EncodedJSON(BookingJSON(try await service.bookedWithSecret(booking.id)))
+        let principal = try context.requirePrincipal()
+        let booking = try await service.visible(try context.parameters.require("id"), to: principal)
+        // The client secret confirms the payment: the guest's alone.
+        let booked = booking.guestID == principal.userID ? try await service.bookedWithSecret(booking.id) : try await service.booked(booking.id)
+        return EncodedJSON(BookingJSON(booked))
     }
 
     @Sendable func payments(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
-        let booking = try await service.visible(try context.parameters.require("id"), to: try context.requirePrincipal())
+        let principal = try context.requirePrincipal()
+        let booking = try await service.visible(try context.parameters.require("id"), to: principal)
         let payment = await service.payment(booking.id)
-        return EncodedJSON(payment.map { [PaymentJSON($0)] } ?? [])
+        // Why the host's payout failed (it may name their account) is for the host and admins.
+        let hostView = principal.role == .admin || booking.hostID == principal.userID
+        return EncodedJSON(payment.map { [hostView ? PaymentJSON($0) : PaymentJSON($0).withoutPayoutDetails()] } ?? [])
     }
 
     struct CancelBody: StrictJSONBody {
@@ -330,6 +336,13 @@ struct PaymentJSON: Encodable, Sendable {
         case .captured: "captured"
         case .voided: "voided"
         }
+    }
+
+    func withoutPayoutDetails() -> PaymentJSON {
+        var copy = self
+        copy.payout.lastError = nil
+        copy.payout.nextAttemptAt = nil
+        return copy
     }
 
     /// A payment's id on the wire: its booking's, with `pay_` for `bkg_` (one payment per booking).

@@ -106,12 +106,9 @@ public final class BookingService: Sendable {
             case let .invalidPaymentMethod(method):
                 throw Problem.validation([.init(field: "paymentMethod", message: "\(method) is not a payment method the provider knows")])
             default:
-                // The outcome may be unknown (a timeout): what the provider did take is given back.
+                // The outcome may be unknown (a timeout): the cancel above settles whatever the
+                // provider did take (`releaseUnrecorded`), and the scheduler retries that until it can.
                 logger.error("payment provider failed", metadata: ["booking": "\(booking.id)", "error": "\(error)"])
-                if let made = try? await gateway.payment(forIdempotencyKey: key) {
-                    if made.status == .requiresCapture { _ = try? await gateway.void(made.id, idempotencyKey: "void:\(booking.id)") }
-                    if made.status == .succeeded { _ = try? await gateway.refund(made.id, amount: made.amountCaptured, idempotencyKey: "refund:\(booking.id):unknown") }
-                }
                 throw Problem.unavailable("The payment provider is unavailable; the nights were released. Try again.", retryAfter: 5)
             }
         }
@@ -291,7 +288,8 @@ public final class BookingService: Sendable {
     /// made of the booking id, and the ledger refuses a second refund with the same id (the
     /// scheduler repeats this for cancellations whose refund did not go through).
     func settle(_ booking: BookingRecord) async throws {
-        guard booking.status == .canceled, let payment = await payment(booking.id) else { return }
+        guard booking.status == .canceled else { return }
+        guard let payment = await payment(booking.id) else { return try await releaseUnrecorded(booking) }
         let shard = ledger.shard(for: booking.id)
         switch payment.status {
         case .authorized:
@@ -311,6 +309,28 @@ public final class BookingService: Sendable {
             guard owed > 0, !refunded, !payment.released else { return }
             try await refund(owed, of: payment, as: "cancel")
         case .voided:
+            break
+        }
+    }
+
+    /// A canceled booking the ledger has no payment for may still have one at the provider: an
+    /// authorization or charge whose answer was lost (a timeout, a crash), or a payment the guest
+    /// could still confirm from an old browser tab. Whatever the provider holds under our key is
+    /// released: voided while it can be, refunded in full once taken.
+    private func releaseUnrecorded(_ booking: BookingRecord) async throws {
+        guard let made = try await gateway.payment(forIdempotencyKey: "auth:\(booking.id)") else { return }
+        switch made.status {
+        case .requiresCapture, .requiresPaymentMethod:
+            let failure = await Self.failure { () async throws(GatewayError) in _ = try await gateway.void(made.id, idempotencyKey: "void:\(booking.id)") }
+            switch failure {
+            case nil: break
+            // A payment still waiting for its buyer cannot be voided at every provider (PayPal): it lapses there.
+            case .invalidState? where made.status == .requiresPaymentMethod: break
+            case let failure?: throw failure
+            }
+        case .succeeded where made.amountCaptured > made.amountRefunded:
+            _ = try await gateway.refund(made.id, amount: made.amountCaptured - made.amountRefunded, idempotencyKey: "refund:\(booking.id):unrecorded")
+        case .succeeded, .canceled:
             break
         }
     }
@@ -359,7 +379,7 @@ public final class BookingService: Sendable {
     /// passed, and pays hosts 24 hours after check-in (15:00 listing time): the ledger releases the
     /// guest's money (less refunds) to the host, the platform and the tax account, the provider pays
     /// the host's share out, and the ledger records the payout — each step once, whatever reruns.
-    /// A payout that fails is retried on the next run. Returns how many stays completed and how many
+    /// A payout that fails is retried after a backoff (`payOut`). Returns how many stays completed and how many
     /// payouts were made.
     @discardableResult
     public func runDueTransitions() async -> (completed: Int, paidOut: Int) {
@@ -438,6 +458,12 @@ public final class BookingService: Sendable {
             guard payment.payoutError == Self.noPayoutAccount, await payoutAccount(host: booking.hostID) != nil else { return false }
         }
         do {
+            // No account, no release: until the money leaves for the host, the guest's funds stay
+            // held (a cancellation or an admin refund can still give them back).
+            guard let destination = await payoutAccount(host: booking.hostID) else {
+                try await payoutFailed(payment, reason: Self.noPayoutAccount, retryIn: Self.payoutWaitForAccount)
+                return false
+            }
             if !payment.released {
                 try await shard.execute(
                     .release(payment: booking.id, host: booking.hostID, platformFees: booking.quote.serviceFee + booking.quote.hostFee, taxes: booking.quote.taxes),
@@ -448,10 +474,6 @@ public final class BookingService: Sendable {
                 state.transfers["rel:\(booking.id)"]?.lines.first { $0.account == .hostPayable(host: booking.hostID) }.map { -$0.amount } ?? 0
             }
             guard earned > 0 else { return false }
-            guard let destination = await payoutAccount(host: booking.hostID) else {
-                try await payoutFailed(payment, reason: Self.noPayoutAccount, retryIn: Self.payoutWaitForAccount)
-                return false
-            }
             let failure = await Self.failure { () async throws(GatewayError) in
                 _ = try await gateway.payout(amount: earned, currency: booking.quote.currency, destination: destination.account, idempotencyKey: "payout:\(booking.id)")
             }

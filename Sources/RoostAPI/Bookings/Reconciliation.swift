@@ -36,7 +36,13 @@ extension BookingService {
 
     /// One pending booking, in its turn. True when something was finished.
     func reconcile(_ id: String) async throws -> Bool {
-        guard let booking = await booking(id), booking.status == .pending else { return false }
+        guard let booking = await booking(id) else { return false }
+        if booking.status == .canceled {
+            // An event for a canceled booking: whatever the provider still holds goes back.
+            try await settle(booking)
+            return false
+        }
+        guard booking.status == .pending else { return false }
         let provider = try await gateway.payment(forIdempotencyKey: "auth:\(id)")
         var payment = await payment(id)
         var changed = false

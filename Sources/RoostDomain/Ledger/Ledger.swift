@@ -250,7 +250,8 @@ public enum Ledger: Aggregate {
                 let held = payment.settlementAmount - payment.refunded
                 guard platformFees >= 0, taxes >= 0 else { return .failure(.invalidAmount) }
                 guard held > 0 else { return .failure(.insufficientFunds(available: 0)) }
-                // Refunds come out of the platform's and the tax side first; the host keeps the rest.
+                // The platform's fees and the taxes are taken first (in full while enough is held); the host gets
+                // the rest, so refunds come out of the host's share.
                 let fees = min(platformFees + taxes, held)
                 let toTaxes = min(taxes, fees), toPlatform = fees - toTaxes
                 let toHost = held - fees
@@ -272,7 +273,7 @@ public enum Ledger: Aggregate {
             }
         case let .payoutFailed(id, reason, retryAt):
             return payment(id).flatMap { payment in
-                guard payment.released else { return .failure(.notReleased) }
+                guard payment.status == .captured else { return .failure(.paymentIs(payment.status)) }
                 guard !payment.paidOut else { return .failure(.alreadyPaidOut) }
                 return .success([.payoutFailed(payment: id, reason: reason, at: now, retryAt: retryAt)])
             }

@@ -8,7 +8,7 @@ import Glibc
 ///
 /// | payment method | outcome |
 /// |---|---|
-/// | `pm_card_visa`, `pm_card_visa_debit`, `pm_card_mastercard`, `pm_card_amex` | authorized |
+/// | `pm_card_visa`, `pm_card_visa_debit`, `pm_card_mastercard`, `pm_card_amex` | authorized (captured at once by `charge`) |
 /// | `pm_card_chargeDeclined` | declined, `card_declined` |
 /// | `pm_card_chargeDeclinedInsufficientFunds` | declined, `insufficient_funds` |
 /// | `pm_card_chargeDeclinedExpiredCard` | declined, `expired_card` |
@@ -91,8 +91,9 @@ public actor SandboxGateway: PaymentGateway {
         func text(_ index: Int) -> String { (call.count > index ? call[index] : nil) ?? "" }
         func int(_ index: Int) -> Int64? { call.count > index ? call[index].flatMap { Int64($0) } : nil }
         switch (call.first ?? nil, call.count) {
-        case ("authorize", 5):
-            _ = try? authorizeNow(amount: int(2) ?? 0, currency: text(3), paymentMethod: call[4], idempotencyKey: text(1))
+        case ("authorize", 5), ("authorize", 6):
+            // Lines from before secrets were random end at the method: their secret was the counter.
+            _ = try? authorizeNow(amount: int(2) ?? 0, currency: text(3), paymentMethod: call[4], idempotencyKey: text(1), secret: call.count == 6 ? text(5) : nil)
         case ("charge", 5):
             _ = try? chargeNow(amount: int(2) ?? 0, currency: text(3), paymentMethod: text(4), idempotencyKey: text(1))
         case ("confirm", 5):
@@ -231,7 +232,11 @@ public actor SandboxGateway: PaymentGateway {
     }
 
     public func authorize(amount: Int64, currency: String, paymentMethod: String?, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
-        try await answered(idempotencyKey) { () throws(GatewayError) in try authorizeNow(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: idempotencyKey) }
+        // The client secret is what lets a browser confirm the payment: random, as Stripe's are.
+        let secret = (0..<2).map { _ in String(UInt64.random(in: .min ... .max), radix: 36) }.joined()
+        return try await answered(idempotencyKey) { () throws(GatewayError) in
+            try authorizeNow(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: idempotencyKey, secret: secret)
+        }
     }
 
     public func charge(amount: Int64, currency: String, paymentMethod: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
@@ -258,15 +263,16 @@ public actor SandboxGateway: PaymentGateway {
 
     // The calls themselves, synchronous: what the journal's replay runs too.
 
-    private func authorizeNow(amount: Int64, currency: String, paymentMethod: String?, idempotencyKey: String) throws(GatewayError) -> GatewayPayment {
-        let call: [String?] = ["authorize", idempotencyKey, String(amount), currency, paymentMethod]
+    private func authorizeNow(amount: Int64, currency: String, paymentMethod: String?, idempotencyKey: String, secret: String?) throws(GatewayError) -> GatewayPayment {
+        var call: [String?] = ["authorize", idempotencyKey, String(amount), currency, paymentMethod]
+        if let secret { call.append(secret) }
         let answer = once(idempotencyKey, request: "authorize \(amount) \(currency) \(paymentMethod ?? "-")", call: call) {
             guard amount > 0 else { return .failure(.invalidState("amount must be positive")) }
             if let method = paymentMethod, !Self.approved.contains(method), Self.declines[method] == nil {
                 return .failure(.invalidPaymentMethod(method))
             }
             let id = nextID("pi")
-            var payment = GatewayPayment(id: id, status: .requiresPaymentMethod, amount: amount, currency: currency, clientSecret: "\(id)_secret_\(counter)")
+            var payment = GatewayPayment(id: id, status: .requiresPaymentMethod, amount: amount, currency: currency, clientSecret: "\(id)_secret_\(secret ?? String(counter))")
             paymentByKey[idempotencyKey] = id
             keyOfPayment[id] = idempotencyKey
             defer { payments[id] = payment }
