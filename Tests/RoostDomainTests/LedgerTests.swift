@@ -131,7 +131,8 @@ struct LedgerTests {
     /// currency; payout failures and payout accounts) still load, with zeros for what they lack.
     @Test func snapshotsWithoutTheLaterSectionsLoad() throws {
         var state = Ledger.initialState()
-        run([.authorize(payment: "p", currency: "USD", amount: 500, settlement: nil, reference: "pi_test"), .capture(payment: "p")], on: &state)
+        run([.authorize(payment: "p", currency: "USD", amount: 500, settlement: nil, reference: "pi_test"), .capture(payment: "p"),
+             .refund(payment: "p", refund: "r", amount: 100, charged: 100)], on: &state)
         var full = ByteWriter()
         Ledger.encode(state: state, into: &full)
         let payoutSection = 1 + 1 + 8 + 1  // attempts, empty reason, retry time; no payout accounts
@@ -140,7 +141,14 @@ struct LedgerTests {
             let old = try roundTrip({ $0.writeRaw(full.bytes.dropLast(cut)) }, { reader throws(DecodeError) in try Ledger.decodeState(from: &reader) })
             #expect(old.payments["p"]?.status == .captured && old.payments["p"]?.authorizedAt == authorizedAt)
             #expect(old.balances == state.balances && old.payoutAccounts.isEmpty)
+            #expect(old.payments["p"]?.refundedCharged == 100, "one currency: refunded the same in both")
         }
+        // A refund event from before: `.posted` alone counts in the payment's currency too.
+        var legacy = Ledger.initialState()
+        run([.charge(payment: "p", currency: "USD", amount: 500, settlement: nil, reference: "pi_test")], on: &legacy)
+        Ledger.apply(.posted(Ledger.Transfer(id: "ref:p:r", payment: "p", purpose: .refund, currency: "USD",
+                                              lines: [.debit(.guestFundsHeld, 40), .credit(.refunds, 40)], at: t0)), to: &legacy)
+        #expect(legacy.payments["p"]?.refundedCharged == 40 && legacy.payments["p"]?.refunded == 40)
     }
 
     /// A payout that fails is recorded with its reason and when to try again, only while one is

@@ -314,17 +314,26 @@ public enum Ledger: Aggregate {
         case let .payoutAccountSet(host, account):
             state.payoutAccounts[host] = account
         case let .refunded(transfer, charged):
-            apply(.posted(transfer), to: &state)
+            post(transfer, to: &state)
             state.payments[transfer.payment]?.refundedCharged += charged
         case let .posted(transfer):
-            state.transfers[transfer.id] = transfer
-            for line in transfer.lines { state.balances[BalanceKey(account: line.account, currency: transfer.currency), default: 0] += line.amount }
-            switch transfer.purpose {
-            case .capture: state.payments[transfer.payment]?.status = .captured
-            case .refund: state.payments[transfer.payment]?.refunded += transfer.debits
-            case .release: state.payments[transfer.payment]?.released = true
-            case .payout: state.payments[transfer.payment]?.paidOut = true
+            post(transfer, to: &state)
+            // A refund written before refunds were also counted in the payment's currency: the
+            // same number when the guest paid in the listing's currency.
+            if transfer.purpose == .refund, let payment = state.payments[transfer.payment], payment.currency == payment.settlementCurrency {
+                state.payments[transfer.payment]?.refundedCharged += transfer.debits
             }
+        }
+    }
+
+    private static func post(_ transfer: Transfer, to state: inout State) {
+        state.transfers[transfer.id] = transfer
+        for line in transfer.lines { state.balances[BalanceKey(account: line.account, currency: transfer.currency), default: 0] += line.amount }
+        switch transfer.purpose {
+        case .capture: state.payments[transfer.payment]?.status = .captured
+        case .refund: state.payments[transfer.payment]?.refunded += transfer.debits
+        case .release: state.payments[transfer.payment]?.released = true
+        case .payout: state.payments[transfer.payment]?.paidOut = true
         }
     }
 

@@ -207,6 +207,12 @@ extension Ledger {
                 state.payments[id]?.authorizedAt = try reader.readTimestamp()
                 state.payments[id]?.refundedCharged = try reader.readInt64()
             }
+        } else {
+            // Older: refunds were counted in the listing's currency alone, the same number when one currency.
+            for id in ids {
+                guard let payment = state.payments[id], payment.currency == payment.settlementCurrency else { continue }
+                state.payments[id]?.refundedCharged = payment.refunded
+            }
         }
         if reader.remaining > 0 {
             for id in ids {
