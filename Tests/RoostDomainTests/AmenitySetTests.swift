@@ -20,7 +20,8 @@ struct AmenitySetTests {
         let answer = AmenitySet.existing([unseen, "wifi"])
         // While the table has room, a code no listing ever had means no listing can match;
         // once it is full, the code is carried as a string (and still matches nothing here).
-        if let answer { #expect(answer.codesWithoutBits == [unseen]) }
+        // ("wifi" too may be a string, if another test filled the table before it got a bit.)
+        if let answer { #expect(answer.codesWithoutBits.contains(unseen) && Set(answer.codesWithoutBits).isSubset(of: [unseen, "wifi"])) }
         #expect(!AmenitySet(["wifi"]).isSuperset(of: answer ?? AmenitySet([unseen])))
     }
 

@@ -93,40 +93,12 @@ final class PayPalConnection: Sendable {
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let prepared = request
-        let client = httpClient
-        let timeout = configuration.requestTimeout
-        let bytesMax = configuration.responseBytesMax
-        do {
-            return try await withThrowingTaskGroup(of: PayPalResponse.self) { group in
-                group.addTask {
-                    let response = try await client.execute(prepared, timeout: .nanoseconds(Int64(timeout / .nanoseconds(1))))
-                    let body = try await response.body.collect(upTo: bytesMax)
-                    return PayPalResponse(status: Int(response.status.code), body: Array(body.readableBytesView))
-                }
-                group.addTask {
-                    // A little after the client's own deadline, so that a connection that kept
-                    // failing until then reports why; this bounds reading the body too.
-                    try await Task.sleep(for: timeout + .milliseconds(200))
-                    throw PayPalTimedOut()
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next() else { throw PayPalTimedOut() }
-                return first
-            }
-        } catch is PayPalTimedOut {
-            throw .unavailable("PayPal \(what): no answer within \(timeout)")
-        } catch let error as HTTPClientError {
-            throw .unavailable("PayPal \(what): \(error.shortDescription)")
-        } catch is NIOTooManyBytesError {
-            throw .unavailable("PayPal \(what): an answer over \(bytesMax) bytes")
-        } catch {
-            throw .unavailable("PayPal \(what): \(type(of: error))")
-        }
+        let answer = try await ProviderExchange.send(
+            request, what: "PayPal \(what)", client: httpClient, timeout: configuration.requestTimeout, bytesMax: configuration.responseBytesMax
+        )
+        return PayPalResponse(status: answer.status, body: answer.body)
     }
 }
-
-private struct PayPalTimedOut: Error {}
 
 /// The OAuth access token, fetched when first needed and reused until shortly before PayPal says
 /// it expires (PayPal's last about nine hours, and PayPal asks integrations to reuse them rather

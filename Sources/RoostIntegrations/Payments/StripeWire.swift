@@ -242,42 +242,8 @@ enum StripeHTTP {
         outgoing.method = request.method
         for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
         if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
-        let prepared = outgoing
-        let deadline = TimeAmount.nanoseconds(Int64(timeout / .nanoseconds(1)))
-        do {
-            return try await withThrowingTaskGroup(of: StripeResponse.self) { group in
-                group.addTask {
-                    let response = try await client.execute(prepared, timeout: deadline)
-                    let body = try await response.body.collect(upTo: bytesMax)
-                    return StripeResponse(status: Int(response.status.code), body: Array(body.readableBytesView))
-                }
-                group.addTask {
-                    // A little after the client's own deadline, so that a connection that kept
-                    // failing until then reports why; this bounds reading the body too.
-                    try await Task.sleep(for: timeout + .milliseconds(200))
-                    throw StripeTimedOut()
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next() else { throw StripeTimedOut() }
-                return first
-            }
-        } catch {
-            // One untyped catch and a plain function: typed patterns caught in async functions
-            // have crashed the release optimizer here.
-            throw failure(error, what: what, timeout: timeout, bytesMax: bytesMax)
-        }
-    }
-
-    static func failure(_ error: any Error, what: String, timeout: Duration, bytesMax: Int) -> GatewayError {
-        if error is StripeTimedOut { return .unavailable("\(what): no answer within \(timeout)") }
-        if error is NIOTooManyBytesError { return .unavailable("\(what): answer over \(bytesMax) bytes") }
-        if let error = error as? HTTPClientError {
-            let timeouts: [HTTPClientError] = [.deadlineExceeded, .readTimeout, .writeTimeout, .connectTimeout, .tlsHandshakeTimeout, .getConnectionFromPoolTimeout]
-            if timeouts.contains(error) { return .unavailable("\(what): no answer within \(timeout)") }
-            return .unavailable("\(what): \(error.shortDescription)")
-        }
-        return .unavailable("\(what): \(String(String(describing: error).prefix(200)))")
+        let answer = try await ProviderExchange.send(outgoing, what: what, client: client, timeout: timeout, bytesMax: bytesMax)
+        return StripeResponse(status: answer.status, body: answer.body)
     }
 }
 
-private struct StripeTimedOut: Error {}
