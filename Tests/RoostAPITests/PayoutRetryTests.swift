@@ -57,6 +57,8 @@ import Testing
             #expect(await bookings.runDueTransitions().paidOut == 0)
             #expect(try #require(await bookings.payment(id)).payoutRetryAt.millisecondsSinceEpoch == AccountService.timestamp(clock.read()).millisecondsSinceEpoch + 240_000)
 
+            // The host changes account meanwhile: the retries still go where the first attempt went.
+            _ = try await bookings.setPayoutAccount(host: "usr_host", account: "acct_newer")
             flaky.down.withLock { $0 = false }
             clock.advance(by: 240)
             #expect(await bookings.runDueTransitions().paidOut == 1)

@@ -135,7 +135,7 @@ struct LedgerTests {
              .refund(payment: "p", refund: "r", amount: 100, charged: 100)], on: &state)
         var full = ByteWriter()
         Ledger.encode(state: state, into: &full)
-        let payoutSection = 1 + 1 + 8 + 1  // attempts, empty reason, retry time; no payout accounts
+        let payoutSection = 1 + 1 + 8 + 1 + 1  // attempts, empty reason, retry time, empty destination; no payout accounts
         let firstSection = 8 + 8  // when authorized, refunded in the payment's currency
         for (cut, authorizedAt) in [(payoutSection, t0), (payoutSection + firstSection, Timestamp(millisecondsSinceEpoch: 0))] {
             let old = try roundTrip({ $0.writeRaw(full.bytes.dropLast(cut)) }, { reader throws(DecodeError) in try Ledger.decodeState(from: &reader) })
@@ -158,17 +158,18 @@ struct LedgerTests {
         let later = Timestamp(millisecondsSinceEpoch: t0.millisecondsSinceEpoch + 60_000)
         run([.charge(payment: "p", currency: "USD", amount: 1_000, settlement: nil, reference: "pi_test"),
              .authorize(payment: "q", currency: "USD", amount: 1_000, settlement: nil, reference: "pi_test")], on: &state)
-        #expect(run([.payoutFailed(payment: "q", reason: "x", retryAt: later)], on: &state) == [.paymentIs(.authorized)], "nothing taken, nothing to pay")
+        #expect(run([.payoutFailed(payment: "q", reason: "x", destination: "", retryAt: later)], on: &state) == [.paymentIs(.authorized)], "nothing taken, nothing to pay")
         run([.release(payment: "p", host: "h", platformFees: 100, taxes: 0)], on: &state)
-        #expect(run([.payoutFailed(payment: "p", reason: "no payout account", retryAt: later),
-                     .payoutFailed(payment: "p", reason: "provider down", retryAt: later),
+        #expect(run([.payoutFailed(payment: "p", reason: "no payout account", destination: "", retryAt: later),
+                     .payoutFailed(payment: "p", reason: "provider down", destination: "acct_1", retryAt: later),
                      .setPayoutAccount(host: "h", account: "acct_1"), .setPayoutAccount(host: "h", account: "acct_1")], on: &state) == [nil, nil, nil, nil])
         #expect(state.payments["p"]?.payoutAttempts == 2 && state.payments["p"]?.payoutError == "provider down" && state.payments["p"]?.payoutRetryAt == later)
+        #expect(state.payments["p"]?.payoutDestination == "acct_1", "the first attempt that reached the provider")
         #expect(state.payoutAccounts["h"] == Ledger.PayoutAccount(account: "acct_1", updatedAt: t0))
         run([.payout(payment: "p", host: "h")], on: &state)
-        #expect(run([.payoutFailed(payment: "p", reason: "late", retryAt: later)], on: &state) == [.alreadyPaidOut])
+        #expect(run([.payoutFailed(payment: "p", reason: "late", destination: "acct_1", retryAt: later)], on: &state) == [.alreadyPaidOut])
         #expect(try roundTrip(state: state, of: Ledger.self) == state)
-        for event: Ledger.Event in [.payoutFailed(payment: "p", reason: "é", at: t0, retryAt: later), .payoutAccountSet(host: "h", .init(account: "acct_2", updatedAt: t0))] {
+        for event: Ledger.Event in [.payoutFailed(payment: "p", reason: "é", destination: "acct_é", at: t0, retryAt: later), .payoutAccountSet(host: "h", .init(account: "acct_2", updatedAt: t0))] {
             #expect(try roundTrip(event) == event)
         }
     }

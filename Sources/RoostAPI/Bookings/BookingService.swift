@@ -460,8 +460,10 @@ public final class BookingService: Sendable {
         do {
             // No account, no release: until the money leaves for the host, the guest's funds stay
             // held (a cancellation or an admin refund can still give them back).
-            guard let destination = await payoutAccount(host: booking.hostID) else {
-                try await payoutFailed(payment, reason: Self.noPayoutAccount, retryIn: Self.payoutWaitForAccount)
+            // A retry goes where the first attempt went, whatever account the host has set since.
+            let current = payment.payoutDestination.isEmpty ? await payoutAccount(host: booking.hostID)?.account : nil
+            guard let destination = payment.payoutDestination.isEmpty ? current : payment.payoutDestination else {
+                try await payoutFailed(payment, reason: Self.noPayoutAccount, destination: "", retryIn: Self.payoutWaitForAccount)
                 return false
             }
             if !payment.released {
@@ -475,11 +477,13 @@ public final class BookingService: Sendable {
             }
             guard earned > 0 else { return false }
             let failure = await Self.failure { () async throws(GatewayError) in
-                _ = try await gateway.payout(amount: earned, currency: booking.quote.currency, destination: destination.account, idempotencyKey: "payout:\(booking.id)")
+                _ = try await gateway.payout(amount: earned, currency: booking.quote.currency, destination: destination, idempotencyKey: "payout:\(booking.id)")
             }
             if let failure {
                 logger.warning("payout failed; retried after a backoff", metadata: ["booking": "\(booking.id)", "error": "\(failure)"])
-                try await payoutFailed(payment, reason: "the provider refused or did not answer: \(failure)", retryIn: Self.payoutBackoff(after: payment.payoutAttempts))
+                try await payoutFailed(
+                    payment, reason: "the provider refused or did not answer: \(failure)", destination: destination, retryIn: Self.payoutBackoff(after: payment.payoutAttempts)
+                )
                 return false
             }
             try await shard.execute(.payout(payment: booking.id, host: booking.hostID), now: now)
@@ -490,9 +494,9 @@ public final class BookingService: Sendable {
         }
     }
 
-    private func payoutFailed(_ payment: Ledger.Payment, reason: String, retryIn delay: TimeInterval) async throws {
+    private func payoutFailed(_ payment: Ledger.Payment, reason: String, destination: String, retryIn delay: TimeInterval) async throws {
         let retryAt = Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch + Int64(delay * 1000))
-        try await ledger.shard(for: payment.id).execute(.payoutFailed(payment: payment.id, reason: reason, retryAt: retryAt), now: now)
+        try await ledger.shard(for: payment.id).execute(.payoutFailed(payment: payment.id, reason: reason, destination: destination, retryAt: retryAt), now: now)
     }
 
     /// How long a payout waits after a failure when `attempts` failed before it (any reason): a

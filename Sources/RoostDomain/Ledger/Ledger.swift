@@ -113,6 +113,10 @@ public enum Ledger: Aggregate {
         public var payoutAttempts = 0
         public var payoutError = ""
         public var payoutRetryAt = Timestamp(millisecondsSinceEpoch: 0)
+        /// Where the first attempt that reached the provider sent the payout: every retry goes
+        /// there too (its key is the same; a provider refuses, or after its key expires repeats, a
+        /// payout with another destination). Empty: none reached the provider yet.
+        public var payoutDestination = ""
         public var released = false
         public var paidOut = false
     }
@@ -161,7 +165,8 @@ public enum Ledger: Aggregate {
         /// Pays the host what the release gave them.
         case payout(payment: String, host: String)
         /// A payout that did not go through, to be tried again from `retryAt`.
-        case payoutFailed(payment: String, reason: String, retryAt: Timestamp)
+        /// `destination`: where the attempt sent it (empty when it found no account).
+        case payoutFailed(payment: String, reason: String, destination: String, retryAt: Timestamp)
         /// Sets the account a host is paid to (routed by the host's id).
         case setPayoutAccount(host: String, account: String)
     }
@@ -174,7 +179,7 @@ public enum Ledger: Aggregate {
         case posted(Transfer)
         /// A refund: its transfer (listing currency) and what the guest got back in the payment's.
         case refunded(Transfer, charged: Int64)
-        case payoutFailed(payment: String, reason: String, at: Timestamp, retryAt: Timestamp)
+        case payoutFailed(payment: String, reason: String, destination: String, at: Timestamp, retryAt: Timestamp)
         case payoutAccountSet(host: String, PayoutAccount)
     }
 
@@ -271,11 +276,11 @@ public enum Ledger: Aggregate {
                     id: "pay:\(id)", payment: id, purpose: .payout, currency: payment.settlementCurrency,
                     lines: [.debit(.hostPayable(host: host), earned), .credit(.payouts, earned)], at: now))
             }
-        case let .payoutFailed(id, reason, retryAt):
+        case let .payoutFailed(id, reason, destination, retryAt):
             return payment(id).flatMap { payment in
                 guard payment.status == .captured else { return .failure(.paymentIs(payment.status)) }
                 guard !payment.paidOut else { return .failure(.alreadyPaidOut) }
-                return .success([.payoutFailed(payment: id, reason: reason, at: now, retryAt: retryAt)])
+                return .success([.payoutFailed(payment: id, reason: reason, destination: destination, at: now, retryAt: retryAt)])
             }
         case let .setPayoutAccount(host, account):
             guard state.payoutAccounts[host]?.account != account else { return .success([]) }
@@ -307,8 +312,9 @@ public enum Ledger: Aggregate {
             state.payments[payment.id]?.authorizedAt = at
         case let .voided(id, _):
             state.payments[id]?.status = .voided
-        case let .payoutFailed(id, reason, _, retryAt):
+        case let .payoutFailed(id, reason, destination, _, retryAt):
             state.payments[id]?.payoutAttempts += 1
+            if state.payments[id]?.payoutDestination.isEmpty == true { state.payments[id]?.payoutDestination = destination }
             state.payments[id]?.payoutError = reason
             state.payments[id]?.payoutRetryAt = retryAt
         case let .payoutAccountSet(host, account):

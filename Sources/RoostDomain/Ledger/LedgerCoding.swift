@@ -127,10 +127,11 @@ extension Ledger.Event: EventCoding {
             header(.refunded)
             writer.write(transfer)
             writer.write(charged)
-        case let .payoutFailed(payment, reason, at, retryAt):
+        case let .payoutFailed(payment, reason, destination, at, retryAt):
             header(.payoutFailed)
             writer.writeString(payment)
             writer.writeString(reason)
+            writer.writeString(destination)
             writer.write(at)
             writer.write(retryAt)
         case let .payoutAccountSet(host, account):
@@ -153,7 +154,10 @@ extension Ledger.Event: EventCoding {
             guard transfer.purpose == .refund else { throw .invalid("refund event with a \(transfer.purpose) transfer") }
             return .refunded(transfer, charged: try reader.readInt64())
         case .payoutFailed:
-            return .payoutFailed(payment: try reader.readString(), reason: try reader.readString(), at: try reader.readTimestamp(), retryAt: try reader.readTimestamp())
+            return .payoutFailed(
+                payment: try reader.readString(), reason: try reader.readString(), destination: try reader.readString(),
+                at: try reader.readTimestamp(), retryAt: try reader.readTimestamp()
+            )
         case .payoutAccountSet:
             return .payoutAccountSet(host: try reader.readString(), Ledger.PayoutAccount(account: try reader.readString(), updatedAt: try reader.readTimestamp()))
         }
@@ -180,6 +184,7 @@ extension Ledger {
             writer.writeVarint(payment.payoutAttempts)
             writer.writeString(payment.payoutError)
             writer.write(payment.payoutRetryAt)
+            writer.writeString(payment.payoutDestination)
         }
         writer.writeVarint(state.payoutAccounts.count)
         for host in state.payoutAccounts.keys.sorted() {
@@ -219,6 +224,7 @@ extension Ledger {
                 state.payments[id]?.payoutAttempts = try reader.readCount(limit: Int(Int32.max))
                 state.payments[id]?.payoutError = try reader.readString()
                 state.payments[id]?.payoutRetryAt = try reader.readTimestamp()
+                state.payments[id]?.payoutDestination = try reader.readString()
             }
             for _ in 0..<(try reader.readCount(limit: reader.remaining)) {
                 let host = try reader.readString()
