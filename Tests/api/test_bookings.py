@@ -245,6 +245,11 @@ def test_the_openapi_document_describes_bookings_and_their_answers(stays):
     jsonschema.validate(server.get(f"/v1/bookings/{booking['id']}/payments", headers=bearer(guest)).json(), schema("Payments"))
     jsonschema.validate(server.get("/v1/admin/bookings", headers=bearer(admin)).json(), schema("BookingPage"))
     jsonschema.validate(server.get("/v1/admin/payments", headers=bearer(admin)).json(), schema("PaymentPage"))
+    waiting = book(server, guest, create(server, host)["id"], paymentMethod=None).json()
+    jsonschema.validate(waiting, schema("Booking"))
+    for method, path in (("post", "/v1/payments/webhooks/stripe"), ("post", "/v1/payments/webhooks/paypal"),
+                         ("post", "/v1/payments/sandbox/payment_intents/{id}/confirm"), ("put", "/v1/hosts/me/payout-account")):
+        assert method in document["paths"].get(path, {}), (method, path)
 
 
 def keyed(token: str, key: str) -> dict[str, str]:

@@ -54,6 +54,21 @@ enum BookingsOpenAPI {
                 signedIn: true, body: ("application/json", "PayoutAccountInput"), success: (200, "PayoutAccount"), problems: [400, 401, 403, 415, 422]
             ),
             OpenAPIOperation(
+                method: "post", path: "/v1/payments/webhooks/stripe", operationId: "stripeWebhook",
+                summary: "Stripe's events (Stripe-Signature checked): the payment's booking is reconciled with Stripe's current state; deduplicated by event id",
+                body: ("application/json", nil), success: (200, "WebhookReceived"), problems: [400, 413, 503]
+            ),
+            OpenAPIOperation(
+                method: "post", path: "/v1/payments/webhooks/paypal", operationId: "paypalWebhook",
+                summary: "PayPal's events (verified by PayPal; ROOST_PAYMENTS=paypal), as Stripe's", body: ("application/json", nil),
+                success: (200, "WebhookReceived"), problems: [400, 404, 413, 503]
+            ),
+            OpenAPIOperation(
+                method: "post", path: "/v1/payments/sandbox/payment_intents/{id}/confirm", operationId: "sandboxConfirm",
+                summary: "The sandbox's stand-in for Stripe.js: confirm a waiting payment with its client secret (no token); the webhook completes the booking",
+                body: ("application/json", "SandboxConfirmInput"), success: (200, "SandboxConfirmed"), problems: [400, 402, 404, 409, 415, 422]
+            ),
+            OpenAPIOperation(
                 method: "get", path: "/v1/admin/bookings", operationId: "adminBookings", summary: "Every booking, newest first (admins)", signedIn: true,
                 parameters: [("status", "query", "string"), ("listingId", "query", "string"), ("guestId", "query", "string"), ("hostId", "query", "string"),
                              ("limit", "query", "integer"), ("cursor", "query", "string")],
@@ -92,8 +107,9 @@ enum BookingsOpenAPI {
                             "price": { "$ref": "#/components/schemas/BookingPrice" }, "listingPrice": { "$ref": "#/components/schemas/BookingPrice" },
                             "exchangeRate": { "type": "number" },
                             "payment": { "type": "object", "required": ["status"],
-                              "properties": { "status": { "enum": ["none", "authorized", "captured", "refunded", "voided"] },
-                                              "captured": { "$ref": "#/components/schemas/Money" }, "refunded": { "$ref": "#/components/schemas/Money" } } },
+                              "properties": { "status": { "enum": ["none", "requires_payment_method", "authorized", "captured", "refunded", "voided"] },
+                                              "captured": { "$ref": "#/components/schemas/Money" }, "refunded": { "$ref": "#/components/schemas/Money" },
+                                              "clientSecret": { "type": "string", "description": "to its guest, while the payment waits for them" } } },
                             "cancellation": { "type": "object", "required": ["by", "at", "reason", "refund"],
                               "properties": { "by": { "enum": ["guest", "host", "admin", "system"] }, "at": { "type": "string", "format": "date-time" },
                                               "reason": { "type": "string" }, "refund": { "$ref": "#/components/schemas/Money" } } },
@@ -107,6 +123,11 @@ enum BookingsOpenAPI {
               "properties": { "id": { "type": "string" }, "bookingId": { "type": "string" }, "amount": { "$ref": "#/components/schemas/Money" },
                               "paidAt": { "type": "string", "format": "date-time" } } } },
                             "nextCursor": { "type": ["string", "null"] } } },
+          "WebhookReceived": { "type": "object", "required": ["received", "outcome"],
+            "properties": { "received": { "type": "boolean" }, "outcome": { "enum": ["handled", "duplicate", "ignored"] } } },
+          "SandboxConfirmInput": { "type": "object", "required": ["clientSecret", "paymentMethod"], "additionalProperties": false,
+            "properties": { "clientSecret": { "type": "string" }, "paymentMethod": { "type": "string" } } },
+          "SandboxConfirmed": { "type": "object", "required": ["id", "status"], "properties": { "id": { "type": "string" }, "status": { "type": "string" } } },
           "PayoutAccount": { "type": "object", "required": ["account", "updatedAt"],
             "properties": { "account": { "type": "string" }, "updatedAt": { "type": "string", "format": "date-time" } } },
           "PayoutAccountInput": { "type": "object", "required": ["account"], "additionalProperties": false,
