@@ -92,17 +92,27 @@ public final class ListingService: Sendable {
     /// Runs `query` on every shard and merges their pages, then reads the winning listings from
     /// their shards (only those: each shard's page holds up to `limit` hits, most of which lose).
     public func search(_ query: ListingQuery) async -> (page: SearchPage, listings: [String: ListingRecord]) {
+        let (page, records) = await search(query) { record, _ in record }
+        return (page, Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }))
+    }
+
+    /// `search(_:)`, with each winner read where it lives (`reading`, in its shard: a summary
+    /// rendered there copies no record). `items` follow the hits, less any listing gone meanwhile.
+    public func search<T: Sendable>(
+        _ query: ListingQuery, reading: @escaping @Sendable (ListingRecord, SearchHit) -> T
+    ) async -> (page: SearchPage, items: [T]) {
         let pages = await scatter { state in state.search(query) }
         let page = SearchPage.merge(pages, limit: query.limit)
-        var wanted: [Int: [String]] = [:]
-        for hit in page.hits { wanted[group.index(for: hit.key.id), default: []].append(hit.key.id) }
-        var listings: [String: ListingRecord] = [:]
-        for (shard, ids) in wanted {
-            for record in await group.shards[shard].read({ state in ids.compactMap { state.listings[$0] } }) {
-                listings[record.id] = record
+        var wanted: [Int: [(Int, SearchHit)]] = [:]
+        for (rank, hit) in page.hits.enumerated() { wanted[group.index(for: hit.key.id), default: []].append((rank, hit)) }
+        var items: [T?] = Array(repeating: nil, count: page.hits.count)
+        for (shard, hits) in wanted {
+            let read = await group.shards[shard].read { state in
+                hits.compactMap { rank, hit in state.listings[hit.key.id].map { (rank, reading($0, hit)) } }
             }
+            for (rank, item) in read { items[rank] = item }
         }
-        return (page, listings)
+        return (page, items.compactMap { $0 })
     }
 
     /// `body` over every shard's state, answers in shard order.

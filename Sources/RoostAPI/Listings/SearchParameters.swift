@@ -38,7 +38,9 @@ enum SearchParameters {
         }
 
         // Forms encode spaces in query strings as `+` (application/x-www-form-urlencoded).
-        func words(_ name: String) -> String? { text(name).map { $0.replacingOccurrences(of: "+", with: " ") } }
+        func words(_ name: String) -> String? {
+            text(name).map { $0.utf8.contains(UInt8(ascii: "+")) ? String($0.map { $0 == "+" ? " " : $0 }) : $0 }
+        }
         if let location = words("location") {
             let key = TextKey.make(location)
             if key.isEmpty || location.count > 200 { errors.append(.init(field: "location", message: "must be a city or country name")) }

@@ -6,32 +6,42 @@ import Darwin
 
 /// One shard's search index over its active listings.
 ///
-/// Every indexed listing has a slot. Its filter values sit in posting lists, one per city, per
-/// country and per geographic cell, each entry carrying what most queries test (price, guests,
-/// the amenity bitmask, the stay-length rule, coordinates), so a city-sized query reads one
-/// contiguous array and touches a listing's other values (by slot, in flat arrays) only once
-/// those pass. Entries are kept in no particular order and removed by swapping in the list's last
-/// entry; each slot remembers where its three entries are.
+/// Every indexed listing has a slot and an entry in three posting lists: its city's, its
+/// country's and its geographic cell's. A list keeps its entries **by ascending price**, so a
+/// query's price band is one run of positions found by binary search, and beside the entries it
+/// keeps bitmaps over those positions (64 to a word): one per amenity, and in a city list one per
+/// night with anything taken (blocked or booked). A query ANDs the amenity bitmaps it needs and
+/// clears the nights of its stay, a word at a time over the band, and only the positions left
+/// (the few that can match) are read one by one for guests, stay length and place. So a city
+/// query reads a few kilobytes of bitmaps and its survivors, not every listing of the city.
 ///
-/// Taken nights (blocked or booked) are kept by 64-night block beside each city list, one word
-/// per position in it: a city's query reads them in the order it reads the list's entries (no
-/// random memory access per listing); other lists reach them through the listing's city position.
+/// Inserting or removing an entry shifts the entries and bitmaps after it by one position: edits
+/// and new listings pay that (a few microseconds), searches and bookings do not. A booking
+/// changes only the bits of its own nights.
 ///
 /// Derived from the listings — rebuilt after a snapshot is loaded, kept current by
 /// `Listings.apply` — never stored.
 public struct ListingIndex: Sendable {
-    /// A listing in one posting list: the values most queries test, and its slot for the rest.
+    /// A listing in one posting list: the values tested per survivor, and its slot for the rest.
     /// (Coordinates as `Float` only pre-filter; distances and boxes are decided on the `Double`s.)
-    struct Posting: Sendable {
+    struct Entry: Sendable {
         var price: Int64
-        var amenityLow: UInt64
-        var amenityHigh: UInt64
         var latitude: Float
         var longitude: Float
         var slot: Int32
         var guests: UInt16
         var minNights: UInt16
         var maxNights: UInt16
+    }
+
+    /// One posting list: its entries by ascending price, and bitmaps over their positions.
+    struct PostingList: Sendable {
+        var entries: [Entry] = []
+        /// By amenity bit (`AmenitySet`'s): the positions whose listing has it.
+        var amenities = BitMatrix()
+        /// By night: the positions whose listing has it taken. Kept in city lists only; other
+        /// lists reach a listing's nights through its city position.
+        var nights = NightRows()
     }
 
     /// The three lists every listing is in.
@@ -56,17 +66,11 @@ public struct ListingIndex: Sendable {
     private var longitudes: [Double] = []
     private var ratings: [Double] = []
     private var createdAts: [Int64] = []
-    /// By slot: the blocks its city list's `taken` has words of it in.
-    private var takenFirst: [Int32] = []
-    private var takenEnd: [Int32] = []
-    /// By city list, then block, then position in the list (a position past the end has nothing
-    /// taken in that block).
-    private var taken: [Int32: [Int32: [UInt64]]] = [:]
     /// By slot × 3 + membership: which list holds the slot's entry, and where in it.
     private var listOf: [Int32] = []
     private var positionOf: [Int32] = []
 
-    private var lists: [[Posting]] = []
+    private var lists: [PostingList] = []
     private var cityLists: [String: Int32] = [:]
     private var countryLists: [String: Int32] = [:]
     private var cellLists: [Int64: Int32] = [:]
@@ -85,36 +89,37 @@ public struct ListingIndex: Sendable {
     public mutating func update(_ listing: ListingRecord) {
         guard listing.status == .active else { return remove(listing.id) }
         let details = listing.details
-        let amenities = details.amenitySet, mask = amenities.words
-        let lists = (
+        let amenities = details.amenitySet
+        let targets = (
             list(TextKey.make(details.location.city), in: \.cityLists),
             list(TextKey.make(details.location.country), in: \.countryLists),
             cellList(Self.cell(latitude: details.location.latitude, longitude: details.location.longitude))
         )
-        let posting = { (slot: Int32) in
-            Posting(
-                price: details.pricePerNight, amenityLow: mask.low, amenityHigh: mask.high,
-                latitude: Float(details.location.latitude), longitude: Float(details.location.longitude), slot: slot,
-                guests: UInt16(clamping: details.maxGuests), minNights: UInt16(clamping: details.minNights), maxNights: UInt16(clamping: details.maxNights)
-            )
-        }
-        let slot: Int32
+        var entry = Entry(
+            price: details.pricePerNight, latitude: Float(details.location.latitude), longitude: Float(details.location.longitude),
+            slot: 0, guests: UInt16(clamping: details.maxGuests), minNights: UInt16(clamping: details.minNights),
+            maxNights: UInt16(clamping: details.maxNights)
+        )
         if let known = slotOf[listing.id] {
-            slot = known
-            let base = Int(slot) * 3
-            if (listOf[base], listOf[base + 1], listOf[base + 2]) == lists {
-                for k in 0..<3 { self.lists[Int(listOf[base + k])][Int(positionOf[base + k])] = posting(slot) }
+            entry.slot = known
+            let base = Int(known) * 3
+            let city = Int(listOf[base])
+            if (listOf[base], listOf[base + 1], listOf[base + 2]) == targets,
+                lists[city].entries[Int(positionOf[base])].price == entry.price
+            {
+                // Same lists, same price: the same positions, rewritten in place.
+                for k in 0..<3 { rewrite(k, of: known, entry, amenities) }
+                lists[city].nights.clear(Int(positionOf[base]))
             } else {
-                setTaken(slot, [])
-                unlink(slot)
-                link(slot, posting(slot), lists: lists)
+                unlink(known)
+                link(entry, amenities, lists: targets)
             }
         } else {
-            slot = allocateSlot()
-            slotOf[listing.id] = slot
-            link(slot, posting(slot), lists: lists)
+            entry.slot = allocateSlot()
+            slotOf[listing.id] = entry.slot
+            link(entry, amenities, lists: targets)
         }
-        let i = Int(slot)
+        let slot = entry.slot, i = Int(slot)
         ids[i] = listing.id
         currencies[i] = number(details.currency, in: &currencyNumbers, names: &currencyCodes)
         amenityOverflow[slot] = amenities.codesWithoutBits.isEmpty ? nil : amenities.codesWithoutBits
@@ -125,98 +130,112 @@ public struct ListingIndex: Sendable {
         longitudes[i] = details.location.longitude
         ratings[i] = listing.rating
         createdAts[i] = listing.createdAt.millisecondsSinceEpoch
-        setTaken(slot, listing.calendar.takenWords())
+        let city = Int(listOf[i * 3]), position = Int(positionOf[i * 3])
+        for (block, word) in listing.calendar.takenWords() {
+            var bits = word
+            while bits != 0 {
+                lists[city].nights.set(block << 6 + Int32(bits.trailingZeroBitCount), position, true)
+                bits &= bits - 1
+            }
+        }
     }
 
-    /// Refreshes only a listing's taken nights (its other fields unchanged): what a booking's hold
-    /// or cancellation changes. A listing not in the index (inactive) stays out.
-    public mutating func updateNights(_ listing: ListingRecord) {
+    /// Refreshes a listing's taken nights within `nights` (its other fields unchanged): what a
+    /// booking's hold or cancellation changes. A listing not in the index (inactive) stays out.
+    public mutating func updateNights(_ listing: ListingRecord, in nights: Range<CalendarDay>) {
         guard let slot = slotOf[listing.id] else { return }
-        setTaken(slot, listing.calendar.takenWords())
-    }
-
-    /// Replaces the slot's taken words (at its position in its city list).
-    private mutating func setTaken(_ slot: Int32, _ words: [(block: Int32, word: UInt64)]) {
-        let i = Int(slot), city = listOf[i * 3], position = Int(positionOf[i * 3])
-        guard city >= 0 else { return }
-        let size = lists[Int(city)].count
-        taken[city, default: [:]].withEachRow(from: takenFirst[i], to: takenEnd[i]) { row in
-            if position < row.count { row[position] = 0 }
+        let city = Int(listOf[Int(slot) * 3]), position = Int(positionOf[Int(slot) * 3])
+        for night in nights {
+            lists[city].nights.set(night.daysSinceEpoch, position, !listing.calendar.isFree(night..<night.advanced(by: 1)))
         }
-        for (block, word) in words {
-            Self.set(&taken[city, default: [:]][block, default: []], position, to: word, count: size)
-        }
-        takenFirst[i] = words.first?.block ?? 0
-        takenEnd[i] = words.last.map { $0.block + 1 } ?? 0
     }
 
     public mutating func remove(_ id: String) {
         guard let slot = slotOf.removeValue(forKey: id) else { return }
-        setTaken(slot, [])
         unlink(slot)
         ids[Int(slot)] = ""
         amenityOverflow[slot] = nil
         freeSlots.append(slot)
     }
 
-    /// Sets `row[i]`, growing the row to `count` positions first where it is shorter.
-    private static func set(_ row: inout [UInt64], _ i: Int, to word: UInt64, count: Int) {
-        if row.count <= i { row.append(contentsOf: repeatElement(0, count: max(count, i + 1) - row.count)) }
-        row[i] = word
-    }
-
     private mutating func allocateSlot() -> Int32 {
         if let free = freeSlots.popLast() { return free }
         ids.append(""); currencies.append(0); propertyTypes.append(0); instantBooks.append(false)
-        latitudes.append(0); longitudes.append(0); ratings.append(0); createdAts.append(0); takenFirst.append(0); takenEnd.append(0)
+        latitudes.append(0); longitudes.append(0); ratings.append(0); createdAts.append(0)
         listOf.append(contentsOf: [-1, -1, -1]); positionOf.append(contentsOf: [-1, -1, -1])
         return Int32(ids.count - 1)
     }
 
-    private mutating func link(_ slot: Int32, _ posting: Posting, lists targets: (Int32, Int32, Int32)) {
-        let base = Int(slot) * 3
-        for (k, list) in [targets.0, targets.1, targets.2].enumerated() {
-            listOf[base + k] = list
-            positionOf[base + k] = Int32(lists[Int(list)].count)
-            lists[Int(list)].append(posting)
+    /// Inserts the entry into its three lists, after the entries of its price (its nights all free).
+    private mutating func link(_ entry: Entry, _ amenities: AmenitySet, lists targets: (Int32, Int32, Int32)) {
+        let base = Int(entry.slot) * 3
+        for (k, target) in [targets.0, targets.1, targets.2].enumerated() {
+            let list = Int(target)
+            let position = Self.firstPosition(in: lists[list].entries) { $0 > entry.price }
+            let count = lists[list].entries.count
+            lists[list].entries.insert(entry, at: position)
+            lists[list].amenities.insert(at: position, count: count)
+            lists[list].nights.insert(at: position, count: count)
+            listOf[base + k] = target
+            renumber(list, k, from: position)
+            rewrite(k, of: entry.slot, entry, amenities)
         }
     }
 
-    /// Takes the slot's entries out of their lists: each list's last entry moves into the gap (in
-    /// a city list, with its taken words). The slot's own taken words are cleared first.
+    /// Takes the slot's entries out of their lists; the entries after each move up by one.
     private mutating func unlink(_ slot: Int32) {
         let base = Int(slot) * 3
         for k in 0..<3 {
             let list = Int(listOf[base + k]), position = Int(positionOf[base + k])
-            let last = lists[list].removeLast()
-            let from = lists[list].count
-            if position < from {
-                lists[list][position] = last
-                positionOf[Int(last.slot) * 3 + k] = Int32(position)
-            }
-            if k == Membership.city.rawValue, position < from {
-                let moved = Int(last.slot)
-                taken[Int32(list)]?.withEachRow(from: takenFirst[moved], to: takenEnd[moved]) { row in
-                    guard from < row.count else { return }
-                    row[position] = row[from]
-                    row[from] = 0
-                }
-            }
+            lists[list].entries.remove(at: position)
+            lists[list].amenities.remove(at: position)
+            lists[list].nights.remove(at: position)
+            renumber(list, k, from: position)
             listOf[base + k] = -1
             positionOf[base + k] = -1
         }
     }
 
+    /// Records the positions of list `list`'s entries from `position` on (membership `k`).
+    private mutating func renumber(_ list: Int, _ k: Int, from position: Int) {
+        lists[list].entries.withUnsafeBufferPointer { entries in
+            for p in position..<entries.count { positionOf[Int(entries[p].slot) * 3 + k] = Int32(p) }
+        }
+    }
+
+    /// Writes the slot's entry and amenity bits at its position in membership `k`'s list.
+    private mutating func rewrite(_ k: Int, of slot: Int32, _ entry: Entry, _ amenities: AmenitySet) {
+        let list = Int(listOf[Int(slot) * 3 + k]), position = Int(positionOf[Int(slot) * 3 + k])
+        lists[list].entries[position] = entry
+        let words = amenities.words
+        let highest = words.high != 0 ? 127 - words.high.leadingZeroBitCount : 63 - words.low.leadingZeroBitCount
+        lists[list].amenities.reserve(rows: highest + 1, positions: lists[list].entries.count)
+        for row in 0..<lists[list].amenities.rows {
+            let has = row < 64 ? words.low >> UInt64(row) & 1 != 0 : words.high >> UInt64(row - 64) & 1 != 0
+            lists[list].amenities.set(row, position, has)
+        }
+    }
+
+    /// The first position whose entry is `after` (entries by ascending price).
+    private static func firstPosition(in entries: [Entry], where after: (Int64) -> Bool) -> Int {
+        var low = 0, high = entries.count
+        while low < high {
+            let middle = (low + high) / 2
+            if after(entries[middle].price) { high = middle } else { low = middle + 1 }
+        }
+        return low
+    }
+
     private mutating func list(_ key: String, in table: WritableKeyPath<ListingIndex, [String: Int32]>) -> Int32 {
         if let known = self[keyPath: table][key] { return known }
-        lists.append([])
+        lists.append(PostingList())
         self[keyPath: table][key] = Int32(lists.count - 1)
         return Int32(lists.count - 1)
     }
 
     private mutating func cellList(_ cell: Int64) -> Int32 {
         if let known = cellLists[cell] { return known }
-        lists.append([])
+        lists.append(PostingList())
         cellLists[cell] = Int32(lists.count - 1)
         return Int32(lists.count - 1)
     }
@@ -246,17 +265,23 @@ public struct ListingIndex: Sendable {
         guard var scan = Scan(query, self) else { return SearchPage(total: 0, hits: []) }
         if let place = query.place {
             let city = cityLists[place]
-            if let city { scan.run(lists[Int(city)], self, cityList: city) }
+            if let city { scan.run(city, self, nightsInList: true) }
             // A listing whose city and country fold to the same text is in both lists: counted once.
-            if let country = countryLists[place] { scan.run(lists[Int(country)], self, skippingCityList: city) }
+            if let country = countryLists[place] { scan.run(country, self, skippingCityList: city) }
         } else if let area = query.area, let cells = cells(covering: area) {
-            for cell in cells { if let list = cellLists[cell] { scan.run(lists[Int(list)], self) } }
+            for cell in cells { if let list = cellLists[cell] { scan.run(list, self) } }
         } else {
-            for list in cellLists.values { scan.run(lists[Int(list)], self) }
+            for list in cellLists.values { scan.run(list, self) }
         }
         return SearchPage(total: scan.total, hits: scan.best.map { candidate in
             SearchHit(key: SearchKey(primary: candidate.primary, id: ids[Int(candidate.slot)]), distanceKilometres: candidate.distance)
         })
+    }
+
+    /// Whether any of `nights` is taken for the listing in `slot` (read beside its city entry).
+    private func isTaken(_ slot: Int32, _ nights: Range<Int32>) -> Bool {
+        let city = Int(listOf[Int(slot) * 3]), position = Int(positionOf[Int(slot) * 3])
+        return nights.contains { lists[city].nights.isSet($0, position) }
     }
 
     /// One query's pass over posting lists: the filters resolved against this shard's numbering,
@@ -269,39 +294,40 @@ public struct ListingIndex: Sendable {
         }
 
         let query: ListingQuery
-        var required: (low: UInt64, high: UInt64, overflow: [String]) = (0, 0, [])
+        /// The amenity bits every match has, and the codes past the bits.
+        var requiredBits: [Int] = []
+        var overflow: [String] = []
         var propertyType: Int32?
         /// Price factors by interned currency number (nil: that currency is not convertible).
         var factors: [Double?]?
+        /// The stay's nights (days since the epoch), and how many.
+        var stay: Range<Int32>?
         var nights: UInt16 = 0
-        /// The stay's blocks, with its nights in each as a mask.
-        var stayMasks: [(block: Int32, mask: UInt64)] = []
-        /// Per city list, the taken words of the stay's blocks that have any (resolved on first use).
-        var stayWords: [Int32: [(words: [UInt64], mask: UInt64)]] = [:]
         /// The area's bounding box, widened a little, for the `Float` coordinates to pre-filter on.
         var box: (minLat: Float, maxLat: Float, minLng: Float, maxLng: Float)?
         var wantedGuests: UInt16
         var total = 0
         var best: [Candidate] = []
+        /// The band's words as the bitmaps leave them (reused from list to list).
+        var mask: [UInt64] = []
 
         /// Nil when nothing here can match (an amenity or property type no listing has).
-        init?(_ query: ListingQuery, _ index: ListingIndex) {
+        init?(_ query: ListingQuery, _ index: borrowing ListingIndex) {
             self.query = query
             guard let amenities = AmenitySet.existing(query.amenities) else { return nil }
-            required = (amenities.words.low, amenities.words.high, amenities.codesWithoutBits)
+            let words = amenities.words
+            for bit in 0..<128 where (bit < 64 ? words.low >> UInt64(bit) : words.high >> UInt64(bit - 64)) & 1 != 0 {
+                requiredBits.append(bit)
+            }
+            overflow = amenities.codesWithoutBits
             if let wanted = query.propertyType {
                 guard let known = index.propertyTypeNumbers[TextKey.make(wanted)] else { return nil }
                 propertyType = known
             }
             factors = query.priceFactors.map { table in index.currencyCodes.map { table[$0] } }
-            if let stay = query.stay {
-                nights = UInt16(clamping: stay.lowerBound.distance(to: stay.upperBound))
-                let first = stay.lowerBound.daysSinceEpoch, end = stay.upperBound.daysSinceEpoch
-                for block in (first >> 6)...((end - 1) >> 6) {
-                    let from = max(first, block << 6) - block << 6, to = min(end, (block + 1) << 6) - block << 6
-                    let mask = to - from == 64 ? UInt64.max : ((UInt64(1) << UInt64(to - from)) - 1) << UInt64(from)
-                    stayMasks.append((block, mask))
-                }
+            if let range = query.stay {
+                stay = range.lowerBound.daysSinceEpoch..<range.upperBound.daysSinceEpoch
+                nights = UInt16(clamping: range.lowerBound.distance(to: range.upperBound))
             }
             if let area = query.area, let bounds = ListingIndex.bounds(of: area) {
                 let margin = 1e-3
@@ -311,48 +337,63 @@ public struct ListingIndex: Sendable {
             best.reserveCapacity(query.limit + 1)
         }
 
-        /// The taken words of the stay's blocks beside city list `list` (only blocks with any).
-        mutating func stayWords(in list: Int32, _ index: ListingIndex) -> [(words: [UInt64], mask: UInt64)] {
-            if let known = stayWords[list] { return known }
-            let rows = index.taken[list]
-            let resolved = stayMasks.compactMap { block in rows?[block.block].map { (words: $0, mask: block.mask) } }
-            stayWords[list] = resolved
-            return resolved
-        }
-
-        /// Scans one posting list. In a city list (`cityList`, its number) the stay's nights are
-        /// checked here, position by position, beside the entries.
-        mutating func run(_ list: [Posting], _ index: ListingIndex, cityList: Int32? = nil, skippingCityList city: Int32? = nil) {
-            let required = required, guests = wantedGuests, nights = nights, box = box
-            let stayLength = query.stay == nil ? nil : nights
-            let taken = cityList.map { stayLength == nil ? [] : stayWords(in: $0, index) } ?? []
-            // Without conversion the price bounds compare with stored prices as they are.
-            let prices = factors == nil ? query.priceRange ?? Int64.min...Int64.max : Int64.min...Int64.max
-            list.withUnsafeBufferPointer { postings in
-                positions: for position in postings.indices {
-                    let posting = postings[position]
-                    guard posting.guests >= guests, posting.amenityLow & required.low == required.low,
-                        posting.amenityHigh & required.high == required.high, prices.contains(posting.price)
-                    else { continue }
-                    if stayLength != nil, nights < posting.minNights || nights > posting.maxNights { continue }
-                    if let box, posting.latitude < box.minLat || posting.latitude > box.maxLat
-                        || posting.longitude < box.minLng || posting.longitude > box.maxLng { continue }
-                    if let city, index.listOf[Int(posting.slot) * 3] == city { continue }
-                    for k in taken.indices where position < taken[k].words.count && taken[k].words[position] & taken[k].mask != 0 {
-                        continue positions
+        /// Scans list number `number`: the price band's positions, narrowed a word at a time by the
+        /// amenity bitmaps (and, with `nightsInList`, the stay's night bitmaps), then each position
+        /// left. `city`: skip listings whose city list that is (already scanned).
+        mutating func run(_ number: Int32, _ index: ListingIndex, nightsInList: Bool = false, skippingCityList city: Int32? = nil) {
+            let list = index.lists[Int(number)]
+            let entries = list.entries
+            // Without conversion the price bounds are a run of positions; with it, every position is
+            // converted and checked one by one.
+            var start = 0, end = entries.count
+            if factors == nil, let range = query.priceRange {
+                start = ListingIndex.firstPosition(in: entries) { $0 >= range.lowerBound }
+                end = ListingIndex.firstPosition(in: entries) { $0 > range.upperBound }
+            }
+            guard start < end else { return }
+            let firstWord = start >> 6, words = ((end - 1) >> 6) - firstWord + 1
+            // The scan's buffer, borrowed for this list (and handed back however the scan ends).
+            var mask: [UInt64] = []
+            swap(&mask, &self.mask)
+            defer { swap(&mask, &self.mask) }
+            mask.removeAll(keepingCapacity: true)
+            mask.append(contentsOf: repeatElement(UInt64.max, count: words))
+            mask[0] &= UInt64.max << UInt64(start & 63)
+            if end & 63 != 0 { mask[words - 1] &= UInt64.max >> UInt64(64 - end & 63) }
+            for bit in requiredBits {
+                guard bit < list.amenities.rows else { return }
+                list.amenities.narrow(&mask, by: bit, from: firstWord)
+            }
+            if nightsInList, let stay {
+                for night in stay { if let row = list.nights.row(night) { list.nights.matrix.narrow(&mask, by: row, from: firstWord, inverted: true) } }
+            }
+            let guests = wantedGuests, nights = nights, box = box, checkStay = stay != nil, checkNights = !nightsInList && stay != nil
+            entries.withUnsafeBufferPointer { entries in
+                for w in 0..<words {
+                    var bits = mask[w]
+                    while bits != 0 {
+                        let position = (firstWord + w) << 6 + bits.trailingZeroBitCount
+                        bits &= bits - 1
+                        let entry = entries[position]
+                        guard entry.guests >= guests else { continue }
+                        if checkStay, nights < entry.minNights || nights > entry.maxNights { continue }
+                        if let box, entry.latitude < box.minLat || entry.latitude > box.maxLat
+                            || entry.longitude < box.minLng || entry.longitude > box.maxLng { continue }
+                        if let city, index.listOf[Int(entry.slot) * 3] == city { continue }
+                        if checkNights, let stay, index.isTaken(entry.slot, stay) { continue }
+                        consider(entry, index)
                     }
-                    consider(posting, index, nightsChecked: cityList != nil)
                 }
             }
         }
 
         /// The rest of the filters, for an entry that passed the cheap ones.
-        private mutating func consider(_ posting: Posting, _ index: ListingIndex, nightsChecked: Bool) {
-            let slot = posting.slot, i = Int(slot)
-            if !required.overflow.isEmpty, !required.overflow.allSatisfy((index.amenityOverflow[slot] ?? []).contains) { return }
+        private mutating func consider(_ entry: Entry, _ index: ListingIndex) {
+            let slot = entry.slot, i = Int(slot)
+            if !overflow.isEmpty, !overflow.allSatisfy((index.amenityOverflow[slot] ?? []).contains) { return }
             if let propertyType, index.propertyTypes[i] != propertyType { return }
             if let instantBook = query.instantBook, index.instantBooks[i] != instantBook { return }
-            var price = Double(posting.price)
+            var price = Double(entry.price)
             if let factors {
                 guard let factor = factors[Int(index.currencies[i])] else { return }
                 price = (price * factor).rounded()
@@ -371,10 +412,6 @@ public struct ListingIndex: Sendable {
                     let inside = minLongitude <= maxLongitude ? (lng >= minLongitude && lng <= maxLongitude) : (lng >= minLongitude || lng <= maxLongitude)
                     if !inside { return }
                 }
-            }
-            if query.stay != nil, !nightsChecked {
-                let position = Int(index.positionOf[i * 3])
-                for (words, mask) in stayWords(in: index.listOf[i * 3], index) where position < words.count && words[position] & mask != 0 { return }
             }
             if distance == nil, let origin = query.origin {
                 distance = Geo.distanceKilometres(origin.latitude, origin.longitude, index.latitudes[i], index.longitudes[i])
@@ -450,10 +487,136 @@ extension ListingRecord {
     public var rating: Double { reviewCount > 0 ? Double(ratingTotal) / Double(reviewCount) / 100 : 0 }
 }
 
-extension Dictionary where Key == Int32, Value == [UInt64] {
-    /// Runs `body` on the rows of blocks `first ..< end` that exist, in place.
-    fileprivate mutating func withEachRow(from first: Int32, to end: Int32, _ body: (inout [UInt64]) -> Void) {
-        guard first < end else { return }
-        for block in first..<end where self[block] != nil { body(&self[block]!) }
+
+/// Rows of bits over a list's positions (bit `p % 64` of word `p / 64` is position `p`), stored
+/// row after row in one buffer: shifting every row for an inserted position streams through one
+/// block of memory, and a query's rows (consecutive nights) sit side by side.
+struct BitMatrix: Sendable {
+    private(set) var words: [UInt64] = []
+    /// Words per row.
+    private(set) var stride = 0
+    private(set) var rows = 0
+
+    func isSet(_ row: Int, _ position: Int) -> Bool {
+        let word = position >> 6
+        return row < rows && word < stride && words[row * stride + word] >> UInt64(position & 63) & 1 != 0
     }
+
+    mutating func set(_ row: Int, _ position: Int, _ value: Bool) {
+        if row >= rows || position >> 6 >= stride {
+            guard value else { return }
+            reserve(rows: row + 1, positions: position + 1)
+        }
+        let bit = UInt64(1) << UInt64(position & 63), i = row * stride + position >> 6
+        if value { words[i] |= bit } else { words[i] &= ~bit }
+    }
+
+    /// Room for `rows` rows of `positions` positions (new bits clear).
+    mutating func reserve(rows wanted: Int, positions: Int) {
+        let needed = (positions + 63) >> 6
+        if needed > stride {
+            let wider = max(needed, stride * 2)
+            var grown = [UInt64](repeating: 0, count: rows * wider)
+            for row in 0..<rows {
+                for w in 0..<stride { grown[row * wider + w] = words[row * stride + w] }
+            }
+            words = grown
+            stride = wider
+        }
+        if wanted > rows {
+            words.append(contentsOf: repeatElement(0, count: (wanted - rows) * stride))
+            rows = wanted
+        }
+    }
+
+    /// Adds `count` clear rows before the first.
+    mutating func prependRows(_ count: Int) {
+        words.insert(contentsOf: repeatElement(0, count: count * stride), at: 0)
+        rows += count
+    }
+
+    /// Opens a clear position at `position` in every row, of a list that had `count` positions:
+    /// the bits from there on move up by one.
+    mutating func insert(at position: Int, count: Int) {
+        reserve(rows: rows, positions: count + 1)
+        let first = position >> 6, stride = stride, low = (UInt64(1) << UInt64(position & 63)) &- 1
+        guard first < stride else { return }
+        words.withUnsafeMutableBufferPointer { words in
+            for base in Swift.stride(from: 0, to: rows * stride, by: stride) {
+                var carry = words[base + first] >> 63
+                words[base + first] = (words[base + first] & low) | ((words[base + first] & ~low) << 1)
+                for w in (base + first + 1)..<(base + stride) {
+                    let next = words[w] >> 63
+                    words[w] = words[w] << 1 | carry
+                    carry = next
+                }
+            }
+        }
+    }
+
+    /// Closes `position` in every row: the bits after it move down by one.
+    mutating func remove(at position: Int) {
+        let first = position >> 6, stride = stride, low = (UInt64(1) << UInt64(position & 63)) &- 1
+        guard first < stride else { return }
+        words.withUnsafeMutableBufferPointer { words in
+            for base in Swift.stride(from: 0, to: rows * stride, by: stride) {
+                let last = base + stride - 1, at = base + first
+                words[at] = (words[at] & low) | ((words[at] >> 1) & ~low) | (at < last ? words[at + 1] << 63 : 0)
+                for w in (at + 1)..<(base + stride) { words[w] = words[w] >> 1 | (w < last ? words[w + 1] << 63 : 0) }
+            }
+        }
+    }
+
+    /// Clears `position` in every row.
+    mutating func clear(_ position: Int) {
+        let word = position >> 6
+        guard word < stride else { return }
+        let keep = ~(UInt64(1) << UInt64(position & 63))
+        for row in 0..<rows { words[row * stride + word] &= keep }
+    }
+
+    /// `mask[w] &= row[first + w]` (or `&= ~row[first + w]` with `inverted`); bits past the
+    /// matrix are clear.
+    func narrow(_ mask: inout [UInt64], by row: Int, from first: Int, inverted: Bool = false) {
+        let stride = stride, rows = rows
+        words.withUnsafeBufferPointer { words in
+            mask.withUnsafeMutableBufferPointer { mask in
+                for w in mask.indices {
+                    let word = row < rows && first + w < stride ? words[row * stride + first + w] : 0
+                    mask[w] &= inverted ? ~word : word
+                }
+            }
+        }
+    }
+}
+
+/// A city list's taken nights: one row of its bit matrix per night (days since the epoch), from
+/// the earliest night anything was taken to the latest.
+struct NightRows: Sendable {
+    private var first: Int32 = 0
+    private(set) var matrix = BitMatrix()
+
+    /// The row of `night`, nil when no row holds it (nothing taken that night).
+    func row(_ night: Int32) -> Int? {
+        let i = Int(night) - Int(first)
+        return i >= 0 && i < matrix.rows ? i : nil
+    }
+
+    func isSet(_ night: Int32, _ position: Int) -> Bool { row(night).map { matrix.isSet($0, position) } ?? false }
+
+    mutating func set(_ night: Int32, _ position: Int, _ value: Bool) {
+        if matrix.rows == 0 {
+            guard value else { return }
+            first = night
+        } else if night < first {
+            guard value else { return }
+            matrix.prependRows(Int(first) - Int(night))
+            first = night
+        }
+        matrix.set(Int(night) - Int(first), position, value)
+    }
+
+    mutating func clear(_ position: Int) { matrix.clear(position) }
+    mutating func insert(at position: Int, count: Int) { matrix.insert(at: position, count: count) }
+    mutating func remove(at position: Int) { matrix.remove(at: position) }
 }

@@ -70,11 +70,23 @@ public struct SearchPage: Sendable, Equatable {
         self.hits = hits
     }
 
-    /// Merges shards' pages into one: totals add, hits interleave by key, `limit` kept.
+    /// Merges shards' pages (each in key order) into one: totals add, hits interleave by key,
+    /// `limit` kept. Only the hits kept are copied.
     public static func merge(_ pages: [SearchPage], limit: Int) -> SearchPage {
-        var hits = pages.flatMap(\.hits)
-        hits.sort { $0.key < $1.key }
-        return SearchPage(total: pages.reduce(0) { $0 + $1.total }, hits: Array(hits.prefix(limit)))
+        var hits: [SearchHit] = []
+        hits.reserveCapacity(min(limit, pages.reduce(0) { $0 + $1.hits.count }))
+        var next = Array(repeating: 0, count: pages.count)
+        while hits.count < limit {
+            var best: Int?
+            for (i, page) in pages.enumerated() where next[i] < page.hits.count {
+                if let b = best, !(page.hits[next[i]].key < pages[b].hits[next[b]].key) { continue }
+                best = i
+            }
+            guard let best else { break }
+            hits.append(pages[best].hits[next[best]])
+            next[best] += 1
+        }
+        return SearchPage(total: pages.reduce(0) { $0 + $1.total }, hits: hits)
     }
 }
 

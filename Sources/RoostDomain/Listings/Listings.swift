@@ -49,15 +49,26 @@ public enum Listings: Aggregate {
             if !isKnownUniquelyReferenced(&storage) { storage = Storage(listings: storage.listings, index: storage.index, bookings: storage.bookings) }
         }
 
+        /// Indexes every listing afresh, cheapest first: each entry then joins the end of its lists,
+        /// so no bitmap shifts (what loading a snapshot does).
+        mutating func rebuildIndex() {
+            unique()
+            storage.index = ListingIndex()
+            for listing in storage.listings.values.sorted(by: { $0.details.pricePerNight < $1.details.pricePerNight }) {
+                storage.index.update(listing)
+            }
+        }
+
         mutating func reindex(_ id: String) {
             unique()
             if let listing = storage.listings[id] { storage.index.update(listing) } else { storage.index.remove(id) }
         }
 
-        /// The index's copy of one listing's taken nights, after a booking took or gave back some.
-        mutating func reindexNights(_ id: String) {
+        /// The index's copy of one listing's taken nights within `nights`, after a booking took or
+        /// gave back some.
+        mutating func reindexNights(_ id: String, _ nights: Range<CalendarDay>) {
             unique()
-            if let listing = storage.listings[id] { storage.index.updateNights(listing) }
+            if let listing = storage.listings[id] { storage.index.updateNights(listing, in: nights) }
         }
 
         public static func == (lhs: Self, rhs: Self) -> Bool {
@@ -232,9 +243,11 @@ public enum Listings: Aggregate {
         applyToListings(event, &state)
         guard let listingID else { return }
         switch event {
-        case .bookingHeld, .bookingCanceled:
-            // Only the nights changed: the listing keeps its place in the index.
-            state.reindexNights(listingID)
+        case let .bookingHeld(booking):
+            // Only the stay's nights changed: the listing keeps its place in the index.
+            state.reindexNights(listingID, booking.stay)
+        case let .bookingCanceled(id, _):
+            if let stay = state.bookings[id]?.stay { state.reindexNights(listingID, stay) }
         case .bookingConfirmed, .bookingHoldExtended, .bookingCompleted:
             break  // a booking's status is not indexed
         default:
@@ -318,8 +331,8 @@ public enum Listings: Aggregate {
         for _ in 0..<count {
             let listing = try reader.readListingRecord()
             state.listings[listing.id] = listing
-            state.reindex(listing.id)
         }
+        state.rebuildIndex()
         if reader.isAtEnd { return state }
         for _ in 0..<(try reader.readCount(limit: reader.remaining)) {
             let id = try reader.readString()
