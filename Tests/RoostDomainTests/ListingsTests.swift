@@ -34,14 +34,26 @@ struct ListingsTests {
     @Test func createUpdateAndSoftDelete() {
         let (state, outcomes) = run([
             .create(record()), .create(record()),
-            .update(id: "lst_a", details(title: "Loft")), .update(id: "lst_a", details(title: "Loft")),
-            .delete(id: "lst_a", today: day), .update(id: "lst_a", details()), .setStatus(id: "lst_zzz", .inactive),
+            .update(id: "lst_a", details(title: "Loft"), over: details()), .update(id: "lst_a", details(title: "Loft"), over: details(title: "Loft")),
+            .delete(id: "lst_a", today: day), .update(id: "lst_a", details(), over: details(title: "Loft")), .setStatus(id: "lst_zzz", .inactive),
         ])
         #expect(outcomes[1] == .failure(.listingExists))
         #expect(outcomes[3] == .success([]), "an update that changes nothing records nothing")
         #expect(state.listings["lst_a"]?.status == .deleted && state.listings["lst_a"]?.details.title == "Loft")
         #expect(outcomes[5] == .failure(.listingNotFound), "a deleted listing is gone for edits")
         #expect(outcomes[6] == .failure(.listingNotFound))
+    }
+
+    /// Two partial edits read the same details: the second one decided is refused rather than
+    /// written over the first (its editor works it out again over the new details).
+    @Test func anEditOverDetailsThatChangedMeanwhileIsRefused() {
+        let (state, outcomes) = run([
+            .create(record()),
+            .update(id: "lst_a", details(title: "Loft"), over: details()),
+            .update(id: "lst_a", details(title: "Barn"), over: details()),
+        ])
+        #expect(outcomes[2] == .failure(.editedMeanwhile))
+        #expect(state.listings["lst_a"]?.details.title == "Loft")
     }
 
     @Test func nightsBlockUnblockAndPrice() {

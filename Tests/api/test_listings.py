@@ -281,6 +281,37 @@ def test_search_agrees_with_brute_force_and_pages_cleanly(market):
             assert seen == [l["id"] for l in expected], (params, sort)
 
 
+def test_concurrent_partial_edits_all_land(market):
+    """Partial edits of different fields sent at once: every one of them is in the listing
+    afterwards (none is worked out over details another has replaced)."""
+    server, host, _, _ = market
+    for round in range(4):
+        listing = create(server, host)
+        edits = [
+            {"title": f"Edited {round}"}, {"description": f"Round {round}."}, {"maxGuests": 7}, {"bedrooms": 5},
+            {"beds": 6}, {"bathrooms": 2.5}, {"minNights": 2}, {"maxNights": 20}, {"instantBook": False},
+            {"cancellationPolicy": "strict"}, {"propertyType": "house"}, {"amenities": ["wifi", "kitchen", "pool"]},
+        ]
+        barrier = threading.Barrier(len(edits))
+        statuses = []
+
+        def send(edit):
+            barrier.wait()
+            statuses.append(server.request("PATCH", f"/v1/listings/{listing['id']}", json=edit, headers=bearer(host)).status_code)
+
+        threads = [threading.Thread(target=send, args=(edit,)) for edit in edits]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert statuses == [200] * len(edits)
+        final = server.get(f"/v1/listings/{listing['id']}").json()
+        for edit in edits:
+            for field, value in edit.items():
+                got = sorted(final[field]) if field == "amenities" else final[field]
+                assert got == (sorted(value) if field == "amenities" else value), f"round {round}: the edit {edit} was lost"
+
+
 def test_pagination_never_repeats_or_skips_while_listings_are_added(market):
     server, host, _, _ = market
     rng = random.Random(7)

@@ -67,12 +67,25 @@ struct ListingRoutes {
         return EncodedJSON(ListingJSON(listing, media: service.media), status: .created)
     }
 
+    /// How often an edit is worked out again when others keep landing first.
+    static let editAttempts = 8
+
     @Sendable func update(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
         let id = try context.parameters.require("id")
         let body = try await request.decodeStrictJSON(as: ListingBody.self, limit: bodyLimit)
-        let listing = try await service.managed(id, by: try context.requirePrincipal())
-        let details = try ListingRules.details(from: body, over: listing.details, reference: reference).get()
-        try await service.execute(.update(id: id, details), on: id)
+        let principal = try context.requirePrincipal()
+        // A partial edit over the details as read; when another edit lands in between, the
+        // shard refuses it and it is worked out again over the new details.
+        for attempt in 1...Self.editAttempts {
+            let listing = try await service.managed(id, by: principal)
+            let details = try ListingRules.details(from: body, over: listing.details, reference: reference).get()
+            do {
+                try await service.execute(.update(id: id, details, over: listing.details), on: id)
+                break
+            } catch let problem as Problem where problem.code == "edit_conflict" && attempt < Self.editAttempts {
+                continue
+            }
+        }
         guard let updated = await service.listing(id) else { throw Problem.notFound("No such listing.") }
         return EncodedJSON(ListingJSON(updated, media: service.media))
     }

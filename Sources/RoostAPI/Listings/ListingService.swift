@@ -77,6 +77,8 @@ public final class ListingService: Sendable {
             case .holdNotExpired:
                 throw Problem(.conflict, code: "hold_not_expired", title: "Conflict", detail: "The booking's hold has not lapsed.")
             case .stayNotOver: throw Problem(.conflict, code: "stay_not_over", title: "Conflict", detail: "The stay has not ended.")
+            case .editedMeanwhile:
+                throw Problem(.conflict, code: "edit_conflict", title: "Conflict", detail: "The listing kept changing while this edit was applied; send it again.")
             }
         }
     }

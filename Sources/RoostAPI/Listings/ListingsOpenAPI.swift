@@ -8,8 +8,8 @@ enum ListingsOpenAPI {
             ),
             OpenAPIOperation(method: "get", path: "/v1/listings/{id}", operationId: "getListing", summary: "A listing, with rating and reviewCount", success: (200, "Listing"), problems: [404]),
             OpenAPIOperation(
-                method: "patch", path: "/v1/listings/{id}", operationId: "updateListing", summary: "Edit a listing (its host or an admin); location may be partial",
-                signedIn: true, body: ("application/json", "ListingInput"), success: (200, "Listing"), problems: [400, 401, 403, 404, 415, 422]
+                method: "patch", path: "/v1/listings/{id}", operationId: "updateListing", summary: "Edit a listing (its host or an admin); location may be partial; 409 edit_conflict when other edits keep landing first",
+                signedIn: true, body: ("application/json", "ListingInput"), success: (200, "Listing"), problems: [400, 401, 403, 404, 409, 415, 422]
             ),
             OpenAPIOperation(
                 method: "delete", path: "/v1/listings/{id}", operationId: "deleteListing", summary: "Soft delete; 409 has_upcoming_bookings while stays lie ahead",

@@ -88,7 +88,10 @@ public enum Listings: Aggregate {
 
     public enum Command: Sendable {
         case create(ListingRecord)
-        case update(id: String, ListingDetails)
+        /// New details, worked out from `over` (the details the editor read): refused with
+        /// `editedMeanwhile` when the listing's details are no longer those, so two concurrent
+        /// partial edits cannot lose one another (the editor reads again and retries).
+        case update(id: String, ListingDetails, over: ListingDetails)
         case setStatus(id: String, ListingStatus)
         /// The soft delete; refused while booked nights lie ahead of `today`.
         case delete(id: String, today: CalendarDay)
@@ -146,6 +149,8 @@ public enum Listings: Aggregate {
         case bookingIs(BookingStatus)
         case holdNotExpired
         case stayNotOver
+        /// The listing's details changed since the edit read them.
+        case editedMeanwhile
     }
 
     public static let kind: UInt16 = 2
@@ -163,8 +168,11 @@ public enum Listings: Aggregate {
         case let .create(record):
             guard state.listings[record.id] == nil else { return .failure(.listingExists) }
             return .success([.created(record)])
-        case let .update(id, details):
-            return live(id).map { $0.details == details ? [] : [.updated(id: id, details, at: now)] }
+        case let .update(id, details, base):
+            return live(id).flatMap { listing in
+                if listing.details != base { return .failure(.editedMeanwhile) }
+                return .success(listing.details == details ? [] : [.updated(id: id, details, at: now)])
+            }
         case let .setStatus(id, status):
             return live(id).map { $0.status == status ? [] : [.statusChanged(id: id, status, at: now)] }
         case let .delete(id, today):
