@@ -106,6 +106,34 @@ import Testing
     }
 }
 
+/// Payments the guest approved at a provider that leaves their authorization to the server (PayPal).
+@Suite struct BuyerApprovalTests {
+    /// A booking paid in the browser at a provider that leaves the authorization to the server:
+    /// the approval event authorizes it, then the booking goes on as any paid one (here instant
+    /// book: captured and confirmed); a declined authorization cancels it and frees its nights.
+    @Test(arguments: [("pm_card_visa", BookingStatus.confirmed), ("pm_card_chargeDeclined", BookingStatus.canceled)])
+    func anApprovedPaymentIsAuthorizedWhenItsEventArrives(card: String, outcome: BookingStatus) async throws {
+        try await withServices { services, engine, clock in
+            // A sandbox of its own: the service's sends no events to the engine's bookings.
+            let service = bookings(services, engine, clock, gateway: ApprovalGateway(sandbox: SandboxGateway(), card: card))
+            let listing = try await services.listings.create(hostID: "usr_host", details: singaporeLoft(instantBook: true))
+            let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
+            let stay = today.advanced(by: 5)..<today.advanced(by: 7)
+            let waiting = try await service.create(
+                guestID: "usr_guest", .init(listingID: listing.id, stay: stay, guests: 1, currency: nil, paymentMethod: nil), rates: PricingRates()
+            )
+            #expect(waiting.booking.status == .pending && waiting.clientSecret != nil)
+            try await service.paymentEvent(idempotencyKey: "auth:\(waiting.booking.id)")
+            let after = try #require(await service.booking(waiting.booking.id))
+            #expect(after.status == outcome)
+            let recorded = await service.payment(waiting.booking.id)
+            #expect(outcome == .confirmed ? recorded?.status == .captured : recorded == nil)
+            #expect(await services.listings.listing(listing.id)?.calendar.isFree(stay) == (outcome == .canceled))
+            #expect(await ledgerViolations(engine) == [])
+        }
+    }
+}
+
 /// Payments the ledger never recorded for a booking that ended: the provider's answer was lost, or
 /// the guest never confirmed in the browser. What the provider holds under our key goes back.
 @Suite struct UnrecordedPaymentTests {

@@ -96,6 +96,51 @@ struct ProxyGateway: PaymentGateway {
         try await before(.lookup)
         return try answer(.lookup, try await inner.payment(forIdempotencyKey: key))
     }
+    func authorizeApproved(_ payment: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
+        try await before(.authorize)
+        return try answer(.authorize, try await inner.authorizeApproved(payment, idempotencyKey: idempotencyKey))
+    }
+}
+
+/// A provider whose buyers approve payments that the server must then authorize (as PayPal's
+/// do), played over the sandbox: a payment waiting for its buyer reads as approved, and
+/// authorizing it confirms it with `card` (the buyer's choice at the provider).
+final class ApprovalGateway: PaymentGateway {
+    let sandbox: SandboxGateway
+    let card: String
+    let secrets: Mutex<[String: String]> = Mutex([:])
+
+    init(sandbox: SandboxGateway, card: String) {
+        self.sandbox = sandbox
+        self.card = card
+    }
+
+    func authorize(amount: Int64, currency: String, paymentMethod: String?, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
+        let made = try await sandbox.authorize(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: idempotencyKey)
+        if let secret = made.clientSecret { secrets.withLock { $0[made.id] = secret } }
+        return made
+    }
+    func capture(_ payment: String, amount: Int64?, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
+        try await sandbox.capture(payment, amount: amount, idempotencyKey: idempotencyKey)
+    }
+    func void(_ payment: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
+        try await sandbox.void(payment, idempotencyKey: idempotencyKey)
+    }
+    func refund(_ payment: String, amount: Int64, idempotencyKey: String) async throws(GatewayError) -> GatewayRefund {
+        try await sandbox.refund(payment, amount: amount, idempotencyKey: idempotencyKey)
+    }
+    func payout(amount: Int64, currency: String, destination: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayout {
+        try await sandbox.payout(amount: amount, currency: currency, destination: destination, idempotencyKey: idempotencyKey)
+    }
+    func payment(forIdempotencyKey key: String) async throws(GatewayError) -> GatewayPayment? {
+        guard var payment = try await sandbox.payment(forIdempotencyKey: key) else { return nil }
+        if payment.status == .requiresPaymentMethod { payment.status = .requiresAuthorization }
+        return payment
+    }
+    func authorizeApproved(_ payment: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
+        guard let secret = secrets.withLock({ $0[payment] }) else { throw .notFound(payment) }
+        return try await sandbox.confirm(payment, clientSecret: secret, paymentMethod: card)
+    }
 }
 
 /// The services' booking workflow over another gateway (same engine, listings and clock).

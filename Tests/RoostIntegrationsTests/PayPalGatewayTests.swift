@@ -318,7 +318,8 @@ struct PayPalGatewayServerTests {
         let early = await paypalOutcome { () async throws(GatewayError) in try await gateway.authorizeApproved(waiting.id, idempotencyKey: "approve:buyer:0") }
         #expect(early == .failure(.invalidState("PayPal authorize order: ORDER_NOT_APPROVED")))
         try await account.post("/__approve/\(waiting.id)")
-        #expect(try await gateway.retrieve(waiting.id).status == .requiresPaymentMethod)
+        #expect(try await gateway.retrieve(waiting.id).status == .requiresAuthorization)
+        #expect(try await gateway.payment(forIdempotencyKey: "auth:buyer")?.status == .requiresAuthorization)
         let authorized = try await gateway.authorizeApproved(waiting.id, idempotencyKey: "approve:buyer")
         #expect(authorized.status == .requiresCapture && authorized.clientSecret == nil)
         #expect(try await gateway.capture(waiting.id, amount: nil, idempotencyKey: "cap:buyer").amountCaptured == 2000)
@@ -479,6 +480,18 @@ struct PayPalGatewayServerTests {
         #expect(check.json("webhook_id") as? String == "WH-ROOST-1")
         #expect(check.json("transmission_sig") as? String == delivery.headers["PAYPAL-TRANSMISSION-SIG"])
         #expect(check.json("webhook_event", "resource", "custom_id") as? String == "auth:bkg_1")
+    }
+
+    /// An order's event carries its `custom_id` in its purchase unit, not beside its status.
+    @Test func anOrderEventNamesItsPaymentByThePurchaseUnitsCustomID() async throws {
+        let gateway = try account.gateway()
+        let verifier = try PayPalWebhookVerifier(gateway: gateway, webhookID: "WH-ROOST-2")
+        let event = #"{"id":"WH-ORDER-APPROVED-1","event_type":"CHECKOUT.ORDER.APPROVED","create_time":"2025-06-15T15:06:40Z","resource":{"id":"5O190127TN364715T","status":"APPROVED","intent":"AUTHORIZE","purchase_units":[{"reference_id":"auth:bkg_2","custom_id":"auth:bkg_2","amount":{"currency_code":"USD","value":"15.00"}}]}}"#
+        let delivery = try await account.sendWebhook(webhookID: "WH-ROOST-2", event: event)
+        let sentAt = try #require(delivery.headers["PAYPAL-TRANSMISSION-TIME"])
+        let now = try #require(PayPalWebhookVerifier.date(sentAt))
+        let verified = try await verifier.verify(body: delivery.body, headers: delivery.headers, now: now)
+        #expect(verified.eventType == "CHECKOUT.ORDER.APPROVED" && verified.resourceStatus == "APPROVED" && verified.customID == "auth:bkg_2")
     }
 
     @Test func webhookDeliveriesPayPalDidNotSendAreRefused() async throws {

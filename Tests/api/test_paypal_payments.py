@@ -81,3 +81,59 @@ def test_hosts_are_paid_to_paypal_receivers(paypal_market):
     assert_problem(server.request("PUT", "/v1/hosts/me/payout-account", json={"account": "acct_1"}, headers=bearer(host)), 422)
     put = server.request("PUT", "/v1/hosts/me/payout-account", json={"account": "host@example.com"}, headers=bearer(host))
     assert put.status_code == 200 and put.json()["account"] == "host@example.com"
+
+
+def order_approved(booking_id, order_id, event_id):
+    return {"id": event_id, "event_type": "CHECKOUT.ORDER.APPROVED", "create_time": "2026-11-25T10:00:00Z",
+            "resource": {"id": order_id, "status": "APPROVED", "intent": "AUTHORIZE",
+                         "purchase_units": [{"reference_id": f"auth:{booking_id}", "custom_id": f"auth:{booking_id}"}]}}
+
+
+def pay_in_the_browser(server, guest, listing_id, check_in):
+    """Books without a payment method: the booking waits, its client secret the order's approval link."""
+    booked = book(server, guest, listing_id, check_in=check_in, paymentMethod=None)
+    assert booked.status_code == 201, booked.text
+    booking = booked.json()
+    assert booking["status"] == "pending" and booking["payment"] is not None
+    link = booking["payment"]["clientSecret"]
+    assert link.startswith(f"{PAYPAL}/checkoutnow?token="), link
+    return booking, link.split("token=", 1)[1]
+
+
+def deliver(server, event):
+    body, headers = delivery(event)
+    answer = server.request("POST", "/v1/payments/webhooks/paypal", data=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["outcome"]
+
+
+def test_a_guest_pays_with_paypal_in_the_browser(paypal_market):
+    """The buyer approves the order at PayPal; the approval event makes Roost authorize it (PayPal
+    leaves that to the server), then capture and confirm an instant booking."""
+    server, host, guest = paypal_market
+    booking, order = pay_in_the_browser(server, guest, create(server, host)["id"], check_in=70)
+    # An approval event before the buyer approved (a forgery PayPal would not sign, or a replay of
+    # another order's) changes nothing: Roost asks PayPal what the order is now.
+    assert deliver(server, order_approved(booking["id"], order, "WH-APPROVED-EARLY")) == "handled"
+    assert server.get(f"/v1/bookings/{booking['id']}", headers=bearer(guest)).json()["status"] == "pending"
+
+    requests.post(f"{PAYPAL}/__approve/{order}", params={"client": CLIENT}, timeout=5).raise_for_status()
+    assert deliver(server, order_approved(booking["id"], order, "WH-APPROVED-1")) == "handled"
+    paid = server.get(f"/v1/bookings/{booking['id']}", headers=bearer(guest)).json()
+    assert paid["status"] == "confirmed" and paid["payment"]["status"] == "captured", paid
+    assert paid["payment"]["captured"] == booking["price"]["total"]
+    calls = requests.get(f"{PAYPAL}/__calls", params={"client": CLIENT}, timeout=5).json()
+    steps = [c["request_id"] for c in calls if c.get("method") == "POST" and booking["id"] in (c.get("request_id") or "")]
+    assert steps == [f"auth:{booking['id']}", f"auth:{booking['id']}:authorize", f"cap:{booking['id']}"], steps
+
+
+def test_a_request_to_book_paid_with_paypal_waits_for_its_host(paypal_market):
+    server, host, guest = paypal_market
+    booking, order = pay_in_the_browser(server, guest, create(server, host, instantBook=False)["id"], check_in=80)
+    requests.post(f"{PAYPAL}/__approve/{order}", params={"client": CLIENT}, timeout=5).raise_for_status()
+    assert deliver(server, order_approved(booking["id"], order, "WH-APPROVED-2")) == "handled"
+    waiting = server.get(f"/v1/bookings/{booking['id']}", headers=bearer(host)).json()
+    assert waiting["status"] == "pending" and waiting["payment"]["status"] == "authorized", waiting
+    accepted = server.request("POST", f"/v1/bookings/{booking['id']}/accept", headers=bearer(host))
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["status"] == "confirmed" and accepted.json()["payment"]["status"] == "captured"

@@ -330,8 +330,8 @@ public final class BookingService: Sendable {
             }
         case .succeeded where made.amountCaptured > made.amountRefunded:
             _ = try await gateway.refund(made.id, amount: made.amountCaptured - made.amountRefunded, idempotencyKey: "refund:\(booking.id):unrecorded")
-        case .succeeded, .canceled:
-            break
+        case .succeeded, .canceled, .requiresAuthorization:
+            break  // nothing held (an approved order nobody authorizes lapses at the provider)
         }
     }
 
@@ -348,7 +348,7 @@ public final class BookingService: Sendable {
     }
 
     /// The provider's error, if `call` fails.
-    private static func failure(_ call: () async throws(GatewayError) -> Void) async -> GatewayError? {
+    static func failure(_ call: () async throws(GatewayError) -> Void) async -> GatewayError? {
         do {
             try await call()
             return nil

@@ -11,6 +11,7 @@ import RoostIntegrations
 /// | the crash came after | the ledger | the provider | reconciliation |
 /// |---|---|---|---|
 /// | the hold | no payment | none | nothing: the hold lapses after 15 minutes |
+/// | the buyer's approval (PayPal, paying in the browser) | no payment | approved | authorizes it (`auth:<booking>:authorize`; a decline cancels, releasing the nights), then as below |
 /// | the provider's authorization | no payment | authorized (or captured) | records the authorization, then as below |
 /// | the ledger's authorization (instant book) | authorized | authorized | captures and confirms, as the guest asked |
 /// | the provider's capture | authorized | captured | records the capture, confirms |
@@ -43,8 +44,23 @@ extension BookingService {
             return false
         }
         guard booking.status == .pending else { return false }
-        let provider = try await gateway.payment(forIdempotencyKey: "auth:\(id)")
+        var provider = try await gateway.payment(forIdempotencyKey: "auth:\(id)")
         var payment = await payment(id)
+        if payment == nil, let approved = provider, approved.status == .requiresAuthorization {
+            // The guest approved the payment at the provider (PayPal): the server authorizes it.
+            let gateway = gateway
+            var authorized: GatewayPayment?
+            let failure = await Self.failure { () async throws(GatewayError) in
+                authorized = try await gateway.authorizeApproved(approved.id, idempotencyKey: "auth:\(id):authorize")
+            }
+            switch failure {
+            case nil: provider = authorized
+            case .declined?:
+                try await cancel(booking, by: .system, reason: "payment declined", refund: 0)
+                return true
+            case let failure?: throw failure
+            }
+        }
         var changed = false
         if payment == nil {
             guard let provider, provider.status == .requiresCapture || provider.status == .succeeded else { return false }
@@ -79,7 +95,7 @@ extension BookingService {
         default:
             return changed
         }
-        logger.notice("reconciled a booking after a restart", metadata: ["booking": "\(id)"])
+        logger.notice("reconciled a booking with its payment provider", metadata: ["booking": "\(id)"])
         return true
     }
 

@@ -25,9 +25,9 @@ import NIOHTTP1
 /// approves the order at** (the `approve` or `payer-action` link) — PayPal has no client secret;
 /// the approval link is what a client needs to finish the payment. Unlike Stripe, where a client's
 /// confirmation leaves the payment authorized, a PayPal order the buyer approved is only
-/// `APPROVED`: the server must still authorize it, with ``authorizeApproved(_:idempotencyKey:)``
-/// (not part of ``PaymentGateway``, which has no such step). Until then it reads as
-/// `requiresPaymentMethod`.
+/// `APPROVED`, read as `requiresAuthorization`: the server must still authorize it, with
+/// ``authorizeApproved(_:idempotencyKey:)`` (bookings do when the buyer's approval event arrives,
+/// or when they reconcile).
 ///
 /// **Capture** is always final (`final_capture: true`): a partial capture releases the rest of the
 /// hold, as a payment is captured once. PayPal honours an authorization for 3 days and lets it be
@@ -410,6 +410,8 @@ public struct PayPalGateway: PaymentGateway {
             }
         } else if order.status == "VOIDED" {
             status = .canceled
+        } else if order.status == "APPROVED" {
+            status = .requiresAuthorization
         } else {
             status = .requiresPaymentMethod
         }

@@ -142,7 +142,8 @@ public struct PayPalWebhookVerifier: Sendable {
         }
         return PayPalWebhookEvent(
             id: id, eventType: type, createTime: wire.createTime.flatMap(date), resourceID: wire.resource?.id,
-            resourceStatus: wire.resource?.status, customID: wire.resource?.customId, amount: amount, currency: currency
+            resourceStatus: wire.resource?.status, customID: wire.resource?.customId ?? wire.resource?.purchaseUnits?.first?.customId,
+            amount: amount, currency: currency
         )
     }
 
@@ -157,6 +158,12 @@ public struct PayPalWebhookVerifier: Sendable {
             var status: String?
             var customId: String?
             var amount: Amount?
+            /// An order's (`CHECKOUT.ORDER.*` events): its `custom_id` is its purchase unit's.
+            var purchaseUnits: [PurchaseUnit]?
+        }
+
+        struct PurchaseUnit: Decodable {
+            var customId: String?
         }
 
         /// Payments v2 resources write `currency_code`, older v1 ones `currency`.

@@ -21,11 +21,18 @@ public protocol PaymentGateway: Sendable {
     /// The payment an `authorize` with this key created, if any: how a restart learns the outcome
     /// of a call it made but never heard back from.
     func payment(forIdempotencyKey key: String) async throws(GatewayError) -> GatewayPayment?
+    /// Authorizes a payment its buyer approved at the provider (`requiresAuthorization`: a PayPal
+    /// order the buyer approved, which the server must still authorize). Answers `requiresCapture`,
+    /// or throws `declined`. Providers whose client confirmation authorizes by itself (Stripe, the
+    /// sandbox) never answer `requiresAuthorization` and keep the default, which refuses.
+    func authorizeApproved(_ payment: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment
 }
 
 public struct GatewayPayment: Hashable, Sendable {
     public enum Status: String, Sendable {
         case requiresPaymentMethod = "requires_payment_method"
+        /// The buyer approved it at the provider; the server authorizes it (`authorizeApproved`).
+        case requiresAuthorization = "requires_authorization"
         case requiresCapture = "requires_capture"
         case succeeded
         case canceled
@@ -80,6 +87,10 @@ public enum GatewayError: Error, Equatable, Sendable {
 }
 
 extension PaymentGateway {
+    public func authorizeApproved(_ payment: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
+        throw .invalidState("payment \(payment): this provider has no approval step")
+    }
+
     /// For a provider without a one-call charge: authorize, then capture (the capture's key derived
     /// from the charge's, so a retry repeats both calls exactly).
     public func charge(amount: Int64, currency: String, paymentMethod: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
