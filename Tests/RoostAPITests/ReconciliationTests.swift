@@ -3,6 +3,7 @@ import RoostDomain
 import RoostEngine
 import RoostIntegrations
 import RoostTestSupport
+import Synchronization
 import Testing
 
 @testable import RoostAPI
@@ -130,6 +131,36 @@ import Testing
             #expect(outcome == .confirmed ? recorded?.status == .captured : recorded == nil)
             #expect(await services.listings.listing(listing.id)?.calendar.isFree(stay) == (outcome == .canceled))
             #expect(await ledgerViolations(engine) == [])
+        }
+    }
+}
+
+/// Canceled bookings marked settled for good are not visited again, even by a restarted process.
+@Suite struct SettledMarkTests {
+    /// A declined card leaves a canceled booking the ledger knows no payment for: settling it asks
+    /// the provider what it holds under our key. Once settled, the mark is durable: a restarted
+    /// service (nothing in memory) neither visits it nor asks the provider again.
+    @Test func aSettledCanceledBookingIsNotAskedAboutAfterARestart() async throws {
+        try await withServices { services, engine, clock in
+            let listing = try await services.listings.create(hostID: "usr_host", details: singaporeLoft(instantBook: true))
+            let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
+            await #expect(throws: Problem.self) {
+                try await services.bookings.create(
+                    guestID: "usr_guest", .init(listingID: listing.id, stay: today.advanced(by: 5)..<today.advanced(by: 7), guests: 1, currency: nil, paymentMethod: "pm_card_chargeDeclined"),
+                    rates: PricingRates()
+                )
+            }
+            let booking = try #require(await services.listings.group.shard(for: listing.id).read { $0.bookings.values.first })
+            #expect(booking.status == .canceled)
+            _ = await bookings(services, engine, clock, gateway: services.bookings.gateway).runDueTransitions()
+            #expect(await services.listings.group.shard(for: listing.id).read { $0.settled.contains(booking.id) })
+
+            let lookups = Mutex(0)
+            let restarted = bookings(services, engine, clock, gateway: ProxyGateway(inner: services.bookings.gateway) { call in
+                if call == .lookup { lookups.withLock { $0 += 1 } }
+            })
+            _ = await restarted.runDueTransitions()
+            #expect(lookups.withLock { $0 } == 0)
         }
     }
 }

@@ -193,6 +193,18 @@ struct BookingsTests {
         }
     }
 
+    /// Only a canceled booking is marked settled, and only once.
+    @Test func onlyCanceledBookingsAreMarkedSettled() {
+        let (state, outcomes) = run([
+            .hold(booking("bkg_1", 10, 3), today: today), .markSettled(id: "bkg_1"), .markSettled(id: "bkg_9"),
+            .cancelBooking(id: "bkg_1", BookingCancellation(by: .guest, at: t0, reason: "", refund: 0)),
+            .markSettled(id: "bkg_1"), .markSettled(id: "bkg_1"),
+        ], on: market())
+        #expect(outcomes[1] == .failure(.bookingIs(.pending)) && outcomes[2] == .failure(.bookingNotFound))
+        #expect(outcomes[4] == .success([.bookingSettled(id: "bkg_1", at: t0)]) && outcomes[5] == .success([]))
+        #expect(state.settled == ["bkg_1"])
+    }
+
     @Test func bookingEventsAndStateSurviveTheBinaryRoundTrip() throws {
         var canceled = booking("bkg_2", 20, 2)
         canceled.status = .canceled
@@ -201,14 +213,15 @@ struct BookingsTests {
             .bookingHeld(booking("bkg_1", 10, 3)), .bookingConfirmed(id: "bkg_1", at: t0),
             .bookingCanceled(id: "bkg_1", canceled.cancellation!), .bookingCompleted(id: "bkg_1", at: t0), .bookingHeld(canceled),
             .bookingHoldExtended(id: "bkg_1", until: Timestamp(millisecondsSinceEpoch: t0.millisecondsSinceEpoch + 86_400_000), at: t0),
+            .bookingSettled(id: "bkg_2", at: t0),
         ]
         for event in events {
             #expect(try roundTrip(event) == event)
         }
         let state = run([.hold(booking("bkg_1", 10, 3), today: today), .hold(booking("bkg_2", 20, 2), today: today), .confirmBooking(id: "bkg_1"),
-                         .cancelBooking(id: "bkg_2", canceled.cancellation!)], on: market()).0
+                         .cancelBooking(id: "bkg_2", canceled.cancellation!), .markSettled(id: "bkg_2")], on: market()).0
         let decoded = try roundTrip(state: state, of: Listings.self)
-        #expect(decoded == state)
+        #expect(decoded == state && decoded.settled == ["bkg_2"])
         #expect(decoded.bookings.count == 2 && !freeForSearch(decoded, 10, 3) && freeForSearch(decoded, 20, 2))
     }
 }

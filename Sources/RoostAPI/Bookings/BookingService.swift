@@ -20,7 +20,8 @@ public final class BookingService: Sendable {
     let serial = SerialByKey()
     /// Bookings the scheduler has nothing more to do for (completed or canceled, their money
     /// settled and paid out, or nothing left to pay), so its scans skip them without a hop. In
-    /// memory: after a restart the first scan finds them again.
+    /// memory: after a restart the first scan finds the completed ones again (a ledger read each);
+    /// canceled ones are also marked durably (`markSettled`), since settling them may ask the provider.
     let finished = Mutex<Set<String>>([])
 
     /// How long a booking waiting for the client's payment holds its nights.
@@ -391,7 +392,7 @@ public final class BookingService: Sendable {
         let due = await listings.scatter { state in
             var todays: [String: CalendarDay] = [:]
             return state.bookings.values.compactMap { booking -> (BookingRecord, String)? in
-                guard booking.status != .pending, !skip.contains(booking.id) else { return nil }
+                guard booking.status != .pending, !skip.contains(booking.id), !state.settled.contains(booking.id) else { return nil }
                 let timeZone = state.listings[booking.listingID]?.details.location.timeZone ?? "UTC"
                 if booking.status != .canceled {
                     let today = todays[timeZone] ?? ListingService.today(in: timeZone, now: moment)
@@ -441,7 +442,18 @@ public final class BookingService: Sendable {
         guard let booking = await booking(id), booking.status == .completed || booking.status == .canceled else { return }
         let payment = await payment(id)
         let settled = payment.map { $0.status == .voided || $0.paidOut || $0.refunded >= $0.settlementAmount } ?? true
-        if settled { finished.withLock { _ = $0.insert(id) } }
+        guard settled else { return }
+        finished.withLock { _ = $0.insert(id) }
+        // A canceled booking's settlement asks the provider about payments the ledger never
+        // recorded: marked durably, a restart does not ask again (a failed mark is retried next run).
+        if booking.status == .canceled {
+            do {
+                try await listings.execute(.markSettled(id: id), on: booking.listingID)
+            } catch {
+                finished.withLock { _ = $0.remove(id) }
+                logger.warning("could not mark a canceled booking settled; retried on the next run", metadata: ["booking": "\(id)", "error": "\(error)"])
+            }
+        }
     }
 
     /// Pays the host for a stay if it is due and not yet paid. True when a payout was made now.

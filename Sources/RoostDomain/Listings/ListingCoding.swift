@@ -179,6 +179,7 @@ extension Listings.Event {
         case bookingCanceled = 10
         case bookingCompleted = 11
         case bookingHoldExtended = 12
+        case bookingSettled = 13
     }
 
     public func encode(into writer: inout ByteWriter) {
@@ -252,6 +253,10 @@ extension Listings.Event {
             writer.writeString(id)
             writer.write(until)
             writer.write(at)
+        case let .bookingSettled(id, at):
+            header(.bookingSettled)
+            writer.writeString(id)
+            writer.write(at)
         }
     }
 
@@ -295,6 +300,8 @@ extension Listings.Event {
             return .bookingCompleted(id: try reader.readString(), at: try reader.readTimestamp())
         case .bookingHoldExtended:
             return .bookingHoldExtended(id: try reader.readString(), until: try reader.readTimestamp(), at: try reader.readTimestamp())
+        case .bookingSettled:
+            return .bookingSettled(id: try reader.readString(), at: try reader.readTimestamp())
         }
     }
 }

@@ -13,11 +13,13 @@ public enum Listings: Aggregate {
             var listings: ListingTable
             var index: ListingIndex
             var bookings: [String: BookingRecord]
+            var settled: Set<String>
 
-            init(listings: ListingTable = [:], index: ListingIndex = ListingIndex(), bookings: [String: BookingRecord] = [:]) {
+            init(listings: ListingTable = [:], index: ListingIndex = ListingIndex(), bookings: [String: BookingRecord] = [:], settled: Set<String> = []) {
                 self.listings = listings
                 self.index = index
                 self.bookings = bookings
+                self.settled = settled
             }
         }
 
@@ -42,11 +44,20 @@ public enum Listings: Aggregate {
             }
         }
 
+        /// Canceled bookings whose money is settled for good (`bookingSettled`): scans skip them.
+        public var settled: Set<String> {
+            get { storage.settled }
+            _modify {
+                unique()
+                yield &storage.settled
+            }
+        }
+
         /// Derived from `listings` (never stored): kept current by `apply`, rebuilt on load.
         public var index: ListingIndex { storage.index }
 
         private mutating func unique() {
-            if !isKnownUniquelyReferenced(&storage) { storage = Storage(listings: storage.listings, index: storage.index, bookings: storage.bookings) }
+            if !isKnownUniquelyReferenced(&storage) { storage = Storage(listings: storage.listings, index: storage.index, bookings: storage.bookings, settled: storage.settled) }
         }
 
         /// Indexes every listing afresh, cheapest first: each entry then joins the end of its lists,
@@ -72,7 +83,7 @@ public enum Listings: Aggregate {
         }
 
         public static func == (lhs: Self, rhs: Self) -> Bool {
-            lhs.storage === rhs.storage || (lhs.listings == rhs.listings && lhs.bookings == rhs.bookings)
+            lhs.storage === rhs.storage || (lhs.listings == rhs.listings && lhs.bookings == rhs.bookings && lhs.settled == rhs.settled)
         }
 
         /// Runs `query` over this shard.
@@ -111,6 +122,10 @@ public enum Listings: Aggregate {
         case expireBooking(id: String)
         /// Marks a confirmed stay completed once `today` (the listing's) is its check-out day or later.
         case completeBooking(id: String, today: CalendarDay)
+        /// Records that a canceled booking's money is settled for good (voided, refunded, paid out,
+        /// or never taken, the provider asked): the scheduler no longer visits it, and a restart does
+        /// not ask the provider about it again. A provider's later event still reconciles it.
+        case markSettled(id: String)
     }
 
     public enum Event: EventCoding, Sendable, Equatable {
@@ -124,6 +139,7 @@ public enum Listings: Aggregate {
         case bookingHeld(BookingRecord)
         case bookingConfirmed(id: String, at: Timestamp)
         case bookingHoldExtended(id: String, until: Timestamp, at: Timestamp)
+        case bookingSettled(id: String, at: Timestamp)
         case bookingCanceled(id: String, BookingCancellation)
         case bookingCompleted(id: String, at: Timestamp)
     }
@@ -221,6 +237,10 @@ public enum Listings: Aggregate {
             guard booking.status == .confirmed else { return .failure(.bookingIs(booking.status)) }
             guard today >= booking.stay.upperBound else { return .failure(.stayNotOver) }
             return .success([.bookingCompleted(id: id, at: now)])
+        case let .markSettled(id):
+            guard let booking = state.bookings[id] else { return .failure(.bookingNotFound) }
+            guard booking.status == .canceled else { return .failure(.bookingIs(booking.status)) }
+            return .success(state.settled.contains(id) ? [] : [.bookingSettled(id: id, at: now)])
         case let .removePhoto(id, photoID):
             return live(id).flatMap { listing in
                 listing.photos.contains { $0.id == photoID }
@@ -256,7 +276,7 @@ public enum Listings: Aggregate {
             state.reindexNights(listingID, booking.stay)
         case let .bookingCanceled(id, _):
             if let stay = state.bookings[id]?.stay { state.reindexNights(listingID, stay) }
-        case .bookingConfirmed, .bookingHoldExtended, .bookingCompleted:
+        case .bookingConfirmed, .bookingHoldExtended, .bookingCompleted, .bookingSettled:
             break  // a booking's status is not indexed
         default:
             state.reindex(listingID)
@@ -313,11 +333,14 @@ public enum Listings: Aggregate {
         case let .bookingCompleted(id, at):
             state.bookings[id]?.status = .completed
             state.bookings[id]?.updatedAt = at
+        case let .bookingSettled(id, _):
+            state.settled.insert(id)
         }
     }
 
     // The snapshot section: every listing, then the pricing of those that have any, then the
-    // bookings (later additions: a section that ends before them has none).
+    // bookings, then the settled bookings' ids (later additions: a section that ends before them
+    // has none).
     public static func encode(state: State, into writer: inout ByteWriter) {
         let ids = state.listings.keys.sorted()
         writer.writeVarint(ids.count)
@@ -330,6 +353,8 @@ public enum Listings: Aggregate {
         }
         writer.writeVarint(state.bookings.count)
         for id in state.bookings.keys.sorted() { writer.write(state.bookings[id]!) }
+        writer.writeVarint(state.settled.count)
+        for id in state.settled.sorted() { writer.writeString(id) }
     }
 
     public static func decodeState(from reader: inout ByteReader) throws(DecodeError) -> State {
@@ -355,6 +380,12 @@ public enum Listings: Aggregate {
             guard state.listings[booking.listingID] != nil else { throw .invalid("booking \(booking.id) of unknown listing \(booking.listingID)") }
             state.bookings[booking.id] = booking
         }
+        if reader.isAtEnd { return state }
+        for _ in 0..<(try reader.readCount(limit: reader.remaining)) {
+            let id = try reader.readString()
+            guard state.bookings[id] != nil else { throw .invalid("settled mark for unknown booking \(id)") }
+            state.settled.insert(id)
+        }
         return state
     }
 }
@@ -370,7 +401,7 @@ extension Listings.Event {
         case let .bookingHeld(booking): booking.listingID
         case let .bookingConfirmed(id, _), let .bookingCompleted(id, _): state.bookings[id]?.listingID
         case let .bookingHoldExtended(id, _, _): state.bookings[id]?.listingID
-        case let .bookingCanceled(id, _): state.bookings[id]?.listingID
+        case let .bookingCanceled(id, _), let .bookingSettled(id, _): state.bookings[id]?.listingID
         }
     }
 }
