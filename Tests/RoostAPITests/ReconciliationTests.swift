@@ -111,8 +111,9 @@ import Testing
 @Suite struct BuyerApprovalTests {
     /// A booking paid in the browser at a provider that leaves the authorization to the server:
     /// the approval event authorizes it, then the booking goes on as any paid one (here instant
-    /// book: captured and confirmed); a declined authorization cancels it and frees its nights.
-    @Test(arguments: [("pm_card_visa", BookingStatus.confirmed), ("pm_card_chargeDeclined", BookingStatus.canceled)])
+    /// book: captured and confirmed); a declined authorization, or an order that can no longer be
+    /// authorized, cancels it and frees its nights.
+    @Test(arguments: [("pm_card_visa", BookingStatus.confirmed), ("pm_card_chargeDeclined", BookingStatus.canceled), (ApprovalGateway.expired, BookingStatus.canceled)])
     func anApprovedPaymentIsAuthorizedWhenItsEventArrives(card: String, outcome: BookingStatus) async throws {
         try await withServices { services, engine, clock in
             // A sandbox of its own: the service's sends no events to the engine's bookings.

@@ -104,8 +104,10 @@ struct ProxyGateway: PaymentGateway {
 
 /// A provider whose buyers approve payments that the server must then authorize (as PayPal's
 /// do), played over the sandbox: a payment waiting for its buyer reads as approved, and
-/// authorizing it confirms it with `card` (the buyer's choice at the provider).
+/// authorizing it confirms it with `card` (the buyer's choice at the provider), or, with
+/// `ApprovalGateway.expired`, is refused as an order expired at the provider.
 final class ApprovalGateway: PaymentGateway {
+    static let expired = "order_expired"
     let sandbox: SandboxGateway
     let card: String
     let secrets: Mutex<[String: String]> = Mutex([:])
@@ -139,6 +141,7 @@ final class ApprovalGateway: PaymentGateway {
     }
     func authorizeApproved(_ payment: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
         guard let secret = secrets.withLock({ $0[payment] }) else { throw .notFound(payment) }
+        if card == Self.expired { throw .invalidState("authorize order: ORDER_EXPIRED") }
         return try await sandbox.confirm(payment, clientSecret: secret, paymentMethod: card)
     }
 }

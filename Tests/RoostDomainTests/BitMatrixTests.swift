@@ -19,7 +19,7 @@ struct BitMatrixTests {
                 count += 1
             case 4..<6 where count > 0:
                 let position = Int.random(in: 0..<count, using: &generator)
-                matrix.remove(at: position)
+                matrix.remove(at: position, count: count)
                 for row in model.indices { model[row].remove(at: position) }
                 count -= 1
             default:
@@ -63,7 +63,7 @@ struct BitMatrixTests {
         #expect(!nights.isSet(20_000, 71) && !nights.isSet(19_999, 70) && nights.row(19_000) == nil && nights.row(20_011) == nil)
         nights.insert(at: 0, count: 131)
         #expect(nights.isSet(20_000, 71) && nights.isSet(19_990, 4) && nights.isSet(20_010, 131))
-        nights.remove(at: 4)
+        nights.remove(at: 4, count: 132)
         #expect(!nights.isSet(19_990, 4) && !nights.isSet(19_990, 3) && nights.isSet(20_000, 70))
         nights.clear(70)
         #expect(!nights.isSet(20_000, 70) && nights.isSet(20_010, 130))

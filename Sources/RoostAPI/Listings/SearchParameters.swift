@@ -39,7 +39,10 @@ enum SearchParameters {
 
         // Forms encode spaces in query strings as `+` (application/x-www-form-urlencoded).
         func words(_ name: String) -> String? {
-            text(name).map { $0.utf8.contains(UInt8(ascii: "+")) ? String($0.map { $0 == "+" ? " " : $0 }) : $0 }
+            text(name).map { text in
+                guard text.utf8.contains(UInt8(ascii: "+")) else { return text }
+                return String(String.UnicodeScalarView(text.unicodeScalars.map { $0 == "+" ? " " : $0 }))
+            }
         }
         if let location = words("location") {
             let key = TextKey.make(location)

@@ -187,9 +187,10 @@ public struct ListingIndex: Sendable {
         let base = Int(slot) * 3
         for k in 0..<3 {
             let list = Int(listOf[base + k]), position = Int(positionOf[base + k])
+            let count = lists[list].entries.count
             lists[list].entries.remove(at: position)
-            lists[list].amenities.remove(at: position)
-            lists[list].nights.remove(at: position)
+            lists[list].amenities.remove(at: position, count: count)
+            lists[list].nights.remove(at: position, count: count)
             renumber(list, k, from: position)
             listOf[base + k] = -1
             positionOf[base + k] = -1
@@ -536,16 +537,19 @@ struct BitMatrix: Sendable {
     }
 
     /// Opens a clear position at `position` in every row, of a list that had `count` positions:
-    /// the bits from there on move up by one.
+    /// the bits from there to `count` move up by one (past `count` every bit is clear, so an
+    /// append shifts nothing).
     mutating func insert(at position: Int, count: Int) {
         reserve(rows: rows, positions: count + 1)
-        let first = position >> 6, stride = stride, low = (UInt64(1) << UInt64(position & 63)) &- 1
-        guard first < stride else { return }
+        guard position < count else { return }
+        let first = position >> 6, last = count >> 6, stride = stride, rows = rows
+        let low = (UInt64(1) << UInt64(position & 63)) &- 1
         words.withUnsafeMutableBufferPointer { words in
             for base in Swift.stride(from: 0, to: rows * stride, by: stride) {
                 var carry = words[base + first] >> 63
                 words[base + first] = (words[base + first] & low) | ((words[base + first] & ~low) << 1)
-                for w in (base + first + 1)..<(base + stride) {
+                guard first < last else { continue }
+                for w in (base + first + 1)...(base + last) {
                     let next = words[w] >> 63
                     words[w] = words[w] << 1 | carry
                     carry = next
@@ -554,15 +558,18 @@ struct BitMatrix: Sendable {
         }
     }
 
-    /// Closes `position` in every row: the bits after it move down by one.
-    mutating func remove(at position: Int) {
-        let first = position >> 6, stride = stride, low = (UInt64(1) << UInt64(position & 63)) &- 1
-        guard first < stride else { return }
+    /// Closes `position` in every row of a list that had `count` positions: the bits after it
+    /// move down by one.
+    mutating func remove(at position: Int, count: Int) {
+        guard position < count, position >> 6 < stride else { return }
+        let first = position >> 6, last = min(stride, (count + 63) >> 6) - 1, stride = stride, rows = rows
+        let low = (UInt64(1) << UInt64(position & 63)) &- 1
         words.withUnsafeMutableBufferPointer { words in
             for base in Swift.stride(from: 0, to: rows * stride, by: stride) {
-                let last = base + stride - 1, at = base + first
-                words[at] = (words[at] & low) | ((words[at] >> 1) & ~low) | (at < last ? words[at + 1] << 63 : 0)
-                for w in (at + 1)..<(base + stride) { words[w] = words[w] >> 1 | (w < last ? words[w + 1] << 63 : 0) }
+                let at = base + first, end = base + last
+                words[at] = (words[at] & low) | ((words[at] >> 1) & ~low) | (at < end ? words[at + 1] << 63 : 0)
+                guard at < end else { continue }
+                for w in (at + 1)...end { words[w] = words[w] >> 1 | (w < end ? words[w + 1] << 63 : 0) }
             }
         }
     }
@@ -618,5 +625,5 @@ struct NightRows: Sendable {
 
     mutating func clear(_ position: Int) { matrix.clear(position) }
     mutating func insert(at position: Int, count: Int) { matrix.insert(at: position, count: count) }
-    mutating func remove(at position: Int) { matrix.remove(at: position) }
+    mutating func remove(at position: Int, count: Int) { matrix.remove(at: position, count: count) }
 }
