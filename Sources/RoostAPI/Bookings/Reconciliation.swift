@@ -11,7 +11,7 @@ import RoostIntegrations
 /// | the crash came after | the ledger | the provider | reconciliation |
 /// |---|---|---|---|
 /// | the hold | no payment | none | nothing: the hold lapses after 15 minutes |
-/// | the buyer's approval (PayPal, paying in the browser) | no payment | approved | authorizes it (`auth:<booking>:authorize`; a decline cancels, releasing the nights), then as below |
+/// | the buyer's approval (PayPal, paying in the browser) | no payment | approved | authorizes it (`auth:<booking>:authorize`; a decline, or an order that can no longer be authorized, cancels, releasing the nights), then as below |
 /// | the provider's authorization | no payment | authorized (or captured) | records the authorization, then as below |
 /// | the ledger's authorization (instant book) | authorized | authorized | captures and confirms, as the guest asked |
 /// | the provider's capture | authorized | captured | records the capture, confirms |
