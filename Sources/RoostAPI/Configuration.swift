@@ -27,6 +27,8 @@ public struct RoostConfiguration: Sendable, Equatable {
     /// A rates provider serving the shipped `fx-rates.json` shape, read at start in place of the
     /// shipped table (unset, or unreachable: the shipped table, with a warning).
     public var fxRatesURL: String?
+    /// How often `roost serve` asks the FX provider again (0: only at start).
+    public var fxRefreshSeconds = 21_600
 
     // Accounts and sessions.
     /// The HS256 signing key (base64, ≥ 32 bytes decoded). Unset: generated into `<data dir>/jwt.key` on first start.
@@ -115,6 +117,7 @@ public struct RoostConfiguration: Sendable, Equatable {
         func text(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         referenceDirectory = text("ROOST_REFERENCE_DIR")
         fxRatesURL = try read("ROOST_FX_RATES_URL", "an http(s) URL") { $0.hasPrefix("http://") || $0.hasPrefix("https://") ? $0 : nil }
+        fxRefreshSeconds = try integer("ROOST_FX_REFRESH_SECONDS", in: 0...86_400 * 7) ?? fxRefreshSeconds
         jwtKey = text("ROOST_JWT_KEY")
         jwtIssuer = text("ROOST_JWT_ISSUER") ?? jwtIssuer
         jwtAudience = text("ROOST_JWT_AUDIENCE") ?? jwtAudience

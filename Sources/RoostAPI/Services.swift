@@ -51,14 +51,14 @@ public struct RoostServices: Sendable {
         }
         let media = try await mediaLibrary(configuration: configuration)
         let referenceDirectory = try ReferenceData.locate(configured: configuration.referenceDirectory)
-        var reference: ReferenceData
+        let reference: ReferenceData
         do {
             reference = try ReferenceData.load(from: referenceDirectory)
         } catch {
             throw RoostConfiguration.Invalid(variable: "ROOST_REFERENCE_DIR", value: referenceDirectory, expected: "the data/ directory (\(error))")
         }
-        if let url = configuration.fxRatesURL {
-            reference = await currentRates(url, over: reference, logger: logger)
+        if let url = configuration.fxRatesURL, !(await refreshRates(url, reference: reference, logger: logger)) {
+            logger.warning("FX rates provider unusable; the shipped table is used", metadata: ["fx.date": "\(reference.fxDate)"])
         }
         let listings = ListingService(group: engine.group(Listings.self), reviews: engine.group(Reviews.self), media: media, clock: clock)
         let gateway: any PaymentGateway
@@ -114,20 +114,29 @@ public struct RoostServices: Sendable {
 
     /// The FX table from the configured provider, or the shipped one (with a warning) when the
     /// provider cannot be reached or serves something that is not a complete rate table.
-    static func currentRates(_ url: String, over shipped: ReferenceData, logger: Logger) async -> ReferenceData {
+    /// Puts the configured provider's FX table in force. False (the table in force kept, the
+    /// reason logged) when the provider cannot be reached or its table is refused.
+    static func refreshRates(_ url: String, reference: ReferenceData, logger: Logger) async -> Bool {
         do {
             var request = HTTPClientRequest(url: url)
             request.headers.add(name: "Accept", value: "application/json")
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
             let body = try await response.body.collect(upTo: 1 << 20)
             guard response.status == .ok else { throw ReferenceData.Invalid(path: url, reason: "HTTP \(response.status.code)") }
-            let fresh = try shipped.replacingFX(with: Data(body.readableBytesView), source: url)
-            logger.notice("FX rates from the configured provider", metadata: ["fx.date": "\(fresh.fxDate)", "fx.base": "\(fresh.fxBase)", "fx.currencies": "\(fresh.fxRates.count)"])
-            return fresh
+            let fresh = try reference.replaceFX(with: Data(body.readableBytesView), source: url)
+            logger.notice("FX rates from the configured provider", metadata: ["fx.date": "\(fresh.date)", "fx.base": "\(fresh.base)", "fx.currencies": "\(fresh.rates.count)"])
+            return true
         } catch {
-            logger.warning("FX rates provider unusable; the shipped table is used", metadata: ["fx.date": "\(shipped.fxDate)", "error": "\(error)"])
-            return shipped
+            logger.warning("FX rates provider unusable; the table in force is kept", metadata: ["fx.date": "\(reference.fxDate)", "error": "\(error)"])
+            return false
         }
+    }
+
+    /// Asks the configured FX provider again every `interval` (`ROOST_FX_REFRESH_SECONDS`), for as
+    /// long as `roost serve` runs; nil without a provider or with refreshing off.
+    public func fxRefresher(configuration: RoostConfiguration, logger: Logger) -> FXRefresher? {
+        guard let url = configuration.fxRatesURL, configuration.fxRefreshSeconds > 0 else { return nil }
+        return FXRefresher(url: url, reference: reference, interval: .seconds(configuration.fxRefreshSeconds), logger: logger)
     }
 
     /// The account service alone (what `roost admin create` needs: no cache, no providers, no uploads).

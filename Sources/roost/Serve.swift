@@ -28,12 +28,11 @@ struct Serve: AsyncParsableCommand {
         let interval = configuration.snapshotIntervalSeconds > 0 ? Duration.seconds(configuration.snapshotIntervalSeconds) : nil
         let engineService = EngineService(engine: engine, interval: interval, snapshotSignal: .sigusr1, logger: logger)
         // Services stop in reverse order: the HTTP server drains first, then the engine snapshots and closes the journal.
+        var background: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: engineService), .init(service: services.scheduler(logger: logger))]
+        if let refresher = services.fxRefresher(configuration: configuration, logger: logger) { background.append(.init(service: refresher)) }
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: engineService), .init(service: services.scheduler(logger: logger)),
-                    .init(service: application),
-                ],
+                services: background + [.init(service: application)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,31 @@ def test_the_configured_provider_replaces_the_shipped_rates(server_factory, tmp_
         assert total == shipped and "the shipped table is used" in log, name
     unreachable, log = yen_total(server_factory, tmp_path, "unreachable", f"http://127.0.0.1:{free_port()}/rates.json")
     assert unreachable == shipped and "the shipped table is used" in log
+
+
+def test_the_provider_is_asked_again_while_serving(server_factory, tmp_path, provider):
+    """With ROOST_FX_REFRESH_SECONDS, a running server puts the provider's newer table in force;
+    a table it refuses later keeps the one in force."""
+    url, tables = provider
+    tables["/rates.json"] = {**SHIPPED, "date": "2026-11-24"}
+    env = {**ACCOUNTS_ENV, "ROOST_FX_RATES_URL": f"{url}/rates.json", "ROOST_FX_REFRESH_SECONDS": "1"}
+    server = server_factory(tmp_path / "refresh", env=env, name="refresh").start()
+    lid = create(server, register(server, role="host")["accessToken"])["id"]
+
+    def yen():
+        quote = server.get(f"/v1/listings/{lid}/quote", params={"checkIn": day(20), "checkOut": day(23), "currency": "JPY"}).json()
+        return quote["price"]["total"]["amount"], quote["exchange"]["date"]
+
+    before, date = yen()
+    assert date == "2026-11-24"
+    tables["/rates.json"] = {**SHIPPED, "date": "2026-11-25", "rates": {**SHIPPED["rates"], "JPY": str(float(SHIPPED["rates"]["JPY"]) * 2)}}
+    deadline = time.monotonic() + 15
+    while yen()[1] != "2026-11-25" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    after, date = yen()
+    assert date == "2026-11-25" and after == pytest.approx(before * 2, rel=0.001)
+    tables["/rates.json"] = {**SHIPPED, "date": "2026-11-26", "rates": {k: v for k, v in SHIPPED["rates"].items() if k != "SGD"}}
+    time.sleep(3)
+    assert yen() == (after, "2026-11-25"), "a refused table leaves the one in force"
+    server.stop()
+    assert "the table in force is kept" in server.log_text()

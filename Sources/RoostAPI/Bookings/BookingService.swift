@@ -70,7 +70,9 @@ public final class BookingService: Sendable {
             holdExpiresAt: AccountService.timestamp(clock().addingTimeInterval(Self.paymentHold)), createdAt: now
         )
         if let currency = request.currency, currency != quote.currency {
-            guard let factor = reference.priceFactors(into: currency)?[quote.currency], let from = reference.fxRates[quote.currency], let to = reference.fxRates[currency]
+            let fx = reference.fx  // one table for the factor and the rate recorded
+            guard let factor = fx.priceFactors(into: currency, currencies: reference.currencies)?[quote.currency], let from = fx.rates[quote.currency],
+                let to = fx.rates[currency]
             else { throw Problem.validation([.init(field: "currency", message: "is not a supported currency")]) }
             booking.charge = quote.converted(to: currency, factor: factor)
             booking.exchangeRate = to / from

@@ -76,16 +76,17 @@ extension ListingRoutes {
             }
         }
         var conversion: (currency: String, factor: Double)?
+        let fx = reference.fx  // one table for the factor and the rate shown
         if let currency = text("currency"), currency != listing.details.currency {
-            if let factor = reference.priceFactors(into: currency)?[listing.details.currency] { conversion = (currency, factor) } else {
+            if let factor = fx.priceFactors(into: currency, currencies: reference.currencies)?[listing.details.currency] { conversion = (currency, factor) } else {
                 errors.append(.init(field: "currency", message: "is not a supported currency"))
             }
         }
         guard errors.isEmpty, let stay else { throw Problem.validation(errors) }
         let quote = PriceQuote.make(listing, stay: stay, rates: rates(for: listing))
         var body = QuoteJSON(listing: listing, stay: stay, guests: guests, quote: conversion.map { quote.converted(to: $0.currency, factor: $0.factor) } ?? quote)
-        if let conversion, let from = reference.fxRates[listing.details.currency], let to = reference.fxRates[conversion.currency] {
-            body.exchange = .init(from: listing.details.currency, to: conversion.currency, rate: to / from, date: reference.fxDate)
+        if let conversion, let from = fx.rates[listing.details.currency], let to = fx.rates[conversion.currency] {
+            body.exchange = .init(from: listing.details.currency, to: conversion.currency, rate: to / from, date: fx.date)
         }
         return EncodedJSON(body)
     }

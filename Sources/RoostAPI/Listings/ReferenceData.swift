@@ -1,6 +1,7 @@
 import Foundation
 import RoostData
 import RoostDomain
+import Synchronization
 
 /// The catalogues shipped in `data/`: amenities, currencies with their minor units, the dated
 /// FX table search and quotes convert with, and the tax rate of each country.
@@ -8,10 +9,15 @@ public struct ReferenceData: Sendable {
     public let amenities: AmenityCatalogue
     public let currencies: CurrencyTable
     public let taxes: TaxTable
-    /// Units of each currency per one unit of `fxBase`.
-    public let fxRates: [String: Double]
-    public let fxBase: String
-    public let fxDate: String
+    /// The FX table in force: the shipped one, or the configured provider's latest.
+    public let exchange: ExchangeRates
+
+    /// The FX table as it is now. Read it once per request: a refresh may replace it between two reads.
+    public var fx: FXTable { exchange.table }
+    /// Units of each currency per one unit of `fxBase` (of the table in force).
+    public var fxRates: [String: Double] { fx.rates }
+    public var fxBase: String { fx.base }
+    public var fxDate: String { fx.date }
 
     /// Loads from `directory` (the repository's `data/`).
     public static func load(from directory: String) throws -> ReferenceData {
@@ -21,22 +27,24 @@ public struct ReferenceData: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else { throw Missing(path: path) }
         let fx = try fxTable(data, source: path)
         let taxes = try TaxTable.load(from: directory + "/taxes.json")
-        return ReferenceData(amenities: amenities, currencies: currencies, taxes: taxes, fxRates: fx.rates, fxBase: fx.base, fxDate: fx.date)
+        return ReferenceData(amenities: amenities, currencies: currencies, taxes: taxes, exchange: ExchangeRates(fx))
     }
 
-    /// The same catalogues with the FX table in `data` (the shipped file's shape, from a
-    /// configured rates provider): refused whole unless every rate is a positive number, the base
-    /// and the dates are well-formed, and every currency the shipped table converts is still there.
-    public func replacingFX(with data: Data, source: String) throws -> ReferenceData {
-        let fx = try Self.fxTable(data, source: source)
-        if let missing = fxRates.keys.sorted().first(where: { fx.rates[$0] == nil }) {
+    /// Puts the FX table in `data` (the shipped file's shape, from a configured rates provider) in
+    /// force: refused whole, the table in force kept, unless every rate is a positive number, the
+    /// base and the dates are well-formed, and every currency the table in force converts is still there.
+    @discardableResult
+    public func replaceFX(with data: Data, source: String) throws -> FXTable {
+        let fresh = try Self.fxTable(data, source: source)
+        if let missing = fxRates.keys.sorted().first(where: { fresh.rates[$0] == nil }) {
             throw Invalid(path: source, reason: "no rate for \(missing)")
         }
-        return ReferenceData(amenities: amenities, currencies: currencies, taxes: taxes, fxRates: fx.rates, fxBase: fx.base, fxDate: fx.date)
+        exchange.replace(with: fresh)
+        return fresh
     }
 
     /// `{base, date, rates: {CODE: "decimal"}}`: units of each currency per one unit of `base`.
-    static func fxTable(_ data: Data, source: String) throws -> (rates: [String: Double], base: String, date: String) {
+    static func fxTable(_ data: Data, source: String) throws -> FXTable {
         struct FX: Decodable {
             var base: String
             var date: String
@@ -52,7 +60,7 @@ public struct ReferenceData: Sendable {
             rates[code] = rate
         }
         rates[fx.base] = 1
-        return (rates, fx.base, fx.date)
+        return FXTable(rates: rates, base: fx.base, date: fx.date)
     }
 
     public struct Missing: Error, CustomStringConvertible {
@@ -84,15 +92,36 @@ public struct ReferenceData: Sendable {
     }
 
     /// Factors converting one minor unit of each currency into minor units of `target`.
-    public func priceFactors(into target: String) -> [String: Double]? {
-        guard let targetRate = fxRates[target], let targetExponent = currencies.exponent(of: target) else { return nil }
+    public func priceFactors(into target: String) -> [String: Double]? { fx.priceFactors(into: target, currencies: currencies) }
+}
+
+/// One dated FX table: units of each currency per one unit of `base`.
+public struct FXTable: Sendable, Equatable {
+    public let rates: [String: Double]
+    public let base: String
+    public let date: String
+
+    /// Factors converting one minor unit of each currency into minor units of `target`.
+    public func priceFactors(into target: String, currencies: CurrencyTable) -> [String: Double]? {
+        guard let targetRate = rates[target], let targetExponent = currencies.exponent(of: target) else { return nil }
         var factors: [String: Double] = [:]
-        for (code, rate) in fxRates where rate > 0 {
+        for (code, rate) in rates where rate > 0 {
             guard let exponent = currencies.exponent(of: code) else { continue }
             factors[code] = targetRate / rate * pow(10, Double(targetExponent - exponent))
         }
         return factors
     }
+}
+
+/// The FX table in force, replaced whole when the configured provider has a newer one.
+public final class ExchangeRates: Sendable {
+    private let current: Mutex<FXTable>
+
+    init(_ table: FXTable) { current = Mutex(table) }
+
+    public var table: FXTable { current.withLock { $0 } }
+
+    func replace(with table: FXTable) { current.withLock { $0 = table } }
 }
 
 /// `data/taxes.json`: one rate per country (by name, as listings give it), in basis points.
