@@ -125,6 +125,31 @@ import Testing
         }
     }
 
+    /// A cancellation's refund reaches the provider but its answer is lost, so the ledger never
+    /// hears of it; an admin then refunds what the ledger thinks is left. The cancellation's refund
+    /// is finished first: the admin's refund is the true rest, and ledger and provider agree.
+    @Test func anAdminRefundFinishesACancellationsLostRefundFirst() async throws {
+        try await withServices { services, engine, clock in
+            let bookings = services.bookings
+            let listing = try await services.listings.create(hostID: host.userID, details: singaporeLoft(instantBook: true))
+            let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
+            let booked = try await bookings.create(
+                guestID: guest.userID, .init(listingID: listing.id, stay: today.advanced(by: 5)..<today.advanced(by: 8), guests: 2, currency: nil, paymentMethod: "pm_card_visa"),
+                rates: PricingRates()
+            )
+            let total = booked.booking.charge.total, half = total / 2
+            let lossy = RoostAPITests.bookings(services, engine, clock, gateway: ProxyGateway(inner: bookings.gateway, lost: [.refund]) { _ in })
+            await #expect(throws: GatewayError.self) { try await lossy.cancel(booked.booking, by: .admin, reason: "goodwill", refund: half) }
+            #expect(await bookings.payment(booked.booking.id)?.refundedCharged == 0, "the ledger never heard of it")
+
+            let after = try await bookings.adminRefund(payment: PaymentJSON.id(ofBooking: booked.booking.id), amount: nil, admin: "usr_admin", key: nil)
+            #expect(after.refundedCharged == total && after.refunded == after.settlementAmount)
+            let provider = try #require(try await bookings.gateway.payment(forIdempotencyKey: "auth:\(booked.booking.id)"))
+            #expect(provider.amountRefunded == total)
+            #expect(await ledgerViolations(engine) == [])
+        }
+    }
+
     /// A guest paying in yen: an admin refunds a third, then the rest; the ledger's dollars follow
     /// (a share, then exactly what is left), and nothing is left to pay out.
     @Test func convertedAdminRefundsTakeTheirShareThenTheRest() async throws {

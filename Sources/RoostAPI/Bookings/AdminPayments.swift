@@ -24,6 +24,10 @@ extension BookingService {
             throw Problem.notFound("No such payment.")
         }
         return try await serial.run(bookingID) {
+            // A cancellation's refund may have reached the provider and not the ledger (a crash or a
+            // lost answer between the two): it is finished first, so this one is worked out from
+            // what was really given back (and the cancellation's retry never meets a changed amount).
+            if let booking = await booking(bookingID), booking.status == .canceled { try await settle(booking) }
             guard let payment = await payment(bookingID) else { throw Problem.notFound("No such payment.") }
             switch payment.status {
             case .authorized:
