@@ -340,7 +340,7 @@ public struct ListingIndex: Sendable {
 
         /// Scans list number `number`: the price band's positions, narrowed a word at a time by the
         /// amenity bitmaps (and, with `nightsInList`, the stay's night bitmaps), then each position
-        /// left. `city`: skip listings whose city list that is (already scanned).
+        /// left. With `city`, listings whose city list is that one are skipped (already scanned).
         mutating func run(_ number: Int32, _ index: ListingIndex, nightsInList: Bool = false, skippingCityList city: Int32? = nil) {
             let list = index.lists[Int(number)]
             let entries = list.entries
