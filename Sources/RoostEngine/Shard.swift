@@ -1,4 +1,5 @@
 import RoostDomain
+import Synchronization
 
 /// The single owner of one shard of an aggregate's state.
 ///
@@ -6,14 +7,19 @@ import RoostDomain
 /// this shard can slip in between the check and the change it guards (actors are re-entrant
 /// only at an `await`). It then waits for the group commit that makes its record durable; only
 /// then does the caller learn the outcome.
+///
+/// Only this actor changes the state; a lock guards it so that readers need not hop onto the
+/// actor. `peek` reads it from the caller's own thread: a search visits every shard in turn
+/// without a task switch per shard. The lock decides nothing (two commands never race for it:
+/// both run on this actor, one after the other); it only keeps a reader off a half-applied event.
 public actor Shard<A: Aggregate> {
     public let index: ShardIndex
     private let journal: Journal
-    private var state: A.State
+    private let state: Mutex<A.State>
 
-    init(index: ShardIndex, state: A.State, journal: Journal) {
+    init(index: ShardIndex, state: consuming A.State, journal: Journal) {
         self.index = index
-        self.state = state
+        self.state = Mutex(state)
         self.journal = journal
     }
 
@@ -21,27 +27,37 @@ public actor Shard<A: Aggregate> {
     /// are durable. Returns the events (empty when the command changed nothing).
     @discardableResult
     public func execute(_ command: A.Command, now: Timestamp) async throws -> [A.Event] {
+        // Decided under the lock only to read; nothing else changes the state until `apply` below
+        // (this actor is its only writer, and nothing here awaits).
+        let decision = state.withLock { A.decide(command, state: $0, context: DecisionContext(now: now)) }
         let events: [A.Event]
-        switch A.decide(command, state: state, context: DecisionContext(now: now)) {
+        switch decision {
         case let .failure(rejection): throw rejection
         case let .success(decided): events = decided
         }
         guard !events.isEmpty else { return [] }
         let lsn = try journal.append(kind: A.kind, shard: index, at: now, events: events)
-        for event in events { A.apply(event, to: &state) }
+        state.withLock { state in for event in events { A.apply(event, to: &state) } }
         try await journal.waitDurable(lsn)
         return events
     }
 
     /// Reads the current state (which may include effects still waiting for their fsync).
-    public func read<T: Sendable>(_ body: @Sendable (A.State) throws -> T) rethrows -> T { try body(state) }
+    public func read<T: Sendable>(_ body: @Sendable (A.State) throws -> T) rethrows -> T { try peek(body) }
+
+    /// `read` without the hop onto the actor: `body` runs on the caller's thread while it holds
+    /// the shard's lock, so it must be short (the shard's writes wait for it) and must not copy
+    /// the state out (a copy would make the next write copy the shard's storage).
+    public nonisolated func peek<T>(_ body: (A.State) throws -> T) rethrows -> T {
+        try state.withLock { state in try body(state) }
+    }
 
     /// A copy of the state and the LSN it is complete through.
     ///
     /// Every record of this shard is appended inside this actor, so when this runs, every record
     /// of this shard up to the journal's last LSN has already been applied: the copy holds exactly
     /// the records at or below that LSN. Copying is cheap (copy-on-write); encoding happens elsewhere.
-    func snapshotCopy() -> (state: A.State, lsn: UInt64) { (state, journal.lastAppendedLSN) }
+    func snapshotCopy() -> (state: A.State, lsn: UInt64) { (state.withLock { $0 }, journal.lastAppendedLSN) }
 }
 
 /// All the shards of one aggregate, and the routing of keys to them.

@@ -16,7 +16,8 @@ struct ListingSearchTests {
     func makeListings(_ count: Int, using generator: inout SeededGenerator) -> [ListingRecord] {
         (0..<count).map { index in
             let place = Self.cities.randomElement(using: &generator)!
-            let minNights = Int.random(in: 1...3, using: &generator)
+            // Stay limits and capacities on both sides of the index's trait rows (2–16 guests, 1–28 nights).
+            let minNights = Int.random(in: 0..<4, using: &generator) == 0 ? Int.random(in: 1...30, using: &generator) : Int.random(in: 1...3, using: &generator)
             let details = ListingDetails(
                 title: "Listing \(index)", description: "", propertyType: Self.types.randomElement(using: &generator)!,
                 location: ListingLocation(
@@ -24,10 +25,11 @@ struct ListingSearchTests {
                     latitude: place.lat + Double.random(in: -0.4...0.4, using: &generator),
                     longitude: place.lng + Double.random(in: -0.4...0.4, using: &generator), timeZone: "UTC"
                 ),
-                currency: Bool.random(using: &generator) ? "USD" : "EUR", pricePerNight: Int64.random(in: 3_000...60_000, using: &generator),
-                cleaningFee: 0, maxGuests: Int.random(in: 1...8, using: &generator), bedrooms: 1, beds: 1, halfBathrooms: 2,
+                currency: Bool.random(using: &generator) ? "USD" : "EUR", // Half the prices round to a few values, so many listings tie on price.
+                pricePerNight: Bool.random(using: &generator) ? Int64.random(in: 1...12, using: &generator) * 5_000 : Int64.random(in: 3_000...60_000, using: &generator),
+                cleaningFee: 0, maxGuests: Int.random(in: 1...20, using: &generator), bedrooms: 1, beds: 1, halfBathrooms: 2,
                 amenities: Self.amenities.filter { _ in Int.random(in: 0..<3, using: &generator) == 0 }.sorted(),
-                minNights: minNights, maxNights: minNights + Int.random(in: 0...20, using: &generator),
+                minNights: minNights, maxNights: minNights + Int.random(in: 0...40, using: &generator),
                 instantBook: Bool.random(using: &generator), cancellationPolicy: .flexible
             )
             var listing = ListingRecord(
@@ -57,9 +59,9 @@ struct ListingSearchTests {
         }
         if Bool.random(using: &generator) {
             let start = today.advanced(by: Int.random(in: 0...120, using: &generator))
-            query.stay = start..<start.advanced(by: Int.random(in: 1...8, using: &generator))
+            query.stay = start..<start.advanced(by: Int.random(in: 0..<4, using: &generator) == 0 ? Int.random(in: 20...34, using: &generator) : Int.random(in: 1...8, using: &generator))
         }
-        if Bool.random(using: &generator) { query.guests = Int.random(in: 1...8, using: &generator) }
+        if Bool.random(using: &generator) { query.guests = Int.random(in: 1...20, using: &generator) }
         if Bool.random(using: &generator) {
             let low = Int64.random(in: 0...40_000, using: &generator)
             query.priceRange = low...(low + Int64.random(in: 0...30_000, using: &generator))
@@ -145,7 +147,8 @@ struct ListingSearchTests {
             var seen: [SearchKey] = []
             var total: Int?
             while true {
-                let page = SearchPage.merge(states.map { $0.search(query) }, limit: query.limit)
+                // Shards visited in turn, each bounded by the page so far (as the service does).
+                let page = SearchPage.gather(query, shards: states.count) { states[$0].search($1) }
                 if total == nil { total = page.total }
                 seen += page.hits.map(\.key)
                 guard page.hits.count == query.limit, let last = page.hits.last else { break }

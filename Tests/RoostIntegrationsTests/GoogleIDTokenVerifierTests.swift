@@ -60,7 +60,10 @@ final class JWKSStandIn: Sendable {
         try await withStandIn(jwks.router) { base in
             var configuration = GoogleIDTokenVerifier.Configuration(
                 clientIDs: [Self.clientID, "roost-ios.apps.googleusercontent.com"],
-                jwksURL: base + "/certs"
+                jwksURL: base + "/certs",
+                // Generous: under the whole suite on two cores a local fetch has taken over 5 s.
+                // The tests of the timeout itself set their own.
+                timeout: .seconds(30)
             )
             configure(&configuration)
             try await body(GoogleIDTokenVerifier(configuration: configuration, now: clock.read, logger: logger))

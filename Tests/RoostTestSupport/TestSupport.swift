@@ -58,7 +58,10 @@ public struct SeededGenerator: RandomNumberGenerator {
 
 public func testSeed() -> UInt64 {
     if let text = ProcessInfo.processInfo.environment["ROOST_TEST_SEED"], let seed = UInt64(text) { return seed }
-    return UInt64.random(in: 1...UInt64.max)
+    let seed = UInt64.random(in: 1...UInt64.max)
+    // A failure can be replayed with this seed.
+    print("ROOST_TEST_SEED=\(seed)")
+    return seed
 }
 
 public let quietLogger: Logger = {

@@ -425,7 +425,7 @@ public enum SearchWorkload {
         }
         func timed(_ query: ListingQuery) async -> (UInt64, SearchPage) {
             let started = BenchClock.nanoseconds()
-            let (page, listings) = await service.search(query)
+            let (page, listings) = service.search(query)
             let elapsed = BenchClock.nanoseconds() - started
             precondition(page.hits.allSatisfy { listings[$0.key.id] != nil }, "search returned hits without their listings")
             return (elapsed, page)
@@ -448,9 +448,9 @@ public enum SearchWorkload {
 
         // Warm-up: every kind, untimed.
         for _ in 0..<config.warmup {
-            _ = await service.search(SearchData.anchorQuery(&random, start: config.start))
-            _ = await service.search(SearchData.radiusQuery(&random))
-            _ = await service.search(SearchData.boxQuery(&random))
+            _ = service.search(SearchData.anchorQuery(&random, start: config.start))
+            _ = service.search(SearchData.radiusQuery(&random))
+            _ = service.search(SearchData.boxQuery(&random))
         }
 
         var a = Tally(), b = Tally(), c1 = Tally(), c10 = Tally()
@@ -469,7 +469,7 @@ public enum SearchWorkload {
             for _ in 2...9 {
                 guard page.hits.count == box.limit, let last = page.hits.last else { reached = false; break }
                 box.after = last.key
-                page = await service.search(box).page
+                page = service.search(box).page
             }
             if reached, page.hits.count == box.limit, let last = page.hits.last {
                 box.after = last.key

@@ -264,10 +264,10 @@ struct ListingRoutes {
 
     @Sendable func search(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
         let query = try SearchParameters.parse(request.uri.queryParameters, reference: reference, now: service.clock())
-        // Written directly, each in its listing's shard: JSONEncoder cost as much as the search
-        // itself (20 summaries a page), and copying the records out a tenth of it.
+        // Written directly, each under its listing's shard lock: JSONEncoder cost as much as the
+        // search itself (20 summaries a page), and copying the records out a tenth of it.
         let media = service.media
-        let (page, summaries) = await service.search(query) { listing, hit in
+        let (page, summaries) = service.search(query) { listing, hit in
             Self.summary(listing, distance: hit.distanceKilometres, media: media)
         }
         var items: [UInt8] = [UInt8(ascii: "[")]

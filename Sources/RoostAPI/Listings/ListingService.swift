@@ -93,26 +93,28 @@ public final class ListingService: Sendable {
 
     /// Runs `query` on every shard and merges their pages, then reads the winning listings from
     /// their shards (only those: each shard's page holds up to `limit` hits, most of which lose).
-    public func search(_ query: ListingQuery) async -> (page: SearchPage, listings: [String: ListingRecord]) {
-        let (page, records) = await search(query) { record, _ in record }
+    public func search(_ query: ListingQuery) -> (page: SearchPage, listings: [String: ListingRecord]) {
+        let (page, records) = search(query) { record, _ in record }
         return (page, Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }))
     }
 
-    /// `search(_:)`, with each winner read where it lives (`reading`, in its shard: a summary
-    /// rendered there copies no record). `items` follow the hits, less any listing gone meanwhile.
-    public func search<T: Sendable>(
-        _ query: ListingQuery, reading: @escaping @Sendable (ListingRecord, SearchHit) -> T
-    ) async -> (page: SearchPage, items: [T]) {
-        let pages = await scatter { state in state.search(query) }
-        let page = SearchPage.merge(pages, limit: query.limit)
-        var wanted: [Int: [(Int, SearchHit)]] = [:]
-        for (rank, hit) in page.hits.enumerated() { wanted[group.index(for: hit.key.id), default: []].append((rank, hit)) }
+    /// `search(_:)`, with each winner read where it lives (`reading`, under its shard's lock: a
+    /// summary rendered there copies no record). `items` follow the hits, less any listing gone
+    /// meanwhile.
+    ///
+    /// The shards are visited one after another from the caller's thread (`Shard.peek`), not by
+    /// hopping onto each shard's actor: a query's scan of one shard takes a few microseconds, less
+    /// than the two task switches a hop costs. Each shard's page is as of its own moment.
+    public func search<T>(_ query: ListingQuery, reading: (ListingRecord, SearchHit) -> T) -> (page: SearchPage, items: [T]) {
+        let shards = group.shards
+        let page = SearchPage.gather(query, shards: shards.count) { shard, query in shards[shard].peek { $0.search(query) } }
         var items: [T?] = Array(repeating: nil, count: page.hits.count)
-        for (shard, hits) in wanted {
-            let read = await group.shards[shard].read { state in
-                hits.compactMap { rank, hit in state.listings[hit.key.id].map { (rank, reading($0, hit)) } }
+        var ranksByShard = [[Int]](repeating: [], count: group.count)
+        for (rank, hit) in page.hits.enumerated() { ranksByShard[group.index(for: hit.key.id)].append(rank) }
+        for (shard, ranks) in ranksByShard.enumerated() where !ranks.isEmpty {
+            group.shards[shard].peek { state in
+                for rank in ranks { items[rank] = state.listings[page.hits[rank].key.id].map { reading($0, page.hits[rank]) } }
             }
-            for (rank, item) in read { items[rank] = item }
         }
         return (page, items.compactMap { $0 })
     }

@@ -15,6 +15,11 @@ import Darwin
 /// (the few that can match) are read one by one for guests, stay length and place. So a city
 /// query reads a few kilobytes of bitmaps and its survivors, not every listing of the city.
 ///
+/// Common values of the other filters have bitmaps too (`Trait`: room for 2–16 guests, instant
+/// book, stays of 1–28 nights allowed). When a query's filters are all bitmaps, its total is a
+/// population count, and a price-sorted page reads only its own entries: the list is in price
+/// order, so the scan stops at the first entry dearer than a full page's last.
+///
 /// Inserting or removing an entry shifts the entries and bitmaps after it by one position: edits
 /// and new listings pay that (a few microseconds), searches and bookings do not. A booking
 /// changes only the bits of its own nights.
@@ -42,6 +47,29 @@ public struct ListingIndex: Sendable {
         /// By night: the positions whose listing has it taken. Kept in city lists only; other
         /// lists reach a listing's nights through its city position.
         var nights = NightRows()
+        /// By `Trait` row: the positions whose listing has that trait.
+        var traits = BitMatrix()
+    }
+
+    /// The rows of a posting list's `traits`: filters common enough to earn a bitmap.
+    enum Trait {
+        /// Guest counts with a row of their own ("takes at least g guests"); 1 needs none.
+        static let guests = 2...16
+        /// Stay lengths with a row of their own ("takes stays of n nights": minimum ≤ n ≤ maximum).
+        static let stayNights = 1...28
+        static let instantBook = 0
+        static func guests(_ count: Int) -> Int { 1 + count - guests.lowerBound }
+        static func stay(_ nights: Int) -> Int { 1 + guests.count + nights - stayNights.lowerBound }
+        static let rows = 1 + guests.count + stayNights.count
+
+        /// The rows set for an entry.
+        static func rows(of entry: Entry, instantBook: Bool) -> [Bool] {
+            var rows = Array(repeating: false, count: Self.rows)
+            rows[Self.instantBook] = instantBook
+            for count in guests where Int(entry.guests) >= count { rows[Self.guests(count)] = true }
+            for nights in stayNights where Int(entry.minNights) <= nights && nights <= Int(entry.maxNights) { rows[stay(nights)] = true }
+            return rows
+        }
     }
 
     /// The three lists every listing is in.
@@ -108,16 +136,16 @@ public struct ListingIndex: Sendable {
                 lists[city].entries[Int(positionOf[base])].price == entry.price
             {
                 // Same lists, same price: the same positions, rewritten in place.
-                for k in 0..<3 { rewrite(k, of: known, entry, amenities) }
+                for k in 0..<3 { rewrite(k, of: known, entry, amenities, instantBook: details.instantBook) }
                 lists[city].nights.clear(Int(positionOf[base]))
             } else {
                 unlink(known)
-                link(entry, amenities, lists: targets)
+                link(entry, amenities, instantBook: details.instantBook, lists: targets)
             }
         } else {
             entry.slot = allocateSlot()
             slotOf[listing.id] = entry.slot
-            link(entry, amenities, lists: targets)
+            link(entry, amenities, instantBook: details.instantBook, lists: targets)
         }
         let slot = entry.slot, i = Int(slot)
         ids[i] = listing.id
@@ -167,7 +195,7 @@ public struct ListingIndex: Sendable {
     }
 
     /// Inserts the entry into its three lists, after the entries of its price (its nights all free).
-    private mutating func link(_ entry: Entry, _ amenities: AmenitySet, lists targets: (Int32, Int32, Int32)) {
+    private mutating func link(_ entry: Entry, _ amenities: AmenitySet, instantBook: Bool, lists targets: (Int32, Int32, Int32)) {
         let base = Int(entry.slot) * 3
         for (k, target) in [targets.0, targets.1, targets.2].enumerated() {
             let list = Int(target)
@@ -176,9 +204,10 @@ public struct ListingIndex: Sendable {
             lists[list].entries.insert(entry, at: position)
             lists[list].amenities.insert(at: position, count: count)
             lists[list].nights.insert(at: position, count: count)
+            lists[list].traits.insert(at: position, count: count)
             listOf[base + k] = target
             renumber(list, k, from: position)
-            rewrite(k, of: entry.slot, entry, amenities)
+            rewrite(k, of: entry.slot, entry, amenities, instantBook: instantBook)
         }
     }
 
@@ -191,6 +220,7 @@ public struct ListingIndex: Sendable {
             lists[list].entries.remove(at: position)
             lists[list].amenities.remove(at: position, count: count)
             lists[list].nights.remove(at: position, count: count)
+            lists[list].traits.remove(at: position, count: count)
             renumber(list, k, from: position)
             listOf[base + k] = -1
             positionOf[base + k] = -1
@@ -204,8 +234,8 @@ public struct ListingIndex: Sendable {
         }
     }
 
-    /// Writes the slot's entry and amenity bits at its position in membership `k`'s list.
-    private mutating func rewrite(_ k: Int, of slot: Int32, _ entry: Entry, _ amenities: AmenitySet) {
+    /// Writes the slot's entry, amenity and trait bits at its position in membership `k`'s list.
+    private mutating func rewrite(_ k: Int, of slot: Int32, _ entry: Entry, _ amenities: AmenitySet, instantBook: Bool) {
         let list = Int(listOf[Int(slot) * 3 + k]), position = Int(positionOf[Int(slot) * 3 + k])
         lists[list].entries[position] = entry
         let words = amenities.words
@@ -215,6 +245,8 @@ public struct ListingIndex: Sendable {
             let has = row < 64 ? words.low >> UInt64(row) & 1 != 0 : words.high >> UInt64(row - 64) & 1 != 0
             lists[list].amenities.set(row, position, has)
         }
+        lists[list].traits.reserve(rows: Trait.rows, positions: lists[list].entries.count)
+        for (row, has) in Trait.rows(of: entry, instantBook: instantBook).enumerated() { lists[list].traits.set(row, position, has) }
     }
 
     /// The first position whose entry is `after` (entries by ascending price).
@@ -307,6 +339,11 @@ public struct ListingIndex: Sendable {
         /// The area's bounding box, widened a little, for the `Float` coordinates to pre-filter on.
         var box: (minLat: Float, maxLat: Float, minLng: Float, maxLng: Float)?
         var wantedGuests: UInt16
+        /// The trait rows the query needs (`inverted`: the positions without the trait).
+        var traitRows: [(row: Int, inverted: Bool)] = []
+        /// Whether the amenity, trait and night bitmaps and the price band decide a match alone
+        /// (nothing is left to read per position), in lists that hold their listings' nights.
+        var decidedByBitmaps = false
         var total = 0
         var best: [Candidate] = []
         /// The band's words as the bitmaps leave them (reused from list to list).
@@ -335,6 +372,12 @@ public struct ListingIndex: Sendable {
                 box = (Float(bounds.minLat - margin), Float(bounds.maxLat + margin), Float(bounds.minLng - margin), Float(bounds.maxLng + margin))
             }
             wantedGuests = UInt16(clamping: query.guests ?? 0)
+            if let instantBook = query.instantBook { traitRows.append((Trait.instantBook, !instantBook)) }
+            let guests = Int(wantedGuests)
+            if Trait.guests.contains(guests) { traitRows.append((Trait.guests(guests), false)) }
+            if stay != nil, Trait.stayNights.contains(Int(nights)) { traitRows.append((Trait.stay(Int(nights)), false)) }
+            decidedByBitmaps = overflow.isEmpty && propertyType == nil && factors == nil && query.area == nil
+                && guests <= Trait.guests.upperBound && (stay == nil || Trait.stayNights.contains(Int(nights)))
             best.reserveCapacity(query.limit + 1)
         }
 
@@ -365,8 +408,12 @@ public struct ListingIndex: Sendable {
                 guard bit < list.amenities.rows else { return }
                 list.amenities.narrow(&mask, by: bit, from: firstWord)
             }
+            for (row, inverted) in traitRows { list.traits.narrow(&mask, by: row, from: firstWord, inverted: inverted) }
             if nightsInList, let stay {
                 for night in stay { if let row = list.nights.row(night) { list.nights.matrix.narrow(&mask, by: row, from: firstWord, inverted: true) } }
+            }
+            if decidedByBitmaps, city == nil, nightsInList || stay == nil {
+                return collect(mask, from: firstWord, in: entries, index)
             }
             let guests = wantedGuests, nights = nights, box = box, checkStay = stay != nil, checkNights = !nightsInList && stay != nil
             entries.withUnsafeBufferPointer { entries in
@@ -388,17 +435,79 @@ public struct ListingIndex: Sendable {
             }
         }
 
+        /// Takes the matches `mask` leaves (every one a match, `decidedByBitmaps`): counts them,
+        /// and reads entries only for the page. Sorted by price, that is a walk in list order from
+        /// the cursor on that stops at the first entry dearer than a full page's last.
+        private mutating func collect(_ mask: [UInt64], from firstWord: Int, in entries: [Entry], _ index: ListingIndex) {
+            for word in mask { total += word.nonzeroBitCount }
+            let sort = query.sort, after = query.after, limit = query.limit
+            // The price past which nothing more can go on the page: the bound's, or a full page's last.
+            func beyond(_ primary: Double) -> Bool {
+                if let before = query.before, primary > before.primary { return true }
+                return best.count == limit && best.last.map { primary > $0.primary } ?? false
+            }
+            // Entries below the cursor's price come before it (ascending), or above it (descending:
+            // primaries are negated prices).
+            let from = sort == .priceAscending ? after.map { cursor in ListingIndex.firstPosition(in: entries) { Double($0) >= cursor.primary } } ?? 0 : 0
+            let end = sort == .priceDescending ? after.map { cursor in ListingIndex.firstPosition(in: entries) { -Double($0) < cursor.primary } } ?? entries.count : entries.count
+            entries.withUnsafeBufferPointer { entries in
+                switch sort {
+                case .priceAscending:
+                    for w in min(mask.count, max(0, (from >> 6) - firstWord))..<mask.count {
+                        var bits = mask[w]
+                        while bits != 0 {
+                            let position = (firstWord + w) << 6 + bits.trailingZeroBitCount
+                            bits &= bits - 1
+                            guard position >= from else { continue }
+                            let entry = entries[position]
+                            if beyond(Double(entry.price)) { return }
+                            if let candidate = candidate(entry, index) { offer(candidate, index) }
+                        }
+                    }
+                case .priceDescending:
+                    for w in (0..<mask.count).reversed() where (firstWord + w) << 6 < end {
+                        var bits = mask[w]
+                        while bits != 0 {
+                            let bit = 63 - bits.leadingZeroBitCount
+                            bits &= ~(UInt64(1) << UInt64(bit))
+                            let position = (firstWord + w) << 6 + bit
+                            guard position < end else { continue }
+                            let entry = entries[position]
+                            if beyond(-Double(entry.price)) { return }
+                            if let candidate = candidate(entry, index) { offer(candidate, index) }
+                        }
+                    }
+                case .rating, .distance, .newest:
+                    for w in 0..<mask.count {
+                        var bits = mask[w]
+                        while bits != 0 {
+                            let position = (firstWord + w) << 6 + bits.trailingZeroBitCount
+                            bits &= bits - 1
+                            if let candidate = candidate(entries[position], index) { offer(candidate, index) }
+                        }
+                    }
+                }
+            }
+        }
+
         /// The rest of the filters, for an entry that passed the cheap ones.
         private mutating func consider(_ entry: Entry, _ index: ListingIndex) {
+            guard let candidate = candidate(entry, index) else { return }
+            total += 1
+            offer(candidate, index)
+        }
+
+        /// The entry's sort key and distance, or nil when a filter the bitmaps leave refuses it.
+        private func candidate(_ entry: Entry, _ index: ListingIndex) -> Candidate? {
             let slot = entry.slot, i = Int(slot)
-            if !overflow.isEmpty, !overflow.allSatisfy((index.amenityOverflow[slot] ?? []).contains) { return }
-            if let propertyType, index.propertyTypes[i] != propertyType { return }
-            if let instantBook = query.instantBook, index.instantBooks[i] != instantBook { return }
+            if !overflow.isEmpty, !overflow.allSatisfy((index.amenityOverflow[slot] ?? []).contains) { return nil }
+            if let propertyType, index.propertyTypes[i] != propertyType { return nil }
+            if let instantBook = query.instantBook, index.instantBooks[i] != instantBook { return nil }
             var price = Double(entry.price)
             if let factors {
-                guard let factor = factors[Int(index.currencies[i])] else { return }
+                guard let factor = factors[Int(index.currencies[i])] else { return nil }
                 price = (price * factor).rounded()
-                if let range = query.priceRange, price < Double(range.lowerBound) || price > Double(range.upperBound) { return }
+                if let range = query.priceRange, price < Double(range.lowerBound) || price > Double(range.upperBound) { return nil }
             }
             var distance: Double?
             if let area = query.area {
@@ -406,12 +515,12 @@ public struct ListingIndex: Sendable {
                 switch area {
                 case let .radius(latitude, longitude, kilometres):
                     let d = Geo.distanceKilometres(latitude, longitude, lat, lng)
-                    if d > kilometres { return }
+                    if d > kilometres { return nil }
                     distance = d
                 case let .box(minLongitude, minLatitude, maxLongitude, maxLatitude):
-                    guard lat >= minLatitude, lat <= maxLatitude else { return }
+                    guard lat >= minLatitude, lat <= maxLatitude else { return nil }
                     let inside = minLongitude <= maxLongitude ? (lng >= minLongitude && lng <= maxLongitude) : (lng >= minLongitude || lng <= maxLongitude)
-                    if !inside { return }
+                    if !inside { return nil }
                 }
             }
             if distance == nil, let origin = query.origin {
@@ -425,11 +534,16 @@ public struct ListingIndex: Sendable {
             case .distance: primary = distance ?? 0
             case .newest: primary = -Double(index.createdAts[i])
             }
-            total += 1
-            if let after = query.after {
-                if primary < after.primary || (primary == after.primary && index.ids[i] <= after.id) { return }
-            }
-            keep(Candidate(primary: primary, slot: slot, distance: distance), index)
+            return Candidate(primary: primary, slot: slot, distance: distance)
+        }
+
+        /// Keeps a match for the page unless it sorts at or before the cursor, or at or after the bound.
+        private mutating func offer(_ candidate: Candidate, _ index: ListingIndex) {
+            if let after = query.after, candidate.primary < after.primary
+                || (candidate.primary == after.primary && index.ids[Int(candidate.slot)] <= after.id) { return }
+            if let before = query.before, candidate.primary > before.primary
+                || (candidate.primary == before.primary && index.ids[Int(candidate.slot)] >= before.id) { return }
+            keep(candidate, index)
         }
 
         /// Inserts `candidate` among the best so far when it sorts before the last of a full list.

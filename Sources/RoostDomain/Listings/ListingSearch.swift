@@ -37,6 +37,9 @@ public struct ListingQuery: Sendable {
     public var origin: (latitude: Double, longitude: Double)?
     /// Only hits after this key (the previous page's last).
     public var after: SearchKey?
+    /// Only hits before this key go on the page (the total still counts every match): the page's
+    /// last so far, when shards are visited in turn, so a later shard keeps only what can win.
+    public var before: SearchKey?
     public var limit = 20
 
     public init() {}
@@ -87,6 +90,21 @@ public struct SearchPage: Sendable, Equatable {
             next[best] += 1
         }
         return SearchPage(total: pages.reduce(0) { $0 + $1.total }, hits: hits)
+    }
+}
+
+extension SearchPage {
+    /// `query` over `shards` shards visited in turn (`search(shard, query)`), merged. Once the page
+    /// is full, each later shard is asked only for hits before its last (`ListingQuery.before`),
+    /// so most shards read a handful of entries rather than a page.
+    public static func gather(_ query: ListingQuery, shards: Int, _ search: (Int, ListingQuery) -> SearchPage) -> SearchPage {
+        var page = SearchPage(total: 0, hits: [])
+        var bounded = query
+        for shard in 0..<shards {
+            page = merge([page, search(shard, bounded)], limit: query.limit)
+            if page.hits.count == query.limit { bounded.before = page.hits.last?.key }
+        }
+        return page
     }
 }
 
