@@ -427,3 +427,40 @@ def test_search_results_carry_any_text_exactly(market):
     assert item["pricePerNight"] == {"amount": 15000, "currency": "SGD"} and item["lat"] == 47.37 and item["lng"] == 8.54
     assert set(item) == {"id", "title", "propertyType", "city", "country", "lat", "lng", "pricePerNight", "maxGuests", "bedrooms",
                          "instantBook", "rating", "reviewCount", "photoUrl", "distanceKm"}
+
+
+def test_search_summaries_follow_every_change_of_their_listing(market):
+    """Search shows every change of a listing in the very next search: an edit, a photo added or
+    removed, blocked nights; and a distance is each query's own."""
+    server, host, _, _ = market
+    city = f"Revisia {random.randrange(10**9)}"
+    listing = create(server, host, title="First", location={"address": "1 Rd", "city": city, "country": "Singapore",
+                                                            "lat": 1.3, "lng": 103.8, "timezone": "Asia/Singapore"})
+    path = f"/v1/listings/{listing['id']}"
+
+    def shown(**params) -> list[dict]:
+        response = server.get("/v1/search/listings", params={"location": city, **params})
+        assert response.status_code == 200, response.text
+        return response.json()["items"]
+
+    assert [item["title"] for item in shown()] == ["First"]
+    assert shown() == shown(), "a repeated search answers alike"
+    assert server.request("PATCH", path, json={"title": "Second", "pricePerNight": {"amount": 17000, "currency": "SGD"}},
+                          headers=bearer(host)).status_code == 200
+    [item] = shown()
+    assert item["title"] == "Second" and item["pricePerNight"] == {"amount": 17000, "currency": "SGD"}
+    photo = server.request("POST", f"{path}/photos", data=PNG, headers={**bearer(host), "Content-Type": "image/png"})
+    assert photo.status_code == 201, photo.text
+    assert shown()[0]["photoUrl"] == photo.json()["url"]
+    assert server.request("DELETE", f"{path}/photos/{photo.json()['id']}", headers=bearer(host)).status_code == 204
+    assert shown()[0]["photoUrl"] is None
+    assert server.request("PUT", f"{path}/availability", json={"blocked": [{"from": day(40), "to": day(42)}]},
+                          headers=bearer(host)).status_code == 200
+    assert shown(checkIn=day(40), checkOut=day(41)) == []
+    assert shown(checkIn=day(42), checkOut=day(43))[0]["title"] == "Second"
+    # Distances differ per query on the same rendered summary.
+    assert shown(lat=1.3, lng=103.8, sort="distance")[0]["distanceKm"] == 0
+    assert shown(lat=1.3, lng=103.9, sort="distance")[0]["distanceKm"] > 10
+    assert "distanceKm" not in shown()[0]
+    assert server.request("PATCH", path, json={"title": "Third"}, headers=bearer(host)).status_code == 200
+    assert [item["title"] for item in shown()] == ["Third"]

@@ -287,7 +287,7 @@ struct ListingRoutes {
 
     /// A search hit: `{id, title, propertyType, city, country, lat, lng, pricePerNight, maxGuests,
     /// bedrooms, instantBook, rating, reviewCount, photoUrl, distanceKm?}`.
-    static func summary(_ listing: ListingRecord, distance: Double?, media: MediaLibrary) -> [UInt8] {
+    static func summary(_ listing: borrowing ListingRecord, distance: Double?, media: MediaLibrary) -> [UInt8] {
         let d = listing.details
         var json = JSONObjectWriter(capacity: 512)
         json.string("id", listing.id)

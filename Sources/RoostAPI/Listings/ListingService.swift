@@ -94,7 +94,7 @@ public final class ListingService: Sendable {
     /// Runs `query` on every shard and merges their pages, then reads the winning listings from
     /// their shards (only those: each shard's page holds up to `limit` hits, most of which lose).
     public func search(_ query: ListingQuery) -> (page: SearchPage, listings: [String: ListingRecord]) {
-        let (page, records) = search(query) { record, _ in record }
+        let (page, records) = search(query) { record, _ in copy record }
         return (page, Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }))
     }
 
@@ -105,7 +105,7 @@ public final class ListingService: Sendable {
     /// The shards are visited one after another from the caller's thread (`Shard.peek`), not by
     /// hopping onto each shard's actor: a query's scan of one shard takes a few microseconds, less
     /// than the two task switches a hop costs. Each shard's page is as of its own moment.
-    public func search<T>(_ query: ListingQuery, reading: (ListingRecord, SearchHit) -> T) -> (page: SearchPage, items: [T]) {
+    public func search<T>(_ query: ListingQuery, reading: (borrowing ListingRecord, SearchHit) -> T) -> (page: SearchPage, items: [T]) {
         let shards = group.shards
         let page = SearchPage.gather(query, shards: shards.count) { shard, query in shards[shard].peek { $0.search(query) } }
         var items: [T?] = Array(repeating: nil, count: page.hits.count)
@@ -113,7 +113,7 @@ public final class ListingService: Sendable {
         for (rank, hit) in page.hits.enumerated() { ranksByShard[group.index(for: hit.key.id)].append(rank) }
         for (shard, ranks) in ranksByShard.enumerated() where !ranks.isEmpty {
             group.shards[shard].peek { state in
-                for rank in ranks { items[rank] = state.listings[page.hits[rank].key.id].map { reading($0, page.hits[rank]) } }
+                for rank in ranks { items[rank] = state.listings.reading(page.hits[rank].key.id) { reading($0, page.hits[rank]) } }
             }
         }
         return (page, items.compactMap { $0 })

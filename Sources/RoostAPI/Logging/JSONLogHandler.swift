@@ -65,27 +65,41 @@ public struct JSONLogHandler: LogHandler {
 
     static func appendQuoted(_ text: String, to line: inout [UInt8]) {
         line.append(UInt8(ascii: "\""))
-        let utf8 = text.utf8
-        if utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
-            line.append(contentsOf: utf8)  // the common case: nothing to escape
-        } else {
-            for byte in utf8 {
-                switch byte {
-                case UInt8(ascii: "\""): line.append(contentsOf: #"\""#.utf8)
-                case UInt8(ascii: "\\"): line.append(contentsOf: #"\\"#.utf8)
-                case UInt8(ascii: "\n"): line.append(contentsOf: #"\n"#.utf8)
-                case UInt8(ascii: "\r"): line.append(contentsOf: #"\r"#.utf8)
-                case UInt8(ascii: "\t"): line.append(contentsOf: #"\t"#.utf8)
-                case ..<0x20:
-                    let hex = Array("0123456789abcdef".utf8)
-                    line.append(contentsOf: #"\u00"#.utf8)
-                    line.append(hex[Int(byte >> 4)])
-                    line.append(hex[Int(byte & 0xF)])
-                default: line.append(byte)
-                }
+        // Native strings are contiguous UTF-8: runs with nothing to escape are copied whole.
+        let copied: Void? = text.utf8.withContiguousStorageIfAvailable { bytes in
+            var run = 0
+            for i in bytes.indices where needsEscape(bytes[i]) {
+                line.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i]))
+                appendEscaped(bytes[i], to: &line)
+                run = i + 1
+            }
+            line.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run...]))
+        }
+        if copied == nil {
+            for byte in text.utf8 {
+                if needsEscape(byte) { appendEscaped(byte, to: &line) } else { line.append(byte) }
             }
         }
         line.append(UInt8(ascii: "\""))
+    }
+
+    @inline(__always) private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+    }
+
+    private static func appendEscaped(_ byte: UInt8, to line: inout [UInt8]) {
+        switch byte {
+        case UInt8(ascii: "\""): line.append(contentsOf: #"\""#.utf8)
+        case UInt8(ascii: "\\"): line.append(contentsOf: #"\\"#.utf8)
+        case UInt8(ascii: "\n"): line.append(contentsOf: #"\n"#.utf8)
+        case UInt8(ascii: "\r"): line.append(contentsOf: #"\r"#.utf8)
+        case UInt8(ascii: "\t"): line.append(contentsOf: #"\t"#.utf8)
+        default:
+            let hex: StaticString = "0123456789abcdef"
+            line.append(contentsOf: #"\u00"#.utf8)
+            line.append(hex.utf8Start[Int(byte >> 4)])
+            line.append(hex.utf8Start[Int(byte & 0xF)])
+        }
     }
 
     /// Now, as RFC 3339 UTC with milliseconds.

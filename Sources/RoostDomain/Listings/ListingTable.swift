@@ -46,6 +46,19 @@ public struct ListingTable: Sendable, Equatable, ExpressibleByDictionaryLiteral 
         }
     }
 
+    /// `body` over the record of `id` where it lies, nil when there is none. Unlike the subscript,
+    /// this copies no record (a copy retains each of its strings and arrays): for reads of a few
+    /// fields on a hot path.
+    public func reading<T>(_ id: String, _ body: (borrowing ListingRecord) -> T) -> T? {
+        guard let position = positions[id].map(Int.init) else { return nil }
+        return records.withUnsafeBufferPointer { records in
+            guard case .some = records[position] else { return nil }
+            // A present Optional holds its record at its own address (a single-payload enum's
+            // payload comes first), so the record is borrowed in place; binding it would copy it.
+            return body(UnsafeRawPointer(records.baseAddress! + position).assumingMemoryBound(to: ListingRecord.self).pointee)
+        }
+    }
+
     private mutating func insert(_ record: ListingRecord, as id: String) {
         if let position = positions[id] {
             records[Int(position)] = record
