@@ -4,7 +4,7 @@
 #   1. in-engine: `roost-bench search` loads BENCH_SEARCH_LISTINGS synthetic listings (drawn from the Singapore
 #      distributions, 50 cities, the PostgreSQL anchor's bookings density; Benchmarks/Sources/RoostBenchKit/SearchWorkload.swift)
 #      into an Engine (WAL fsync off for loading), reports resident bytes per listing, then times one query at a time
-#      through ListingService.search (the HTTP route's scatter/merge): (a) the anchor's query, (b) 3 km radius +
+#      through ListingService.search (the HTTP route's gather over the shards): (a) the anchor's query, (b) 3 km radius +
 #      2 amenities, (c) bbox + price sort, page 1 and page 10 (by cursor). Target p99 <= 5 ms.
 #      It snapshots the data directory and keeps it for step 2.
 #   2. HTTP: `roost serve` on that data directory (start-up recovery timed), then wrk -t2 -c64 with

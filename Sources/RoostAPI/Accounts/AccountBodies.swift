@@ -18,49 +18,54 @@ struct JSONObjectWriter {
 
     init(capacity: Int = 512) { bytes.reserveCapacity(capacity) }
 
-    private mutating func key(_ name: String) {
+    /// Field names are literals of plain ASCII (checked in debug builds), written as they are.
+    private mutating func key(_ name: StaticString) {
         if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
-        JSONLogHandler.appendQuoted(name, to: &bytes)
-        bytes.append(UInt8(ascii: ":"))
+        bytes.append(UInt8(ascii: "\""))
+        let name = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        assert(name.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") })
+        bytes.append(contentsOf: name)
+        bytes.append(contentsOf: #"":"#.utf8)
     }
 
-    mutating func string(_ name: String, _ value: String?) {
+    mutating func string(_ name: StaticString, _ value: String?) {
         key(name)
         if let value { JSONLogHandler.appendQuoted(value, to: &bytes) } else { bytes.append(contentsOf: "null".utf8) }
     }
 
-    mutating func bool(_ name: String, _ value: Bool) {
+    mutating func bool(_ name: StaticString, _ value: Bool) {
         key(name)
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
-    mutating func integer(_ name: String, _ value: Int64) {
+    mutating func integer(_ name: StaticString, _ value: Int64) {
         key(name)
         bytes.append(contentsOf: String(value).utf8)
     }
 
     /// A finite number (`null` for nil), in Swift's shortest round-trip form.
-    mutating func number(_ name: String, _ value: Double?) {
+    mutating func number(_ name: StaticString, _ value: Double?) {
         key(name)
         if let value, value.isFinite { bytes.append(contentsOf: value.description.utf8) } else { bytes.append(contentsOf: "null".utf8) }
     }
 
     /// `{"amount": …, "currency": …}`.
-    mutating func money(_ name: String, amount: Int64, currency: String) {
+    mutating func money(_ name: StaticString, amount: Int64, currency: String) {
         key(name)
-        var money = JSONObjectWriter(capacity: 48)
-        money.integer("amount", amount)
-        money.string("currency", currency)
-        bytes.append(contentsOf: money.finish())
+        bytes.append(contentsOf: #"{"amount":"#.utf8)
+        bytes.append(contentsOf: String(amount).utf8)
+        bytes.append(contentsOf: #","currency":"#.utf8)
+        JSONLogHandler.appendQuoted(currency, to: &bytes)
+        bytes.append(UInt8(ascii: "}"))
     }
 
     /// A value written elsewhere (an object or an array, already JSON).
-    mutating func raw(_ name: String, _ json: [UInt8]) {
+    mutating func raw(_ name: StaticString, _ json: [UInt8]) {
         key(name)
         bytes.append(contentsOf: json)
     }
 
-    mutating func timestamp(_ name: String, _ value: Timestamp) {
+    mutating func timestamp(_ name: StaticString, _ value: Timestamp) {
         key(name)
         bytes.append(UInt8(ascii: "\""))
         JSONLogHandler.appendRFC3339(millisecondsSinceEpoch: value.millisecondsSinceEpoch, to: &bytes)

@@ -52,9 +52,11 @@ public struct ListingTable: Sendable, Equatable, ExpressibleByDictionaryLiteral 
     public func reading<T>(_ id: String, _ body: (borrowing ListingRecord) -> T) -> T? {
         guard let position = positions[id].map(Int.init) else { return nil }
         return records.withUnsafeBufferPointer { records in
-            guard case .some = records[position] else { return nil }
-            // A present Optional holds its record at its own address (a single-payload enum's
-            // payload comes first), so the record is borrowed in place; binding it would copy it.
+            // Every id in `positions` has its record (only `_modify` empties a slot, and only while
+            // it runs; asking the Optional costs a runtime call per read). A present Optional holds
+            // its record at its own address (a single-payload enum's payload comes first), so the
+            // record is borrowed in place: binding it would copy it.
+            assert(records[position] != nil)
             return body(UnsafeRawPointer(records.baseAddress! + position).assumingMemoryBound(to: ListingRecord.self).pointee)
         }
     }
