@@ -69,6 +69,8 @@ struct ListingRoutes {
 
     /// How often an edit is worked out again when others keep landing first.
     static let editAttempts = 8
+    /// The first retry's reach; each later one doubles it (the last waits up to 12.8 ms).
+    static let editBackoffMicroseconds = 100
 
     @Sendable func update(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
         let id = try context.parameters.require("id")
@@ -83,7 +85,9 @@ struct ListingRoutes {
                 try await service.execute(.update(id: id, details, over: listing.details), on: id)
                 break
             } catch let problem as Problem where problem.code == "edit_conflict" && attempt < Self.editAttempts {
-                continue
+                // Someone else's edit landed first (so edits as a whole progress). Wait a random
+                // moment, doubling in reach each time, so editors racing in step fall out of step.
+                try await Task.sleep(for: .microseconds(Int.random(in: 0..<(Self.editBackoffMicroseconds << attempt))))
             }
         }
         guard let updated = await service.listing(id) else { throw Problem.notFound("No such listing.") }
