@@ -240,6 +240,34 @@ struct ListingSearchTests {
         #expect(state.search(query).hits.map(\.key.id) == [moved.id])
     }
 
+    /// The common edit keeps a listing's place and price, so its entries are rewritten where they
+    /// are: their trait bits (guests, stay lengths, instant book) must follow the new values.
+    @Test func anEditInPlaceRewritesItsTraits() {
+        var generator = SeededGenerator(seed: testSeed())
+        var state = shardStates(makeListings(300, using: &generator), shards: 1)[0]
+        let at = Timestamp(millisecondsSinceEpoch: 0)
+        let edited = state.listings.values.first { $0.status == .active }!
+        var details = edited.details
+        for (guests, minNights, maxNights, instantBook) in [(2, 1, 30, true), (12, 3, 5, false), (1, 28, 40, true), (20, 1, 1, false)] {
+            (details.maxGuests, details.minNights, details.maxNights, details.instantBook) = (guests, minNights, maxNights, instantBook)
+            Listings.apply(.updated(id: edited.id, details, at: at), to: &state)
+            let listings = Array(state.listings.values)
+            for _ in 0..<40 {
+                var query = ListingQuery()
+                query.place = TextKey.make(details.location.city)
+                query.guests = Int.random(in: 1...20, using: &generator)
+                let start = today.advanced(by: Int.random(in: 130...200, using: &generator))
+                query.stay = start..<start.advanced(by: Int.random(in: 1...32, using: &generator))
+                if Bool.random(using: &generator) { query.instantBook = Bool.random(using: &generator) }
+                query.limit = 500
+                let expected = bruteForce(query, listings)
+                let page = state.search(query)
+                #expect(page.total == expected.total, "after \(guests) guests, \(minNights)–\(maxNights) nights, instant \(instantBook)")
+                #expect(page.hits.map(\.key) == expected.keys)
+            }
+        }
+    }
+
     @Test func placeKeysFoldCaseAccentsAndSpaces() {
         #expect(TextKey.make("  São   Paulo ") == "sao paulo")
         #expect(TextKey.make("ZÜRICH") == "zurich")

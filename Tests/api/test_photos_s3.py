@@ -44,6 +44,28 @@ def test_photos_live_in_the_bucket_and_replacing_deletes_the_old_object(server_f
     assert requests.get(second.json()["photoUrl"], timeout=10).content == JPEG
 
 
+def test_a_listing_photo_in_the_bucket_is_shown_by_search_through_a_presigned_url(server_factory, data_dir):
+    bucket = f"roost-test-{uuid.uuid4().hex[:12]}"
+    env = {**ACCOUNTS_ENV, "ROOST_OBJECT_STORE": "s3", "ROOST_S3_ENDPOINT": S3_ENDPOINT, "ROOST_S3_BUCKET": bucket,
+           "ROOST_S3_ACCESS_KEY_ID": "testing", "ROOST_S3_SECRET_ACCESS_KEY": "testing", "ROOST_S3_REGION": "us-east-1"}
+    server = server_factory(data_dir, env=env).start()
+    host = register(server, role="host")["accessToken"]
+    city = f"Bucketon {uuid.uuid4().hex[:8]}"
+    body = {"title": "Loft", "description": "", "propertyType": "apartment",
+            "location": {"address": "1 Rd", "city": city, "country": "Singapore", "lat": 1.3, "lng": 103.8, "timezone": "Asia/Singapore"},
+            "pricePerNight": {"amount": 15000, "currency": "SGD"}, "cleaningFee": {"amount": 0, "currency": "SGD"},
+            "maxGuests": 2, "bedrooms": 1, "beds": 1, "bathrooms": 1, "amenities": [], "minNights": 1, "maxNights": 30,
+            "instantBook": True, "cancellationPolicy": "flexible"}
+    listing = server.request("POST", "/v1/listings", json=body, headers=bearer(host))
+    assert listing.status_code == 201, listing.text
+    photo = server.request("POST", f"/v1/listings/{listing.json()['id']}/photos", data=PNG, headers={**bearer(host), "Content-Type": "image/png"})
+    assert photo.status_code == 201, photo.text
+    [item] = server.get("/v1/search/listings", params={"location": city}).json()["items"]
+    url = item["photoUrl"]
+    assert url.startswith(S3_ENDPOINT + "/" + bucket + "/") and "X-Amz-Signature=" in url
+    assert requests.get(url, timeout=10).content == PNG
+
+
 def test_s3_configuration_is_checked_at_start(run_cli, server_factory, data_dir):
     env = {**ACCOUNTS_ENV, "ROOST_OBJECT_STORE": "s3", "ROOST_S3_ENDPOINT": S3_ENDPOINT}
     server = server_factory(data_dir, env=env)

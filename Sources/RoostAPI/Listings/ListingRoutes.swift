@@ -268,17 +268,15 @@ struct ListingRoutes {
 
     @Sendable func search(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
         let query = try SearchParameters.parse(request.uri.queryParameters, reference: reference, now: service.clock())
-        // Written directly, each under its listing's shard lock: JSONEncoder cost as much as the
-        // search itself (20 summaries a page), and copying the records out a tenth of it.
-        let media = service.media
-        let (page, summaries) = service.search(query) { listing, hit in
-            Self.summary(listing, distance: hit.distanceKilometres, media: media)
-        }
+        // Written directly: JSONEncoder cost as much as the search itself (20 summaries a page).
+        // Each listing's fields are read under its shard's lock; its photo's URL (which an S3
+        // store signs) is added after the lock is released.
+        let (page, drafts) = service.search(query) { listing, hit in (Self.draft(listing), hit.distanceKilometres) }
         var items: [UInt8] = [UInt8(ascii: "[")]
-        items.reserveCapacity(summaries.reduce(2) { $0 + $1.count + 1 })
-        for summary in summaries {
+        items.reserveCapacity(drafts.count * 512 + 2)
+        for (draft, distance) in drafts {
             if items.count > 1 { items.append(UInt8(ascii: ",")) }
-            items += summary
+            items += Self.summary(draft, distance: distance, media: service.media)
         }
         items.append(UInt8(ascii: "]"))
         var body = JSONObjectWriter(capacity: items.count + 128)
@@ -289,9 +287,13 @@ struct ListingRoutes {
         return EncodedJSON(bytes: body.finish())
     }
 
-    /// A search hit: `{id, title, propertyType, city, country, lat, lng, pricePerNight, maxGuests,
-    /// bedrooms, instantBook, rating, reviewCount, photoUrl, distanceKm?}`.
-    static func summary(_ listing: borrowing ListingRecord, distance: Double?, media: MediaLibrary) -> [UInt8] {
+    /// A search hit as far as its listing's record goes, and the key of its first photo.
+    struct SummaryDraft {
+        var json: JSONObjectWriter
+        var photoKey: String?
+    }
+
+    static func draft(_ listing: borrowing ListingRecord) -> SummaryDraft {
         let d = listing.details
         var json = JSONObjectWriter(capacity: 512)
         json.string("id", listing.id)
@@ -307,7 +309,14 @@ struct ListingRoutes {
         json.bool("instantBook", d.instantBook)
         json.number("rating", listing.displayRating)
         json.integer("reviewCount", Int64(listing.reviewCount))
-        json.string("photoUrl", listing.photos.first.flatMap { media.url(for: $0.key) })
+        return SummaryDraft(json: json, photoKey: listing.photos.first?.key)
+    }
+
+    /// A search hit: `{id, title, propertyType, city, country, lat, lng, pricePerNight, maxGuests,
+    /// bedrooms, instantBook, rating, reviewCount, photoUrl, distanceKm?}`.
+    static func summary(_ draft: SummaryDraft, distance: Double?, media: MediaLibrary) -> [UInt8] {
+        var json = draft.json
+        json.string("photoUrl", media.url(for: draft.photoKey))
         if let distance { json.number("distanceKm", (distance * 1000).rounded() / 1000) }
         return json.finish()
     }

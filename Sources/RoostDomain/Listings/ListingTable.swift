@@ -57,7 +57,7 @@ public struct ListingTable: Sendable, Equatable, ExpressibleByDictionaryLiteral 
             // its record at its own address (a single-payload enum's payload comes first), so the
             // record is borrowed in place: binding it would copy it.
             assert(records[position] != nil)
-            return body(UnsafeRawPointer(records.baseAddress! + position).assumingMemoryBound(to: ListingRecord.self).pointee)
+            return (records.baseAddress! + position).withMemoryRebound(to: ListingRecord.self, capacity: 1) { body($0.pointee) }
         }
     }
 
