@@ -33,3 +33,25 @@ import Testing
         }
     }
 }
+
+/// Base64url (RFC 4648 §5, unpadded): the cursors and tokens the API hands out.
+@Suite struct Base64URLTests {
+    @Test func knownVectors() {
+        // RFC 4648 §10's vectors, unpadded.
+        let vectors = ["": "", "f": "Zg", "fo": "Zm8", "foo": "Zm9v", "foob": "Zm9vYg", "fooba": "Zm9vYmE", "foobar": "Zm9vYmFy"]
+        for (plain, encoded) in vectors { #expect(Base64URL.encode(Array(plain.utf8)) == encoded) }
+        #expect(Base64URL.encode([0xFB, 0xFF, 0xBF]) == "-_-_", "the URL alphabet's last two digits")
+    }
+
+    @Test func randomBytesMatchFoundationAndRoundTrip() {
+        var generator = SeededGenerator(seed: testSeed())
+        for _ in 0..<500 {
+            let bytes = (0..<Int.random(in: 0...40, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let encoded = Base64URL.encode(bytes)
+            let foundation = Data(bytes).base64EncodedString()
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            #expect(encoded == foundation)
+            #expect(Base64URL.decode(encoded) == bytes)
+        }
+    }
+}

@@ -268,6 +268,24 @@ struct ListingSearchTests {
         }
     }
 
+    /// Amenity bits worked out once per query stay true to the query's amenities.
+    @Test func preparedAmenitiesFollowTheQuery() {
+        var generator = SeededGenerator(seed: testSeed())
+        let listings = makeListings(200, using: &generator)
+        let state = shardStates(listings, shards: 1)[0]
+        var query = ListingQuery()
+        query.limit = 500
+        query.amenities = ["wifi"]
+        query.prepare()
+        #expect(state.search(query).total == bruteForce(query, listings).total)
+        query.amenities = ["no-listing-has-this"]
+        #expect(state.search(query).total == 0, "changing the amenities drops the prepared bits")
+        query.prepare()
+        #expect(state.search(query).total == 0)
+        query.amenities = []
+        #expect(state.search(query).total == bruteForce(query, listings).total)
+    }
+
     @Test func placeKeysFoldCaseAccentsAndSpaces() {
         #expect(TextKey.make("  São   Paulo ") == "sao paulo")
         #expect(TextKey.make("ZÜRICH") == "zurich")

@@ -160,10 +160,22 @@ public enum Identifiers {
 
 /// base64url without padding (RFC 4648 §5), as tokens use it.
 public enum Base64URL {
+    /// RFC 4648 §5, without padding (written directly: it encodes every search page's cursor).
     public static func encode(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        let alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        let digits = alphabet.utf8Start
+        var text: [UInt8] = []
+        text.reserveCapacity((bytes.count * 4 + 2) / 3)
+        var i = 0
+        while i < bytes.count {
+            let count = min(3, bytes.count - i)
+            var group = UInt32(bytes[i]) << 16
+            if count > 1 { group |= UInt32(bytes[i + 1]) << 8 }
+            if count > 2 { group |= UInt32(bytes[i + 2]) }
+            for k in 0...count { text.append(digits[Int(group >> UInt32(18 - 6 * k) & 63)]) }
+            i += 3
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     public static func decode(_ text: some StringProtocol) -> [UInt8]? {

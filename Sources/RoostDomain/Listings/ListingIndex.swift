@@ -352,7 +352,7 @@ public struct ListingIndex: Sendable {
         /// Nil when nothing here can match (an amenity or property type no listing has).
         init?(_ query: ListingQuery, _ index: borrowing ListingIndex) {
             self.query = query
-            guard let amenities = AmenitySet.existing(query.amenities) else { return nil }
+            guard let amenities = query.amenityBits ?? AmenitySet.existing(query.amenities) else { return nil }
             let words = amenities.words
             for bit in 0..<128 where (bit < 64 ? words.low >> UInt64(bit) : words.high >> UInt64(bit - 64)) & 1 != 0 {
                 requiredBits.append(bit)

@@ -29,7 +29,13 @@ public struct ListingQuery: Sendable {
     public var guests: Int?
     public var priceRange: ClosedRange<Int64>?
     public var priceFactors: [String: Double]?
-    public var amenities: [String] = []
+    public var amenities: [String] = [] {
+        didSet { amenityBits = nil }
+    }
+    /// `amenities` as bits, once `prepare()` has worked them out (nil: not yet; `.some(nil)`: some
+    /// code no listing has). The codes' table is process-wide and locked, so a query visiting many
+    /// shards asks it once, not once per shard.
+    private(set) var amenityBits: AmenitySet??
     public var propertyType: String?
     public var instantBook: Bool?
     public var sort: Sort = .priceAscending
@@ -43,6 +49,11 @@ public struct ListingQuery: Sendable {
     public var limit = 20
 
     public init() {}
+
+    /// Works out what every shard would work out alike (the amenity bits), once.
+    public mutating func prepare() {
+        if amenityBits == nil { amenityBits = .some(AmenitySet.existing(amenities)) }
+    }
 }
 
 /// Where a hit sorts: ascending by `primary`, then by id. Descending sorts negate `primary`.
@@ -100,6 +111,7 @@ extension SearchPage {
     public static func gather(_ query: ListingQuery, shards: Int, _ search: (Int, ListingQuery) -> SearchPage) -> SearchPage {
         var page = SearchPage(total: 0, hits: [])
         var bounded = query
+        bounded.prepare()
         for shard in 0..<shards {
             page = merge([page, search(shard, bounded)], limit: query.limit)
             if page.hits.count == query.limit { bounded.before = page.hits.last?.key }
