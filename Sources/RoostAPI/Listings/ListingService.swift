@@ -98,9 +98,9 @@ public final class ListingService: Sendable {
         return (page, Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }))
     }
 
-    /// `search(_:)`, with each winner read where it lives (`reading`, under its shard's lock: a
-    /// summary rendered there copies no record). `items` follow the hits, less any listing gone
-    /// meanwhile.
+    /// `search(_:)`, with each winner read where it lives (`reading`, under its shard's lock, given
+    /// the record where it lies rather than a copy of it). `items` follow the hits, less any
+    /// listing gone meanwhile.
     ///
     /// The shards are visited one after another from the caller's thread (`Shard.peek`), not by
     /// hopping onto each shard's actor: a query's scan of one shard takes a few microseconds, less
