@@ -112,8 +112,6 @@ public struct RoostServices: Sendable {
         )
     }
 
-    /// The FX table from the configured provider, or the shipped one (with a warning) when the
-    /// provider cannot be reached or serves something that is not a complete rate table.
     /// Puts the configured provider's FX table in force. False (the table in force kept, the
     /// reason logged) when the provider cannot be reached or its table is refused.
     static func refreshRates(_ url: String, reference: ReferenceData, logger: Logger) async -> Bool {

@@ -37,13 +37,6 @@ enum SearchParameters {
             return value
         }
 
-        func trimmed(_ part: Substring) -> String {
-            var part = part
-            while part.first?.isWhitespace == true { part.removeFirst() }
-            while part.last?.isWhitespace == true { part.removeLast() }
-            return String(part)
-        }
-
         // Forms encode spaces in query strings as `+` (application/x-www-form-urlencoded).
         func words(_ name: String) -> String? {
             text(name).map { text in
@@ -64,7 +57,7 @@ enum SearchParameters {
         if let radius, let point { result.area = .radius(latitude: point.latitude, longitude: point.longitude, kilometres: radius) }
         result.origin = point
         if let bbox = text("bbox") {
-            let parts = bbox.split(separator: ",", omittingEmptySubsequences: false).map { Double(trimmed($0)) }
+            let parts = bbox.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
             if parts.count == 4, let minLng = parts[0], let minLat = parts[1], let maxLng = parts[2], let maxLat = parts[3],
                 (-180...180).contains(minLng), (-180...180).contains(maxLng), (-90...90).contains(minLat), (-90...90).contains(maxLat), minLat <= maxLat
             {
@@ -83,7 +76,7 @@ enum SearchParameters {
             if end == nil { errors.append(.init(field: "checkOut", message: "must be a date YYYY-MM-DD")) }
             if let start, let end {
                 // Yesterday in UTC is today somewhere: the listing's own "today" is checked at booking.
-                let todayInUTC = CalendarDay(daysSinceEpoch: Int32((now.timeIntervalSince1970 / 86_400).rounded(.down)))
+                let todayInUTC = ListingService.today(in: "UTC", now: now)
                 let earliest = todayInUTC.advanced(by: -1)
                 if end <= start { errors.append(.init(field: "checkOut", message: "must be after checkIn")) }
                 else if start.distance(to: end) > stayNightsMax { errors.append(.init(field: "checkOut", message: "a stay is at most \(stayNightsMax) nights")) }
@@ -105,7 +98,7 @@ enum SearchParameters {
             }
         }
         if let amenities = text("amenities") {
-            let codes = amenities.split(separator: ",").map(trimmed).filter { !$0.isEmpty }
+            let codes = amenities.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             for code in codes where reference.amenities.amenity(code: code) == nil {
                 errors.append(.init(field: "amenities", message: "\(code) is not in the catalogue"))
             }

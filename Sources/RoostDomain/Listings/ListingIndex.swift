@@ -61,15 +61,6 @@ public struct ListingIndex: Sendable {
         static func guests(_ count: Int) -> Int { 1 + count - guests.lowerBound }
         static func stay(_ nights: Int) -> Int { 1 + guests.count + nights - stayNights.lowerBound }
         static let rows = 1 + guests.count + stayNights.count
-
-        /// The rows set for an entry.
-        static func rows(of entry: Entry, instantBook: Bool) -> [Bool] {
-            var rows = Array(repeating: false, count: Self.rows)
-            rows[Self.instantBook] = instantBook
-            for count in guests where Int(entry.guests) >= count { rows[Self.guests(count)] = true }
-            for nights in stayNights where Int(entry.minNights) <= nights && nights <= Int(entry.maxNights) { rows[stay(nights)] = true }
-            return rows
-        }
     }
 
     /// The three lists every listing is in.
@@ -89,7 +80,6 @@ public struct ListingIndex: Sendable {
     private var currencies: [Int32] = []
     private var amenityOverflow: [Int32: [String]] = [:]
     private var propertyTypes: [Int32] = []
-    private var instantBooks: [Bool] = []
     private var latitudes: [Double] = []
     private var longitudes: [Double] = []
     private var ratings: [Double] = []
@@ -153,7 +143,6 @@ public struct ListingIndex: Sendable {
         amenityOverflow[slot] = amenities.codesWithoutBits.isEmpty ? nil : amenities.codesWithoutBits
         var unusedNames: [String] = []
         propertyTypes[i] = number(TextKey.make(details.propertyType), in: &propertyTypeNumbers, names: &unusedNames)
-        instantBooks[i] = details.instantBook
         latitudes[i] = details.location.latitude
         longitudes[i] = details.location.longitude
         ratings[i] = listing.rating
@@ -188,7 +177,7 @@ public struct ListingIndex: Sendable {
 
     private mutating func allocateSlot() -> Int32 {
         if let free = freeSlots.popLast() { return free }
-        ids.append(""); currencies.append(0); propertyTypes.append(0); instantBooks.append(false)
+        ids.append(""); currencies.append(0); propertyTypes.append(0)
         latitudes.append(0); longitudes.append(0); ratings.append(0); createdAts.append(0)
         listOf.append(contentsOf: [-1, -1, -1]); positionOf.append(contentsOf: [-1, -1, -1])
         return Int32(ids.count - 1)
@@ -246,7 +235,11 @@ public struct ListingIndex: Sendable {
             lists[list].amenities.set(row, position, has)
         }
         lists[list].traits.reserve(rows: Trait.rows, positions: lists[list].entries.count)
-        for (row, has) in Trait.rows(of: entry, instantBook: instantBook).enumerated() { lists[list].traits.set(row, position, has) }
+        lists[list].traits.set(Trait.instantBook, position, instantBook)
+        for count in Trait.guests { lists[list].traits.set(Trait.guests(count), position, Int(entry.guests) >= count) }
+        for nights in Trait.stayNights {
+            lists[list].traits.set(Trait.stay(nights), position, Int(entry.minNights) <= nights && nights <= Int(entry.maxNights))
+        }
     }
 
     /// The first position whose entry is `after` (entries by ascending price).
@@ -372,6 +365,7 @@ public struct ListingIndex: Sendable {
                 box = (Float(bounds.minLat - margin), Float(bounds.maxLat + margin), Float(bounds.minLng - margin), Float(bounds.maxLng + margin))
             }
             wantedGuests = UInt16(clamping: query.guests ?? 0)
+            // Instant book is decided by its row alone (either value), in every list.
             if let instantBook = query.instantBook { traitRows.append((Trait.instantBook, !instantBook)) }
             let guests = Int(wantedGuests)
             if Trait.guests.contains(guests) { traitRows.append((Trait.guests(guests), false)) }
@@ -502,7 +496,6 @@ public struct ListingIndex: Sendable {
             let slot = entry.slot, i = Int(slot)
             if !overflow.isEmpty, !overflow.allSatisfy((index.amenityOverflow[slot] ?? []).contains) { return nil }
             if let propertyType, index.propertyTypes[i] != propertyType { return nil }
-            if let instantBook = query.instantBook, index.instantBooks[i] != instantBook { return nil }
             var price = Double(entry.price)
             if let factors {
                 guard let factor = factors[Int(index.currencies[i])] else { return nil }
