@@ -147,8 +147,9 @@ struct ListingSearchTests {
             var seen: [SearchKey] = []
             var total: Int?
             while true {
-                // Shards visited in turn, each bounded by the page so far (as the service does).
-                let page = SearchPage.gather(query, shards: states.count) { states[$0].search($1) }
+                // Shards visited in turn from any one, each bounded by the page so far (as the service does).
+                let first = Int.random(in: 0..<states.count, using: &generator)
+                let page = SearchPage.gather(query, shards: states.count, first: first) { states[$0].search($1) }
                 if total == nil { total = page.total }
                 seen += page.hits.map(\.key)
                 guard page.hits.count == query.limit, let last = page.hits.last else { break }
@@ -161,6 +162,28 @@ struct ListingSearchTests {
 
     /// A snapshot's states rebuild their indexes in bulk (cheapest first): they answer as the
     /// indexes built one event at a time do.
+    /// The service starts each search's round of the shards at a different one: the answer may not
+    /// depend on where the round starts.
+    @Test func theFirstShardVisitedDoesNotChangeThePage() {
+        var generator = SeededGenerator(seed: testSeed())
+        let listings = makeListings(1_200, using: &generator)
+        let states = shardStates(listings, shards: 5)
+        for _ in 0..<100 {
+            let query = randomQuery(using: &generator)
+            let expected = bruteForce(query, listings)
+            for first in 0..<states.count {
+                var visited: [Int] = []
+                let page = SearchPage.gather(query, shards: states.count, first: first) { shard, bounded in
+                    visited.append(shard)
+                    return states[shard].search(bounded)
+                }
+                #expect(visited == (0..<states.count).map { (first + $0) % states.count })
+                #expect(page.total == expected.total)
+                #expect(page.hits.map(\.key) == Array(expected.keys.prefix(query.limit)))
+            }
+        }
+    }
+
     @Test func indexesRebuiltFromASnapshotAnswerAlike() throws {
         var generator = SeededGenerator(seed: testSeed())
         let states = shardStates(makeListings(1_200, using: &generator), shards: 2)
@@ -212,11 +235,12 @@ struct ListingSearchTests {
                 Listings.apply(event, to: &states[shard])
             }
             let all = states.flatMap { $0.listings.values }
-            #expect(states.map(\.index.count).reduce(0, +) == all.filter { $0.status == .active }.count, "burst \(burst)")
+            #expect(states.map { $0.index.count }.reduce(0, +) == all.filter { $0.status == .active }.count, "burst \(burst)")
             for _ in 0..<20 {
                 let query = randomQuery(using: &generator)
                 let expected = bruteForce(query, all)
-                let page = SearchPage.merge(states.map { $0.search(query) }, limit: query.limit)
+                let first = Int.random(in: 0..<states.count, using: &generator)
+                let page = SearchPage.gather(query, shards: states.count, first: first) { states[$0].search($1) }
                 #expect(page.total == expected.total, "burst \(burst)")
                 #expect(page.hits.map(\.key) == Array(expected.keys.prefix(query.limit)), "burst \(burst)")
             }

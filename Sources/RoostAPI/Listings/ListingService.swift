@@ -4,6 +4,7 @@ import Logging
 import RoostDomain
 import RoostEngine
 import RoostIntegrations
+import Synchronization
 
 /// The listing use cases between validated requests and the `ListingShard`s.
 public final class ListingService: Sendable {
@@ -12,6 +13,8 @@ public final class ListingService: Sendable {
     public let reviews: ShardGroup<Reviews>?
     let media: MediaLibrary
     let clock: @Sendable () -> Date
+    /// Counts searches, so that each starts its round of the shards one further on.
+    private let searches = Atomic<Int>(0)
 
     public init(group: ShardGroup<Listings>, reviews: ShardGroup<Reviews>? = nil, media: MediaLibrary, clock: @escaping @Sendable () -> Date) {
         self.group = group
@@ -104,10 +107,13 @@ public final class ListingService: Sendable {
     ///
     /// The shards are visited one after another from the caller's thread (`Shard.peek`), not by
     /// hopping onto each shard's actor: a query's scan of one shard takes a few microseconds, less
-    /// than the two task switches a hop costs. Each shard's page is as of its own moment.
+    /// than the two task switches a hop costs. Each shard's page is as of its own moment. Each
+    /// search starts one shard further on than the last, so concurrent searches spread over the
+    /// shards' locks rather than following one another through them.
     public func search<T>(_ query: ListingQuery, reading: (borrowing ListingRecord, SearchHit) -> T) -> (page: SearchPage, items: [T]) {
         let shards = group.shards
-        let page = SearchPage.gather(query, shards: shards.count) { shard, query in shards[shard].peek { $0.search(query) } }
+        let first = searches.wrappingAdd(1, ordering: .relaxed).oldValue & Int.max % shards.count
+        let page = SearchPage.gather(query, shards: shards.count, first: first) { shard, query in shards[shard].peek { $0.search(query) } }
         var items: [T?] = Array(repeating: nil, count: page.hits.count)
         var ranksByShard = [[Int]](repeating: [], count: group.count)
         for (rank, hit) in page.hits.enumerated() { ranksByShard[group.index(for: hit.key.id)].append(rank) }

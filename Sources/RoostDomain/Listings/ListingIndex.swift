@@ -26,7 +26,7 @@ import Darwin
 ///
 /// Derived from the listings — rebuilt after a snapshot is loaded, kept current by
 /// `Listings.apply` — never stored.
-public struct ListingIndex: Sendable {
+public struct ListingIndex: ~Copyable, Sendable {
     /// A listing in one posting list: the values tested per survivor, and its slot for the rest.
     /// (Coordinates as `Float` only pre-filter; distances and boxes are decided on the `Double`s.)
     struct Entry: Sendable {
@@ -99,6 +99,33 @@ public struct ListingIndex: Sendable {
 
     public init() {}
 
+    /// Another index like this one (sharing its arrays until either changes). The index is never
+    /// copied implicitly: a shard's state is read in place, and a hidden copy would retain and
+    /// release each of these arrays on every search, on memory both cores touch.
+    public func copy() -> ListingIndex {
+        var copy = ListingIndex()
+        copy.slotOf = slotOf
+        copy.freeSlots = freeSlots
+        copy.ids = ids
+        copy.currencies = currencies
+        copy.amenityOverflow = amenityOverflow
+        copy.propertyTypes = propertyTypes
+        copy.latitudes = latitudes
+        copy.longitudes = longitudes
+        copy.ratings = ratings
+        copy.createdAts = createdAts
+        copy.listOf = listOf
+        copy.positionOf = positionOf
+        copy.lists = lists
+        copy.cityLists = cityLists
+        copy.countryLists = countryLists
+        copy.cellLists = cellLists
+        copy.currencyCodes = currencyCodes
+        copy.currencyNumbers = currencyNumbers
+        copy.propertyTypeNumbers = propertyTypeNumbers
+        return copy
+    }
+
     public var count: Int { slotOf.count }
 
     // MARK: Maintenance
@@ -109,9 +136,9 @@ public struct ListingIndex: Sendable {
         let details = listing.details
         let amenities = details.amenitySet
         let targets = (
-            list(TextKey.make(details.location.city), in: \.cityLists),
-            list(TextKey.make(details.location.country), in: \.countryLists),
-            cellList(Self.cell(latitude: details.location.latitude, longitude: details.location.longitude))
+            Self.list(TextKey.make(details.location.city), in: &cityLists, lists: &lists),
+            Self.list(TextKey.make(details.location.country), in: &countryLists, lists: &lists),
+            Self.list(Self.cell(latitude: details.location.latitude, longitude: details.location.longitude), in: &cellLists, lists: &lists)
         )
         var entry = Entry(
             price: details.pricePerNight, latitude: Float(details.location.latitude), longitude: Float(details.location.longitude),
@@ -139,10 +166,10 @@ public struct ListingIndex: Sendable {
         }
         let slot = entry.slot, i = Int(slot)
         ids[i] = listing.id
-        currencies[i] = number(details.currency, in: &currencyNumbers, names: &currencyCodes)
+        currencies[i] = Self.number(details.currency, in: &currencyNumbers, names: &currencyCodes)
         amenityOverflow[slot] = amenities.codesWithoutBits.isEmpty ? nil : amenities.codesWithoutBits
         var unusedNames: [String] = []
-        propertyTypes[i] = number(TextKey.make(details.propertyType), in: &propertyTypeNumbers, names: &unusedNames)
+        propertyTypes[i] = Self.number(TextKey.make(details.propertyType), in: &propertyTypeNumbers, names: &unusedNames)
         latitudes[i] = details.location.latitude
         longitudes[i] = details.location.longitude
         ratings[i] = listing.rating
@@ -252,21 +279,15 @@ public struct ListingIndex: Sendable {
         return low
     }
 
-    private mutating func list(_ key: String, in table: WritableKeyPath<ListingIndex, [String: Int32]>) -> Int32 {
-        if let known = self[keyPath: table][key] { return known }
+    /// The number of `key`'s list in `table`, a new empty list if it has none yet.
+    private static func list<Key: Hashable>(_ key: Key, in table: inout [Key: Int32], lists: inout [PostingList]) -> Int32 {
+        if let known = table[key] { return known }
         lists.append(PostingList())
-        self[keyPath: table][key] = Int32(lists.count - 1)
+        table[key] = Int32(lists.count - 1)
         return Int32(lists.count - 1)
     }
 
-    private mutating func cellList(_ cell: Int64) -> Int32 {
-        if let known = cellLists[cell] { return known }
-        lists.append(PostingList())
-        cellLists[cell] = Int32(lists.count - 1)
-        return Int32(lists.count - 1)
-    }
-
-    private func number(_ name: String, in numbers: inout [String: Int32], names: inout [String]) -> Int32 {
+    private static func number(_ name: String, in numbers: inout [String: Int32], names: inout [String]) -> Int32 {
         if let known = numbers[name] { return known }
         let next = Int32(numbers.count)
         numbers[name] = next
@@ -378,7 +399,7 @@ public struct ListingIndex: Sendable {
         /// Scans list number `number`: the price band's positions, narrowed a word at a time by the
         /// amenity bitmaps (and, with `nightsInList`, the stay's night bitmaps), then each position
         /// left. With `city`, listings whose city list is that one are skipped (already scanned).
-        mutating func run(_ number: Int32, _ index: ListingIndex, nightsInList: Bool = false, skippingCityList city: Int32? = nil) {
+        mutating func run(_ number: Int32, _ index: borrowing ListingIndex, nightsInList: Bool = false, skippingCityList city: Int32? = nil) {
             let list = index.lists[Int(number)]
             let entries = list.entries
             // Without conversion the price bounds are a run of positions; with it, every position is
@@ -432,7 +453,7 @@ public struct ListingIndex: Sendable {
         /// Takes the matches `mask` leaves (every one a match, `decidedByBitmaps`): counts them,
         /// and reads entries only for the page. Sorted by price, that is a walk in list order from
         /// the cursor on that stops at the first entry dearer than a full page's last.
-        private mutating func collect(_ mask: [UInt64], from firstWord: Int, in entries: [Entry], _ index: ListingIndex) {
+        private mutating func collect(_ mask: [UInt64], from firstWord: Int, in entries: [Entry], _ index: borrowing ListingIndex) {
             for word in mask { total += word.nonzeroBitCount }
             let sort = query.sort, after = query.after, limit = query.limit
             // The price past which nothing more can go on the page: the bound's, or a full page's last.
@@ -485,14 +506,14 @@ public struct ListingIndex: Sendable {
         }
 
         /// The rest of the filters, for an entry that passed the cheap ones.
-        private mutating func consider(_ entry: Entry, _ index: ListingIndex) {
+        private mutating func consider(_ entry: Entry, _ index: borrowing ListingIndex) {
             guard let candidate = candidate(entry, index) else { return }
             total += 1
             offer(candidate, index)
         }
 
         /// The entry's sort key and distance, or nil when a filter the bitmaps leave refuses it.
-        private func candidate(_ entry: Entry, _ index: ListingIndex) -> Candidate? {
+        private func candidate(_ entry: Entry, _ index: borrowing ListingIndex) -> Candidate? {
             let slot = entry.slot, i = Int(slot)
             if !overflow.isEmpty, !overflow.allSatisfy((index.amenityOverflow[slot] ?? []).contains) { return nil }
             if let propertyType, index.propertyTypes[i] != propertyType { return nil }
@@ -531,7 +552,7 @@ public struct ListingIndex: Sendable {
         }
 
         /// Keeps a match for the page unless it sorts at or before the cursor, or at or after the bound.
-        private mutating func offer(_ candidate: Candidate, _ index: ListingIndex) {
+        private mutating func offer(_ candidate: Candidate, _ index: borrowing ListingIndex) {
             if let after = query.after, candidate.primary < after.primary
                 || (candidate.primary == after.primary && index.ids[Int(candidate.slot)] <= after.id) { return }
             if let before = query.before, candidate.primary > before.primary
@@ -540,7 +561,7 @@ public struct ListingIndex: Sendable {
         }
 
         /// Inserts `candidate` among the best so far when it sorts before the last of a full list.
-        private mutating func keep(_ candidate: Candidate, _ index: ListingIndex) {
+        private mutating func keep(_ candidate: Candidate, _ index: borrowing ListingIndex) {
             func before(_ a: Candidate, _ b: Candidate) -> Bool {
                 a.primary != b.primary ? a.primary < b.primary : index.ids[Int(a.slot)] < index.ids[Int(b.slot)]
             }

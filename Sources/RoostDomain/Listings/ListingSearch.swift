@@ -83,40 +83,37 @@ public struct SearchPage: Sendable, Equatable {
         self.total = total
         self.hits = hits
     }
-
-    /// Merges shards' pages (each in key order) into one: totals add, hits interleave by key,
-    /// `limit` kept. Only the hits kept are copied.
-    public static func merge(_ pages: [SearchPage], limit: Int) -> SearchPage {
-        var hits: [SearchHit] = []
-        hits.reserveCapacity(min(limit, pages.reduce(0) { $0 + $1.hits.count }))
-        var next = Array(repeating: 0, count: pages.count)
-        while hits.count < limit {
-            var best: Int?
-            for (i, page) in pages.enumerated() where next[i] < page.hits.count {
-                if let b = best, !(page.hits[next[i]].key < pages[b].hits[next[b]].key) { continue }
-                best = i
-            }
-            guard let best else { break }
-            hits.append(pages[best].hits[next[best]])
-            next[best] += 1
-        }
-        return SearchPage(total: pages.reduce(0) { $0 + $1.total }, hits: hits)
-    }
 }
 
 extension SearchPage {
-    /// `query` over `shards` shards visited in turn (`search(shard, query)`), merged. Once the page
-    /// is full, each later shard is asked only for hits before its last (`ListingQuery.before`),
-    /// so most shards read a handful of entries rather than a page.
-    public static func gather(_ query: ListingQuery, shards: Int, _ search: (Int, ListingQuery) -> SearchPage) -> SearchPage {
-        var page = SearchPage(total: 0, hits: [])
+    /// `query` over `shards` shards visited in turn from `first` (`search(shard, query)`), merged.
+    /// Once the page is full, each later shard is asked only for hits before its last
+    /// (`ListingQuery.before`), so most shards read a handful of entries rather than a page. The
+    /// answer is the same from any first shard; callers vary it so that concurrent searches do
+    /// not queue behind one another on the same shard's lock.
+    public static func gather(_ query: ListingQuery, shards: Int, first: Int = 0, _ search: (Int, ListingQuery) -> SearchPage) -> SearchPage {
+        var total = 0
+        var hits: [SearchHit] = []
+        hits.reserveCapacity(query.limit + 1)
         var bounded = query
         bounded.prepare()
-        for shard in 0..<shards {
-            page = merge([page, search(shard, bounded)], limit: query.limit)
-            if page.hits.count == query.limit { bounded.before = page.hits.last?.key }
+        for step in 0..<shards {
+            let part = search((first + step) % shards, bounded)
+            total += part.total
+            for hit in part.hits {
+                // Every hit of a bounded shard sorts before the page's last, so it goes in.
+                var low = 0, high = hits.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if hits[middle].key < hit.key { low = middle + 1 } else { high = middle }
+                }
+                guard low < query.limit else { break }
+                hits.insert(hit, at: low)
+                if hits.count > query.limit { hits.removeLast() }
+            }
+            if hits.count == query.limit { bounded.before = hits.last?.key }
         }
-        return page
+        return SearchPage(total: total, hits: hits)
     }
 }
 

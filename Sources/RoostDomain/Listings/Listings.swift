@@ -15,7 +15,7 @@ public enum Listings: Aggregate {
             var bookings: [String: BookingRecord]
             var settled: Set<String>
 
-            init(listings: ListingTable = [:], index: ListingIndex = ListingIndex(), bookings: [String: BookingRecord] = [:], settled: Set<String> = []) {
+            init(listings: ListingTable = [:], index: consuming ListingIndex = ListingIndex(), bookings: [String: BookingRecord] = [:], settled: Set<String> = []) {
                 self.listings = listings
                 self.index = index
                 self.bookings = bookings
@@ -54,10 +54,10 @@ public enum Listings: Aggregate {
         }
 
         /// Derived from `listings` (never stored): kept current by `apply`, rebuilt on load.
-        public var index: ListingIndex { storage.index }
+        public var index: ListingIndex { _read { yield storage.index } }
 
         private mutating func unique() {
-            if !isKnownUniquelyReferenced(&storage) { storage = Storage(listings: storage.listings, index: storage.index, bookings: storage.bookings, settled: storage.settled) }
+            if !isKnownUniquelyReferenced(&storage) { storage = Storage(listings: storage.listings, index: storage.index.copy(), bookings: storage.bookings, settled: storage.settled) }
         }
 
         /// Indexes every listing afresh, cheapest first: each entry then joins the end of its lists,
