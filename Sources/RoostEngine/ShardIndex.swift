@@ -10,10 +10,15 @@ public struct ShardIndex: Hashable, Sendable, CustomStringConvertible {
     /// The shard for `key` among `count` shards.
     public init(key: some Collection<UInt8>, count: Int) {
         precondition(count > 0 && count <= Int(UInt16.max), "shard count out of range")
-        value = Int(CRC32C.checksum(Array(key)) % UInt32(count))
+        let checksum = key.withContiguousStorageIfAvailable { CRC32C.checksum(UnsafeRawBufferPointer($0)) } ?? CRC32C.checksum(Array(key))
+        value = Int(checksum % UInt32(count))
     }
 
-    public init(key: String, count: Int) { self.init(key: Array(key.utf8), count: count) }
+    /// Read from the string's own bytes: every request routes at least one id.
+    public init(key: String, count: Int) {
+        var key = key
+        self = key.withUTF8 { ShardIndex(key: $0, count: count) }
+    }
 
     /// A shard number read back from disk; nil when it is out of range.
     public init?(validating value: Int, count: Int) {

@@ -34,8 +34,8 @@ struct ListingTableTests {
             default:
                 #expect(table[id] == model[id])
                 // Reading in place sees the same record (and nothing for an absent id).
-                #expect(table.reading(id) { copy $0 } == model[id])
-                #expect(table.reading(id) { $0.details.pricePerNight } == model[id]?.details.pricePerNight)
+                #expect(table.reading(id) { $0.pointee } == model[id])
+                #expect(table.reading(id) { $0.pointee.details.pricePerNight } == model[id]?.details.pricePerNight)
             }
             #expect(table.count == model.count, "step \(step)")
         }

@@ -293,23 +293,24 @@ struct ListingRoutes {
         var photoKey: String?
     }
 
-    static func draft(_ listing: borrowing ListingRecord) -> SummaryDraft {
-        let d = listing.details
+    /// Reads through `record` field by field (`ListingTable.reading`): a local copy of the record,
+    /// or of its details, would retain every string and array it holds.
+    static func draft(_ record: UnsafePointer<ListingRecord>) -> SummaryDraft {
         var json = JSONObjectWriter(capacity: 512)
-        json.string("id", listing.id)
-        json.string("title", d.title)
-        json.string("propertyType", d.propertyType)
-        json.string("city", d.location.city)
-        json.string("country", d.location.country)
-        json.number("lat", d.location.latitude)
-        json.number("lng", d.location.longitude)
-        json.money("pricePerNight", amount: d.pricePerNight, currency: d.currency)
-        json.integer("maxGuests", Int64(d.maxGuests))
-        json.integer("bedrooms", Int64(d.bedrooms))
-        json.bool("instantBook", d.instantBook)
-        json.number("rating", listing.displayRating)
-        json.integer("reviewCount", Int64(listing.reviewCount))
-        return SummaryDraft(json: json, photoKey: listing.photos.first?.key)
+        json.string("id", record.pointee.id)
+        json.string("title", record.pointee.details.title)
+        json.string("propertyType", record.pointee.details.propertyType)
+        json.string("city", record.pointee.details.location.city)
+        json.string("country", record.pointee.details.location.country)
+        json.number("lat", record.pointee.details.location.latitude)
+        json.number("lng", record.pointee.details.location.longitude)
+        json.money("pricePerNight", amount: record.pointee.details.pricePerNight, currency: record.pointee.details.currency)
+        json.integer("maxGuests", Int64(record.pointee.details.maxGuests))
+        json.integer("bedrooms", Int64(record.pointee.details.bedrooms))
+        json.bool("instantBook", record.pointee.details.instantBook)
+        json.number("rating", record.pointee.displayRating)
+        json.integer("reviewCount", Int64(record.pointee.reviewCount))
+        return SummaryDraft(json: json, photoKey: record.pointee.photos.first?.key)
     }
 
     /// A search hit: `{id, title, propertyType, city, country, lat, lng, pricePerNight, maxGuests,

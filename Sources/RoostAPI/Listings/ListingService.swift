@@ -97,12 +97,12 @@ public final class ListingService: Sendable {
     /// Runs `query` on every shard and merges their pages, then reads the winning listings from
     /// their shards (only those: each shard's page holds up to `limit` hits, most of which lose).
     public func search(_ query: ListingQuery) -> (page: SearchPage, listings: [String: ListingRecord]) {
-        let (page, records) = search(query) { record, _ in copy record }
+        let (page, records) = search(query) { record, _ in record.pointee }
         return (page, Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }))
     }
 
     /// `search(_:)`, with each winner read where it lives (`reading`, under its shard's lock, given
-    /// the record where it lies rather than a copy of it). `items` follow the hits, less any
+    /// the record where it lies rather than a copy of it: see `ListingTable.reading`). `items` follow the hits, less any
     /// listing gone meanwhile.
     ///
     /// The shards are visited one after another from the caller's thread (`Shard.peek`), not by
@@ -110,7 +110,7 @@ public final class ListingService: Sendable {
     /// than the two task switches a hop costs. Each shard's page is as of its own moment. Each
     /// search starts one shard further on than the last, so concurrent searches spread over the
     /// shards' locks rather than following one another through them.
-    public func search<T>(_ query: ListingQuery, reading: (borrowing ListingRecord, SearchHit) -> T) -> (page: SearchPage, items: [T]) {
+    public func search<T>(_ query: ListingQuery, reading: (UnsafePointer<ListingRecord>, SearchHit) -> T) -> (page: SearchPage, items: [T]) {
         let shards = group.shards
         let first = searches.wrappingAdd(1, ordering: .relaxed).oldValue & Int.max % shards.count
         let page = SearchPage.gather(query, shards: shards.count, first: first) { shard, query in shards[shard].peek { $0.search(query) } }
