@@ -96,6 +96,45 @@ struct DirectJSONTests {
         }
     }
 
+    /// Single bookings are answered through `BookingJSON.json`, lists through `Encodable`: every
+    /// shape a booking can take reads the same both ways (optional parts left out, `holdExpiresAt`
+    /// null or a time).
+    @Test func theDirectBookingJSONMatchesJSONEncoder() throws {
+        let quote = PriceQuote(currency: "KWD", nights: [12_345, 12_345, 20_000], discount: 1_234, cleaningFee: 5_000, serviceFee: 6_543, taxes: 789, hostFee: 1_111)
+        let day = try #require(CalendarDay(year: 2027, month: 3, day: 1))
+        let record = BookingRecord(
+            id: "bkg_abc", listingID: "lst_def", guestID: "usr_guest", hostID: "usr_host", stay: day..<day.advanced(by: 3), guests: 2,
+            quote: quote, policy: .strict, instantBook: true, holdExpiresAt: Timestamp(millisecondsSinceEpoch: 1_795_623_719_964),
+            createdAt: Timestamp(millisecondsSinceEpoch: 1_795_623_000_001)
+        )
+        let base = BookingJSON(BookingService.Booked(booking: record, payment: nil, clientSecret: "pi_1_secret_\"x\"/y"))
+        var variants = [base]
+        var converted = base
+        converted.listingPrice = PriceJSON(PriceQuote(currency: "JPY", nights: [9_000], discount: 0, cleaningFee: 0, serviceFee: 1_260, taxes: 0, hostFee: 270))
+        converted.exchangeRate = 0.002_049_5
+        variants.append(converted)
+        for payment in [
+            BookingJSON.Payment(status: "authorized"),
+            BookingJSON.Payment(status: "captured", captured: MoneyBody(amount: 50_000, currency: "KWD")),
+            BookingJSON.Payment(status: "refunded", captured: MoneyBody(amount: 50_000, currency: "KWD"), refunded: MoneyBody(amount: 1, currency: "KWD")),
+            BookingJSON.Payment(status: "none"),
+        ] {
+            var variant = converted
+            variant.payment = payment
+            variant.holdExpiresAt = .some(nil)
+            variants.append(variant)
+        }
+        var canceled = base
+        canceled.status = "canceled"
+        canceled.cancellation = .init(by: "host", at: "2027-02-01T10:00:00.000Z", reason: "Pipes burst — sorry\n\u{1}", refund: MoneyBody(amount: 0, currency: "KWD"))
+        variants.append(canceled)
+        for variant in variants {
+            let direct = try JSONSerialization.jsonObject(with: Data(variant.json)) as? NSDictionary
+            let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(variant)) as? NSDictionary
+            #expect(direct != nil && direct == encoded, "\(String(decoding: variant.json, as: UTF8.self))")
+        }
+    }
+
     @Test func timestampsAreRFC3339WithMilliseconds() {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]

@@ -59,6 +59,8 @@ struct JSONObjectWriter {
         bytes.append(UInt8(ascii: "}"))
     }
 
+    mutating func money(_ name: StaticString, _ money: MoneyBody) { self.money(name, amount: money.amount, currency: money.currency) }
+
     /// A value written elsewhere (an object or an array, already JSON).
     mutating func raw(_ name: StaticString, _ json: [UInt8]) {
         key(name)

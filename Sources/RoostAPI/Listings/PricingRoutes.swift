@@ -157,6 +157,18 @@ struct PriceJSON: Encodable, Sendable {
         taxes = money(quote.taxes)
         total = money(quote.total)
     }
+
+    /// The object `encode(to:)` writes, written directly (see `BookingJSON`).
+    var json: [UInt8] {
+        var writer = JSONObjectWriter(capacity: 384)
+        writer.money("nightly", nightly)
+        writer.money("discount", discount)
+        writer.money("cleaningFee", cleaningFee)
+        writer.money("serviceFee", serviceFee)
+        writer.money("taxes", taxes)
+        writer.money("total", total)
+        return writer.finish()
+    }
 }
 
 struct QuoteJSON: Encodable, Sendable {
