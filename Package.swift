@@ -82,6 +82,7 @@ let package = Package(
         .target(
             name: "RoostIntegrations",
             dependencies: [
+                "RoostBinary",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),

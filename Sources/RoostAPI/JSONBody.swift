@@ -35,7 +35,12 @@ extension Request {
     /// `application/json` or any `application/…+json`, with or without parameters (charset).
     static func isJSON(_ contentType: String?) -> Bool {
         guard let contentType else { return false }
-        let mediaType = contentType.split(separator: ";", maxSplits: 1)[0].trimmingCharacters(in: .whitespaces).lowercased()
+        // The media type: before any parameter, without the spaces and tabs around it (HTTP's
+        // optional whitespace), any case. Bytes, not Foundation's character sets: every write pays this.
+        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        let bytes = contentType.utf8.prefix { $0 != UInt8(ascii: ";") }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) }) else { return false }
+        let mediaType = String(decoding: bytes[first...last], as: UTF8.self).lowercased()
         return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
     }
 }
@@ -54,11 +59,25 @@ struct AnyCodingKey: CodingKey {
     init?(intValue: Int) { nil }
 }
 
-/// Every key of a JSON object, whatever its value.
-private struct ObjectKeys: Decodable {
-    var keys: [String]
+/// A strict body and the check of its object's keys, from one parse of the body: 422 naming every
+/// key `T` does not declare, before `T`'s own checks.
+private struct StrictlyDecoded<T: StrictJSONBody>: Decodable {
+    struct NotAnObject: Error {}
+    struct UnknownFields: Error { var names: [String] }
+
+    var value: T
+
     init(from decoder: any Decoder) throws {
-        keys = try decoder.container(keyedBy: AnyCodingKey.self).allKeys.map(\.stringValue)
+        let keys: [String]
+        do {
+            keys = try decoder.container(keyedBy: AnyCodingKey.self).allKeys.map(\.stringValue)
+        } catch DecodingError.typeMismatch, DecodingError.valueNotFound {
+            // An array, a string, a number, or `null`, where the object should be.
+            throw NotAnObject()
+        }
+        let unknown = keys.filter { !T.fields.contains($0) }.sorted()
+        guard unknown.isEmpty else { throw UnknownFields(names: unknown) }
+        value = try T(from: decoder)
     }
 }
 
@@ -66,18 +85,13 @@ extension Request {
     /// `decodeJSON`, then 422 naming every field the body type does not declare.
     public func decodeStrictJSON<T: StrictJSONBody>(as type: T.Type, limit: Int) async throws -> T {
         let data = try await jsonBodyData(limit: limit)
-        let decoder = JSONDecoder()
-        let keys: [String]
         do {
-            keys = try decoder.decode(ObjectKeys.self, from: data).keys
-        } catch DecodingError.typeMismatch {
+            return try JSONDecoder().decode(StrictlyDecoded<T>.self, from: data).value
+        } catch is StrictlyDecoded<T>.NotAnObject {
             throw Problem.validation([.init(field: "", message: "must be a JSON object")])
+        } catch let unknown as StrictlyDecoded<T>.UnknownFields {
+            throw Problem.validation(unknown.names.map { .init(field: $0, message: "is not a field of this request") })
         }
-        let unknown = keys.filter { !T.fields.contains($0) }.sorted()
-        guard unknown.isEmpty else {
-            throw Problem.validation(unknown.map { .init(field: $0, message: "is not a field of this request") })
-        }
-        return try decoder.decode(T.self, from: data)
     }
 }
 

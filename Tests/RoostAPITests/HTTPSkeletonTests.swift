@@ -17,6 +17,10 @@ struct Greeting: Codable, ResponseEncodable {
     var count: Int
 }
 
+extension Greeting: StrictJSONBody {
+    static let fields: Set<String> = ["name", "count"]
+}
+
 func withApp(
     io: StorageIO = .system, configure: (inout RoostConfiguration) -> Void = { _ in },
     clock: @escaping @Sendable () -> Date = { Date() },
@@ -36,6 +40,7 @@ func withApp(
     let limit = configuration.jsonBodyBytesMax
     let app = buildApplication(configuration: configuration, engine: engine, services: services, logger: quietLogger) { router in
         router.post("test/greetings") { request, _ in try await request.decodeJSON(as: Greeting.self, limit: limit) }
+        router.post("test/strict-greetings") { request, _ in try await request.decodeStrictJSON(as: Greeting.self, limit: limit) }
     }
     do {
         try await app.test(.live) { client in try await body(client, engine) }
@@ -151,6 +156,50 @@ func problem(_ response: TestResponse) throws -> [String: Any] {
             ) { response in
                 #expect(response.status == .ok)
                 try #expect(JSONDecoder().decode(Greeting.self, from: Data(response.body.readableBytesView)).count == 3)
+            }
+        }
+    }
+
+    @Test func mediaTypesReadAsJSON() {
+        for json in ["application/json", "Application/JSON", " application/json\t", "application/json; charset=utf-8", "application/json;", "application/problem+json", "APPLICATION/MERGE-PATCH+JSON ; x=y"] {
+            #expect(Request.isJSON(json), "\(json)")
+        }
+        for other in [nil, "", " ", ";", "; application/json", "text/plain", "application/jsonx", "application/json-seq", "text/+json", "application/x-www-form-urlencoded", "application/ json"] {
+            #expect(!Request.isJSON(other), "\(other ?? "nil")")
+        }
+    }
+
+    /// A strict body is read in one parse: unknown keys are named (sorted) before the declared
+    /// fields' own checks, a body that is not an object is 422, malformed JSON still 400.
+    @Test func aStrictBodyNamesEveryUnknownFieldBeforeItsOwnChecks() async throws {
+        try await withApp { client, _ in
+            func post(_ body: String, _ check: @escaping @Sendable (TestResponse) throws -> Void) async throws {
+                try await client.execute(uri: "/test/strict-greetings", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body)) { try check($0) }
+            }
+            try await post(#"{"name": "ada", "count": 3}"#) { response in
+                #expect(response.status == .ok)
+                try #expect(JSONDecoder().decode(Greeting.self, from: Data(response.body.readableBytesView)).name == "ada")
+            }
+            try await post(#"{"zeta": 1, "name": "ada", "count": "three", "alpha": null}"#) { response in
+                #expect(response.status == .unprocessableContent)
+                let errors = try problem(response)["errors"] as? [[String: String]]
+                #expect(errors?.map { $0["field"] } == ["alpha", "zeta"])
+                #expect(errors?.allSatisfy { $0["message"] == "is not a field of this request" } == true)
+            }
+            try await post(#"{"name": "ada", "count": "three"}"#) { response in
+                #expect(response.status == .unprocessableContent)
+                try #expect((problem(response)["errors"] as? [[String: String]])?.first?["field"] == "count")
+            }
+            for notAnObject in ["[1, 2]", "\"ada\"", "3", "null"] {
+                try await post(notAnObject) { response in
+                    let body = try problem(response)
+                    #expect(response.status == .unprocessableContent, "\(notAnObject)")
+                    #expect((body["errors"] as? [[String: String]])?.first?["message"] == "must be a JSON object", "\(notAnObject): \(body)")
+                }
+            }
+            try await post(#"{"name": "ada", "#) { response in
+                #expect(response.status == .badRequest)
+                try #expect(problem(response)["code"] as? String == "malformed_request")
             }
         }
     }

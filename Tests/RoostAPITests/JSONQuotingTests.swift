@@ -1,4 +1,5 @@
 import Foundation
+import RoostBinary
 import RoostTestSupport
 import Testing
 
@@ -8,7 +9,7 @@ import Testing
 @Suite struct JSONQuotingTests {
     func quoted(_ text: String) -> String {
         var bytes: [UInt8] = []
-        JSONLogHandler.appendQuoted(text, to: &bytes)
+        JSONText.appendQuoted(text, to: &bytes)
         return String(decoding: bytes, as: UTF8.self)
     }
 

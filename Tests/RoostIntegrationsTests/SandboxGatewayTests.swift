@@ -126,8 +126,12 @@ struct SandboxGatewayTests {
         #expect(try await gateway.payment(forIdempotencyKey: "auth:torn") == nil)
         #expect(try await gateway.payment(forIdempotencyKey: "auth:b3") == next, "the lines before it still count")
         let after = try await gateway.authorize(amount: 2, currency: "SGD", paymentMethod: nil, idempotencyKey: "auth:b4")
+        // Keys can carry a client's text: every character a JSON string escapes survives the line.
+        let oddKey = "auth:\"quoted\" \\ back\nnew\tline\u{1} é 😀"
+        let odd = try await gateway.authorize(amount: 3, currency: "SGD", paymentMethod: "pm_card_visa", idempotencyKey: oddKey)
         gateway = try await SandboxGateway.open(journal: path)
         #expect(try await gateway.payment(forIdempotencyKey: "auth:b4") == after, "appended after the cut, replayed whole")
+        #expect(try await gateway.payment(forIdempotencyKey: oddKey) == odd)
         try "not json\n".write(toFile: path, atomically: false, encoding: .utf8)
         await #expect(throws: SandboxGateway.JournalError.self) { try await SandboxGateway.open(journal: path) }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import RoostBinary
 import RoostDomain
 
 /// RFC 3339 UTC with milliseconds, as every timestamp on the wire.
@@ -30,7 +31,7 @@ struct JSONObjectWriter {
 
     mutating func string(_ name: StaticString, _ value: String?) {
         key(name)
-        if let value { JSONLogHandler.appendQuoted(value, to: &bytes) } else { bytes.append(contentsOf: "null".utf8) }
+        if let value { JSONText.appendQuoted(value, to: &bytes) } else { bytes.append(contentsOf: "null".utf8) }
     }
 
     mutating func bool(_ name: StaticString, _ value: Bool) {
@@ -55,7 +56,7 @@ struct JSONObjectWriter {
         bytes.append(contentsOf: #"{"amount":"#.utf8)
         bytes.append(contentsOf: String(amount).utf8)
         bytes.append(contentsOf: #","currency":"#.utf8)
-        JSONLogHandler.appendQuoted(currency, to: &bytes)
+        JSONText.appendQuoted(currency, to: &bytes)
         bytes.append(UInt8(ascii: "}"))
     }
 

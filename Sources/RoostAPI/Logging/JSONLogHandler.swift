@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RoostBinary
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,9 +38,9 @@ public struct JSONLogHandler: LogHandler {
         line.append(contentsOf: #"","level":""#.utf8)
         line.append(contentsOf: event.level.rawValue.utf8)
         line.append(contentsOf: #"","msg":"#.utf8)
-        Self.appendQuoted(event.message.description, to: &line)
+        JSONText.appendQuoted(event.message.description, to: &line)
         line.append(contentsOf: #","label":"#.utf8)
-        Self.appendQuoted(label, to: &line)
+        JSONText.appendQuoted(label, to: &line)
         let extra = event.metadata ?? [:]
         // Hummingbird's request id is Roost's unless the client chose one (then it is `request.id` already).
         let renameRequestID = metadata["request.id"] == nil && extra["request.id"] == nil
@@ -54,51 +55,12 @@ public struct JSONLogHandler: LogHandler {
 
     private static func appendField(_ key: String, _ value: Logger.Metadata.Value, to line: inout [UInt8]) {
         line.append(UInt8(ascii: ","))
-        appendQuoted(key, to: &line)
+        JSONText.appendQuoted(key, to: &line)
         line.append(UInt8(ascii: ":"))
         switch value {
-        case let .string(text): appendQuoted(text, to: &line)
-        case let .stringConvertible(convertible): appendQuoted(convertible.description, to: &line)
-        default: appendQuoted(value.description, to: &line)
-        }
-    }
-
-    static func appendQuoted(_ text: String, to line: inout [UInt8]) {
-        line.append(UInt8(ascii: "\""))
-        // Native strings are contiguous UTF-8: runs with nothing to escape are copied whole.
-        let copied: Void? = text.utf8.withContiguousStorageIfAvailable { bytes in
-            var run = 0
-            for i in bytes.indices where needsEscape(bytes[i]) {
-                line.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i]))
-                appendEscaped(bytes[i], to: &line)
-                run = i + 1
-            }
-            line.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run...]))
-        }
-        if copied == nil {
-            for byte in text.utf8 {
-                if needsEscape(byte) { appendEscaped(byte, to: &line) } else { line.append(byte) }
-            }
-        }
-        line.append(UInt8(ascii: "\""))
-    }
-
-    @inline(__always) private static func needsEscape(_ byte: UInt8) -> Bool {
-        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
-    }
-
-    private static func appendEscaped(_ byte: UInt8, to line: inout [UInt8]) {
-        switch byte {
-        case UInt8(ascii: "\""): line.append(contentsOf: #"\""#.utf8)
-        case UInt8(ascii: "\\"): line.append(contentsOf: #"\\"#.utf8)
-        case UInt8(ascii: "\n"): line.append(contentsOf: #"\n"#.utf8)
-        case UInt8(ascii: "\r"): line.append(contentsOf: #"\r"#.utf8)
-        case UInt8(ascii: "\t"): line.append(contentsOf: #"\t"#.utf8)
-        default:
-            let hex: StaticString = "0123456789abcdef"
-            line.append(contentsOf: #"\u00"#.utf8)
-            line.append(hex.utf8Start[Int(byte >> 4)])
-            line.append(hex.utf8Start[Int(byte & 0xF)])
+        case let .string(text): JSONText.appendQuoted(text, to: &line)
+        case let .stringConvertible(convertible): JSONText.appendQuoted(convertible.description, to: &line)
+        default: JSONText.appendQuoted(value.description, to: &line)
         }
     }
 
