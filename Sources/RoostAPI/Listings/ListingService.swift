@@ -26,12 +26,13 @@ public final class ListingService: Sendable {
     /// How far ahead calendars reach: nights beyond are neither editable nor bookable.
     static let horizonDays = 730
 
-    /// Today on the listing's own calendar.
+    /// Today on the listing's own calendar: the day of the instant moved by the zone's offset from
+    /// UTC at that instant (days since the epoch, by arithmetic: a search and a booking each ask,
+    /// and building a `Calendar` for it cost more than the rest of parsing a search).
     public static func today(in timeZone: String, now: Date) -> CalendarDay {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: timeZone) ?? TimeZone(secondsFromGMT: 0)!
-        let parts = calendar.dateComponents([.year, .month, .day], from: now)
-        return CalendarDay(year: parts.year ?? 1970, month: parts.month ?? 1, day: parts.day ?? 1) ?? CalendarDay(daysSinceEpoch: 0)
+        let zone = TimeZone(identifier: timeZone) ?? TimeZone(secondsFromGMT: 0)!
+        let local = now.timeIntervalSince1970 + Double(zone.secondsFromGMT(for: now))
+        return CalendarDay(daysSinceEpoch: Int32((local / 86_400).rounded(.down)))
     }
 
     public func listing(_ id: String) async -> ListingRecord? {
