@@ -129,10 +129,42 @@ struct DirectJSONTests {
         canceled.cancellation = .init(by: "host", at: "2027-02-01T10:00:00.000Z", reason: "Pipes burst — sorry\n\u{1}", refund: MoneyBody(amount: 0, currency: "KWD"))
         variants.append(canceled)
         for variant in variants {
+            let encodedBytes = try EncodedJSON.encoder.encode(variant)
             let direct = try JSONSerialization.jsonObject(with: Data(variant.json)) as? NSDictionary
-            let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(variant)) as? NSDictionary
+            let encoded = try JSONSerialization.jsonObject(with: encodedBytes) as? NSDictionary
             #expect(direct != nil && direct == encoded, "\(String(decoding: variant.json, as: UTF8.self))")
+            // NSNumber equates true with 1, so the literals are compared as written. (Not the keys'
+            // order: JSONEncoder here writes an object's keys in no fixed order; `json` writes them
+            // in declaration order.)
+            #expect(Self.keysAndLiterals(variant.json).sorted() == Self.keysAndLiterals([UInt8](encodedBytes)).sorted())
         }
+    }
+
+    /// Every object key and every `true`/`false`/`null` of a JSON text.
+    static func keysAndLiterals(_ json: [UInt8]) -> [String] {
+        var found: [String] = [], i = 0, expectingKey = false
+        var inObject: [Bool] = []  // the open containers: object or array
+        while i < json.count {
+            switch json[i] {
+            case UInt8(ascii: "{"): inObject.append(true); expectingKey = true
+            case UInt8(ascii: "["): inObject.append(false); expectingKey = false
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): _ = inObject.popLast()
+            case UInt8(ascii: ","): expectingKey = inObject.last == true
+            case UInt8(ascii: ":"): expectingKey = false
+            case UInt8(ascii: "\""):
+                var end = i + 1
+                while json[end] != UInt8(ascii: "\"") { end += json[end] == UInt8(ascii: "\\") ? 2 : 1 }
+                if expectingKey { found.append(String(decoding: json[(i + 1)..<end], as: UTF8.self)) }
+                i = end
+            case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
+                let word = json[i...].prefix { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) }
+                found.append(String(decoding: word, as: UTF8.self))
+                i += word.count - 1
+            default: break
+            }
+            i += 1
+        }
+        return found
     }
 
     @Test func timestampsAreRFC3339WithMilliseconds() {

@@ -17,10 +17,14 @@ import Testing
         for zone in zones {
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = TimeZone(identifier: zone) ?? TimeZone(secondsFromGMT: 0)!
-            // Random instants from 1970 to 2100, and every quarter hour around two DST changes.
+            // Random instants from 1970 to 2100, and every quarter hour for two days either side of
+            // each of the zone's next six offset changes (30 minutes at Lord Howe, 45 at Chatham).
             var instants = (0..<300).map { _ in Date(timeIntervalSince1970: Double.random(in: 0..<4_102_444_800, using: &generator)) }
-            for change in [1_806_451_200.0, 1_793_491_200.0] {  // 2027-03-29 and 2026-10-31, 00:00 UTC
-                instants += stride(from: change - 2 * 86_400, through: change + 2 * 86_400, by: 900).map { Date(timeIntervalSince1970: $0) }
+            var change = calendar.timeZone.nextDaylightSavingTimeTransition(after: Date(timeIntervalSince1970: 1_790_000_000))
+            for _ in 0..<6 {
+                guard let at = change?.timeIntervalSince1970 else { break }
+                instants += stride(from: at - 2 * 86_400, through: at + 2 * 86_400, by: 900).map { Date(timeIntervalSince1970: $0) }
+                change = calendar.timeZone.nextDaylightSavingTimeTransition(after: Date(timeIntervalSince1970: at + 1))
             }
             for instant in instants {
                 let parts = calendar.dateComponents([.year, .month, .day], from: instant)

@@ -160,8 +160,6 @@ struct ListingSearchTests {
         }
     }
 
-    /// A snapshot's states rebuild their indexes in bulk (cheapest first): they answer as the
-    /// indexes built one event at a time do.
     /// The service starts each search's round of the shards at a different one: the answer may not
     /// depend on where the round starts.
     @Test func theFirstShardVisitedDoesNotChangeThePage() {
@@ -184,6 +182,46 @@ struct ListingSearchTests {
         }
     }
 
+    /// A state kept while its shard goes on changing (as a snapshot keeps it) answers as it did:
+    /// the first change copies the storage, the index by `ListingIndex.copy()`, and both copies
+    /// then answer for their own listings.
+    @Test func aKeptStateAnswersAsBeforeWhileItsCopyChanges() {
+        var generator = SeededGenerator(seed: testSeed())
+        let listings = makeListings(600, using: &generator)
+        let kept = shardStates(listings, shards: 1)[0]
+        var changed = kept
+        var now = listings
+        // Each listing edited to another's details (new place, price, amenities and limits), or
+        // delisted, or some nights blocked.
+        let donors = makeListings(600, using: &generator)
+        let at = Timestamp(millisecondsSinceEpoch: 1_800_000_000_000)
+        for i in now.indices {
+            switch Int.random(in: 0..<4, using: &generator) {
+            case 0:
+                now[i].status = .inactive
+                Listings.apply(.statusChanged(id: now[i].id, .inactive, at: at), to: &changed)
+            case 1:
+                let nights = today.advanced(by: 3)..<today.advanced(by: 9)
+                now[i].calendar.set(.blocked, nights, to: true)
+                Listings.apply(.nightsChanged(id: now[i].id, [.block(nights)], at: at), to: &changed)
+            default:
+                now[i].details = donors[i].details
+                Listings.apply(.updated(id: now[i].id, donors[i].details, at: at), to: &changed)
+            }
+        }
+        for _ in 0..<300 {
+            let query = randomQuery(using: &generator)
+            let before = bruteForce(query, listings), after = bruteForce(query, now)
+            let keptPage = kept.search(query), changedPage = changed.search(query)
+            #expect(keptPage.total == before.total)
+            #expect(keptPage.hits.map(\.key) == Array(before.keys.prefix(query.limit)))
+            #expect(changedPage.total == after.total)
+            #expect(changedPage.hits.map(\.key) == Array(after.keys.prefix(query.limit)))
+        }
+    }
+
+    /// A snapshot's states rebuild their indexes in bulk (cheapest first): they answer as the
+    /// indexes built one event at a time do.
     @Test func indexesRebuiltFromASnapshotAnswerAlike() throws {
         var generator = SeededGenerator(seed: testSeed())
         let states = shardStates(makeListings(1_200, using: &generator), shards: 2)

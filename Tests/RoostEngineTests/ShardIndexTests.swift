@@ -17,8 +17,6 @@ import Testing
                 #expect(ShardIndex(key: bytes, count: count).value == expected)
                 // A collection without contiguous storage takes the copying path.
                 #expect(ShardIndex(key: bytes.lazy.map { $0 }, count: count).value == expected)
-                // A bridged or substring-backed String reads the same bytes.
-                #expect(ShardIndex(key: String(Substring(key)), count: count).value == expected)
             }
         }
     }

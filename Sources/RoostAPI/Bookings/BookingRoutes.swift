@@ -208,7 +208,7 @@ struct BookingRoutes {
 ///
 /// Single bookings are answered through `json`, written directly: through JSONEncoder, a booking's
 /// answer cost a tenth of `POST /v1/bookings`'s CPU. The synthesized `Encodable` still serves the
-/// paged lists, and `BookingJSONTests` holds the two to the same JSON.
+/// paged lists, and `DirectJSONTests` holds the two to the same JSON.
 struct BookingJSON: Encodable, Sendable {
     struct Payment: Encodable, Sendable {
         var status: String

@@ -109,16 +109,19 @@ public final class ListingService: Sendable {
     /// The shards are visited one after another from the caller's thread (`Shard.peek`), not by
     /// hopping onto each shard's actor: a query's scan of one shard takes a few microseconds, less
     /// than the two task switches a hop costs. Each shard's page is as of its own moment. Each
-    /// search starts one shard further on than the last, so concurrent searches spread over the
-    /// shards' locks rather than following one another through them.
+    /// search starts one shard further on than the last (its scans, then its reads of the winners),
+    /// so concurrent searches spread over the shards' locks rather than following one another
+    /// through them.
     public func search<T>(_ query: ListingQuery, reading: (UnsafePointer<ListingRecord>, SearchHit) -> T) -> (page: SearchPage, items: [T]) {
         let shards = group.shards
-        let first = searches.wrappingAdd(1, ordering: .relaxed).oldValue & Int.max % shards.count
+        let first = (searches.wrappingAdd(1, ordering: .relaxed).oldValue & Int.max) % shards.count
         let page = SearchPage.gather(query, shards: shards.count, first: first) { shard, query in shards[shard].peek { $0.search(query) } }
         var items: [T?] = Array(repeating: nil, count: page.hits.count)
         var ranksByShard = [[Int]](repeating: [], count: group.count)
         for (rank, hit) in page.hits.enumerated() { ranksByShard[group.index(for: hit.key.id)].append(rank) }
-        for (shard, ranks) in ranksByShard.enumerated() where !ranks.isEmpty {
+        for step in 0..<ranksByShard.count {
+            let shard = (first + step) % ranksByShard.count, ranks = ranksByShard[shard]
+            guard !ranks.isEmpty else { continue }
             group.shards[shard].peek { state in
                 for rank in ranks { items[rank] = state.listings.reading(page.hits[rank].key.id) { reading($0, page.hits[rank]) } }
             }

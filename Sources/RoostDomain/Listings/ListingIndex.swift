@@ -101,7 +101,7 @@ public struct ListingIndex: ~Copyable, Sendable {
 
     /// Another index like this one (sharing its arrays until either changes). The index is never
     /// copied implicitly: a shard's state is read in place, and a hidden copy would retain and
-    /// release each of these arrays on every search, on memory both cores touch.
+    /// release each of these arrays and tables on every search, on memory both cores touch.
     public func copy() -> ListingIndex {
         var copy = ListingIndex()
         copy.slotOf = slotOf

@@ -92,6 +92,8 @@ extension SearchPage {
     /// answer is the same from any first shard; callers vary it so that concurrent searches do
     /// not queue behind one another on the same shard's lock.
     public static func gather(_ query: ListingQuery, shards: Int, first: Int = 0, _ search: (Int, ListingQuery) -> SearchPage) -> SearchPage {
+        precondition(shards > 0, "a search needs a shard")
+        let first = (first % shards + shards) % shards
         var total = 0
         var hits: [SearchHit] = []
         hits.reserveCapacity(query.limit + 1)
@@ -101,7 +103,9 @@ extension SearchPage {
             let part = search((first + step) % shards, bounded)
             total += part.total
             for hit in part.hits {
-                // Every hit of a bounded shard sorts before the page's last, so it goes in.
+                // A bounded shard's hits all sort before the page's last, so each goes in. A shard
+                // asked before the page was full may hold more than the page has room for: its
+                // hits are in order, so the first that would land past the page ends its turn.
                 var low = 0, high = hits.count
                 while low < high {
                     let middle = (low + high) / 2

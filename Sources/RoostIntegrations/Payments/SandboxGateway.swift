@@ -112,9 +112,9 @@ public actor SandboxGateway: PaymentGateway {
         }
     }
 
-    /// Appends one call to the journal; its number, to wait for (`durable`).
-    /// Journals `call` as a line: a JSON array of strings and nulls (written directly; a
-    /// JSONEncoder per call cost more than the rest of the sandbox's work).
+    /// Appends one call to the journal as a line, a JSON array of strings and nulls (written
+    /// directly: a JSONEncoder per call cost more than the rest of the sandbox's work); its number,
+    /// to wait for (`durable`).
     private func record(_ call: [String?]) -> UInt64 {
         guard let journal, !replaying else { return 0 }
         var line: [UInt8] = [UInt8(ascii: "[")]
