@@ -141,7 +141,8 @@ func problem(_ response: TestResponse) throws -> [String: Any] {
 
     @Test func aBodyThatIsNotJSONIs415() async throws {
         try await withApp { client, _ in
-            for contentType in ["text/plain", "application/x-www-form-urlencoded"] {
+            // An empty or parameter-only media type is 415 too (the old check trapped on it).
+            for contentType in ["text/plain", "application/x-www-form-urlencoded", "", ";", " ; charset=utf-8"] {
                 try await client.execute(
                     uri: "/test/greetings", method: .post, headers: [.contentType: contentType],
                     body: ByteBuffer(string: #"{"name": "ada", "count": 3}"#)

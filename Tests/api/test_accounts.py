@@ -114,6 +114,16 @@ def test_register_refuses_unknown_fields_missing_fields_and_bad_bodies(accounts)
     assert_problem(accounts.request("POST", "/v1/auth/register", data="{", headers={"Content-Type": "application/json"}), 400)
     assert_problem(accounts.request("POST", "/v1/auth/register", data="email=x", headers={"Content-Type": "application/x-www-form-urlencoded"}), 415)
     assert_problem(accounts.request("POST", "/v1/auth/register", json=[base]), 422)
+    null = assert_problem(accounts.request("POST", "/v1/auth/register", data="null", headers={"Content-Type": "application/json"}), 422)
+    assert null["errors"][0]["message"] == "must be a JSON object"
+
+
+def test_an_empty_media_type_is_415_and_the_server_stays_up(accounts):
+    # The media-type check once trapped on an empty Content-Type, taking the whole process down.
+    body = json.dumps({"email": unique_email(), "password": PASSWORD, "name": "Valid", "role": "guest"})
+    for content_type in ["", ";", ";charset=utf-8"]:
+        assert_problem(accounts.request("POST", "/v1/auth/register", data=body, headers={"Content-Type": content_type}), 415, "unsupported_media_type")
+    assert accounts.request("GET", "/health/live").status_code == 200
 
 
 # --- login ----------------------------------------------------------------------------------------
