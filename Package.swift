@@ -33,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        // TreeDictionary: the sandbox provider's tables grow without whole-table rehashes.
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
     ],
     targets: [
         // Bytes: little-endian framing and CRC-32C (hardware-accelerated where the CPU has it).
@@ -83,6 +85,7 @@ let package = Package(
             name: "RoostIntegrations",
             dependencies: [
                 "RoostBinary",
+                .product(name: "HashTreeCollections", package: "swift-collections"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),

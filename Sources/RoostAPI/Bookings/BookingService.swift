@@ -388,14 +388,23 @@ public final class BookingService: Sendable {
     public func runDueTransitions() async -> (completed: Int, paidOut: Int) {
         let moment = clock()
         let skip = finished.withLock { $0 }
+        // No zone's day is later than Kiritimati's (UTC+14 all year): a stay whose day after
+        // check-in has not begun there is due nowhere, and is passed over on its own fields. Every
+        // shard's scan visits all its bookings under its lock every run, so the common case (a
+        // stay ahead) must not hash an id or look up a listing: a copied listing per booking held
+        // the shards for half a second at 400,000 bookings.
+        let latestToday = ListingService.today(in: "Pacific/Kiritimati", now: moment)
         // Each with its listing's time zone (the listing is in the booking's shard). Nothing is due
         // for a stay before the day after its check-in (payout at 15:00; check-out comes later), so
         // those stay in their shard: a scan costs a hop only for bookings with something to do.
         let due = await listings.scatter { state in
             var todays: [String: CalendarDay] = [:]
+            let listings = state.listings
             return state.bookings.values.compactMap { booking -> (BookingRecord, String)? in
-                guard booking.status != .pending, !skip.contains(booking.id), !state.settled.contains(booking.id) else { return nil }
-                let timeZone = state.listings[booking.listingID]?.details.location.timeZone ?? "UTC"
+                guard booking.status != .pending else { return nil }
+                if booking.status != .canceled, booking.stay.lowerBound.advanced(by: 1) > latestToday { return nil }
+                guard !skip.contains(booking.id), !state.settled.contains(booking.id) else { return nil }
+                let timeZone = listings.reading(booking.listingID) { $0.pointee.details.location.timeZone } ?? "UTC"
                 if booking.status != .canceled {
                     let today = todays[timeZone] ?? ListingService.today(in: timeZone, now: moment)
                     todays[timeZone] = today

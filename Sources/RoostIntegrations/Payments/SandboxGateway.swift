@@ -1,4 +1,5 @@
 import Foundation
+import HashTreeCollections
 import RoostBinary
 #if canImport(Glibc)
 import Glibc
@@ -44,13 +45,16 @@ public actor SandboxGateway: PaymentGateway {
         case failure(GatewayError)
     }
 
-    private var payments: [String: GatewayPayment] = [:]
-    private var refunds: [String: GatewayRefund] = [:]
-    private var payouts: [String: GatewayPayout] = [:]
+    // Persistent hash trees, not Dictionaries: these grow by a few entries per booking for as long
+    // as the sandbox runs, and a Dictionary doubling at 400,000 entries rehashed them all inside
+    // this actor, stalling every payment (and so every booking) for half a second.
+    private var payments: TreeDictionary<String, GatewayPayment> = [:]
+    private var refunds: TreeDictionary<String, GatewayRefund> = [:]
+    private var payouts: TreeDictionary<String, GatewayPayout> = [:]
     /// By idempotency key: the call's parameters, and its answer.
-    private var answers: [String: (request: String, answer: Answer, line: UInt64)] = [:]
-    private var paymentByKey: [String: String] = [:]
-    private var keyOfPayment: [String: String] = [:]
+    private var answers: TreeDictionary<String, (request: String, answer: Answer, line: UInt64)> = [:]
+    private var paymentByKey: TreeDictionary<String, String> = [:]
+    private var keyOfPayment: TreeDictionary<String, String> = [:]
     private var webhooks: WebhookDelivery?
     private var counter = 0
     private var journal: JournalFile?
