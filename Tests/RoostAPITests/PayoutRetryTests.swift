@@ -71,4 +71,28 @@ import Testing
             #expect(BookingService.payoutBackoff(after: 30) == 6 * 3600, "at most six hours")
         }
     }
+
+    /// The scan for due transitions passes over stays not yet due in any zone by their dates alone
+    /// (against the day at UTC+14). At Kiritimati, UTC+14, a one-night stay's check-out at 11:00 is
+    /// 21:00 UTC the evening before: it completes then, not a UTC day later.
+    @Test func aStayAtTheFarthestZoneCompletesAtItsOwnCheckOut() async throws {
+        try await withServices { services, engine, clock in
+            let bookings = bookings(services, engine, clock, gateway: services.bookings.gateway)
+            var details = singaporeLoft(instantBook: true)
+            details.location.timeZone = "Pacific/Kiritimati"
+            let listing = try await services.listings.create(hostID: "usr_host", details: details)
+            let today = ListingService.today(in: "Pacific/Kiritimati", now: clock.read())
+            let booked = try await bookings.create(
+                guestID: "usr_guest", .init(listingID: listing.id, stay: today.advanced(by: 1)..<today.advanced(by: 2), guests: 1, currency: nil, paymentMethod: "pm_card_visa"),
+                rates: PricingRates()
+            )
+            let checkOut = try BookingService.instant(booked.booking.stay.upperBound, hour: 11, timeZone: "Pacific/Kiritimati")
+            clock.move(to: Timestamp(millisecondsSinceEpoch: checkOut.millisecondsSinceEpoch - 1_000))
+            #expect(await bookings.runDueTransitions().completed == 0, "not before check-out")
+            clock.move(to: Timestamp(millisecondsSinceEpoch: checkOut.millisecondsSinceEpoch + 1_000))
+            #expect(ListingService.today(in: "UTC", now: clock.read()) < booked.booking.stay.upperBound, "still the day before in UTC")
+            #expect(await bookings.runDueTransitions().completed == 1)
+            #expect(try #require(await bookings.booking(booked.booking.id)).status == .completed)
+        }
+    }
 }
