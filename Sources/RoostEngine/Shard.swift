@@ -3,10 +3,10 @@ import Synchronization
 
 /// The single owner of one shard of an aggregate's state.
 ///
-/// `execute` runs decide → journal → apply with no `await` in between, so no other command on
-/// this shard can slip in between the check and the change it guards (actors are re-entrant
-/// only at an `await`). It then waits for the group commit that makes its record durable; only
-/// then does the caller learn the outcome.
+/// `execute` runs decide → journal → apply on this actor with no `await` in between, so no other
+/// command on this shard can slip in between the check and the change it guards (actors are
+/// re-entrant only at an `await`). It then waits, off the actor, for the group commit that makes
+/// its record durable; only then does the caller learn the outcome.
 ///
 /// Only this actor changes the state; a lock guards it so that readers need not hop onto the
 /// actor. `peek` reads it from the caller's own thread: a search visits every shard in turn
@@ -25,8 +25,20 @@ public actor Shard<A: Aggregate> {
 
     /// Decides `command` and, if it is accepted, records and applies its events and waits until they
     /// are durable. Returns the events (empty when the command changed nothing).
+    ///
+    /// Only the deciding, recording and applying run on this actor. The wait for the fsync runs off it:
+    /// the group commit then resumes the caller directly, not through a hop back onto this actor and
+    /// another off it, and the actor takes the next command meanwhile either way.
     @discardableResult
-    public func execute(_ command: A.Command, now: Timestamp) async throws -> [A.Event] {
+    public nonisolated func execute(_ command: A.Command, now: Timestamp) async throws -> [A.Event] {
+        let (events, lsn) = try await record(command, now: now)
+        if let lsn { try await journal.waitDurable(lsn) }
+        return events
+    }
+
+    /// Decides `command` and, if it is accepted, journals and applies its events, with no `await` in between.
+    /// Returns them with the LSN of their record (nil when there are none).
+    private func record(_ command: A.Command, now: Timestamp) throws -> (events: [A.Event], lsn: UInt64?) {
         // Decided under the lock only to read; nothing else changes the state until `apply` below
         // (this actor is its only writer, and nothing here awaits).
         let decision = state.withLock { A.decide(command, state: $0, context: DecisionContext(now: now)) }
@@ -35,11 +47,10 @@ public actor Shard<A: Aggregate> {
         case let .failure(rejection): throw rejection
         case let .success(decided): events = decided
         }
-        guard !events.isEmpty else { return [] }
+        guard !events.isEmpty else { return ([], nil) }
         let lsn = try journal.append(kind: A.kind, shard: index, at: now, events: events)
         state.withLock { state in for event in events { A.apply(event, to: &state) } }
-        try await journal.waitDurable(lsn)
-        return events
+        return (events, lsn)
     }
 
     /// Reads the current state (which may include effects still waiting for their fsync).

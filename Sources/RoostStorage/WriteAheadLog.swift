@@ -20,17 +20,20 @@ public struct WALOptions: Sendable {
     /// Fill each new segment with zeros up to `limits.segmentBytes` before using it: an `fdatasync` that
     /// overwrites allocated blocks is cheaper than one that grows the file.
     public var preallocate: Bool
+    /// How long the writer may hold a batch open for the records it expects (see `CommitGathering`).
+    public var gathering: CommitGathering.Limits
     /// The leader epoch written into every segment header (always 1 on a single node).
     public var epoch: UInt64
     public var io: StorageIO
 
     public init(
         limits: WALLimits = .default, fsync: FsyncMode = .always, preallocate: Bool = false,
-        epoch: UInt64 = 1, io: StorageIO = .system
+        gathering: CommitGathering.Limits = .default, epoch: UInt64 = 1, io: StorageIO = .system
     ) {
         self.limits = limits
         self.fsync = fsync
         self.preallocate = preallocate
+        self.gathering = gathering
         self.epoch = epoch
         self.io = io
     }
@@ -39,7 +42,8 @@ public struct WALOptions: Sendable {
 /// The append side of the WAL: any number of threads or tasks append; one writer thread group-commits.
 ///
 /// `append` assigns the next LSN and frames the record under a lock, synchronously, so records
-/// land in the log in the order they were appended. The writer thread takes everything pending,
+/// land in the log in the order they were appended. The writer thread takes everything pending
+/// (after holding it open briefly for records it expects: `CommitGathering`),
 /// writes it with one `pwrite` per segment touched and one `fdatasync`, then wakes every
 /// `waitDurable` whose LSN that batch covered. A failed write or sync is never retried: the log
 /// disables itself and every waiter and later append fails, until a restart recovers from disk.
@@ -69,7 +73,10 @@ public final class WriteAheadLog: Sendable {
         var failure: StorageError?
         var closing = false
         var closed = false
+        /// The writer waits for the next append, whenever it comes.
         var writerSleeping = false
+        /// While the writer holds a batch open, the queue length at which an append wakes it (0: not holding).
+        var gatherTarget = 0
     }
 
     /// Opens the log for appending after `WALRecovery` has validated it and returned `tail`.
@@ -123,8 +130,11 @@ public final class WriteAheadLog: Sendable {
             if state.pendingEnds.isEmpty { state.firstPendingLSN = lsn }
             state.lastCRC = Frame.encode(type: type, lsn: lsn, prevCRC: state.lastCRC, payload: payload, into: &state.pending)
             state.pendingEnds.append(state.pending.count)
-            let mustWake = state.writerSleeping
-            state.writerSleeping = false
+            let mustWake = state.writerSleeping || (state.gatherTarget > 0 && state.pendingEnds.count >= state.gatherTarget)
+            if mustWake {
+                state.writerSleeping = false
+                state.gatherTarget = 0
+            }
             return (lsn, mustWake)
         }
         if mustWake { wake.signal() }
@@ -200,19 +210,27 @@ public final class WriteAheadLog: Sendable {
     private enum Step {
         case write(firstLSN: UInt64, ends: [Int])
         case sleep
+        case gather(until: UInt64)
         case exit
     }
 
     private func runWriter(_ cursor: SegmentCursor) {
         var batch = ByteWriter(capacity: 1 << 20)
+        var gathering = CommitGathering(options.gathering)
         while true {
+            let now = DispatchTime.now().uptimeNanoseconds
             let step: Step = state.withLock { state in
                 if state.failure != nil { return .exit }
+                if !state.closing, let until = gathering.waitUntil(pending: state.pendingEnds.count, now: now) {
+                    state.gatherTarget = gathering.expected
+                    return .gather(until: until)
+                }
                 if state.pendingEnds.isEmpty {
                     if state.closing { return .exit }
                     state.writerSleeping = true
                     return .sleep
                 }
+                state.gatherTarget = 0
                 swap(&state.pending, &batch)
                 defer { state.pendingEnds.removeAll(keepingCapacity: true) }
                 return .write(firstLSN: state.firstPendingLSN, ends: state.pendingEnds)
@@ -223,13 +241,18 @@ public final class WriteAheadLog: Sendable {
                 return
             case .sleep:
                 wake.wait()
+            case let .gather(until):
+                // Woken early when the queue reaches what is expected; else it looks again at `until`.
+                _ = wake.wait(timeout: DispatchTime(uptimeNanoseconds: until))
             case let .write(firstLSN, ends):
                 do {
                     try cursor.write(batch.bytes, ends: ends, firstLSN: firstLSN)
                     let syncStarted = DispatchTime.now().uptimeNanoseconds
                     if options.fsync == .always { try cursor.sync() }
-                    metrics.recordBatch(records: ends.count, bytes: batch.count, syncNanoseconds: DispatchTime.now().uptimeNanoseconds - syncStarted)
-                    publishDurable(firstLSN + UInt64(ends.count) - 1)
+                    let synced = DispatchTime.now().uptimeNanoseconds
+                    metrics.recordBatch(records: ends.count, bytes: batch.count, syncNanoseconds: synced - syncStarted)
+                    let stillPending = publishDurable(firstLSN + UInt64(ends.count) - 1)
+                    gathering.committed(records: ends.count, pendingAfter: stillPending, syncNanoseconds: synced - syncStarted, now: synced)
                 } catch {
                     fail(error as? StorageError ?? .io(operation: "write", path: directory, errno: EIO))
                 }
@@ -238,8 +261,9 @@ public final class WriteAheadLog: Sendable {
         }
     }
 
-    private func publishDurable(_ lsn: UInt64) {
-        let ready: [Waiter] = state.withLock { state in
+    /// Marks everything through `lsn` durable and resumes its waiters; returns how many records were queued meanwhile.
+    private func publishDurable(_ lsn: UInt64) -> Int {
+        let (ready, pending): ([Waiter], Int) = state.withLock { state in
             state.durableLSN = lsn
             var ready: [Waiter] = []
             state.waiters.removeAll { waiter in
@@ -247,9 +271,10 @@ public final class WriteAheadLog: Sendable {
                 ready.append(waiter)
                 return true
             }
-            return ready
+            return (ready, state.pendingEnds.count)
         }
         for waiter in ready { waiter.continuation.resume() }
+        return pending
     }
 
     private func fail(_ error: StorageError) {
