@@ -5,7 +5,8 @@
 #   1. in-engine: `roost-bench bookings` (Benchmarks/Sources/RoostBenchKit/BookingWorkload.swift): holds through the
 #      engine's API (no HTTP), WAL fsync on with group commit, stays drawn as the anchor draws them; low contention
 #      (100,000 listings) and high contention (10 listings), with 8 requests in flight (pgbench's 8 clients) and
-#      with 256; p50/p99 per request; 0 overlapping pairs checked at the end. Then decide + apply alone (durability
+#      with 256; p50/p99 per request; 0 overlapping pairs checked at the end. Each setting runs with the WAL's commit
+#      gathering on (as `roost serve` runs; the summary's figure) and off, for the comparison. Then decide + apply alone (durability
 #      off) on one shard's state. Target: >= 500,000 decisions/s.
 #   2. PostgreSQL 15 (scripts/bench-search-anchor.sh with PG_JOB=booking): the exclusion-constraint table through
 #      pgbench -c 8, fsync on, low and high contention. Target: Roost >= 5x PostgreSQL at each.
@@ -18,13 +19,15 @@
 #
 # Env (defaults in brackets): BENCH_BOOKING_SECONDS [10]  BENCH_BOOKING_RUNS [3] (PostgreSQL and HTTP runs; the engine
 #   runs once per setting)  BENCH_BOOKING_CLIENTS [8,256]  BENCH_PG [1] (0: no PostgreSQL)  BENCH_HTTP [1] (0: no HTTP)
-#   ROOST_BENCH_BIN, ROOST_BIN (else built here)
+#   BENCH_BOOKING_GATHERING [true,false]  ROOST_BENCH_BIN, ROOST_BIN (else built here)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 seconds=${BENCH_BOOKING_SECONDS:-10}; runs=${BENCH_BOOKING_RUNS:-3}; clients=${BENCH_BOOKING_CLIENTS:-8,256}; run_pg=${BENCH_PG:-1}
 [[ $seconds =~ ^[0-9]+$ && $runs =~ ^[0-9]+$ && $clients =~ ^[0-9,]+$ ]] || { echo "bench-bookings: bad settings" >&2; exit 1; }
 run_http=${BENCH_HTTP:-1}
+gathering=${BENCH_BOOKING_GATHERING:-true,false}
+[[ $gathering =~ ^(true|false)(,(true|false))*$ ]] || { echo "bench-bookings: BENCH_BOOKING_GATHERING is true, false or both" >&2; exit 1; }
 source scripts/lib.sh
 work=$(mktemp -d "${BENCH_DIR_PARENT:-${TMPDIR:-/tmp}}/roost-bench-bookings.XXXXXX")
 log="$work/log"
@@ -44,7 +47,7 @@ fi
 
 printf '\n== 1. in-engine durable bookings (%s s per setting, clients %s)\n' "$seconds" "$clients"
 for listings in 100000 10; do
-  "$bench_bin" bookings --listings "$listings" --clients "$clients" --seconds "$seconds" --warmup 2 | tee -a "$log"
+  "$bench_bin" bookings --listings "$listings" --clients "$clients" --gathering "$gathering" --seconds "$seconds" --warmup 2 | tee -a "$log"
 done
 if [[ $run_pg == 1 ]]; then
   printf '\n== 2. PostgreSQL 15 booking anchor\n'
@@ -90,7 +93,9 @@ fi
 
 # ------------------------------------------------------------------------------------------ summary
 field() { sed -n "s/.*[ ]$1=\([^ ]*\).*/\1/p" <<<"$2"; }
-roost() { grep "^RESULT booking-engine listings=$1 clients=$2 " "$log" | tail -1 || true; }
+roost() { # the run with gathering on (as served), else the last one
+  { grep -E "^RESULT booking-engine listings=$1 clients=$2 shards=[0-9]+ gathering=true " "$log" ||
+    grep "^RESULT booking-engine listings=$1 clients=$2 " "$log"; } | tail -1 || true; }
 pg() { grep "^RESULT pg-booking kind=$1 " "$log" | tail -1 || true; }
 num() { awk -v v="$1" 'BEGIN { s = sprintf("%.0f", v); n = ""; while (length(s) > 3) { n = "," substr(s, length(s) - 2) n; s = substr(s, 1, length(s) - 3) } print s n }'; }
 printf '\n== summary (ratio: Roost relative to PostgreSQL)\n'

@@ -57,6 +57,7 @@ public final class Engine: Sendable {
     public static func open(options: EngineOptions, aggregates: [any Aggregate.Type], logger: Logger) throws -> Engine {
         let started = ContinuousClock.now
         let lock = try DataDirectoryLock(directory: options.dataDirectory)
+        try ShardLayout.verify(options)
         let snapshots = SnapshotStore(directory: options.snapshotDirectory, io: options.wal.io)
         let table = try RecoveryTable(aggregates: aggregates, shardCount: options.shardCount)
         let snapshot = try table.loadNewestSnapshot(from: snapshots, logger: logger)
@@ -69,6 +70,7 @@ public final class Engine: Sendable {
             replayed += 1
         }
         let nextLSN = max(tail.lastLSN, snapshot?.lsn ?? 0, table.highestLoadedLSN) + 1
+        try ShardLayout.record(options)
         let log = try WriteAheadLog(
             directory: options.walDirectory, tail: tail, nextLSN: nextLSN, options: options.wal, logger: logger
         )

@@ -11,6 +11,8 @@ public enum EngineError: Error, Sendable, CustomStringConvertible {
     case unreadableState(String)
     /// A snapshot is already being written.
     case snapshotInProgress
+    /// The data directory was made with another shard count (`ShardLayout`).
+    case shardCountMismatch(directory: Int, configured: Int)
     case storage(StorageError)
 
     public var code: String {
@@ -19,6 +21,7 @@ public enum EngineError: Error, Sendable, CustomStringConvertible {
         case .overloaded: "overloaded"
         case .unreadableState: "unreadable_state"
         case .snapshotInProgress: "snapshot_in_progress"
+        case .shardCountMismatch: "shard_count_mismatch"
         case let .storage(error): error.code
         }
     }
@@ -29,6 +32,9 @@ public enum EngineError: Error, Sendable, CustomStringConvertible {
         case .overloaded: "the engine is overloaded; retry shortly"
         case let .unreadableState(reason): "unreadable state on disk: \(reason)"
         case .snapshotInProgress: "a snapshot is already being written"
+        case let .shardCountMismatch(directory, configured):
+            "this data directory was made with \(directory) shards per aggregate and the engine is configured with \(configured); "
+                + "the count is fixed for the life of a data directory (a log replayed into another count would put entities where no lookup finds them)"
         case let .storage(error): error.description
         }
     }

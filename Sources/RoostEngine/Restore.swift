@@ -36,6 +36,7 @@ extension Engine {
     ) throws -> RestoreReport {
         let lock = try DataDirectoryLock(directory: options.dataDirectory)
         defer { lock.release() }
+        try ShardLayout.verify(options)
         let store = SnapshotStore(directory: options.snapshotDirectory)
         let table = try RecoveryTable(aggregates: aggregates, shardCount: options.shardCount)
         let base = try loadBase(for: target, from: store, into: table, logger: logger)

@@ -158,3 +158,19 @@ enum FileSystem {
         try target.fullSync()
     }
 }
+
+/// Small files that must be whole after a crash: written to a temporary name, synced, renamed over, and the
+/// directory synced.
+public enum DurableFile {
+    public static func replace(_ path: String, with bytes: [UInt8], io: StorageIO = .system) throws {
+        let temporaryPath = path + ".tmp"
+        do {
+            let file = try PosixFile(path: temporaryPath, flags: O_WRONLY | O_CREAT | O_TRUNC, io: io)
+            try bytes.withUnsafeBytes { try file.write($0, at: 0) }
+            try file.fullSync()
+        }
+        try FileSystem.rename(temporaryPath, to: path)
+        let parent = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        try FileSystem.syncDirectory(parent.isEmpty ? (path.hasPrefix("/") ? "/" : ".") : parent, io: io)
+    }
+}

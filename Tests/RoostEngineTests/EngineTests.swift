@@ -63,6 +63,37 @@ func add(_ engine: Engine, _ key: String, _ amount: Int64) async throws {
         engine.close()
     }
 
+    @Test func aDirectoryKeepsTheShardCountItWasMadeWithEvenWithOnlyALog() async throws {
+        let directory = TemporaryDirectory()
+        let keys = (0..<40).map { "key\($0)" }
+        do {
+            let engine = try openEngine(directory.path, shards: 4)
+            for key in keys { try await add(engine, key, 1) }
+            engine.close()
+        }
+        let layout = ShardLayout.path(in: directory.path)
+        #expect(try String(contentsOfFile: layout, encoding: .utf8) == "shards=4\n")
+        // No snapshot: only the log's records, each naming a shard of 4. Replayed into 16, most keys would sit
+        // in a shard their lookups never visit.
+        let refused = #expect(throws: EngineError.self) { _ = try openEngine(directory.path, shards: 16) }
+        guard case .shardCountMismatch(directory: 4, configured: 16)? = refused else {
+            Issue.record("expected a shard-count mismatch, got \(String(describing: refused))")
+            return
+        }
+        #expect(refused?.code == "shard_count_mismatch")
+        let engine = try openEngine(directory.path, shards: 4)
+        for key in keys { #expect(await engine.group(Tally.self).shard(for: key).read { $0.counts[key] } == 1) }
+        engine.close()
+    }
+
+    @Test func aDamagedShardCountFileStopsStartUp() throws {
+        let directory = TemporaryDirectory()
+        try openEngine(directory.path, shards: 4).close()
+        try "shards=four\n".write(toFile: ShardLayout.path(in: directory.path), atomically: true, encoding: .utf8)
+        let refused = #expect(throws: EngineError.self) { _ = try openEngine(directory.path, shards: 4) }
+        #expect(refused?.code == "unreadable_state")
+    }
+
     @Test func aDamagedNewestSnapshotFallsBackToTheOlderOneAndTheLog() async throws {
         let directory = TemporaryDirectory()
         var expected: [Tally.State] = []

@@ -14,7 +14,9 @@
 //                        ids, one per line (scripts/bench-bookings.sh books them over HTTP).
 //                        Not part of `all`.
 //   roost-bench bookings [--listings 100000] [--clients 8,256] [--shards 16] [--seconds 10] [--warmup 2] [--seed 42]
-//                        durable holds through the engine (BookingWorkload.swift), each client count in turn, then
+//                        [--gathering true,false]
+//                        durable holds through the engine (BookingWorkload.swift), each client count in turn (with the
+//                        WAL's commit gathering on, or each setting given), then
 //                        decide + apply alone (durability off) for --seconds. Not part of `all`.
 // Every command takes --dir DIR (default: ROOST_BENCH_DIR, else $TMPDIR/roost-bench); its files are removed.
 import Foundation
@@ -128,11 +130,13 @@ func runSnapshot(_ options: Options, root: String) throws {
 func runBookings(_ options: Options, root: String) async throws {
     let listings = try options.int("listings", 100_000), seconds = try options.double("seconds", 10), seed = UInt64(try options.int("seed", 42))
     for clients in try options.ints("clients", [8, 256]) {
-        try await BookingWorkload.runDurable(
-            BookingWorkload.Config(
-                listings: listings, shards: try options.int("shards", 16), clients: clients, seconds: seconds,
-                warmup: try options.double("warmup", 2), dataDirectory: root + "/bookings-data", seed: seed
-            ), say: say)
+        for gathering in try options.bools("gathering", [true]) {
+            try await BookingWorkload.runDurable(
+                BookingWorkload.Config(
+                    listings: listings, shards: try options.int("shards", 16), clients: clients, seconds: seconds,
+                    warmup: try options.double("warmup", 2), dataDirectory: root + "/bookings-data", seed: seed, gathering: gathering
+                ), say: say)
+        }
     }
     BookingWorkload.runDecisions(listings: listings, seconds: seconds, seed: seed, say: say)
 }
