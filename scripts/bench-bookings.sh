@@ -61,7 +61,7 @@ if [[ $run_http == 1 ]]; then
   "$bench_bin" search --listings 100000 --queries 10 --warmup 1 --data-dir "$work/data" --start "$start" --keep --ids-file "$work/ids.txt" --free-calendars \
     >"$work/seed.log" 2>&1 || { tail -20 "$work/seed.log"; exit 1; }
   port=$(free_port); base="http://127.0.0.1:$port"
-  env ROOST_RATE_LIMIT_AUTH_PER_MINUTE=0 ROOST_HOST=127.0.0.1 ROOST_SHARDS=16 ROOST_SNAPSHOT_INTERVAL_SECONDS=0 \
+  env ROOST_RATE_LIMIT_AUTH_PER_MINUTE=0 ROOST_HOST=127.0.0.1 ROOST_SNAPSHOT_INTERVAL_SECONDS=0 \
     "$roost_bin" serve --port "$port" --data-dir "$work/data" >"$work/roost.log" 2>&1 &
   server=$!; pids+=("$server")
   for _ in $(seq 1 600); do curl -fsS "$base/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done

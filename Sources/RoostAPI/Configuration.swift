@@ -15,7 +15,8 @@ public struct RoostConfiguration: Sendable, Equatable {
     public var fsync: FsyncMode = .always
     public var walSegmentBytes = WALLimits.default.segmentBytes
     public var walPreallocate = false
-    public var shardCount = 16
+    /// Shards per aggregate; nil: what the data directory records, or `EngineOptions.defaultShardCount` for a new one.
+    public var shardCount: Int?
     public var snapshotsKept = 3
     /// Seconds between automatic snapshots (taken only when something changed); 0 turns them off.
     public var snapshotIntervalSeconds = 300

@@ -8,8 +8,9 @@ import Synchronization
 /// How the engine keeps its data directory.
 public struct EngineOptions: Sendable {
     public var dataDirectory: String
-    /// Shards per aggregate. Fixed for the life of a data directory (snapshots record it).
-    public var shardCount: Int
+    /// Shards per aggregate, fixed for the life of a data directory (`<data>/shards` records it; snapshots too).
+    /// nil: the count the directory records, or `defaultShardCount` for a new one (`ShardLayout.resolve`).
+    public var shardCount: Int?
     public var wal: WALOptions
     /// Snapshots kept on disk; WAL segments older than the oldest kept one are deleted.
     public var snapshotsKept: Int
@@ -17,10 +18,10 @@ public struct EngineOptions: Sendable {
     public var repair: Bool
 
     public init(
-        dataDirectory: String, shardCount: Int = 16, wal: WALOptions = WALOptions(), snapshotsKept: Int = 3,
+        dataDirectory: String, shardCount: Int? = nil, wal: WALOptions = WALOptions(), snapshotsKept: Int = 3,
         repair: Bool = false
     ) {
-        precondition(shardCount >= 1 && shardCount <= 1024, "shard count must be 1...1024")
+        precondition(shardCount.map { $0 >= 1 && $0 <= 1024 } ?? true, "shard count must be 1...1024")
         precondition(snapshotsKept >= 1, "keep at least one snapshot")
         self.dataDirectory = dataDirectory
         self.shardCount = shardCount
@@ -28,6 +29,15 @@ public struct EngineOptions: Sendable {
         self.snapshotsKept = snapshotsKept
         self.repair = repair
     }
+
+    /// Shards per aggregate for a new data directory. A search visits every shard of the listings, at a fixed cost
+    /// each, and two cores gain nothing from more than a few writers. On this project's 2-core machine, over 1M
+    /// listings (`scripts/bench-search.sh`, same session), 4 shards against 16: HTTP search 10,096/s against 7,276/s
+    /// (171 against 242 µs of server CPU each), in-engine query (a) p50 85 against 129 µs; loading 1M listings one
+    /// command at a time 91 s against 49 s. Larger machines may want more (`ROOST_SHARDS`).
+    public static let defaultShardCount = 4
+    /// What a directory with state but no `shards` record was made with: the only default before the record existed.
+    public static let legacyShardCount = 16
 
     public var walDirectory: String { dataDirectory + "/wal" }
     public var snapshotDirectory: String { dataDirectory + "/snapshots" }
@@ -57,9 +67,9 @@ public final class Engine: Sendable {
     public static func open(options: EngineOptions, aggregates: [any Aggregate.Type], logger: Logger) throws -> Engine {
         let started = ContinuousClock.now
         let lock = try DataDirectoryLock(directory: options.dataDirectory)
-        try ShardLayout.verify(options)
+        let shardCount = try ShardLayout.resolve(options)
         let snapshots = SnapshotStore(directory: options.snapshotDirectory, io: options.wal.io)
-        let table = try RecoveryTable(aggregates: aggregates, shardCount: options.shardCount)
+        let table = try RecoveryTable(aggregates: aggregates, shardCount: shardCount)
         let snapshot = try table.loadNewestSnapshot(from: snapshots, logger: logger)
         var replayed = 0
         let tail = try WALRecovery.recover(
@@ -70,7 +80,7 @@ public final class Engine: Sendable {
             replayed += 1
         }
         let nextLSN = max(tail.lastLSN, snapshot?.lsn ?? 0, table.highestLoadedLSN) + 1
-        try ShardLayout.record(options)
+        try ShardLayout.record(shardCount, options: options)
         let log = try WriteAheadLog(
             directory: options.walDirectory, tail: tail, nextLSN: nextLSN, options: options.wal, logger: logger
         )
@@ -82,7 +92,7 @@ public final class Engine: Sendable {
         logger.info(
             "engine recovered",
             metadata: [
-                "snapshot.lsn": "\(snapshot.map { String($0.lsn) } ?? "none")", "wal.replayed": "\(replayed)",
+                "engine.shards": "\(shardCount)", "snapshot.lsn": "\(snapshot.map { String($0.lsn) } ?? "none")", "wal.replayed": "\(replayed)",
                 "wal.last_lsn": "\(report.lastLSN)", "recovery.seconds": "\(report.seconds)",
             ]
         )

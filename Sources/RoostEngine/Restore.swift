@@ -36,9 +36,9 @@ extension Engine {
     ) throws -> RestoreReport {
         let lock = try DataDirectoryLock(directory: options.dataDirectory)
         defer { lock.release() }
-        try ShardLayout.verify(options)
+        let shardCount = try ShardLayout.resolve(options)
         let store = SnapshotStore(directory: options.snapshotDirectory)
-        let table = try RecoveryTable(aggregates: aggregates, shardCount: options.shardCount)
+        let table = try RecoveryTable(aggregates: aggregates, shardCount: shardCount)
         let base = try loadBase(for: target, from: store, into: table, logger: logger)
         var restoredLSN = base ?? 0
         var replayed = 0
@@ -52,6 +52,7 @@ extension Engine {
         let body = SnapshotBody.encode(sections: table.sections(lsn: restoredLSN), takenAt: now)
         let aside = try moveAside(options: options, now: now)
         try store.write(lsn: restoredLSN, body: body)
+        try ShardLayout.record(shardCount, options: options)
         try FileManager.default.createDirectory(atPath: options.walDirectory, withIntermediateDirectories: true)
         logger.notice(
             "state restored",

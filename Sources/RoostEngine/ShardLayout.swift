@@ -10,31 +10,51 @@ import RoostStorage
 enum ShardLayout {
     static func path(in dataDirectory: String) -> String { dataDirectory + "/shards" }
 
-    /// Throws if the directory records a different count. A directory without the file passes (it is new, or older
-    /// than the file; a snapshot, if there is one, still checks its own count).
-    static func verify(_ options: EngineOptions) throws {
-        let path = path(in: options.dataDirectory)
-        guard FileManager.default.fileExists(atPath: path) else { return }
+    /// The count to open `options.dataDirectory` with: the one it records (a different `options.shardCount` is
+    /// refused); else `options.shardCount` if given; else 16 for a directory holding state from before the record
+    /// (16 was the only default then; a snapshot, if there is one, still checks its own count); else, for a new
+    /// directory, `EngineOptions.defaultShardCount`.
+    static func resolve(_ options: EngineOptions) throws -> Int {
+        if let recorded = try recorded(in: options.dataDirectory) {
+            if let requested = options.shardCount, requested != recorded {
+                throw EngineError.shardCountMismatch(directory: recorded, configured: requested)
+            }
+            return recorded
+        }
+        if let requested = options.shardCount { return requested }
+        return holdsState(options) ? EngineOptions.legacyShardCount : EngineOptions.defaultShardCount
+    }
+
+    /// The count the directory records, nil if it has no record.
+    static func recorded(in dataDirectory: String) throws -> Int? {
+        let path = path(in: dataDirectory)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw EngineError.unreadableState("\(path) could not be read")
         }
-        let recorded = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard recorded.hasPrefix("shards="), let count = Int(recorded.dropFirst("shards=".count)), count >= 1 else {
-            throw EngineError.unreadableState("\(path) should hold 'shards=N', not \(recorded.debugDescription)")
+        let line = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard line.hasPrefix("shards="), let count = Int(line.dropFirst("shards=".count)), (1...1024).contains(count) else {
+            throw EngineError.unreadableState("\(path) should hold 'shards=N' (N in 1...1024), not \(line.debugDescription)")
         }
-        guard count == options.shardCount else {
-            throw EngineError.shardCountMismatch(directory: count, configured: options.shardCount)
-        }
+        return count
     }
 
-    /// Writes the file if the directory has none yet. Called once the directory's state has loaded with this count.
-    static func record(_ options: EngineOptions) throws {
+    /// Writes the record if the directory has none yet. Called once the directory's state has loaded with `count`.
+    static func record(_ count: Int, options: EngineOptions) throws {
         let path = path(in: options.dataDirectory)
         guard !FileManager.default.fileExists(atPath: path) else { return }
         do {
-            try DurableFile.replace(path, with: Array("shards=\(options.shardCount)\n".utf8), io: options.wal.io)
+            try DurableFile.replace(path, with: Array("shards=\(count)\n".utf8), io: options.wal.io)
         } catch let error as StorageError {
             throw EngineError.from(error)
         }
+    }
+
+    /// Whether the directory has a WAL segment or a snapshot.
+    private static func holdsState(_ options: EngineOptions) -> Bool {
+        let files = FileManager.default
+        let segments = (try? files.contentsOfDirectory(atPath: options.walDirectory)) ?? []
+        let snapshots = (try? files.contentsOfDirectory(atPath: options.snapshotDirectory)) ?? []
+        return segments.contains { $0.hasSuffix(".wal") } || snapshots.contains { $0.hasSuffix(".snapshot") }
     }
 }

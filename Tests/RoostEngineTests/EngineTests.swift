@@ -86,6 +86,38 @@ func add(_ engine: Engine, _ key: String, _ amount: Int64) async throws {
         engine.close()
     }
 
+    @Test func aNewDirectoryTakesTheDefaultCountAndKeepsIt() async throws {
+        let directory = TemporaryDirectory()
+        let options = EngineOptions(dataDirectory: directory.path)
+        do {
+            let engine = try Engine.open(options: options, aggregates: [Tally.self], logger: quietLogger)
+            #expect(engine.group(Tally.self).count == EngineOptions.defaultShardCount)
+            try await add(engine, "rooms", 2)
+            engine.close()
+        }
+        #expect(try ShardLayout.recorded(in: directory.path) == EngineOptions.defaultShardCount)
+        let engine = try Engine.open(options: options, aggregates: [Tally.self], logger: quietLogger)
+        #expect(engine.group(Tally.self).count == EngineOptions.defaultShardCount)
+        #expect(await engine.group(Tally.self).shard(for: "rooms").read { $0.counts["rooms"] } == 2)
+        engine.close()
+    }
+
+    @Test func aDirectoryWithStateFromBeforeTheRecordOpensWithTheOldDefault() async throws {
+        let directory = TemporaryDirectory()
+        let keys = (0..<40).map { "key\($0)" }
+        do {
+            let engine = try openEngine(directory.path, shards: EngineOptions.legacyShardCount)
+            for key in keys { try await add(engine, key, 1) }
+            engine.close()
+        }
+        try FileManager.default.removeItem(atPath: ShardLayout.path(in: directory.path))
+        let engine = try Engine.open(options: EngineOptions(dataDirectory: directory.path), aggregates: [Tally.self], logger: quietLogger)
+        #expect(engine.group(Tally.self).count == EngineOptions.legacyShardCount)
+        for key in keys { #expect(await engine.group(Tally.self).shard(for: key).read { $0.counts[key] } == 1) }
+        engine.close()
+        #expect(try ShardLayout.recorded(in: directory.path) == EngineOptions.legacyShardCount)
+    }
+
     @Test func aDamagedShardCountFileStopsStartUp() throws {
         let directory = TemporaryDirectory()
         try openEngine(directory.path, shards: 4).close()

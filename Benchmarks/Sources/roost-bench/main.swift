@@ -3,17 +3,17 @@
 //
 //   roost-bench wal      [--appenders 1,16,256,1024] [--preallocate false,true] [--seconds 3] [--warmup 1]
 //                        [--payload 256] [--segment-bytes 67108864]
-//   roost-bench replay   [--records 1000000] [--engine true|false] [--shards 16]
+//   roost-bench replay   [--records 1000000] [--engine true|false] [--shards 4]
 //   roost-bench snapshot [--listings 1000000]
 //   roost-bench all      (all three, defaults)
-//   roost-bench search   [--listings 1000000] [--shards 16] [--queries 2000] [--warmup 100] [--data-dir D] [--keep]
+//   roost-bench search   [--listings 1000000] [--shards 4] [--queries 2000] [--warmup 100] [--data-dir D] [--keep]
 //                        [--start YYYY-MM-DD] [--seed 42] [--breakdown] [--ids-file F] [--free-calendars]
 //                        synthetic listings (SearchWorkload.swift) loaded into an Engine, then the search queries through
 //                        ListingService.search; --keep snapshots and keeps D (default <dir>/search-data) for `roost serve`;
 //                        --breakdown first measures the records alone (no engine); --ids-file writes the listings'
 //                        ids, one per line (scripts/bench-bookings.sh books them over HTTP).
 //                        Not part of `all`.
-//   roost-bench bookings [--listings 100000] [--clients 8,256] [--shards 16] [--seconds 10] [--warmup 2] [--seed 42]
+//   roost-bench bookings [--listings 100000] [--clients 8,256] [--shards 4] [--seconds 10] [--warmup 2] [--seed 42]
 //                        [--gathering true,false]
 //                        durable holds through the engine (BookingWorkload.swift), each client count in turn (with the
 //                        WAL's commit gathering on, or each setting given), then
@@ -22,6 +22,7 @@
 import Foundation
 import RoostBenchKit
 import RoostDomain
+import RoostEngine
 import RoostStorage
 
 /// Unbuffered, so lines appear as each measurement finishes even when piped.
@@ -111,7 +112,7 @@ func runReplay(_ options: Options, root: String) async throws {
     report(try ReplayWorkload.rawRead(prepared, cold: true).line)
 
     if options.string("engine", "true") == "true" {
-        let shards = try options.int("shards", 16)
+        let shards = try options.int("shards", EngineOptions.defaultShardCount)
         let dataDirectory = root + "/replay-engine"
         defer { BenchFiles.remove(dataDirectory) }
         _ = try await EngineReplayWorkload.prepare(dataDirectory: dataDirectory, records: records, shardCount: shards, payloadBytes: payload)
@@ -133,7 +134,7 @@ func runBookings(_ options: Options, root: String) async throws {
         for gathering in try options.bools("gathering", [true]) {
             try await BookingWorkload.runDurable(
                 BookingWorkload.Config(
-                    listings: listings, shards: try options.int("shards", 16), clients: clients, seconds: seconds,
+                    listings: listings, shards: try options.int("shards", EngineOptions.defaultShardCount), clients: clients, seconds: seconds,
                     warmup: try options.double("warmup", 2), dataDirectory: root + "/bookings-data", seed: seed, gathering: gathering
                 ), say: say)
         }
@@ -150,7 +151,7 @@ func runSearch(_ options: Options, root: String) async throws {
         start = SearchData.anchorStart
     }
     var config = SearchWorkload.Config(
-        listings: try options.int("listings", 1_000_000), shards: try options.int("shards", 16),
+        listings: try options.int("listings", 1_000_000), shards: try options.int("shards", EngineOptions.defaultShardCount),
         queries: try options.int("queries", 2000), warmup: try options.int("warmup", 100),
         dataDirectory: options.string("data-dir", root + "/search-data"), keep: options.string("keep", "false") == "true",
         start: start, seed: UInt64(try options.int("seed", 42))
