@@ -8,10 +8,15 @@
 ///
 /// After a sync the writer expects as many records as were in flight around it: the batch it just made durable (their
 /// senders are awake again) plus those queued during the sync. It takes the queue as soon as that many are there.
-/// Before that it waits only while they keep coming, each within `quietGap` of the last, and never past
-/// `windowPercentOfSync` of the recent sync time (capped at `windowMax`) counted from the sync's end. So a lone request
-/// (expecting 1) never waits, a stream that has gone quiet costs one quiet gap, and no batch is ever held for longer
-/// than a fraction of what its own sync will take.
+/// Before that it waits only while they keep coming: it looks again every `quietGap` and takes the queue once a look
+/// finds it no longer than the last. And it never waits past `windowPercentOfSync` of the recent sync time (capped at
+/// `windowMax`) counted from the sync's end. So a lone request (expecting 1) never waits, a stream that has gone quiet
+/// costs one quiet gap, and with the defaults no batch waits longer than half a recent sync.
+///
+/// It pays only when the sync takes longer than the senders need to come back: half batches keep the disk busy, one
+/// full batch leaves it idle while its senders turn round. Measured on this machine (8 holds in flight, in-engine),
+/// the two are about equal (a sync ~130 µs, the turnaround ~100 µs), and gathering gained ~6% on average, with less
+/// spread between runs (issue 5's closing note has the runs).
 public struct CommitGathering: Sendable {
     public struct Limits: Sendable, Equatable {
         /// The longest wait for the next expected record.
