@@ -67,7 +67,7 @@ public final class Engine: Sendable {
     public static func open(options: EngineOptions, aggregates: [any Aggregate.Type], logger: Logger) throws -> Engine {
         let started = ContinuousClock.now
         let lock = try DataDirectoryLock(directory: options.dataDirectory)
-        let shardCount = try ShardLayout.resolve(options)
+        let (shardCount, shardSource) = try ShardLayout.resolve(options)
         let snapshots = SnapshotStore(directory: options.snapshotDirectory, io: options.wal.io)
         let table = try RecoveryTable(aggregates: aggregates, shardCount: shardCount)
         let snapshot = try table.loadNewestSnapshot(from: snapshots, logger: logger)
@@ -80,7 +80,7 @@ public final class Engine: Sendable {
             replayed += 1
         }
         let nextLSN = max(tail.lastLSN, snapshot?.lsn ?? 0, table.highestLoadedLSN) + 1
-        try ShardLayout.record(shardCount, options: options)
+        try ShardLayout.recordIfConfirmed(shardCount, source: shardSource, snapshotLoaded: snapshot != nil, options: options, logger: logger)
         let log = try WriteAheadLog(
             directory: options.walDirectory, tail: tail, nextLSN: nextLSN, options: options.wal, logger: logger
         )

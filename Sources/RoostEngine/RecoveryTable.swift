@@ -38,9 +38,11 @@ final class RecoveryTable {
                 guard let entry = entries[kind] else {
                     throw EngineError.unreadableState("the snapshot holds aggregate kind \(kind), which this build does not know")
                 }
-                guard shardCount == entry.shardCount, shard < shardCount else {
-                    throw EngineError.unreadableState(
-                        "the snapshot has \(shardCount) shards for aggregate \(kind); this engine is configured with \(entry.shardCount)")
+                guard shardCount == entry.shardCount else {
+                    throw EngineError.shardCountMismatch(directory: shardCount, configured: entry.shardCount)
+                }
+                guard shard < shardCount else {
+                    throw EngineError.unreadableState("the snapshot names shard \(shard) of \(shardCount) for aggregate \(kind)")
                 }
                 try entry.load(shard: shard, lsn: lsn, from: &reader)
                 highestLoadedLSN = max(highestLoadedLSN, lsn)

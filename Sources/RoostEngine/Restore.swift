@@ -36,7 +36,7 @@ extension Engine {
     ) throws -> RestoreReport {
         let lock = try DataDirectoryLock(directory: options.dataDirectory)
         defer { lock.release() }
-        let shardCount = try ShardLayout.resolve(options)
+        let (shardCount, shardSource) = try ShardLayout.resolve(options)
         let store = SnapshotStore(directory: options.snapshotDirectory)
         let table = try RecoveryTable(aggregates: aggregates, shardCount: shardCount)
         let base = try loadBase(for: target, from: store, into: table, logger: logger)
@@ -50,9 +50,10 @@ extension Engine {
             stoppedAt = replay.damage
         }
         let body = SnapshotBody.encode(sections: table.sections(lsn: restoredLSN), takenAt: now)
+        // Recorded before the old state moves aside: a crash in between must not leave a directory that looks new.
+        try ShardLayout.recordIfConfirmed(shardCount, source: shardSource, snapshotLoaded: base != nil, options: options, logger: logger)
         let aside = try moveAside(options: options, now: now)
         try store.write(lsn: restoredLSN, body: body)
-        try ShardLayout.record(shardCount, options: options)
         try FileManager.default.createDirectory(atPath: options.walDirectory, withIntermediateDirectories: true)
         logger.notice(
             "state restored",

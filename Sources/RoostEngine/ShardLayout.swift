@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import RoostStorage
 
 /// The shard count a data directory was made with, kept in `<data>/shards` as `shards=N`.
@@ -10,19 +11,48 @@ import RoostStorage
 enum ShardLayout {
     static func path(in dataDirectory: String) -> String { dataDirectory + "/shards" }
 
+    /// Where a resolved count came from.
+    enum Source: Equatable {
+        /// `<data>/shards`.
+        case recorded
+        /// `options.shardCount`, for a directory without a record.
+        case configured
+        /// The default, for a new directory.
+        case newDirectory
+        /// 16, assumed for a directory holding state from before the record and given no count.
+        case assumedLegacy
+    }
+
     /// The count to open `options.dataDirectory` with: the one it records (a different `options.shardCount` is
     /// refused); else `options.shardCount` if given; else 16 for a directory holding state from before the record
-    /// (16 was the only default then; a snapshot, if there is one, still checks its own count); else, for a new
-    /// directory, `EngineOptions.defaultShardCount`.
-    static func resolve(_ options: EngineOptions) throws -> Int {
+    /// (16 was the only default then); else, for a new directory, `EngineOptions.defaultShardCount`.
+    static func resolve(_ options: EngineOptions) throws -> (count: Int, source: Source) {
         if let recorded = try recorded(in: options.dataDirectory) {
             if let requested = options.shardCount, requested != recorded {
                 throw EngineError.shardCountMismatch(directory: recorded, configured: requested)
             }
-            return recorded
+            return (recorded, .recorded)
         }
-        if let requested = options.shardCount { return requested }
-        return holdsState(options) ? EngineOptions.legacyShardCount : EngineOptions.defaultShardCount
+        if let requested = options.shardCount { return (requested, .configured) }
+        return holdsState(options) ? (EngineOptions.legacyShardCount, .assumedLegacy) : (EngineOptions.defaultShardCount, .newDirectory)
+    }
+
+    /// Records a resolved count unless it is only an assumption: an assumed 16 is recorded once a snapshot, which
+    /// carries its own count, has loaded with it. A directory with only a log and no count given stays unrecorded
+    /// (with a warning), as every directory was before the record, rather than have a guess made permanent.
+    static func recordIfConfirmed(_ count: Int, source: Source, snapshotLoaded: Bool, options: EngineOptions, logger: Logger) throws {
+        switch source {
+        case .recorded: return
+        case .configured, .newDirectory: try record(count, options: options)
+        case .assumedLegacy:
+            if snapshotLoaded {
+                try record(count, options: options)
+            } else {
+                logger.warning(
+                    "this data directory does not record its shard count and has no snapshot: opened with \(count), the default before the record; set ROOST_SHARDS to the count it was made with to record it",
+                    metadata: ["engine.shards": "\(count)"])
+            }
+        }
     }
 
     /// The count the directory records, nil if it has no record.
@@ -39,8 +69,8 @@ enum ShardLayout {
         return count
     }
 
-    /// Writes the record if the directory has none yet. Called once the directory's state has loaded with `count`.
-    static func record(_ count: Int, options: EngineOptions) throws {
+    /// Writes the record if the directory has none yet.
+    private static func record(_ count: Int, options: EngineOptions) throws {
         let path = path(in: options.dataDirectory)
         guard !FileManager.default.fileExists(atPath: path) else { return }
         do {

@@ -11,7 +11,8 @@
 /// Before that it waits only while they keep coming: it looks again every `quietGap` and takes the queue once a look
 /// finds it no longer than the last. And it never waits past `windowPercentOfSync` of the recent sync time (capped at
 /// `windowMax`) counted from the sync's end. So a lone request (expecting 1) never waits, a stream that has gone quiet
-/// costs one quiet gap, and with the defaults no batch waits longer than half a recent sync.
+/// costs one quiet gap, and with the defaults no batch is held past half a recent sync. These are the instants the
+/// writer asks to be woken at; a timed wait can overshoot them by the kernel's timer slack (50 µs by default).
 ///
 /// It pays only when the sync takes longer than the senders need to come back: half batches keep the disk busy, one
 /// full batch leaves it idle while its senders turn round. Measured on this machine (8 holds in flight, in-engine),

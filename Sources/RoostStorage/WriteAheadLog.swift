@@ -216,7 +216,8 @@ public final class WriteAheadLog: Sendable {
 
     private func runWriter(_ cursor: SegmentCursor) {
         var batch = ByteWriter(capacity: 1 << 20)
-        var gathering = CommitGathering(options.gathering)
+        // Without fsync there is nothing to gather for (and a preempted clock read would look like a slow sync).
+        var gathering = CommitGathering(options.fsync == .always ? options.gathering : .off)
         while true {
             let now = DispatchTime.now().uptimeNanoseconds
             let step: Step = state.withLock { state in

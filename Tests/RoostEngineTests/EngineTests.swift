@@ -102,7 +102,7 @@ func add(_ engine: Engine, _ key: String, _ amount: Int64) async throws {
         engine.close()
     }
 
-    @Test func aDirectoryWithStateFromBeforeTheRecordOpensWithTheOldDefault() async throws {
+    @Test func aDirectoryWithStateFromBeforeTheRecordOpensWithTheOldDefaultAndRecordsItOnceASnapshotConfirmsIt() async throws {
         let directory = TemporaryDirectory()
         let keys = (0..<40).map { "key\($0)" }
         do {
@@ -111,11 +111,20 @@ func add(_ engine: Engine, _ key: String, _ amount: Int64) async throws {
             engine.close()
         }
         try FileManager.default.removeItem(atPath: ShardLayout.path(in: directory.path))
-        let engine = try Engine.open(options: EngineOptions(dataDirectory: directory.path), aggregates: [Tally.self], logger: quietLogger)
-        #expect(engine.group(Tally.self).count == EngineOptions.legacyShardCount)
-        for key in keys { #expect(await engine.group(Tally.self).shard(for: key).read { $0.counts[key] } == 1) }
-        engine.close()
+        let unconfigured = EngineOptions(dataDirectory: directory.path)
+        do {
+            // Only a log: 16 is assumed, not recorded (a guess must not become permanent).
+            let engine = try Engine.open(options: unconfigured, aggregates: [Tally.self], logger: quietLogger)
+            #expect(engine.group(Tally.self).count == EngineOptions.legacyShardCount)
+            for key in keys { #expect(await engine.group(Tally.self).shard(for: key).read { $0.counts[key] } == 1) }
+            #expect(try ShardLayout.recorded(in: directory.path) == nil)
+            _ = try await engine.snapshot()
+            engine.close()
+        }
+        // A snapshot carries its count and loaded with 16: now it is recorded.
+        let engine = try Engine.open(options: unconfigured, aggregates: [Tally.self], logger: quietLogger)
         #expect(try ShardLayout.recorded(in: directory.path) == EngineOptions.legacyShardCount)
+        engine.close()
     }
 
     @Test func aDamagedShardCountFileStopsStartUp() throws {

@@ -55,6 +55,44 @@ import Testing
         reopened.close()
     }
 
+    @Test func restoreKeepsTheDirectorysShardCountAndRefusesAnother() async throws {
+        let directory = TemporaryDirectory()
+        _ = try await history(directory.path, count: 60, snapshotEvery: 50)
+        #expect(try ShardLayout.recorded(in: directory.path) == 2)
+        var other = options(directory.path)
+        other.shardCount = 8
+        let refused = #expect(throws: EngineError.self) {
+            _ = try Engine.restore(options: other, aggregates: [Tally.self], target: .lsn(55), logger: quietLogger)
+        }
+        #expect(refused?.code == "shard_count_mismatch")
+        #expect(FileManager.default.fileExists(atPath: directory.path + "/wal"), "a refused restore moves nothing aside")
+        var unconfigured = options(directory.path)
+        unconfigured.shardCount = nil
+        let report = try Engine.restore(options: unconfigured, aggregates: [Tally.self], target: .lsn(55), logger: quietLogger)
+        #expect(report.restoredLSN == 55)
+        #expect(try ShardLayout.recorded(in: directory.path) == 2)
+        let engine = try Engine.open(options: unconfigured, aggregates: [Tally.self], logger: quietLogger)
+        #expect(engine.group(Tally.self).count == 2)
+        engine.close()
+    }
+
+    @Test func aSnapshotMadeWithAnotherCountIsRefusedWithBothCounts() async throws {
+        // A directory from before the record: a snapshot at 2 shards, no `shards` file, opened with no count (16 assumed).
+        let directory = TemporaryDirectory()
+        _ = try await history(directory.path, count: 60, snapshotEvery: 50)
+        try FileManager.default.removeItem(atPath: ShardLayout.path(in: directory.path))
+        var unconfigured = options(directory.path)
+        unconfigured.shardCount = nil
+        let refused = #expect(throws: EngineError.self) {
+            _ = try Engine.open(options: unconfigured, aggregates: [Tally.self], logger: quietLogger)
+        }
+        guard case .shardCountMismatch(directory: 2, configured: EngineOptions.legacyShardCount)? = refused else {
+            Issue.record("expected a shard-count mismatch, got \(String(describing: refused))")
+            return
+        }
+        #expect(try ShardLayout.recorded(in: directory.path) == nil, "nothing recorded from a start that failed")
+    }
+
     @Test func restoringToATimeStopsAtTheFirstRecordStampedAfterIt() async throws {
         let directory = TemporaryDirectory()
         let after = try await history(directory.path, count: 40)

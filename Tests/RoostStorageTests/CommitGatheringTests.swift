@@ -145,12 +145,4 @@ import Testing
         try await waiter.value
         #expect(try recover(directory.path).lsns == Array(1...4))
     }
-
-    @Test func withGatheringOffTheQueueIsWrittenAtOnce() async throws {
-        let directory = TemporaryDirectory()
-        let log = try await Self.logWithThreeQueuedBehindOneSync(directory.path, gathering: .off)
-        try await log.waitDurable(4)
-        log.close()
-        #expect(try recover(directory.path).lsns == Array(1...4))
-    }
 }
