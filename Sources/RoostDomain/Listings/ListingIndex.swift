@@ -270,7 +270,8 @@ public struct ListingIndex: ~Copyable, Sendable {
     }
 
     /// The first position whose entry is `after` (entries by ascending price).
-    private static func firstPosition(in entries: [Entry], where after: (Int64) -> Bool) -> Int {
+    private static func firstPosition<Entries: RandomAccessCollection<Entry>>(in entries: Entries, where after: (Int64) -> Bool) -> Int
+    where Entries.Index == Int {
         var low = 0, high = entries.count
         while low < high {
             let middle = (low + high) / 2
@@ -400,8 +401,19 @@ public struct ListingIndex: ~Copyable, Sendable {
         /// amenity bitmaps (and, with `nightsInList`, the stay's night bitmaps), then each position
         /// left. With `city`, listings whose city list is that one are skipped (already scanned).
         mutating func run(_ number: Int32, _ index: borrowing ListingIndex, nightsInList: Bool = false, skippingCityList city: Int32? = nil) {
-            let list = index.lists[Int(number)]
-            let entries = list.entries
+            // Read where it lies: a copy of the list would retain (and then release) each of its arrays, on memory
+            // that every core's searches touch.
+            index.lists.withUnsafeBufferPointer { lists in
+                lists[Int(number)].entries.withUnsafeBufferPointer { entries in
+                    run(lists.baseAddress! + Int(number), entries, index, nightsInList: nightsInList, skippingCityList: city)
+                }
+            }
+        }
+
+        private mutating func run(
+            _ list: UnsafePointer<PostingList>, _ entries: UnsafeBufferPointer<Entry>, _ index: borrowing ListingIndex,
+            nightsInList: Bool, skippingCityList city: Int32?
+        ) {
             // Without conversion the price bounds are a run of positions; with it, every position is
             // converted and checked one by one.
             var start = 0, end = entries.count
@@ -420,18 +432,20 @@ public struct ListingIndex: ~Copyable, Sendable {
             mask[0] &= UInt64.max << UInt64(start & 63)
             if end & 63 != 0 { mask[words - 1] &= UInt64.max >> UInt64(64 - end & 63) }
             for bit in requiredBits {
-                guard bit < list.amenities.rows else { return }
-                list.amenities.narrow(&mask, by: bit, from: firstWord)
+                guard bit < list.pointee.amenities.rows else { return }
+                list.pointee.amenities.narrow(&mask, by: bit, from: firstWord)
             }
-            for (row, inverted) in traitRows { list.traits.narrow(&mask, by: row, from: firstWord, inverted: inverted) }
+            for (row, inverted) in traitRows { list.pointee.traits.narrow(&mask, by: row, from: firstWord, inverted: inverted) }
             if nightsInList, let stay {
-                for night in stay { if let row = list.nights.row(night) { list.nights.matrix.narrow(&mask, by: row, from: firstWord, inverted: true) } }
+                for night in stay {
+                    if let row = list.pointee.nights.row(night) { list.pointee.nights.matrix.narrow(&mask, by: row, from: firstWord, inverted: true) }
+                }
             }
             if decidedByBitmaps, city == nil, nightsInList || stay == nil {
                 return collect(mask, from: firstWord, in: entries, index)
             }
             let guests = wantedGuests, nights = nights, box = box, checkStay = stay != nil, checkNights = !nightsInList && stay != nil
-            entries.withUnsafeBufferPointer { entries in
+            do {
                 for w in 0..<words {
                     var bits = mask[w]
                     while bits != 0 {
@@ -453,7 +467,7 @@ public struct ListingIndex: ~Copyable, Sendable {
         /// Takes the matches `mask` leaves (every one a match, `decidedByBitmaps`): counts them,
         /// and reads entries only for the page. Sorted by price, that is a walk in list order from
         /// the cursor on that stops at the first entry dearer than a full page's last.
-        private mutating func collect(_ mask: [UInt64], from firstWord: Int, in entries: [Entry], _ index: borrowing ListingIndex) {
+        private mutating func collect(_ mask: [UInt64], from firstWord: Int, in entries: UnsafeBufferPointer<Entry>, _ index: borrowing ListingIndex) {
             for word in mask { total += word.nonzeroBitCount }
             let sort = query.sort, after = query.after, limit = query.limit
             // The price past which nothing more can go on the page: the bound's, or a full page's last.
@@ -465,7 +479,7 @@ public struct ListingIndex: ~Copyable, Sendable {
             // primaries are negated prices).
             let from = sort == .priceAscending ? after.map { cursor in ListingIndex.firstPosition(in: entries) { Double($0) >= cursor.primary } } ?? 0 : 0
             let end = sort == .priceDescending ? after.map { cursor in ListingIndex.firstPosition(in: entries) { -Double($0) < cursor.primary } } ?? entries.count : entries.count
-            entries.withUnsafeBufferPointer { entries in
+            do {
                 switch sort {
                 case .priceAscending:
                     for w in min(mask.count, max(0, (from >> 6) - firstWord))..<mask.count {
