@@ -58,8 +58,9 @@ python3 data/tools/validate_data.py
 echo "== swift tests"
 swift build --build-tests
 # Suites that compute for seconds on the test runner's few threads (the real dataset, the search
-# brute force) run on their own afterwards, so they cannot starve the suites that time I/O.
-heavy='SingaporeDatasetTests|ListingSearchTests'
+# brute force) or keep the disk and both cores busy for seconds (the WAL crash rounds: 32 fsyncing
+# appenders per round) run on their own afterwards, so they cannot starve the suites that time I/O.
+heavy='SingaporeDatasetTests|ListingSearchTests|CrashTests'
 # Suites that assert wall-clock windows (a 5 s rate-limit window between two calls) run alone too:
 # on two cores, ~70 suites in parallel can hold a call up for seconds.
 timed='RedisRateLimiterTests'

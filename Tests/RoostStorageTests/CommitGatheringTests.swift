@@ -75,18 +75,19 @@ import Testing
 /// The writer holding a batch open, seen from the log's side: an `fdatasync` held shut by the test lets records queue
 /// behind it, so the writer knows exactly what to expect next.
 @Suite(.timeLimit(.minutes(1))) struct WALGatheringTests {
-    /// `fdatasync` blocks while the gate is shut and says when a sync has reached it.
+    /// `fdatasync` blocks while the gate is shut and says when a sync has reached it. Only the WAL's writer thread
+    /// ever blocks here; the test polls (a blocked cooperative thread would stall every other test on two cores).
     final class SyncGate: Sendable {
         private let shut = Mutex(false)
         private let opened = DispatchSemaphore(value: 0)
-        private let reached = DispatchSemaphore(value: 0)
+        private let reached = Atomic<Bool>(false)
 
         var io: StorageIO {
             StorageIO(
                 write: StorageIO.system.write,
                 fdatasync: { [self] fd in
                     if shut.withLock({ $0 }) {
-                        reached.signal()
+                        reached.store(true, ordering: .releasing)
                         opened.wait()
                     }
                     return StorageIO.system.fdatasync(fd)
@@ -96,7 +97,9 @@ import Testing
         }
 
         func close() { shut.withLock { $0 = true } }
-        func waitUntilASyncIsHeld() { reached.wait() }
+        func waitUntilASyncIsHeld() async throws {
+            while !reached.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(1)) }
+        }
         func open() {
             shut.withLock { $0 = false }
             opened.signal()
@@ -115,7 +118,7 @@ import Testing
         // The first segment's own syncs (fsync, not fdatasync) pass; the record's fdatasync is held.
         gate.close()
         let first = try log.append(type: 3, payload: payload(for: 1))
-        gate.waitUntilASyncIsHeld()
+        try await gate.waitUntilASyncIsHeld()
         for lsn in 2...4 { try log.append(type: 3, payload: payload(for: UInt64(lsn))) }
         // A sync of 50 ms or more: with `patient`, a window of at least 50 s.
         try await Task.sleep(for: .milliseconds(50))

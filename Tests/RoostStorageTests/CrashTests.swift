@@ -45,9 +45,11 @@ final class HammerRun: @unchecked Sendable {
         lines().compactMap { $0.hasPrefix("ack ") ? UInt64($0.dropFirst(4)) : nil }
     }
 
-    func waitForFirstAck(timeout: Double = 20) {
-        let deadline = Date().addingTimeInterval(timeout)
-        while acknowledged().isEmpty && process.isRunning && Date() < deadline { usleep(2_000) }
+    /// Polls without blocking its thread: a test that sleeps on a cooperative thread for seconds stalls every other
+    /// test waiting to resume on two cores (a 100 ms Redis timeout once took 12 s to come back).
+    func waitForFirstAck(timeout: Duration = .seconds(20)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while acknowledged().isEmpty && process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
     }
 
     func kill() {
@@ -82,7 +84,7 @@ func checkRecovered(_ directory: String, acknowledged: Set<UInt64>, segmentBytes
 
 @Suite(.serialized) struct CrashTests {
     /// 20 rounds here; `make crash-test` sets ROOST_CRASH_ROUNDS=1000.
-    @Test func killingTheWriterAtRandomMomentsLosesNoAcknowledgedRecord() throws {
+    @Test func killingTheWriterAtRandomMomentsLosesNoAcknowledgedRecord() async throws {
         let rounds = Int(ProcessInfo.processInfo.environment["ROOST_CRASH_ROUNDS"] ?? "") ?? 20
         let seed = testSeed()
         var generator = SeededGenerator(seed: seed)
@@ -96,8 +98,8 @@ func checkRecovered(_ directory: String, acknowledged: Set<UInt64>, segmentBytes
                 allAcknowledged = []
             }
             let run = try HammerRun(directory: directory.path, appenders: 32, segmentBytes: segmentBytes)
-            run.waitForFirstAck()
-            usleep(UInt32.random(in: 0...150_000, using: &generator))
+            try await run.waitForFirstAck()
+            try await Task.sleep(for: .microseconds(Int.random(in: 0...150_000, using: &generator)))
             run.kill()
             let acknowledged = run.acknowledged()
             #expect(!acknowledged.isEmpty, "round \(round) (seed \(seed)): the hammer acknowledged nothing")
