@@ -34,7 +34,7 @@ enum ShardLayout {
             return (recorded, .recorded)
         }
         if let requested = options.shardCount { return (requested, .configured) }
-        return holdsState(options) ? (EngineOptions.legacyShardCount, .assumedLegacy) : (EngineOptions.defaultShardCount, .newDirectory)
+        return try holdsState(options) ? (EngineOptions.legacyShardCount, .assumedLegacy) : (EngineOptions.defaultShardCount, .newDirectory)
     }
 
     /// Records a resolved count unless it is only an assumption: an assumed 16 is recorded once a snapshot, which
@@ -81,10 +81,12 @@ enum ShardLayout {
     }
 
     /// Whether the directory has a WAL segment or a snapshot.
-    private static func holdsState(_ options: EngineOptions) -> Bool {
-        let files = FileManager.default
-        let segments = (try? files.contentsOfDirectory(atPath: options.walDirectory)) ?? []
-        let snapshots = (try? files.contentsOfDirectory(atPath: options.snapshotDirectory)) ?? []
-        return segments.contains { $0.hasSuffix(".wal") } || snapshots.contains { $0.hasSuffix(".snapshot") }
+    private static func holdsState(_ options: EngineOptions) throws -> Bool {
+        do {
+            return try !WALScanner(directory: options.walDirectory, limits: options.wal.limits).segmentNames().isEmpty
+                || !SnapshotStore(directory: options.snapshotDirectory, io: options.wal.io).list().isEmpty
+        } catch let error as StorageError {
+            throw EngineError.from(error)
+        }
     }
 }
