@@ -93,8 +93,8 @@ fi
 
 # ------------------------------------------------------------------------------------------ summary
 field() { sed -n "s/.*[ ]$1=\([^ ]*\).*/\1/p" <<<"$2"; }
-roost() { # the run with gathering on (as served), else the last one
-  { grep -E "^RESULT booking-engine listings=$1 clients=$2 shards=[0-9]+ gathering=true " "$log" ||
+roost() { # the run as served (gathering on, no zero-filled segments), else the last one
+  { grep -E "^RESULT booking-engine listings=$1 clients=$2 shards=[0-9]+ gathering=true preallocate=false " "$log" ||
     grep "^RESULT booking-engine listings=$1 clients=$2 " "$log"; } | tail -1 || true; }
 pg() { grep "^RESULT pg-booking kind=$1 " "$log" | tail -1 || true; }
 num() { awk -v v="$1" 'BEGIN { s = sprintf("%.0f", v); n = ""; while (length(s) > 3) { n = "," substr(s, length(s) - 2) n; s = substr(s, 1, length(s) - 3) } print s n }'; }

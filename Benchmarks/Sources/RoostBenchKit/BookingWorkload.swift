@@ -21,9 +21,12 @@ public enum BookingWorkload {
         public var seed: UInt64
         /// The WAL's commit gathering (`CommitGathering`) on, as `roost serve` runs, or off.
         public var gathering: Bool
+        /// Segments zero-filled before use (`WALOptions.preallocate`).
+        public var preallocate: Bool
 
         public init(
-            listings: Int, shards: Int, clients: Int, seconds: Double, warmup: Double, dataDirectory: String, seed: UInt64, gathering: Bool = true
+            listings: Int, shards: Int, clients: Int, seconds: Double, warmup: Double, dataDirectory: String, seed: UInt64, gathering: Bool = true,
+            preallocate: Bool = false
         ) {
             self.listings = listings
             self.shards = shards
@@ -33,6 +36,7 @@ public enum BookingWorkload {
             self.dataDirectory = dataDirectory
             self.seed = seed
             self.gathering = gathering
+            self.preallocate = preallocate
         }
     }
 
@@ -88,7 +92,7 @@ public enum BookingWorkload {
         let engine = try Engine.open(
             options: EngineOptions(
                 dataDirectory: config.dataDirectory, shardCount: config.shards,
-                wal: WALOptions(gathering: config.gathering ? .default : .off), snapshotsKept: 1
+                wal: WALOptions(preallocate: config.preallocate, gathering: config.gathering ? .default : .off), snapshotsKept: 1
             ),
             aggregates: [Listings.self], logger: logger
         )
@@ -149,7 +153,7 @@ public enum BookingWorkload {
         }
         let rate = Double(booked + rejected) / config.seconds
         say(
-            "RESULT booking-engine listings=\(config.listings) clients=\(config.clients) shards=\(config.shards) gathering=\(config.gathering) seconds=\(format(config.seconds, 1)) "
+            "RESULT booking-engine listings=\(config.listings) clients=\(config.clients) shards=\(config.shards) gathering=\(config.gathering) preallocate=\(config.preallocate) seconds=\(format(config.seconds, 1)) "
                 + "requests_per_s=\(format(rate, 0)) booked=\(booked) rejected=\(rejected) p50_us=\(format(latency.p50Micros, 1)) "
                 + "p99_us=\(format(latency.p99Micros, 1)) p999_us=\(format(latency.p999Micros, 1)) held_total=\(held) overlapping_pairs=\(overlapping)")
         guard overlapping == 0 else { throw BenchError("\(overlapping) pairs of bookings share a night") }

@@ -14,9 +14,10 @@
 //                        ids, one per line (scripts/bench-bookings.sh books them over HTTP).
 //                        Not part of `all`.
 //   roost-bench bookings [--listings 100000] [--clients 8,256] [--shards 4] [--seconds 10] [--warmup 2] [--seed 42]
-//                        [--gathering true,false]
+//                        [--gathering true,false] [--preallocate false,true]
 //                        durable holds through the engine (BookingWorkload.swift), each client count in turn (with the
-//                        WAL's commit gathering on, or each setting given), then
+//                        WAL's commit gathering on and segments not zero-filled, as `roost serve` runs, or each
+//                        setting given), then
 //                        decide + apply alone (durability off) for --seconds. Not part of `all`.
 // Every command takes --dir DIR (default: ROOST_BENCH_DIR, else $TMPDIR/roost-bench); its files are removed.
 import Foundation
@@ -132,11 +133,14 @@ func runBookings(_ options: Options, root: String) async throws {
     let listings = try options.int("listings", 100_000), seconds = try options.double("seconds", 10), seed = UInt64(try options.int("seed", 42))
     for clients in try options.ints("clients", [8, 256]) {
         for gathering in try options.bools("gathering", [true]) {
-            try await BookingWorkload.runDurable(
-                BookingWorkload.Config(
-                    listings: listings, shards: try options.int("shards", EngineOptions.defaultShardCount), clients: clients, seconds: seconds,
-                    warmup: try options.double("warmup", 2), dataDirectory: root + "/bookings-data", seed: seed, gathering: gathering
-                ), say: say)
+            for preallocate in try options.bools("preallocate", [false]) {
+                try await BookingWorkload.runDurable(
+                    BookingWorkload.Config(
+                        listings: listings, shards: try options.int("shards", EngineOptions.defaultShardCount), clients: clients, seconds: seconds,
+                        warmup: try options.double("warmup", 2), dataDirectory: root + "/bookings-data", seed: seed, gathering: gathering,
+                        preallocate: preallocate
+                    ), say: say)
+            }
         }
     }
     BookingWorkload.runDecisions(listings: listings, seconds: seconds, seed: seed, say: say)
