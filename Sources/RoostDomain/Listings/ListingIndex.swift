@@ -27,8 +27,9 @@ import Darwin
 /// Derived from the listings — rebuilt after a snapshot is loaded, kept current by
 /// `Listings.apply` — never stored.
 public struct ListingIndex: ~Copyable, Sendable {
-    /// A listing in one posting list: the values tested per survivor, and its slot for the rest.
-    /// (Coordinates as `Float` only pre-filter; distances and boxes are decided on the `Double`s.)
+    /// A listing in one posting list: the values tested per survivor, its id for ordering the
+    /// page, and its slot for the rest. (Coordinates as `Float` only pre-filter; distances and
+    /// boxes are decided on the `Double`s.)
     struct Entry: Sendable {
         var price: Int64
         var latitude: Float
@@ -37,6 +38,7 @@ public struct ListingIndex: ~Copyable, Sendable {
         var guests: UInt16
         var minNights: UInt16
         var maxNights: UInt16
+        var id: PackedID
     }
 
     /// One posting list: its entries by ascending price, and bitmaps over their positions.
@@ -143,7 +145,7 @@ public struct ListingIndex: ~Copyable, Sendable {
         var entry = Entry(
             price: details.pricePerNight, latitude: Float(details.location.latitude), longitude: Float(details.location.longitude),
             slot: 0, guests: UInt16(clamping: details.maxGuests), minNights: UInt16(clamping: details.minNights),
-            maxNights: UInt16(clamping: details.maxNights)
+            maxNights: UInt16(clamping: details.maxNights), id: PackedID(listing.id)
         )
         if let known = slotOf[listing.id] {
             entry.slot = known
@@ -322,7 +324,7 @@ public struct ListingIndex: ~Copyable, Sendable {
             for list in cellLists.values { scan.run(list, self) }
         }
         return SearchPage(total: scan.total, hits: scan.best.map { candidate in
-            SearchHit(key: SearchKey(primary: candidate.primary, id: ids[Int(candidate.slot)]), distanceKilometres: candidate.distance)
+            SearchHit(key: SearchKey(primary: candidate.primary, id: candidate.id.string ?? ids[Int(candidate.slot)]), distanceKilometres: candidate.distance)
         })
     }
 
@@ -338,6 +340,7 @@ public struct ListingIndex: ~Copyable, Sendable {
         struct Candidate {
             var primary: Double
             var slot: Int32
+            var id: PackedID
             var distance: Double?
         }
 
@@ -363,10 +366,14 @@ public struct ListingIndex: ~Copyable, Sendable {
         var best: [Candidate] = []
         /// The band's words as the bitmaps leave them (reused from list to list).
         var mask: [UInt64] = []
+        /// The cursor's and the bound's ids, packed to compare with candidates'.
+        let afterID: PackedID?, beforeID: PackedID?
 
         /// Nil when nothing here can match (an amenity or property type no listing has).
         init?(_ query: ListingQuery, _ index: borrowing ListingIndex) {
             self.query = query
+            afterID = query.after.map { PackedID($0.id) }
+            beforeID = query.before.map { PackedID($0.id) }
             guard let amenities = query.amenityBits ?? AmenitySet.existing(query.amenities) else { return nil }
             let words = amenities.words
             for bit in 0..<128 where (bit < 64 ? words.low >> UInt64(bit) : words.high >> UInt64(bit - 64)) & 1 != 0 {
@@ -562,22 +569,33 @@ public struct ListingIndex: ~Copyable, Sendable {
             case .distance: primary = distance ?? 0
             case .newest: primary = -Double(index.createdAts[i])
             }
-            return Candidate(primary: primary, slot: slot, distance: distance)
+            return Candidate(primary: primary, slot: slot, id: entry.id, distance: distance)
         }
 
         /// Keeps a match for the page unless it sorts at or before the cursor, or at or after the bound.
         private mutating func offer(_ candidate: Candidate, _ index: borrowing ListingIndex) {
-            if let after = query.after, candidate.primary < after.primary
-                || (candidate.primary == after.primary && index.ids[Int(candidate.slot)] <= after.id) { return }
-            if let before = query.before, candidate.primary > before.primary
-                || (candidate.primary == before.primary && index.ids[Int(candidate.slot)] >= before.id) { return }
+            if let after = query.after, let afterID, candidate.primary < after.primary
+                || (candidate.primary == after.primary && !Self.idPrecedes(afterID, after.id, candidate, index)) { return }
+            if let before = query.before, let beforeID, candidate.primary > before.primary
+                || (candidate.primary == before.primary && !Self.idPrecedes(candidate, beforeID, before.id, index)) { return }
             keep(candidate, index)
+        }
+
+        /// Whether the id `id` (packed as `packed`) sorts before the candidate's.
+        private static func idPrecedes(_ packed: PackedID, _ id: String, _ candidate: Candidate, _ index: borrowing ListingIndex) -> Bool {
+            PackedID.precedes(packed, candidate.id) ?? (id < index.ids[Int(candidate.slot)])
+        }
+
+        /// Whether the candidate's id sorts before the id `id` (packed as `packed`).
+        private static func idPrecedes(_ candidate: Candidate, _ packed: PackedID, _ id: String, _ index: borrowing ListingIndex) -> Bool {
+            PackedID.precedes(candidate.id, packed) ?? (index.ids[Int(candidate.slot)] < id)
         }
 
         /// Inserts `candidate` among the best so far when it sorts before the last of a full list.
         private mutating func keep(_ candidate: Candidate, _ index: borrowing ListingIndex) {
             func before(_ a: Candidate, _ b: Candidate) -> Bool {
-                a.primary != b.primary ? a.primary < b.primary : index.ids[Int(a.slot)] < index.ids[Int(b.slot)]
+                if a.primary != b.primary { return a.primary < b.primary }
+                return PackedID.precedes(a.id, b.id) ?? (index.ids[Int(a.slot)] < index.ids[Int(b.slot)])
             }
             if best.count == query.limit {
                 guard let last = best.last, before(candidate, last) else { return }
