@@ -7,7 +7,8 @@
 #      (100,000 listings) and high contention (10 listings), with 8 requests in flight (pgbench's 8 clients) and
 #      with 256; p50/p99 per request; 0 overlapping pairs checked at the end. Each setting runs with the WAL's commit
 #      gathering on (as `roost serve` runs; the summary's figure) and off, for the comparison. Then decide + apply alone (durability
-#      off) on one shard's state. Target: >= 500,000 decisions/s.
+#      off) on one shard's state. Target: >= 500,000 decisions/s. (Zero-filled segments, ROOST_WAL_PREALLOCATE, are
+#      not part of this run: `roost-bench bookings --preallocate false,true` compares them by hand.)
 #   2. PostgreSQL 15 (scripts/bench-search-anchor.sh with PG_JOB=booking): the exclusion-constraint table through
 #      pgbench -c 8, fsync on, low and high contention. Target: Roost >= 5x PostgreSQL at each.
 #   3. HTTP: `roost serve` (release, WAL fsync on, the sandbox gateway with its fsynced journal) on 100,000 synthetic

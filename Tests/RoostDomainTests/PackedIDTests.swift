@@ -5,9 +5,8 @@ import Testing
 /// Packed ids order as their strings do, come back unchanged, and an id that cannot be packed
 /// says so (its holders then compare strings).
 struct PackedIDTests {
-    @Test func anIndexEntryStaysSixtyFourBytes() {
-        #expect(MemoryLayout<PackedID>.size == 32)
-        #expect(MemoryLayout<ListingIndex.Entry>.stride == 64)
+    @Test func aPackedIDIsThirtyTwoBytes() {
+        #expect(MemoryLayout<PackedID>.stride == 32)
     }
 
     @Test func packedIdsOrderAsTheirStringsAndComeBack() {
@@ -28,6 +27,21 @@ struct PackedIDTests {
             for b in ids.prefix(80) {
                 #expect(PackedID.precedes(packedA, PackedID(b)) == (a < b), "\(a) against \(b)")
             }
+        }
+    }
+
+    /// The edges a random draw rarely reaches: the last packed byte, prefixes at the full length,
+    /// the lowest and highest ASCII bytes.
+    @Test func edgeIdsOrderAsTheirStrings() {
+        let full = String(repeating: "x", count: PackedID.capacity)
+        let pairs = [
+            (full, String(full.dropLast())), (String(full.dropLast()) + "w", full), ("", "\u{1}"), ("a\u{7F}", "a~"),
+            ("\u{7F}", "\u{1}"), ("lst_a", "lst_a"),
+        ]
+        for (a, b) in pairs {
+            #expect(PackedID(a).string == a)
+            #expect(PackedID.precedes(PackedID(a), PackedID(b)) == (a < b), "\(a) against \(b)")
+            #expect(PackedID.precedes(PackedID(b), PackedID(a)) == (b < a), "\(b) against \(a)")
         }
     }
 

@@ -27,9 +27,8 @@ import Darwin
 /// Derived from the listings — rebuilt after a snapshot is loaded, kept current by
 /// `Listings.apply` — never stored.
 public struct ListingIndex: ~Copyable, Sendable {
-    /// A listing in one posting list: the values tested per survivor, its id for ordering the
-    /// page, and its slot for the rest. (Coordinates as `Float` only pre-filter; distances and
-    /// boxes are decided on the `Double`s.)
+    /// A listing in one posting list: the values tested per survivor, and its slot for the rest.
+    /// (Coordinates as `Float` only pre-filter; distances and boxes are decided on the `Double`s.)
     struct Entry: Sendable {
         var price: Int64
         var latitude: Float
@@ -38,7 +37,6 @@ public struct ListingIndex: ~Copyable, Sendable {
         var guests: UInt16
         var minNights: UInt16
         var maxNights: UInt16
-        var id: PackedID
     }
 
     /// One posting list: its entries by ascending price, and bitmaps over their positions.
@@ -79,6 +77,10 @@ public struct ListingIndex: ~Copyable, Sendable {
     private var freeSlots: [Int32] = []
     // By slot (strings are interned to small numbers).
     private var ids: [String] = []
+    /// The ids again, packed: a search orders ties and names its page by these, without reading
+    /// (and retaining) each candidate's string — a cache miss and an atomic write apiece on
+    /// memory both cores' searches touch.
+    private var packedIDs: [PackedID] = []
     private var currencies: [Int32] = []
     private var amenityOverflow: [Int32: [String]] = [:]
     private var propertyTypes: [Int32] = []
@@ -109,6 +111,7 @@ public struct ListingIndex: ~Copyable, Sendable {
         copy.slotOf = slotOf
         copy.freeSlots = freeSlots
         copy.ids = ids
+        copy.packedIDs = packedIDs
         copy.currencies = currencies
         copy.amenityOverflow = amenityOverflow
         copy.propertyTypes = propertyTypes
@@ -145,7 +148,7 @@ public struct ListingIndex: ~Copyable, Sendable {
         var entry = Entry(
             price: details.pricePerNight, latitude: Float(details.location.latitude), longitude: Float(details.location.longitude),
             slot: 0, guests: UInt16(clamping: details.maxGuests), minNights: UInt16(clamping: details.minNights),
-            maxNights: UInt16(clamping: details.maxNights), id: PackedID(listing.id)
+            maxNights: UInt16(clamping: details.maxNights)
         )
         if let known = slotOf[listing.id] {
             entry.slot = known
@@ -168,6 +171,7 @@ public struct ListingIndex: ~Copyable, Sendable {
         }
         let slot = entry.slot, i = Int(slot)
         ids[i] = listing.id
+        packedIDs[i] = PackedID(listing.id)
         currencies[i] = Self.number(details.currency, in: &currencyNumbers, names: &currencyCodes)
         amenityOverflow[slot] = amenities.codesWithoutBits.isEmpty ? nil : amenities.codesWithoutBits
         var unusedNames: [String] = []
@@ -200,13 +204,14 @@ public struct ListingIndex: ~Copyable, Sendable {
         guard let slot = slotOf.removeValue(forKey: id) else { return }
         unlink(slot)
         ids[Int(slot)] = ""
+        packedIDs[Int(slot)] = PackedID("")
         amenityOverflow[slot] = nil
         freeSlots.append(slot)
     }
 
     private mutating func allocateSlot() -> Int32 {
         if let free = freeSlots.popLast() { return free }
-        ids.append(""); currencies.append(0); propertyTypes.append(0)
+        ids.append(""); packedIDs.append(PackedID("")); currencies.append(0); propertyTypes.append(0)
         latitudes.append(0); longitudes.append(0); ratings.append(0); createdAts.append(0)
         listOf.append(contentsOf: [-1, -1, -1]); positionOf.append(contentsOf: [-1, -1, -1])
         return Int32(ids.count - 1)
@@ -324,7 +329,7 @@ public struct ListingIndex: ~Copyable, Sendable {
             for list in cellLists.values { scan.run(list, self) }
         }
         return SearchPage(total: scan.total, hits: scan.best.map { candidate in
-            SearchHit(key: SearchKey(primary: candidate.primary, id: candidate.id.string ?? ids[Int(candidate.slot)]), distanceKilometres: candidate.distance)
+            SearchHit(key: SearchKey(primary: candidate.primary, id: packedIDs[Int(candidate.slot)].string ?? ids[Int(candidate.slot)]), distanceKilometres: candidate.distance)
         })
     }
 
@@ -340,7 +345,6 @@ public struct ListingIndex: ~Copyable, Sendable {
         struct Candidate {
             var primary: Double
             var slot: Int32
-            var id: PackedID
             var distance: Double?
         }
 
@@ -569,33 +573,31 @@ public struct ListingIndex: ~Copyable, Sendable {
             case .distance: primary = distance ?? 0
             case .newest: primary = -Double(index.createdAts[i])
             }
-            return Candidate(primary: primary, slot: slot, id: entry.id, distance: distance)
+            return Candidate(primary: primary, slot: slot, distance: distance)
         }
 
         /// Keeps a match for the page unless it sorts at or before the cursor, or at or after the bound.
         private mutating func offer(_ candidate: Candidate, _ index: borrowing ListingIndex) {
+            let slot = Int(candidate.slot)
             if let after = query.after, let afterID, candidate.primary < after.primary
-                || (candidate.primary == after.primary && !Self.idPrecedes(afterID, after.id, candidate, index)) { return }
+                || (candidate.primary == after.primary && !Self.idLess(afterID, after.id, index.packedIDs[slot], index.ids[slot])) { return }
             if let before = query.before, let beforeID, candidate.primary > before.primary
-                || (candidate.primary == before.primary && !Self.idPrecedes(candidate, beforeID, before.id, index)) { return }
+                || (candidate.primary == before.primary && !Self.idLess(index.packedIDs[slot], index.ids[slot], beforeID, before.id)) { return }
             keep(candidate, index)
         }
 
-        /// Whether the id `id` (packed as `packed`) sorts before the candidate's.
-        private static func idPrecedes(_ packed: PackedID, _ id: String, _ candidate: Candidate, _ index: borrowing ListingIndex) -> Bool {
-            PackedID.precedes(packed, candidate.id) ?? (id < index.ids[Int(candidate.slot)])
-        }
-
-        /// Whether the candidate's id sorts before the id `id` (packed as `packed`).
-        private static func idPrecedes(_ candidate: Candidate, _ packed: PackedID, _ id: String, _ index: borrowing ListingIndex) -> Bool {
-            PackedID.precedes(candidate.id, packed) ?? (index.ids[Int(candidate.slot)] < id)
+        /// Whether id `a` sorts before id `b`: by their packed forms, or (when either is not packed)
+        /// by their strings, which are read only then.
+        private static func idLess(_ a: PackedID, _ aString: @autoclosure () -> String, _ b: PackedID, _ bString: @autoclosure () -> String) -> Bool {
+            PackedID.precedes(a, b) ?? (aString() < bString())
         }
 
         /// Inserts `candidate` among the best so far when it sorts before the last of a full list.
         private mutating func keep(_ candidate: Candidate, _ index: borrowing ListingIndex) {
             func before(_ a: Candidate, _ b: Candidate) -> Bool {
                 if a.primary != b.primary { return a.primary < b.primary }
-                return PackedID.precedes(a.id, b.id) ?? (index.ids[Int(a.slot)] < index.ids[Int(b.slot)])
+                let a = Int(a.slot), b = Int(b.slot)
+                return Self.idLess(index.packedIDs[a], index.ids[a], index.packedIDs[b], index.ids[b])
             }
             if best.count == query.limit {
                 guard let last = best.last, before(candidate, last) else { return }

@@ -1,13 +1,13 @@
-/// A listing id packed into four big-endian words, zero-padded, kept beside the index entries that
-/// name it. Compared word by word it sorts as the id's `String` does, so a search orders its
+/// A listing id packed into four big-endian words, zero-padded, kept by the search index beside
+/// its string. Compared word by word it sorts as the id's `String` does, so a search orders its
 /// candidates (and finds the page's ids) without reading each candidate's string: a cache miss,
 /// and an atomic retain on memory that both cores' searches touch.
 ///
 /// Ids of at most 31 ASCII bytes, none of them zero, are packed — every id Roost makes or imports
 /// (`lst_` and 16 letters; `lst_ia_` and Inside Airbnb's decimal id). Any other id is not
 /// (`isPacked` is false) and its holders compare it as a string. The last byte holds the length
-/// (so an index entry stays 64 bytes); it never decides an order, since two different ids differ
-/// in an earlier byte.
+/// (0xFF: not packed); it never decides an order, since two different packed ids differ in an
+/// earlier byte.
 struct PackedID: Sendable {
     static let capacity = 31
     private var words: (UInt64, UInt64, UInt64, UInt64)
