@@ -358,7 +358,8 @@ def test_pagination_never_repeats_or_skips_while_listings_are_added(market):
     ({"minPrice": 5, "maxPrice": 1}, "minPrice"), ({"checkIn": day(5), "checkOut": day(5)}, "checkOut"),
     ({"checkIn": day(5)}, "checkOut"), ({"radiusKm": 5}, "radiusKm"), ({"lat": 1.3}, "lng"), ({"sort": "distance"}, "sort"),
     ({"sort": "cheapest"}, "sort"), ({"bbox": "1,2,3"}, "bbox"), ({"bbox": "0,10,1,5"}, "bbox"), ({"guests": 0}, "guests"),
-    ({"amenities": "wifi,teleporter"}, "amenities"), ({"currency": "XXX", "maxPrice": 10}, "currency"), ({"limit": 101}, "limit"),
+    ({"amenities": "wifi,teleporter"}, "amenities"), ({"amenities": "wifi\n, kitchen"}, "amenities"),
+    ({"currency": "XXX", "maxPrice": 10}, "currency"), ({"limit": 101}, "limit"),
     ({"cursor": "nonsense"}, "cursor"), ({"instantBook": "maybe"}, "instantBook"), ({"checkIn": "2020-01-01", "checkOut": "2020-01-03"}, "checkIn"),
     ({"lat": 1.3, "lng": 103.8, "radiusKm": 5, "bbox": "103,1,104,2"}, "bbox"),
     ({"checkIn": day(800), "checkOut": day(802)}, "checkOut"),
@@ -381,6 +382,9 @@ def test_search_by_radius_bbox_distance_and_currency(market):
     assert [i["id"] for i in both] == [near["id"], far["id"]] and both[1]["distanceKm"] > 14
     boxed = server.get("/v1/search/listings", params={"bbox": "103.9,1.35,104.0,1.45"}).json()["items"]
     assert [i["id"] for i in boxed] == [far["id"]]
+    # Spaces and tabs around the parts of a list are ignored (percent-encoded here: `+` is a space only in `location`).
+    spaced = server.get("/v1/search/listings?bbox=%20103.9,%201.35%20,104.0,%091.45&amenities=%20wifi%20,%09kitchen%20")
+    assert [i["id"] for i in spaced.json()["items"]] == [far["id"]], spaced.text
     # 150 SGD is about 115 USD: within 100-120 USD, 400 SGD is not.
     usd = server.get("/v1/search/listings", params={"currency": "USD", "minPrice": 10000, "maxPrice": 12000}).json()["items"]
     assert [i["id"] for i in usd] == [near["id"]]

@@ -8,6 +8,18 @@ enum SearchParameters {
     static let radiusMaxKilometres = 500.0
     static let stayNightsMax = 365
 
+    /// `text` without the spaces and tabs around it: what `trimmingCharacters(in: .whitespaces)`
+    /// removes (Unicode's space separators, tab, and — in Foundation's set — zero width space),
+    /// without bridging each part to `NSString`: that was a third of parsing a search.
+    static func trimmed(_ text: Substring) -> Substring {
+        func isSpace(_ scalar: Unicode.Scalar) -> Bool {
+            scalar == "\t" || scalar == "\u{200B}" || scalar.properties.generalCategory == .spaceSeparator
+        }
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !isSpace($0) }), let last = scalars.lastIndex(where: { !isSpace($0) }) else { return "" }
+        return Substring(scalars[first...last])
+    }
+
     static func parse(_ query: Hummingbird.Parameters, reference: ReferenceData, now: Date) throws -> ListingQuery {
         var errors: [Problem.FieldError] = []
         var result = ListingQuery()
@@ -57,7 +69,7 @@ enum SearchParameters {
         if let radius, let point { result.area = .radius(latitude: point.latitude, longitude: point.longitude, kilometres: radius) }
         result.origin = point
         if let bbox = text("bbox") {
-            let parts = bbox.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            let parts = bbox.split(separator: ",", omittingEmptySubsequences: false).map { Double(trimmed($0)) }
             if parts.count == 4, let minLng = parts[0], let minLat = parts[1], let maxLng = parts[2], let maxLat = parts[3],
                 (-180...180).contains(minLng), (-180...180).contains(maxLng), (-90...90).contains(minLat), (-90...90).contains(maxLat), minLat <= maxLat
             {
@@ -98,7 +110,7 @@ enum SearchParameters {
             }
         }
         if let amenities = text("amenities") {
-            let codes = amenities.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let codes = amenities.split(separator: ",").map { String(trimmed($0)) }.filter { !$0.isEmpty }
             for code in codes where reference.amenities.amenity(code: code) == nil {
                 errors.append(.init(field: "amenities", message: "\(code) is not in the catalogue"))
             }
