@@ -328,8 +328,11 @@ public struct ListingIndex: ~Copyable, Sendable {
         } else {
             for list in cellLists.values { scan.run(list, self) }
         }
-        return SearchPage(total: scan.total, hits: scan.best.map { candidate in
-            SearchHit(key: SearchKey(primary: candidate.primary, id: packedIDs[Int(candidate.slot)].string ?? ids[Int(candidate.slot)]), distanceKilometres: candidate.distance)
+        // The page's packed ids are read in one tight loop first: each is a cache (and TLB) miss, and
+        // loads with nothing between them overlap, where a string built after each would not.
+        let packed = scan.best.map { packedIDs[Int($0.slot)] }
+        return SearchPage(total: scan.total, hits: zip(scan.best, packed).map { candidate, packed in
+            SearchHit(key: SearchKey(primary: candidate.primary, id: packed.string ?? ids[Int(candidate.slot)]), distanceKilometres: candidate.distance)
         })
     }
 
