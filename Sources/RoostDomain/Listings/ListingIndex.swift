@@ -459,21 +459,19 @@ public struct ListingIndex: ~Copyable, Sendable {
                 return collect(mask, from: firstWord, in: entries, index)
             }
             let guests = wantedGuests, nights = nights, box = box, checkStay = stay != nil, checkNights = !nightsInList && stay != nil
-            do {
-                for w in 0..<words {
-                    var bits = mask[w]
-                    while bits != 0 {
-                        let position = (firstWord + w) << 6 + bits.trailingZeroBitCount
-                        bits &= bits - 1
-                        let entry = entries[position]
-                        guard entry.guests >= guests else { continue }
-                        if checkStay, nights < entry.minNights || nights > entry.maxNights { continue }
-                        if let box, entry.latitude < box.minLat || entry.latitude > box.maxLat
-                            || entry.longitude < box.minLng || entry.longitude > box.maxLng { continue }
-                        if let city, index.listOf[Int(entry.slot) * 3] == city { continue }
-                        if checkNights, let stay, index.isTaken(entry.slot, stay) { continue }
-                        consider(entry, index)
-                    }
+            for w in 0..<words {
+                var bits = mask[w]
+                while bits != 0 {
+                    let position = (firstWord + w) << 6 + bits.trailingZeroBitCount
+                    bits &= bits - 1
+                    let entry = entries[position]
+                    guard entry.guests >= guests else { continue }
+                    if checkStay, nights < entry.minNights || nights > entry.maxNights { continue }
+                    if let box, entry.latitude < box.minLat || entry.latitude > box.maxLat
+                        || entry.longitude < box.minLng || entry.longitude > box.maxLng { continue }
+                    if let city, index.listOf[Int(entry.slot) * 3] == city { continue }
+                    if checkNights, let stay, index.isTaken(entry.slot, stay) { continue }
+                    consider(entry, index)
                 }
             }
         }
@@ -493,41 +491,39 @@ public struct ListingIndex: ~Copyable, Sendable {
             // primaries are negated prices).
             let from = sort == .priceAscending ? after.map { cursor in ListingIndex.firstPosition(in: entries) { Double($0) >= cursor.primary } } ?? 0 : 0
             let end = sort == .priceDescending ? after.map { cursor in ListingIndex.firstPosition(in: entries) { -Double($0) < cursor.primary } } ?? entries.count : entries.count
-            do {
-                switch sort {
-                case .priceAscending:
-                    for w in min(mask.count, max(0, (from >> 6) - firstWord))..<mask.count {
-                        var bits = mask[w]
-                        while bits != 0 {
-                            let position = (firstWord + w) << 6 + bits.trailingZeroBitCount
-                            bits &= bits - 1
-                            guard position >= from else { continue }
-                            let entry = entries[position]
-                            if beyond(Double(entry.price)) { return }
-                            if let candidate = candidate(entry, index) { offer(candidate, index) }
-                        }
+            switch sort {
+            case .priceAscending:
+                for w in min(mask.count, max(0, (from >> 6) - firstWord))..<mask.count {
+                    var bits = mask[w]
+                    while bits != 0 {
+                        let position = (firstWord + w) << 6 + bits.trailingZeroBitCount
+                        bits &= bits - 1
+                        guard position >= from else { continue }
+                        let entry = entries[position]
+                        if beyond(Double(entry.price)) { return }
+                        if let candidate = candidate(entry, index) { offer(candidate, index) }
                     }
-                case .priceDescending:
-                    for w in (0..<mask.count).reversed() where (firstWord + w) << 6 < end {
-                        var bits = mask[w]
-                        while bits != 0 {
-                            let bit = 63 - bits.leadingZeroBitCount
-                            bits &= ~(UInt64(1) << UInt64(bit))
-                            let position = (firstWord + w) << 6 + bit
-                            guard position < end else { continue }
-                            let entry = entries[position]
-                            if beyond(-Double(entry.price)) { return }
-                            if let candidate = candidate(entry, index) { offer(candidate, index) }
-                        }
+                }
+            case .priceDescending:
+                for w in (0..<mask.count).reversed() where (firstWord + w) << 6 < end {
+                    var bits = mask[w]
+                    while bits != 0 {
+                        let bit = 63 - bits.leadingZeroBitCount
+                        bits &= ~(UInt64(1) << UInt64(bit))
+                        let position = (firstWord + w) << 6 + bit
+                        guard position < end else { continue }
+                        let entry = entries[position]
+                        if beyond(-Double(entry.price)) { return }
+                        if let candidate = candidate(entry, index) { offer(candidate, index) }
                     }
-                case .rating, .distance, .newest:
-                    for w in 0..<mask.count {
-                        var bits = mask[w]
-                        while bits != 0 {
-                            let position = (firstWord + w) << 6 + bits.trailingZeroBitCount
-                            bits &= bits - 1
-                            if let candidate = candidate(entries[position], index) { offer(candidate, index) }
-                        }
+                }
+            case .rating, .distance, .newest:
+                for w in 0..<mask.count {
+                    var bits = mask[w]
+                    while bits != 0 {
+                        let position = (firstWord + w) << 6 + bits.trailingZeroBitCount
+                        bits &= bits - 1
+                        if let candidate = candidate(entries[position], index) { offer(candidate, index) }
                     }
                 }
             }
