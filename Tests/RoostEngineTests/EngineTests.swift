@@ -239,4 +239,43 @@ func add(_ engine: Engine, _ key: String, _ amount: Int64) async throws {
         #expect(engine.isAcceptingWrites)
         engine.close()
     }
+
+    @Test(.timeLimit(.minutes(1)))
+    func anUndurableCommandIsAppliedAtOnceAndMadeDurableByAnyLaterWaitedRecord() async throws {
+        let directory = TemporaryDirectory()
+        let holdingSyncs = FaultSwitch()
+        var io = StorageIO.system
+        io.fdatasync = { fd in
+            while holdingSyncs.isOn { usleep(200) }
+            return Glibc.fdatasync(fd)
+        }
+        do {
+            let engine = try openEngine(directory.path, io: io)
+            let group = engine.group(Tally.self)
+            let (a, c) = (group.shard(for: "a"), group.shard(for: "c"))
+            try #require(group.index(for: "a") != group.index(for: "c"))
+            try await add(engine, "c", 5)
+            holdingSyncs.turnOn()
+            let recorded = try await a.executeUndurable(.add(key: "a", amount: 2), now: t0)
+            #expect(recorded.events == [.added(key: "a", amount: 2)])
+            #expect(await a.read { $0.counts["a"] } == 2, "applied before it is durable")
+            let lsn = try #require(recorded.lsn)
+            #expect(engine.journal.durableLSN < lsn, "returned while its sync is held")
+            let unchanged = try await a.executeUndurable(.add(key: "a", amount: 0), now: t0)
+            #expect(unchanged.lsn == nil && unchanged.events.isEmpty)
+            try await a.waitDurable(unchanged)  // nothing recorded: no wait, even with syncs held
+            await #expect(throws: Tally.Rejection.wouldGoNegative(key: "a")) { try await a.executeUndurable(.add(key: "a", amount: -3), now: t0) }
+            #expect(engine.journal.lastAppendedLSN == lsn, "a rejection appends nothing")
+            holdingSyncs.turnOff()
+            // A later record on another shard: once it is durable, so is the earlier one.
+            try await c.execute(.add(key: "c", amount: 1), now: t0)
+            #expect(engine.journal.durableLSN >= lsn)
+            try await a.waitDurable(recorded)
+            engine.close()
+        }
+        let engine = try openEngine(directory.path)
+        #expect(await engine.group(Tally.self).shard(for: "a").read { $0.counts["a"] } == 2)
+        #expect(await engine.group(Tally.self).shard(for: "c").read { $0.counts["c"] } == 6)
+        engine.close()
+    }
 }

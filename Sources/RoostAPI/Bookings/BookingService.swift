@@ -126,17 +126,15 @@ public final class BookingService: Sendable {
             throw Problem.paymentFailed("The payment was not authorized (\(payment.status.rawValue)); the nights were released.")
         }
         if booking.instantBook {
-            try await ledgerShard.execute(
-                .charge(payment: booking.id, currency: currency, amount: amount, settlement: Self.settlement(booking), reference: payment.id), now: now
-            )
-            try await confirmPaid(booking)
+            try await recordInLedger(
+                .charge(payment: booking.id, currency: currency, amount: amount, settlement: Self.settlement(booking), reference: payment.id), on: ledgerShard
+            ) { try await confirmPaid(booking) }
             return try await booked(booking.id)
         }
-        try await ledgerShard.execute(
-            .authorize(payment: booking.id, currency: currency, amount: amount, settlement: Self.settlement(booking), reference: payment.id), now: now
-        )
         // Request to book: authorized, waiting for the host for a day.
-        try await listings.execute(.extendHold(id: booking.id, until: Self.hostDeadline(booking)), on: booking.listingID)
+        try await recordInLedger(
+            .authorize(payment: booking.id, currency: currency, amount: amount, settlement: Self.settlement(booking), reference: payment.id), on: ledgerShard
+        ) { try await listings.execute(.extendHold(id: booking.id, until: Self.hostDeadline(booking)), on: booking.listingID) }
         return try await booked(booking.id)
     }
 
@@ -160,9 +158,25 @@ public final class BookingService: Sendable {
             try? await cancel(booking, by: .system, reason: "payment capture failed", refund: 0)
             throw Problem.paymentFailed("The payment could not be captured; the nights were released.")
         }
-        try await ledger.shard(for: booking.id).execute(.capture(payment: booking.id), now: now)
-        try await listings.execute(.confirmBooking(id: booking.id), on: booking.listingID)
+        try await recordInLedger(.capture(payment: booking.id), on: ledger.shard(for: booking.id)) {
+            try await listings.execute(.confirmBooking(id: booking.id), on: booking.listingID)
+        }
         return try await booked(booking.id)
+    }
+
+    /// Records `command` in the ledger, runs `next` (the booking's own step that follows it), then waits until the
+    /// ledger's record is durable, whatever `next` did. The record is not waited for on its own: `next`'s record
+    /// follows it in the one log, so the sync that makes `next` durable makes it durable too. A booking pays one
+    /// sync's round trip for the two instead of two in turn.
+    private func recordInLedger(_ command: Ledger.Command, on shard: Shard<Ledger>, then next: () async throws -> Void) async throws {
+        let recorded = try await shard.executeUndurable(command, now: now)
+        do {
+            try await next()
+        } catch {
+            try? await shard.waitDurable(recorded)
+            throw error
+        }
+        try await shard.waitDurable(recorded)
     }
 
     // MARK: Reading
