@@ -6,7 +6,8 @@ import Synchronization
 /// `execute` runs decide → journal → apply on this actor with no `await` in between, so no other
 /// command on this shard can slip in between the check and the change it guards (actors are
 /// re-entrant only at an `await`). It then waits, off the actor, for the group commit that makes
-/// its record durable; only then does the caller learn the outcome.
+/// its record durable; only then does the caller learn the outcome. (`executeUndurable` leaves that
+/// wait to the caller, who must make it before telling anyone.)
 ///
 /// Only this actor changes the state; a lock guards it so that readers need not hop onto the
 /// actor. `peek` reads it from the caller's own thread: a search visits every shard in turn

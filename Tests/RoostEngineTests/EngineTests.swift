@@ -241,7 +241,7 @@ func add(_ engine: Engine, _ key: String, _ amount: Int64) async throws {
     }
 
     @Test(.timeLimit(.minutes(1)))
-    func anUndurableCommandIsAppliedAtOnceAndMadeDurableByAnyLaterWaitedRecord() async throws {
+    func anUndurableCommandIsAppliedBeforeItsSyncAndIsDurableOnceALaterRecordIs() async throws {
         let directory = TemporaryDirectory()
         let holdingSyncs = FaultSwitch()
         var io = StorageIO.system
@@ -256,6 +256,7 @@ func add(_ engine: Engine, _ key: String, _ amount: Int64) async throws {
             try #require(group.index(for: "a") != group.index(for: "c"))
             try await add(engine, "c", 5)
             holdingSyncs.turnOn()
+            defer { holdingSyncs.turnOff() }  // a failed check below must not leave the writer held
             let recorded = try await a.executeUndurable(.add(key: "a", amount: 2), now: t0)
             #expect(recorded.events == [.added(key: "a", amount: 2)])
             #expect(await a.read { $0.counts["a"] } == 2, "applied before it is durable")

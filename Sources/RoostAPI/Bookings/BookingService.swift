@@ -166,8 +166,9 @@ public final class BookingService: Sendable {
 
     /// Records `command` in the ledger, runs `next` (the booking's own step that follows it), then waits until the
     /// ledger's record is durable, whatever `next` did. The record is not waited for on its own: `next`'s record
-    /// follows it in the one log, so the sync that makes `next` durable makes it durable too. A booking pays one
-    /// sync's round trip for the two instead of two in turn.
+    /// follows it in the one log, so `next`'s wait covers it. Under load the two share a sync; when the log is idle
+    /// the ledger's record syncs at once and `next`'s in the sync after, but the booking no longer stops between the
+    /// two (no resumption from the writer, no second hand-off back to it).
     private func recordInLedger(_ command: Ledger.Command, on shard: Shard<Ledger>, then next: () async throws -> Void) async throws {
         let recorded = try await shard.executeUndurable(command, now: now)
         do {
