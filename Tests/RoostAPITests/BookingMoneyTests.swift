@@ -150,6 +150,39 @@ import Testing
         }
     }
 
+    /// The ledger's decision on a refund is worked out before the provider is asked: a refund it
+    /// would refuse (more than is left) is never sent, and one it has already recorded is not sent again.
+    @Test func aRefundTheLedgerWouldRefuseNeverReachesTheProvider() async throws {
+        try await withServices { services, engine, clock in
+            let refundsSent = Mutex(0)
+            let counted = RoostAPITests.bookings(services, engine, clock, gateway: ProxyGateway(inner: services.bookings.gateway) { call in
+                if case .refund = call { refundsSent.withLock { $0 += 1 } }
+            })
+            let listing = try await services.listings.create(hostID: host.userID, details: singaporeLoft(instantBook: true))
+            let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
+            let booked = try await counted.create(
+                guestID: guest.userID, .init(listingID: listing.id, stay: today.advanced(by: 5)..<today.advanced(by: 8), guests: 2, currency: "JPY", paymentMethod: "pm_card_visa"),
+                rates: PricingRates()
+            )
+            let payment = try #require(await counted.payment(booked.booking.id))
+            await #expect {
+                try await counted.refund(payment.amount + 1, of: payment, as: "too_much")
+            } throws: { error in
+                (error as? Ledger.Rejection) == .insufficientFunds(available: payment.settlementAmount) && Problem.from(error)?.code == "payment_conflict"
+            }
+            #expect(refundsSent.withLock { $0 } == 0)
+            let provider = try #require(try await services.bookings.gateway.payment(forIdempotencyKey: "auth:\(booked.booking.id)"))
+            #expect(provider.amountRefunded == 0)
+
+            try await counted.refund(1, of: payment, as: "a_yen")
+            try await counted.refund(1, of: payment, as: "a_yen")
+            #expect(refundsSent.withLock { $0 } == 1, "recorded already: not sent again")
+            let after = try #require(await counted.payment(booked.booking.id))
+            #expect(after.refundedCharged == 1 && after.refunded == Money.proportion(after.settlementAmount, 1, of: after.amount))
+            #expect(await ledgerViolations(engine) == [])
+        }
+    }
+
     /// A guest paying in yen: an admin refunds a third, then the rest; the ledger's dollars follow
     /// (a share, then exactly what is left), and nothing is left to pay out.
     @Test func convertedAdminRefundsTakeTheirShareThenTheRest() async throws {

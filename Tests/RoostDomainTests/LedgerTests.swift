@@ -127,6 +127,51 @@ struct LedgerTests {
         #expect(state.balance(.refunds, "SGD") == -14_500 && state.balance(.guestFundsHeld, "SGD") == 0)
     }
 
+    /// A converted payment refunded in many small pieces: each piece takes its running share of the
+    /// settlement, a piece too small to move one of its minor units takes nothing (a transfer with no
+    /// lines), every piece is accepted, and the pieces add up to the settlement exactly. (Rounding each
+    /// piece on its own, up to at least 1, took the settlement twice as fast here and refused the
+    /// second half of the refunds, after the provider had made them.)
+    @Test func aConvertedPaymentRefundedInPiecesTakesItsSettlementExactly() throws {
+        let seed = testSeed()
+        var random = SeededGenerator(seed: seed)
+        for (amount, settlement) in [(100_000 as Int64, 48_000 as Int64), (48_000, 100_000), (7, 3), (1_000_000, 1)] {
+            var state = Ledger.initialState()
+            run([.charge(payment: "p", currency: "KWD", amount: amount, settlement: (currency: "JPY", amount: settlement), reference: "pi_test")], on: &state)
+            var pieces = 0, empty = 0
+            // Bounded, so a refused piece (which leaves the state as it was) fails the test rather than looping.
+            for _ in 0..<20_000 {
+                let payment = try #require(state.payments["p"])
+                guard payment.refundedCharged < payment.amount else { break }
+                let charged = min(Int64.random(in: 1...max(1, amount / 500), using: &random), payment.amount - payment.refundedCharged)
+                let share = payment.refundShare(charged: charged)
+                #expect(run([.refund(payment: "p", refund: "r\(pieces)", amount: share, charged: charged)], on: &state) == [nil], "piece \(pieces), seed \(seed)")
+                let after = try #require(state.payments["p"])
+                #expect(after.refunded == Money.proportion(settlement, after.refundedCharged, of: amount), "the running share, piece \(pieces), seed \(seed)")
+                if share == 0 {
+                    empty += 1
+                    #expect(state.transfers["ref:p:r\(pieces)"]?.lines == [], "nothing moved, nothing posted")
+                }
+                pieces += 1
+            }
+            let payment = try #require(state.payments["p"])
+            #expect(payment.refunded == settlement && payment.refundedCharged == amount, "seed \(seed)")
+            #expect(state.balance(.guestFundsHeld, "JPY") == 0 && state.balance(.refunds, "JPY") == -settlement)
+            if amount > settlement * 2 { #expect(empty > 0, "some pieces were too small to move a yen") }
+            let decoded = try roundTrip({ Ledger.encode(state: state, into: &$0) }, { reader throws(DecodeError) in try Ledger.decodeState(from: &reader) })
+            #expect(decoded == state, "a snapshot keeps the empty transfers")
+        }
+    }
+
+    /// Only a converted payment's refund may take nothing of the settlement.
+    @Test func anUnconvertedRefundOfNothingIsRefused() {
+        var state = Ledger.initialState()
+        run([.charge(payment: "q", currency: "USD", amount: 800, settlement: nil, reference: "pi_test")], on: &state)
+        #expect(run([.refund(payment: "q", refund: "a", amount: 0, charged: 5), .refund(payment: "q", refund: "a", amount: 0, charged: 0)], on: &state)
+            == [.invalidAmount, .invalidAmount])
+        #expect(state.payments["q"]?.refundShare(charged: 5) == 5 && state.payments["q"]?.refundShare(charged: 800) == 800)
+    }
+
     /// Snapshots written before the later sections (when authorized and refunded in the payment's
     /// currency; payout failures and payout accounts) still load, with zeros for what they lack.
     @Test func snapshotsWithoutTheLaterSectionsLoad() throws {

@@ -353,16 +353,27 @@ public final class BookingService: Sendable {
         }
     }
 
-    /// Sends `charged` (the payment's currency) back to the guest through the provider, then takes
-    /// its share of what the ledger holds in the listing's currency: exact, half to even, and all
-    /// that is left when `charged` is all that is left. `refundID` names the refund among the
-    /// payment's: a repeat with the same id replays at the provider and is refused by the ledger.
+    /// Sends `charged` (the payment's currency) back to the guest through the provider, then records
+    /// it with its share of what the ledger holds in the listing's currency (`Ledger.Payment.refundShare`).
+    /// The ledger's decision is worked out first, on the current state: a refund it would refuse is
+    /// never sent (its rejection is thrown), so the provider cannot give back money the ledger does
+    /// not record. `refundID` names the refund among the payment's: one the ledger has already
+    /// recorded is not sent again; one sent but not recorded (a crash, a lost answer) is sent again
+    /// with the same key, which the provider replays, and then recorded.
     func refund(_ charged: Int64, of payment: Ledger.Payment, as refundID: String) async throws {
+        let shard = ledger.shard(for: payment.id)
+        let (command, decision) = shard.peek { state in
+            let share = state.payments[payment.id]?.refundShare(charged: charged) ?? 0
+            let command = Ledger.Command.refund(payment: payment.id, refund: refundID, amount: share, charged: charged)
+            return (command, Ledger.decide(command, state: state, context: DecisionContext(now: now)))
+        }
+        switch decision {
+        case .success: break
+        case .failure(.transferExists): return
+        case let .failure(rejection): throw rejection  // 409 payment_conflict, with nothing sent
+        }
         _ = try await gateway.refund(payment.reference, amount: charged, idempotencyKey: "refund:\(payment.id):\(refundID)")
-        let held = payment.settlementAmount - payment.refunded
-        let share = charged == payment.amount - payment.refundedCharged ? held
-            : min(held, max(1, Money.proportion(payment.settlementAmount, charged, of: payment.amount)))
-        try await ledger.shard(for: payment.id).execute(.refund(payment: payment.id, refund: refundID, amount: share, charged: charged), now: now)
+        try await shard.execute(command, now: now)
     }
 
     /// The provider's error, if `call` fails.

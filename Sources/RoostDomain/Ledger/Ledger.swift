@@ -158,7 +158,8 @@ public enum Ledger: Aggregate {
         case charge(payment: String, currency: String, amount: Int64, settlement: (currency: String, amount: Int64)?, reference: String)
         case void(payment: String)
         /// `amount` leaves the guest's funds held (listing currency); `charged` is what the provider
-        /// refunds in the payment's currency (the same number unless the guest paid in another).
+        /// refunds in the payment's currency (the same number unless the guest paid in another, when
+        /// `amount` is `Payment.refundShare(charged:)` and may be 0).
         case refund(payment: String, refund: String, amount: Int64, charged: Int64)
         /// Moves what the guest paid (less refunds) to the host, the platform and the tax account.
         case release(payment: String, host: String, platformFees: Int64, taxes: Int64)
@@ -239,13 +240,15 @@ public enum Ledger: Aggregate {
             return payment(id).flatMap { payment in
                 guard payment.status == .captured else { return .failure(.paymentIs(payment.status)) }
                 guard !payment.released else { return .failure(.alreadyReleased) }
-                guard amount > 0, charged > 0, payment.currency != payment.settlementCurrency || charged == amount else { return .failure(.invalidAmount) }
+                // A converted payment's refund may take nothing of the settlement: a piece too small to move
+                // one of its minor units (`refundShare`). Unconverted, both sides are the same number.
+                guard amount >= 0, charged > 0, payment.currency != payment.settlementCurrency || charged == amount else { return .failure(.invalidAmount) }
                 let held = payment.settlementAmount - payment.refunded
                 guard amount <= held else { return .failure(.insufficientFunds(available: held)) }
                 guard charged <= payment.amount - payment.refundedCharged else { return .failure(.insufficientFunds(available: held)) }
                 let transfer = Transfer(
                     id: "ref:\(id):\(refundID)", payment: id, purpose: .refund, currency: payment.settlementCurrency,
-                    lines: [.debit(.guestFundsHeld, amount), .credit(.refunds, amount)], at: now)
+                    lines: amount > 0 ? [.debit(.guestFundsHeld, amount), .credit(.refunds, amount)] : [], at: now)
                 return state.transfers[transfer.id] == nil ? .success([.refunded(transfer, charged: charged)]) : .failure(.transferExists)
             }
         case let .release(id, host, platformFees, taxes):
@@ -378,5 +381,20 @@ public enum Ledger: Aggregate {
             }
         }
         return problems.sorted()
+    }
+}
+
+extension Ledger.Payment {
+    /// What a refund of `charged` (in the payment's currency) takes from the settlement (the listing's currency): the
+    /// refunds' running total converted at the payment's own ratio (`settlementAmount / amount`, rounded once, half
+    /// to even), less what earlier refunds took. However a payment is refunded — in one piece or in many — the pieces
+    /// add up to the settlement exactly, and a piece too small to move one of the settlement's minor units takes 0
+    /// (rounding each piece on its own, or up to 1, would drift, and could leave nothing held for the last refund).
+    /// When `charged` is all that is left, it takes all that is held. Unconverted, it is `charged` itself.
+    public func refundShare(charged: Int64) -> Int64 {
+        let held = settlementAmount - refunded
+        let after = refundedCharged + charged
+        guard after < amount, amount > 0 else { return held }
+        return min(held, max(0, Money.proportion(settlementAmount, after, of: amount) - refunded))
     }
 }
