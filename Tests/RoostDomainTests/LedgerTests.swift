@@ -143,7 +143,8 @@ struct LedgerTests {
             for _ in 0..<20_000 {
                 let payment = try #require(state.payments["p"])
                 guard payment.refundedCharged < payment.amount else { break }
-                let charged = min(Int64.random(in: 1...max(1, amount / 500), using: &random), payment.amount - payment.refundedCharged)
+                // The first piece is one unit: below half a unit of the settlement, it takes nothing.
+                let charged = pieces == 0 ? 1 : min(Int64.random(in: 1...max(1, amount / 500), using: &random), payment.amount - payment.refundedCharged)
                 let share = payment.refundShare(charged: charged)
                 #expect(run([.refund(payment: "p", refund: "r\(pieces)", amount: share, charged: charged)], on: &state) == [nil], "piece \(pieces), seed \(seed)")
                 let after = try #require(state.payments["p"])
@@ -157,10 +158,25 @@ struct LedgerTests {
             let payment = try #require(state.payments["p"])
             #expect(payment.refunded == settlement && payment.refundedCharged == amount, "seed \(seed)")
             #expect(state.balance(.guestFundsHeld, "JPY") == 0 && state.balance(.refunds, "JPY") == -settlement)
-            if amount > settlement * 2 { #expect(empty > 0, "some pieces were too small to move a yen") }
+            if amount > settlement * 2 { #expect(empty > 0, "the first piece, at least, was too small to move a yen") }
             let decoded = try roundTrip({ Ledger.encode(state: state, into: &$0) }, { reader throws(DecodeError) in try Ledger.decodeState(from: &reader) })
             #expect(decoded == state, "a snapshot keeps the empty transfers")
         }
+    }
+
+    /// A converted payment refunded by an older build (the refund counted in the listing's currency
+    /// alone): the running total in the payment's currency is taken back from the settlement side,
+    /// so the rest still takes its share and the last refund takes all that is held.
+    @Test func aRefundRecordedBeforeRefundsWereCountedInThePaymentsCurrencyStillTakesItsShare() {
+        var state = Ledger.initialState()
+        run([.charge(payment: "p", currency: "JPY", amount: 100_000, settlement: (currency: "SGD", amount: 1_000), reference: "pi_test")], on: &state)
+        let halfBack = Ledger.Transfer(
+            id: "ref:p:cancel", payment: "p", purpose: .refund, currency: "SGD", lines: [.debit(.guestFundsHeld, 500), .credit(.refunds, 500)], at: t0)
+        Ledger.apply(.posted(halfBack), to: &state)
+        let payment = state.payments["p"]
+        #expect(payment?.refunded == 500 && payment?.refundedCharged == 0)
+        #expect(payment?.refundShare(charged: 25_000) == 250)
+        #expect(payment?.refundShare(charged: 50_000) == 500, "the rest takes all that is held")
     }
 
     /// Only a converted payment's refund may take nothing of the settlement.

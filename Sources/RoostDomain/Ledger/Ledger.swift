@@ -347,7 +347,8 @@ public enum Ledger: Aggregate {
     }
 
     /// Every invariant the ledger promises, checked from its transfers (tests call this after every
-    /// scenario): each transfer balanced, positive and in one currency; balances equal to the sum of
+    /// scenario): each transfer balanced, with no zero line (a converted payment's refund too small to
+    /// move a minor unit has no lines at all) and in one currency; balances equal to the sum of
     /// the transfers; no guarded account below zero; each payment captured or voided at most once
     /// (never both); each payout made once, after its release. Empty when all hold.
     public static func violations(in state: State) -> [String] {
@@ -388,12 +389,15 @@ extension Ledger.Payment {
     /// What a refund of `charged` (in the payment's currency) takes from the settlement (the listing's currency): the
     /// refunds' running total converted at the payment's own ratio (`settlementAmount / amount`, rounded once, half
     /// to even), less what earlier refunds took. However a payment is refunded — in one piece or in many — the pieces
-    /// add up to the settlement exactly, and a piece too small to move one of the settlement's minor units takes 0
-    /// (rounding each piece on its own, or up to 1, would drift, and could leave nothing held for the last refund).
-    /// When `charged` is all that is left, it takes all that is held. Unconverted, it is `charged` itself.
+    /// add up to the settlement exactly; a small piece takes 0 or 1 unit, as the running total crosses a rounding
+    /// boundary or not (rounding each piece on its own, or up to 1, would drift, and could leave nothing held for the
+    /// last refund). When `charged` is all that is left, it takes all that is held. Unconverted, it is `charged` itself.
     public func refundShare(charged: Int64) -> Int64 {
         let held = settlementAmount - refunded
-        let after = refundedCharged + charged
+        // Refunds written before they were counted in the payment's currency too (logs and snapshots from before
+        // ledger event 4) left `refundedCharged` at 0: their running total is taken back from the settlement side.
+        let counted = refundedCharged == 0 && refunded > 0 ? Money.proportion(amount, refunded, of: max(1, settlementAmount)) : refundedCharged
+        let after = counted + charged
         guard after < amount, amount > 0 else { return held }
         return min(held, max(0, Money.proportion(settlementAmount, after, of: amount) - refunded))
     }
