@@ -42,8 +42,8 @@ public actor Shard<A: Aggregate> {
     /// to `waitDurable`, or waited for a record of any shard appended after it (the journal is one ordered log, so a
     /// durable record has every earlier one durable too).
     ///
-    /// For a caller with several commands to make in turn: waiting only for the last one saves a sync's round trip per
-    /// command before it.
+    /// For a caller with several commands to make in turn: waiting only for the last one spares each command before it
+    /// a stop of its own (the writer's resumption and the hand-off back), and under load a sync of its own.
     public nonisolated func executeUndurable(_ command: A.Command, now: Timestamp) async throws -> Recorded<A.Event> {
         let (events, lsn) = try await record(command, now: now)
         return Recorded(events: events, lsn: lsn)
