@@ -68,7 +68,51 @@ import Testing
             let sandbox = try #require(services.bookings.gateway as? SandboxGateway)
             #expect(await sandbox.allPayouts.map(\.destination) == ["acct_h0st"])
             #expect(await ledgerViolations(engine) == [])
-            #expect(BookingService.payoutBackoff(after: 30) == 6 * 3600, "at most six hours")
+            #expect(BookingService.backoff(after: 30) == 6 * 3600, "at most six hours")
+        }
+    }
+
+    /// A canceled booking whose refund the provider refuses is tried again by the scheduler after the
+    /// same backoff as a payout (a minute, then two, …), not on every run, and refunded once in the end.
+    @Test func aFailedCancellationRefundBacksOffUntilTheProviderTakesIt() async throws {
+        try await withServices { services, engine, clock in
+            let down = Mutex(true), refunds = Mutex(0)
+            let bookings = bookings(services, engine, clock, gateway: ProxyGateway(inner: services.bookings.gateway) { call throws(GatewayError) in
+                guard call == .refund else { return }
+                refunds.withLock { $0 += 1 }
+                if down.withLock({ $0 }) { throw .unavailable("refunds are down") }
+            })
+            let listing = try await services.listings.create(hostID: "usr_host", details: singaporeLoft(instantBook: true))
+            let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
+            let booked = try await bookings.create(
+                guestID: "usr_guest", .init(listingID: listing.id, stay: today.advanced(by: 9)..<today.advanced(by: 11), guests: 1, currency: nil, paymentMethod: "pm_card_visa"),
+                rates: PricingRates()
+            )
+            let id = booked.booking.id, total = booked.booking.charge.total
+            await #expect(throws: GatewayError.self) { try await bookings.cancel(booked.booking, by: .host, reason: "pipes burst", refund: total) }
+            #expect(refunds.withLock { $0 } == 1)
+            #expect(await bookings.booking(id)?.status == .canceled)
+
+            _ = await bookings.runDueTransitions()
+            #expect(refunds.withLock { $0 } == 2, "the scheduler tries at once")
+            clock.advance(by: 59)
+            _ = await bookings.runDueTransitions()
+            #expect(refunds.withLock { $0 } == 2, "not before the minute is over")
+            clock.advance(by: 1)
+            _ = await bookings.runDueTransitions()
+            #expect(refunds.withLock { $0 } == 3)
+            clock.advance(by: 119)
+            _ = await bookings.runDueTransitions()
+            #expect(refunds.withLock { $0 } == 3, "then two minutes")
+            down.withLock { $0 = false }
+            clock.advance(by: 1)
+            _ = await bookings.runDueTransitions()
+            #expect(refunds.withLock { $0 } == 4)
+            #expect(try #require(await bookings.payment(id)).refundedCharged == total)
+            clock.advance(by: 3600)
+            _ = await bookings.runDueTransitions()
+            #expect(refunds.withLock { $0 } == 4, "refunded once")
+            #expect(await ledgerViolations(engine) == [])
         }
     }
 

@@ -23,6 +23,10 @@ public final class BookingService: Sendable {
     /// memory: after a restart the first scan finds the completed ones again (a ledger read each);
     /// canceled ones are also marked durably (`markSettled`), since settling them may ask the provider.
     let finished = Mutex<Set<String>>([])
+    /// Canceled bookings whose money the scheduler could not settle (the provider refused or did not
+    /// answer a refund or void): the failed attempts so far and when it tries again (`backoff`). In
+    /// memory: after a restart each is tried once more at once.
+    private let settleRetries = Mutex<[String: (attempts: Int, at: Date)]>([:])
 
     /// How long a booking waiting for the client's payment holds its nights.
     static let paymentHold: TimeInterval = 15 * 60
@@ -408,8 +412,8 @@ public final class BookingService: Sendable {
     /// passed, and pays hosts 24 hours after check-in (15:00 listing time): the ledger releases the
     /// guest's money (less refunds) to the host, the platform and the tax account, the provider pays
     /// the host's share out, and the ledger records the payout — each step once, whatever reruns.
-    /// A payout that fails is retried after a backoff (`payOut`). Returns how many stays completed and how many
-    /// payouts were made.
+    /// A payout that fails is retried after a backoff (`payOut`), and so is a canceled booking's refund or void
+    /// (`settleRetries`). Returns how many stays completed and how many payouts were made.
     @discardableResult
     public func runDueTransitions() async -> (completed: Int, paidOut: Int) {
         let moment = clock()
@@ -453,9 +457,21 @@ public final class BookingService: Sendable {
     private func advance(_ id: String, timeZone: String, moment: Date) async -> (completed: Bool, paidOut: Bool) {
         guard let booking = await booking(id) else { return (false, false) }
         if booking.status == .canceled {
-            // A refund that did not go through is retried; what the policy kept goes to the host.
-            do { try await settle(booking) } catch {
-                logger.warning("could not settle a canceled booking; retried on the next run", metadata: ["booking": "\(booking.id)", "error": "\(error)"])
+            // A refund that did not go through is retried after a backoff; what the policy kept goes to the host.
+            if let retry = settleRetries.withLock({ $0[id] }), retry.at > moment { return (false, false) }
+            do {
+                try await settle(booking)
+                settleRetries.withLock { $0[id] = nil }
+            } catch {
+                let attempts = settleRetries.withLock { retries in
+                    let attempts = (retries[id]?.attempts ?? 0) + 1
+                    retries[id] = (attempts, moment.addingTimeInterval(Self.backoff(after: attempts - 1)))
+                    return attempts
+                }
+                logger.warning(
+                    "could not settle a canceled booking; retried after a backoff",
+                    metadata: ["booking": "\(booking.id)", "attempts": "\(attempts)", "error": "\(error)"]
+                )
                 return (false, false)
             }
             let paid = await payOut(booking)
@@ -531,7 +547,7 @@ public final class BookingService: Sendable {
             if let failure {
                 logger.warning("payout failed; retried after a backoff", metadata: ["booking": "\(booking.id)", "error": "\(failure)"])
                 try await payoutFailed(
-                    payment, reason: "the provider refused or did not answer: \(failure)", destination: destination, retryIn: Self.payoutBackoff(after: payment.payoutAttempts)
+                    payment, reason: "the provider refused or did not answer: \(failure)", destination: destination, retryIn: Self.backoff(after: payment.payoutAttempts)
                 )
                 return false
             }
@@ -548,9 +564,9 @@ public final class BookingService: Sendable {
         try await ledger.shard(for: payment.id).execute(.payoutFailed(payment: payment.id, reason: reason, destination: destination, retryAt: retryAt), now: now)
     }
 
-    /// How long a payout waits after a failure when `attempts` failed before it (any reason): a
-    /// minute, doubled per earlier failure, at most six hours.
-    static func payoutBackoff(after attempts: Int) -> TimeInterval { min(60 * pow(2, Double(min(attempts, 20))), 6 * 3600) }
+    /// How long a payout, or a canceled booking's settlement, waits after a failure when `attempts`
+    /// failed before it (any reason): a minute, doubled per earlier failure, at most six hours.
+    static func backoff(after attempts: Int) -> TimeInterval { min(60 * pow(2, Double(min(attempts, 20))), 6 * 3600) }
     static let noPayoutAccount = "the host has no payout account"
     /// How often a payout waiting for its host's payout account looks again (at once when they set one).
     static let payoutWaitForAccount: TimeInterval = 15 * 60
