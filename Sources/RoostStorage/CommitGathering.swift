@@ -16,9 +16,9 @@
 ///
 /// It pays only when the sync takes longer than the senders need to come back: half batches keep the disk busy, one
 /// full batch leaves it idle while its senders turn round. Measured on this machine (8 holds in flight, in-engine),
-/// the two are about equal (a sync ~130 µs, the turnaround ~100 µs): one session's A/B pairs gained ~6% with less
-/// spread, a later run showed no difference at 8 in flight and 18% less throughput (with a lower p99) at 256, where a
-/// full queue needs no window (issue 5's closing notes have the runs).
+/// the two are about equal (a sync ~130 µs, the turnaround ~100 µs), and so are the results: one session's A/B pairs
+/// gained ~6% with less spread, a later run showed no difference at 8 in flight and 18% less throughput (with a lower
+/// p99) at 256, and the run after that none at either (issue 5's closing notes have the runs).
 public struct CommitGathering: Sendable {
     public struct Limits: Sendable, Equatable {
         /// The longest wait for the next expected record.
