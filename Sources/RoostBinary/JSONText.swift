@@ -23,6 +23,11 @@ public enum JSONText {
         bytes.append(UInt8(ascii: "\""))
     }
 
+    /// A finite number in Swift's shortest round-trip form; `null` for nil, infinities and NaN.
+    public static func appendNumber(_ value: Double?, to bytes: inout [UInt8]) {
+        if let value, value.isFinite { bytes.append(contentsOf: value.description.utf8) } else { bytes.append(contentsOf: "null".utf8) }
+    }
+
     @inline(__always) private static func needsEscape(_ byte: UInt8) -> Bool {
         byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
     }

@@ -284,8 +284,37 @@ struct ListingSearchTests {
                 let page = SearchPage.gather(query, shards: states.count, first: first) { states[$0].search($1) }
                 #expect(page.total == expected.total, "burst \(burst)")
                 #expect(page.hits.map(\.key) == Array(expected.keys.prefix(query.limit)), "burst \(burst)")
+                let now = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+                #expect(page.hits.allSatisfy { hit in now[hit.key.id].map { hit.summary == ListingSummary($0) } ?? false }, "burst \(burst): a hit shows its listing as it is now")
             }
         }
+    }
+
+    /// A summary writes the search hit's fields of API.md, in order, as JSON: text escaped,
+    /// numbers in their shortest form, the rating null before the first review and rounded to
+    /// two decimals after.
+    @Test func aSummaryIsTheListingsSearchFieldsAsJSON() {
+        var listing = ListingRecord(
+            id: "lst_0123456789abcdef", hostID: "usr_h",
+            details: ListingDetails(
+                title: "A \"quiet\" loft\nby the Rhône \\ canal", description: "not shown", propertyType: "Entire loft",
+                location: ListingLocation(address: "not shown", city: "Zürich", country: "Switzerland", latitude: 47.375, longitude: -8.5, timeZone: "Europe/Zurich"),
+                currency: "CHF", pricePerNight: 12_050, cleaningFee: 0, maxGuests: 3, bedrooms: 2, beds: 2, halfBathrooms: 2, amenities: ["wifi"],
+                minNights: 1, maxNights: 30, instantBook: true, cancellationPolicy: .strict
+            ),
+            createdAt: Timestamp(millisecondsSinceEpoch: 0)
+        )
+        func written(_ listing: ListingRecord) -> String {
+            var json = JSONObjectWriter()
+            ListingSummary(listing).write(into: &json)
+            return String(decoding: json.finish(), as: UTF8.self)
+        }
+        #expect(written(listing) == #"{"id":"lst_0123456789abcdef","title":"A \"quiet\" loft\nby the Rhône \\ canal","propertyType":"Entire loft","city":"Zürich","country":"Switzerland","lat":47.375,"lng":-8.5,"pricePerNight":{"amount":12050,"currency":"CHF"},"maxGuests":3,"bedrooms":2,"instantBook":true,"rating":null,"reviewCount":0}"#)
+        listing.reviewCount = 3
+        listing.ratingTotal = 1_301  // 4.3366… stars
+        listing.photos = [ListingPhoto(id: "pho_1", key: "listings/lst_0123456789abcdef/pho_1.jpg")]
+        #expect(written(listing).hasSuffix(#""instantBook":true,"rating":4.34,"reviewCount":3}"#))
+        #expect(ListingSummary(listing).photoKey == "listings/lst_0123456789abcdef/pho_1.jpg")
     }
 
     @Test func editsAndDeletesLeaveTheIndex() {

@@ -12,72 +12,16 @@ enum RFC3339 {
     }
 }
 
-/// A JSON object written straight into bytes, for the hottest responses (`GET /v1/users/me`
-/// answers at the rate of `/health/live`; JSONEncoder would cost more than the rest of the request).
-struct JSONObjectWriter {
-    private(set) var bytes: [UInt8] = [UInt8(ascii: "{")]
-
-    init(capacity: Int = 512) { bytes.reserveCapacity(capacity) }
-
-    /// Field names are literals of plain ASCII (checked in debug builds), written as they are.
-    private mutating func key(_ name: StaticString) {
-        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
-        bytes.append(UInt8(ascii: "\""))
-        let name = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
-        assert(name.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") })
-        bytes.append(contentsOf: name)
-        bytes.append(contentsOf: #"":"#.utf8)
-    }
-
-    mutating func string(_ name: StaticString, _ value: String?) {
-        key(name)
-        if let value { JSONText.appendQuoted(value, to: &bytes) } else { bytes.append(contentsOf: "null".utf8) }
-    }
-
-    mutating func bool(_ name: StaticString, _ value: Bool) {
-        key(name)
-        bytes.append(contentsOf: (value ? "true" : "false").utf8)
-    }
-
-    mutating func integer(_ name: StaticString, _ value: Int64) {
-        key(name)
-        bytes.append(contentsOf: String(value).utf8)
-    }
-
-    /// A finite number (`null` for nil), in Swift's shortest round-trip form.
-    mutating func number(_ name: StaticString, _ value: Double?) {
-        key(name)
-        if let value, value.isFinite { bytes.append(contentsOf: value.description.utf8) } else { bytes.append(contentsOf: "null".utf8) }
-    }
-
-    /// `{"amount": …, "currency": …}`.
-    mutating func money(_ name: StaticString, amount: Int64, currency: String) {
-        key(name)
-        bytes.append(contentsOf: #"{"amount":"#.utf8)
-        bytes.append(contentsOf: String(amount).utf8)
-        bytes.append(contentsOf: #","currency":"#.utf8)
-        JSONText.appendQuoted(currency, to: &bytes)
-        bytes.append(UInt8(ascii: "}"))
-    }
-
+extension JSONObjectWriter {
     mutating func money(_ name: StaticString, _ money: MoneyBody) { self.money(name, amount: money.amount, currency: money.currency) }
 
-    /// A value written elsewhere (an object or an array, already JSON).
-    mutating func raw(_ name: StaticString, _ json: [UInt8]) {
-        key(name)
-        bytes.append(contentsOf: json)
-    }
-
+    /// An RFC 3339 timestamp (see `RFC3339`).
     mutating func timestamp(_ name: StaticString, _ value: Timestamp) {
-        key(name)
-        bytes.append(UInt8(ascii: "\""))
-        JSONLogHandler.appendRFC3339(millisecondsSinceEpoch: value.millisecondsSinceEpoch, to: &bytes)
-        bytes.append(UInt8(ascii: "\""))
-    }
-
-    consuming func finish() -> [UInt8] {
-        bytes.append(UInt8(ascii: "}"))
-        return bytes
+        var quoted: [UInt8] = [UInt8(ascii: "\"")]
+        quoted.reserveCapacity(26)
+        JSONLogHandler.appendRFC3339(millisecondsSinceEpoch: value.millisecondsSinceEpoch, to: &quoted)
+        quoted.append(UInt8(ascii: "\""))
+        raw(name, quoted)
     }
 }
 

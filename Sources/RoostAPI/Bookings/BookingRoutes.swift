@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import RoostBinary
 import RoostData
 import RoostDomain
 import RoostIntegrations

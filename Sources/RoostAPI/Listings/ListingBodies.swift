@@ -164,11 +164,6 @@ public enum ListingRules {
     }
 }
 
-extension ListingRecord {
-    /// The rating as the API shows it: stars to two decimals, nil before the first review.
-    var displayRating: Double? { reviewCount > 0 ? (rating * 100).rounded() / 100 : nil }
-}
-
 /// A listing on the wire (API.md's shape).
 struct ListingJSON: Encodable, Sendable {
     struct Location: Encodable, Sendable {

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import RoostBinary
 import RoostData
 import RoostDomain
 import RoostEngine
@@ -268,15 +269,14 @@ struct ListingRoutes {
 
     @Sendable func search(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
         let query = try SearchParameters.parse(request.uri.queryParameters, reference: reference, now: service.clock())
-        // Written directly: JSONEncoder cost as much as the search itself (20 summaries a page).
-        // Each listing's fields are read under its shard's lock; its photo's URL (which an S3
-        // store signs) is added after the lock is released.
-        let (page, drafts) = service.search(query) { listing, hit in (Self.draft(listing), hit.distanceKilometres) }
+        // Each hit's summary was rendered when its listing last changed; the photo's URL (which an
+        // S3 store signs) and the distance are added here.
+        let page = service.search(query)
         var items: [UInt8] = [UInt8(ascii: "[")]
-        items.reserveCapacity(drafts.count * 512 + 2)
-        for (draft, distance) in drafts {
+        items.reserveCapacity(page.hits.count * 512 + 2)
+        for hit in page.hits {
             if items.count > 1 { items.append(UInt8(ascii: ",")) }
-            items += Self.summary(draft, distance: distance, media: service.media)
+            items += Self.summary(hit, media: service.media)
         }
         items.append(UInt8(ascii: "]"))
         var body = JSONObjectWriter(capacity: items.count + 128)
@@ -287,38 +287,13 @@ struct ListingRoutes {
         return EncodedJSON(bytes: body.finish())
     }
 
-    /// A search hit as far as its listing's record goes, and the key of its first photo.
-    struct SummaryDraft {
-        var json: JSONObjectWriter
-        var photoKey: String?
-    }
-
-    /// Reads through `record` field by field (`ListingTable.reading`): a local copy of the record,
-    /// or of its details, would retain every string and array it holds.
-    static func draft(_ record: UnsafePointer<ListingRecord>) -> SummaryDraft {
-        var json = JSONObjectWriter(capacity: 512)
-        json.string("id", record.pointee.id)
-        json.string("title", record.pointee.details.title)
-        json.string("propertyType", record.pointee.details.propertyType)
-        json.string("city", record.pointee.details.location.city)
-        json.string("country", record.pointee.details.location.country)
-        json.number("lat", record.pointee.details.location.latitude)
-        json.number("lng", record.pointee.details.location.longitude)
-        json.money("pricePerNight", amount: record.pointee.details.pricePerNight, currency: record.pointee.details.currency)
-        json.integer("maxGuests", Int64(record.pointee.details.maxGuests))
-        json.integer("bedrooms", Int64(record.pointee.details.bedrooms))
-        json.bool("instantBook", record.pointee.details.instantBook)
-        json.number("rating", record.pointee.displayRating)
-        json.integer("reviewCount", Int64(record.pointee.reviewCount))
-        return SummaryDraft(json: json, photoKey: record.pointee.photos.first?.key)
-    }
-
     /// A search hit: `{id, title, propertyType, city, country, lat, lng, pricePerNight, maxGuests,
     /// bedrooms, instantBook, rating, reviewCount, photoUrl, distanceKm?}`.
-    static func summary(_ draft: SummaryDraft, distance: Double?, media: MediaLibrary) -> [UInt8] {
-        var json = draft.json
-        json.string("photoUrl", media.url(for: draft.photoKey))
-        if let distance { json.number("distanceKm", (distance * 1000).rounded() / 1000) }
+    static func summary(_ hit: SearchHit, media: MediaLibrary) -> [UInt8] {
+        var json = JSONObjectWriter(capacity: 512)
+        hit.summary.write(into: &json)
+        json.string("photoUrl", media.url(for: hit.summary.photoKey))
+        if let distance = hit.distanceKilometres { json.number("distanceKm", (distance * 1000).rounded() / 1000) }
         return json.finish()
     }
 

@@ -95,38 +95,18 @@ public final class ListingService: Sendable {
 
     // MARK: Scatter reads
 
-    /// Runs `query` on every shard and merges their pages, then reads the winning listings from
-    /// their shards (only those: each shard's page holds up to `limit` hits, most of which lose).
-    public func search(_ query: ListingQuery) -> (page: SearchPage, listings: [String: ListingRecord]) {
-        let (page, records) = search(query) { record, _ in record.pointee }
-        return (page, Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }))
-    }
-
-    /// `search(_:)`, with each winner read where it lives (`reading`, under its shard's lock, given
-    /// the record where it lies rather than a copy of it: see `ListingTable.reading`). `items` follow the hits, less any
-    /// listing gone meanwhile.
+    /// Runs `query` on every shard and merges their pages. Each hit carries its listing's summary
+    /// (`ListingSummary`) as of its shard's scan, so nothing is read a second time.
     ///
     /// The shards are visited one after another from the caller's thread (`Shard.peek`), not by
     /// hopping onto each shard's actor: a query's scan of one shard takes a few microseconds, less
     /// than the two task switches a hop costs. Each shard's page is as of its own moment. Each
-    /// search starts one shard further on than the last (its scans, then its reads of the winners),
-    /// so concurrent searches spread over the shards' locks rather than following one another
-    /// through them.
-    public func search<T>(_ query: ListingQuery, reading: (UnsafePointer<ListingRecord>, SearchHit) -> T) -> (page: SearchPage, items: [T]) {
+    /// search starts one shard further on than the last, so concurrent searches spread over the
+    /// shards' locks rather than following one another through them.
+    public func search(_ query: ListingQuery) -> SearchPage {
         let shards = group.shards
         let first = (searches.wrappingAdd(1, ordering: .relaxed).oldValue & Int.max) % shards.count
-        let page = SearchPage.gather(query, shards: shards.count, first: first) { shard, query in shards[shard].peek { $0.search(query) } }
-        var items: [T?] = Array(repeating: nil, count: page.hits.count)
-        var ranksByShard = [[Int]](repeating: [], count: group.count)
-        for (rank, hit) in page.hits.enumerated() { ranksByShard[group.index(for: hit.key.id)].append(rank) }
-        for step in 0..<ranksByShard.count {
-            let shard = (first + step) % ranksByShard.count, ranks = ranksByShard[shard]
-            guard !ranks.isEmpty else { continue }
-            group.shards[shard].peek { state in
-                for rank in ranks { items[rank] = state.listings.reading(page.hits[rank].key.id) { reading($0, page.hits[rank]) } }
-            }
-        }
-        return (page, items.compactMap { $0 })
+        return SearchPage.gather(query, shards: shards.count, first: first) { shard, query in shards[shard].peek { $0.search(query) } }
     }
 
     /// `body` over every shard's state, answers in shard order.

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import RoostBinary
 import RoostData
 import RoostDomain
 

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import RoostBinary
 
 /// A JSON response with a status, encoded once with Roost's settings.
 struct EncodedJSON: ResponseGenerator {

@@ -88,6 +88,8 @@ public struct ListingIndex: ~Copyable, Sendable {
     private var longitudes: [Double] = []
     private var ratings: [Double] = []
     private var createdAts: [Int64] = []
+    /// What a page shows of each listing (see `ListingSummary`), rendered whenever it changes.
+    private var summaries: [ListingSummary] = []
     /// By slot × 3 + membership: which list holds the slot's entry, and where in it.
     private var listOf: [Int32] = []
     private var positionOf: [Int32] = []
@@ -119,6 +121,7 @@ public struct ListingIndex: ~Copyable, Sendable {
         copy.longitudes = longitudes
         copy.ratings = ratings
         copy.createdAts = createdAts
+        copy.summaries = summaries
         copy.listOf = listOf
         copy.positionOf = positionOf
         copy.lists = lists
@@ -180,6 +183,7 @@ public struct ListingIndex: ~Copyable, Sendable {
         longitudes[i] = details.location.longitude
         ratings[i] = listing.rating
         createdAts[i] = listing.createdAt.millisecondsSinceEpoch
+        summaries[i] = ListingSummary(listing)
         let city = Int(listOf[i * 3]), position = Int(positionOf[i * 3])
         for (block, word) in listing.calendar.takenWords() {
             var bits = word
@@ -206,13 +210,14 @@ public struct ListingIndex: ~Copyable, Sendable {
         ids[Int(slot)] = ""
         packedIDs[Int(slot)] = PackedID("")
         amenityOverflow[slot] = nil
+        summaries[Int(slot)] = .unset
         freeSlots.append(slot)
     }
 
     private mutating func allocateSlot() -> Int32 {
         if let free = freeSlots.popLast() { return free }
         ids.append(""); packedIDs.append(PackedID("")); currencies.append(0); propertyTypes.append(0)
-        latitudes.append(0); longitudes.append(0); ratings.append(0); createdAts.append(0)
+        latitudes.append(0); longitudes.append(0); ratings.append(0); createdAts.append(0); summaries.append(.unset)
         listOf.append(contentsOf: [-1, -1, -1]); positionOf.append(contentsOf: [-1, -1, -1])
         return Int32(ids.count - 1)
     }
@@ -328,11 +333,15 @@ public struct ListingIndex: ~Copyable, Sendable {
         } else {
             for list in cellLists.values { scan.run(list, self) }
         }
-        // The page's packed ids are read in one tight loop first: each is a cache (and TLB) miss, and
-        // loads with nothing between them overlap, where a string built after each would not.
-        let packed = scan.best.map { packedIDs[Int($0.slot)] }
-        return SearchPage(total: scan.total, hits: zip(scan.best, packed).map { candidate, packed in
-            SearchHit(key: SearchKey(primary: candidate.primary, id: packed.string ?? ids[Int(candidate.slot)]), distanceKilometres: candidate.distance)
+        // The page's packed ids and summaries are read in one tight loop first: each is a cache (and
+        // TLB) miss, and loads with nothing between them overlap, where a string built after each
+        // would not.
+        let read = scan.best.map { (packedIDs[Int($0.slot)], summaries[Int($0.slot)]) }
+        return SearchPage(total: scan.total, hits: zip(scan.best, read).map { candidate, read in
+            SearchHit(
+                key: SearchKey(primary: candidate.primary, id: read.0.string ?? ids[Int(candidate.slot)]),
+                distanceKilometres: candidate.distance, summary: read.1
+            )
         })
     }
 
@@ -647,6 +656,9 @@ public struct ListingIndex: ~Copyable, Sendable {
 extension ListingRecord {
     /// The average review rating in stars (0 when there is none).
     public var rating: Double { reviewCount > 0 ? Double(ratingTotal) / Double(reviewCount) / 100 : 0 }
+
+    /// The rating as the API shows it: stars to two decimals, nil before the first review.
+    public var displayRating: Double? { reviewCount > 0 ? (rating * 100).rounded() / 100 : nil }
 }
 
 

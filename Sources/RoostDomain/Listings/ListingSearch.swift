@@ -72,6 +72,8 @@ public struct SearchKey: Comparable, Hashable, Sendable {
 public struct SearchHit: Sendable, Equatable {
     public var key: SearchKey
     public var distanceKilometres: Double?
+    /// The listing as the page shows it, as of the search.
+    public var summary: ListingSummary
 }
 
 /// One shard's answer: how many listings match in all, and the first `limit` after the cursor.

@@ -1,0 +1,79 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import RoostBinary
+
+/// What a search page shows of a listing, rendered when the listing changes rather than when it
+/// is found.
+///
+/// A search's winners are scattered over the shards' memory: reading a dozen fields of each
+/// record (its id, title and property type each a separate string) costs some ten cache misses
+/// a hit, and formatting them costs as much again. A summary is one block, read in one go. It is
+/// the search hit of API.md less what depends on the request: the photo's URL (an S3 store signs
+/// it) and the distance from the query's point.
+///
+/// Only the values are kept, as JSON, each ended by a zero byte (JSON text never holds one:
+/// control characters are escaped); the names, the same for every listing, are written as it is
+/// served. A million listings' names would otherwise take some 130 MB.
+public struct ListingSummary: Sendable, Equatable {
+    /// The fields, in the order `values` holds them.
+    static let names: [StaticString] = [
+        "id", "title", "propertyType", "city", "country", "lat", "lng", "pricePerNight", "maxGuests", "bedrooms",
+        "instantBook", "rating", "reviewCount",
+    ]
+
+    private let values: [UInt8]
+    /// The listing's first photo, for the caller to turn into a URL.
+    public let photoKey: String?
+
+    /// An index slot's summary while no listing holds it.
+    static let unset = ListingSummary(values: [], photoKey: nil)
+
+    private init(values: [UInt8], photoKey: String?) {
+        self.values = values
+        self.photoKey = photoKey
+    }
+
+    public init(_ record: borrowing ListingRecord) {
+        var values: [UInt8] = []
+        values.reserveCapacity(160 + record.details.title.utf8.count)
+        func end() { values.append(0) }
+        JSONText.appendQuoted(record.id, to: &values); end()
+        JSONText.appendQuoted(record.details.title, to: &values); end()
+        JSONText.appendQuoted(record.details.propertyType, to: &values); end()
+        JSONText.appendQuoted(record.details.location.city, to: &values); end()
+        JSONText.appendQuoted(record.details.location.country, to: &values); end()
+        JSONText.appendNumber(record.details.location.latitude, to: &values); end()
+        JSONText.appendNumber(record.details.location.longitude, to: &values); end()
+        values.append(contentsOf: #"{"amount":"#.utf8)
+        values.append(contentsOf: String(record.details.pricePerNight).utf8)
+        values.append(contentsOf: #","currency":"#.utf8)
+        JSONText.appendQuoted(record.details.currency, to: &values)
+        values.append(UInt8(ascii: "}")); end()
+        values.append(contentsOf: String(record.details.maxGuests).utf8); end()
+        values.append(contentsOf: String(record.details.bedrooms).utf8); end()
+        values.append(contentsOf: (record.details.instantBook ? "true" : "false").utf8); end()
+        JSONText.appendNumber(record.displayRating, to: &values); end()
+        values.append(contentsOf: String(record.reviewCount).utf8); end()
+        self.init(values: values, photoKey: record.photos.first?.key)
+    }
+
+    /// Whether this is a listing's summary (not `unset`).
+    public var isRendered: Bool { !values.isEmpty }
+
+    /// Writes the fields into `json`, name by name.
+    public func write(into json: inout JSONObjectWriter) {
+        values.withUnsafeBufferPointer { values in
+            guard let base = values.baseAddress else { return }
+            var start = 0
+            for name in Self.names {
+                let found = memchr(base + start, 0, values.count - start)
+                let end = found.map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } ?? values.count
+                json.raw(name, UnsafeBufferPointer(rebasing: values[start..<end]))
+                start = end + 1
+            }
+        }
+    }
+}
