@@ -51,8 +51,8 @@ public struct ListingTable: Sendable, Equatable, ExpressibleByDictionaryLiteral 
     ///
     /// Not a `borrowing` record: the optimizer still copied it for the call, as it cannot prove
     /// that `body` leaves the table alone. A copy retains and releases each of the record's
-    /// strings and arrays (some eighteen, mostly cold memory for a search's winners) when a
-    /// summary reads seven; through the pointer, a read touches only the fields it names.
+    /// strings and arrays (some eighteen, mostly cold memory) when the caller reads one or two;
+    /// through the pointer, a read touches only the fields it names.
     public func reading<T>(_ id: String, _ body: (UnsafePointer<ListingRecord>) -> T) -> T? {
         guard let position = positions[id].map(Int.init) else { return nil }
         return records.withUnsafeBufferPointer { records in
