@@ -53,6 +53,12 @@ public struct JSONObjectWriter: Sendable {
         bytes.append(contentsOf: json)
     }
 
+    /// A value `write` appends to the object's bytes itself (valid JSON, written in place).
+    public mutating func value(_ name: StaticString, _ write: (inout [UInt8]) -> Void) {
+        key(name)
+        write(&bytes)
+    }
+
     /// A value written elsewhere, where it lies.
     public mutating func raw(_ name: StaticString, _ json: UnsafeBufferPointer<UInt8>) {
         key(name)

@@ -16,12 +16,12 @@ extension JSONObjectWriter {
     mutating func money(_ name: StaticString, _ money: MoneyBody) { self.money(name, amount: money.amount, currency: money.currency) }
 
     /// An RFC 3339 timestamp (see `RFC3339`).
-    mutating func timestamp(_ name: StaticString, _ value: Timestamp) {
-        var quoted: [UInt8] = [UInt8(ascii: "\"")]
-        quoted.reserveCapacity(26)
-        JSONLogHandler.appendRFC3339(millisecondsSinceEpoch: value.millisecondsSinceEpoch, to: &quoted)
-        quoted.append(UInt8(ascii: "\""))
-        raw(name, quoted)
+    mutating func timestamp(_ name: StaticString, _ timestamp: Timestamp) {
+        value(name) { bytes in
+            bytes.append(UInt8(ascii: "\""))
+            JSONLogHandler.appendRFC3339(millisecondsSinceEpoch: timestamp.millisecondsSinceEpoch, to: &bytes)
+            bytes.append(UInt8(ascii: "\""))
+        }
     }
 }
 

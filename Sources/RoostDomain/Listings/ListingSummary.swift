@@ -63,12 +63,13 @@ public struct ListingSummary: Sendable, Equatable {
     /// Whether this is a listing's summary (not `unset`).
     public var isRendered: Bool { !values.isEmpty }
 
-    /// Writes the fields into `json`, name by name.
+    /// Writes the fields into `json`, name by name (none for `unset`, which no hit carries).
     public func write(into json: inout JSONObjectWriter) {
+        assert(isRendered, "an unset summary has no fields")
         values.withUnsafeBufferPointer { values in
             guard let base = values.baseAddress else { return }
             var start = 0
-            for name in Self.names {
+            for name in Self.names where start < values.count {
                 let found = memchr(base + start, 0, values.count - start)
                 let end = found.map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } ?? values.count
                 json.raw(name, UnsafeBufferPointer(rebasing: values[start..<end]))
