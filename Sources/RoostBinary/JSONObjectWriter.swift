@@ -40,11 +40,7 @@ public struct JSONObjectWriter: Sendable {
     /// `{"amount": …, "currency": …}`.
     public mutating func money(_ name: StaticString, amount: Int64, currency: String) {
         key(name)
-        bytes.append(contentsOf: #"{"amount":"#.utf8)
-        bytes.append(contentsOf: String(amount).utf8)
-        bytes.append(contentsOf: #","currency":"#.utf8)
-        JSONText.appendQuoted(currency, to: &bytes)
-        bytes.append(UInt8(ascii: "}"))
+        JSONText.appendMoney(amount: amount, currency: currency, to: &bytes)
     }
 
     /// A value written elsewhere (an object or an array, already JSON).
@@ -57,12 +53,6 @@ public struct JSONObjectWriter: Sendable {
     public mutating func value(_ name: StaticString, _ write: (inout [UInt8]) -> Void) {
         key(name)
         write(&bytes)
-    }
-
-    /// A value written elsewhere, where it lies.
-    public mutating func raw(_ name: StaticString, _ json: UnsafeBufferPointer<UInt8>) {
-        key(name)
-        bytes.append(contentsOf: json)
     }
 
     public consuming func finish() -> [UInt8] {

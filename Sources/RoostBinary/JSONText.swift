@@ -28,6 +28,15 @@ public enum JSONText {
         if let value, value.isFinite { bytes.append(contentsOf: value.description.utf8) } else { bytes.append(contentsOf: "null".utf8) }
     }
 
+    /// `{"amount":…,"currency":…}`: an amount in minor units and its currency, as on the wire.
+    public static func appendMoney(amount: Int64, currency: String, to bytes: inout [UInt8]) {
+        bytes.append(contentsOf: #"{"amount":"#.utf8)
+        bytes.append(contentsOf: String(amount).utf8)
+        bytes.append(contentsOf: #","currency":"#.utf8)
+        appendQuoted(currency, to: &bytes)
+        bytes.append(UInt8(ascii: "}"))
+    }
+
     @inline(__always) private static func needsEscape(_ byte: UInt8) -> Bool {
         byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
     }

@@ -47,11 +47,7 @@ public struct ListingSummary: Sendable, Equatable {
         JSONText.appendQuoted(record.details.location.country, to: &values); end()
         JSONText.appendNumber(record.details.location.latitude, to: &values); end()
         JSONText.appendNumber(record.details.location.longitude, to: &values); end()
-        values.append(contentsOf: #"{"amount":"#.utf8)
-        values.append(contentsOf: String(record.details.pricePerNight).utf8)
-        values.append(contentsOf: #","currency":"#.utf8)
-        JSONText.appendQuoted(record.details.currency, to: &values)
-        values.append(UInt8(ascii: "}")); end()
+        JSONText.appendMoney(amount: record.details.pricePerNight, currency: record.details.currency, to: &values); end()
         values.append(contentsOf: String(record.details.maxGuests).utf8); end()
         values.append(contentsOf: String(record.details.bedrooms).utf8); end()
         values.append(contentsOf: (record.details.instantBook ? "true" : "false").utf8); end()
@@ -72,7 +68,7 @@ public struct ListingSummary: Sendable, Equatable {
             for name in Self.names where start < values.count {
                 let found = memchr(base + start, 0, values.count - start)
                 let end = found.map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } ?? values.count
-                json.raw(name, UnsafeBufferPointer(rebasing: values[start..<end]))
+                json.value(name) { $0.append(contentsOf: UnsafeBufferPointer(rebasing: values[start..<end])) }
                 start = end + 1
             }
         }
