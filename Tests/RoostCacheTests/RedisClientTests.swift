@@ -5,7 +5,7 @@ import Testing
 @testable import RoostCache
 
 /// Client behaviour that needs no Redis: refused connections, a hung server, shutdown.
-@Suite struct RedisClientFailureTests {
+@Suite(.timeLimit(.minutes(1))) struct RedisClientFailureTests {
     @Test func aRefusedConnectionOpensTheBreakerThenCallsFailFast() async {
         var configuration = RedisConfiguration(host: "127.0.0.1", port: freeLoopbackPort())
         configuration.failureThreshold = 2
@@ -39,10 +39,10 @@ import Testing
 
         let started = ContinuousClock.now
         await #expect(throws: RedisError.timeout) { try await client.command("GET", "k") }
-        let elapsed = ContinuousClock.now - started
-        // It waited for the timeout, and it came back: a hang never returns. The upper bound is
-        // generous because the whole suite runs in parallel on two cores.
-        #expect(elapsed >= .milliseconds(90) && elapsed < .seconds(10))
+        // It waited for the timeout, and it came back (a hang would run into the suite's time
+        // limit). No upper bound on the wait: on two cores busy with the rest of the suite, the
+        // awaiting task can be resumed seconds after hiredis's own timer fired on its thread.
+        #expect(ContinuousClock.now - started >= .milliseconds(90))
     }
 
     @Test func shutdownFailsLaterCalls() async {
@@ -184,9 +184,8 @@ struct PrivateRedisTests {
         defer { client.shutdown() }
         _ = try await client.command("SET", "k", "v")
 
-        let started = ContinuousClock.now
+        // `.timeout` rather than the reply means the timer fired before the sleep ended.
         await #expect(throws: RedisError.timeout) { try await client.command("DEBUG", "SLEEP", "3") }
-        #expect(ContinuousClock.now - started < .milliseconds(2_500), "the timeout fired before the reply came")
 
         // The timed-out connection must be replaced: hiredis fails an errored context for ever, and
         // a socket reused regardless would hand DEBUG SLEEP's late OK to the next command. So every

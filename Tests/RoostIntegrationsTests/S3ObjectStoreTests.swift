@@ -234,12 +234,11 @@ private func xml(_ status: HTTPResponse.Status, code: String, message: String) -
         }
         try await withStandIn(router) { base in
             let store = try S3ObjectStore(configuration: configuration(endpoint: base, timeout: .milliseconds(300)))
-            let started = ContinuousClock.now
+            // Timed out, not answered: the server would answer after 30 s. (No bound on the wall
+            // clock: on two busy cores the 300 ms timer itself can fire seconds late.)
             await #expect(throws: S3Error.timedOut(operation: .getObject, after: .milliseconds(300))) {
                 try await store.get(key: key("slow"))
             }
-            // Generous: on two busy cores the 300 ms timer itself can fire seconds late.
-            #expect(ContinuousClock.now - started < .seconds(15), "well before the server would answer")
         }
     }
 

@@ -79,3 +79,13 @@ public final class FaultSwitch: @unchecked Sendable {
     public func turnOn() { lock.withLock { on = true } }
     public func turnOff() { lock.withLock { on = false } }
 }
+
+/// Polls `condition` every few milliseconds until it holds or `timeout` passes; returns whether it held.
+public func eventually(within timeout: Duration = .seconds(5), _ condition: () async -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return await condition()
+}
