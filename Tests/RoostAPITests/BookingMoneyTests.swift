@@ -139,7 +139,8 @@ import Testing
             )
             let total = booked.booking.charge.total, half = total / 2
             let lossy = RoostAPITests.bookings(services, engine, clock, gateway: ProxyGateway(inner: bookings.gateway, lost: [.refund]) { _ in })
-            await #expect(throws: GatewayError.self) { try await lossy.cancel(booked.booking, by: .admin, reason: "goodwill", refund: half) }
+            try await lossy.cancel(booked.booking, by: .admin, reason: "goodwill", refund: half)
+            #expect(await bookings.booking(booked.booking.id)?.status == .canceled, "canceled, though its refund's answer was lost")
             #expect(await bookings.payment(booked.booking.id)?.refundedCharged == 0, "the ledger never heard of it")
 
             let after = try await bookings.adminRefund(payment: PaymentJSON.id(ofBooking: booked.booking.id), amount: nil, admin: "usr_admin", key: nil)

@@ -89,7 +89,7 @@ import Testing
                 rates: PricingRates()
             )
             let id = booked.booking.id, total = booked.booking.charge.total
-            await #expect(throws: GatewayError.self) { try await bookings.cancel(booked.booking, by: .host, reason: "pipes burst", refund: total) }
+            try await bookings.cancel(booked.booking, by: .host, reason: "pipes burst", refund: total)  // stands; its refund is retried
             #expect(refunds.withLock { $0 } == 1)
             #expect(await bookings.booking(id)?.status == .canceled)
 

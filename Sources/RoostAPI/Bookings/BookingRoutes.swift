@@ -57,7 +57,7 @@ struct BookingRoutes {
         if !(1...listing.details.maxGuests).contains(guests) {
             errors.append(.init(field: "guests", message: "must be from 1 to \(listing.details.maxGuests) (this listing's limit)"))
         }
-        if let currency = body.currency, service.reference.currencies.exponent(of: currency) == nil || service.reference.fxRates[currency] == nil {
+        if let currency = body.currency, !service.reference.isSupported(currency) {
             errors.append(.init(field: "currency", message: "is not a supported currency"))
         }
         // Without a payment method the guest confirms the payment with the provider (its client secret).
@@ -257,6 +257,8 @@ struct BookingJSON: Encodable, Sendable {
     var exchangeRate: Double?
     var payment: Payment
     var cancellation: Cancellation?
+    /// A canceled booking's refund (its cancellation's), at the top level as API.md's cancel answer has it.
+    var refund: MoneyBody?
     var cancellationPolicy: String
     var instantBook: Bool
     var holdExpiresAt: String??  // always present: null unless pending
@@ -296,6 +298,7 @@ struct BookingJSON: Encodable, Sendable {
         cancellation = booking.cancellation.map {
             Cancellation(by: $0.by.description, at: RFC3339.string($0.at), reason: $0.reason, refund: MoneyBody(amount: $0.refund, currency: currency))
         }
+        refund = cancellation?.refund
         cancellationPolicy = booking.policy.description
         instantBook = booking.instantBook
         holdExpiresAt = .some(booking.status == .pending ? RFC3339.string(booking.holdExpiresAt) : nil)
@@ -320,6 +323,7 @@ struct BookingJSON: Encodable, Sendable {
         if let exchangeRate { writer.number("exchangeRate", exchangeRate) }
         writer.raw("payment", payment.json)
         if let cancellation { writer.raw("cancellation", cancellation.json) }
+        if let refund { writer.money("refund", refund) }
         writer.string("cancellationPolicy", cancellationPolicy)
         writer.bool("instantBook", instantBook)
         if let holdExpiresAt { writer.string("holdExpiresAt", holdExpiresAt) }

@@ -158,6 +158,12 @@ public final class BookingService: Sendable {
         guard let authorized = await payment(booking.id) else { throw Problem.notFound("No payment for this booking.") }
         do {
             _ = try await gateway.capture(authorized.reference, amount: nil, idempotencyKey: "cap:\(booking.id)")
+        } catch .unavailable(let reason) {
+            // The capture's outcome is unknown: the booking stays as it was. Accepting again repeats
+            // the capture under the same key (the provider replays it), and reconciliation records a
+            // capture that did go through.
+            logger.error("payment capture's outcome unknown", metadata: ["booking": "\(booking.id)", "error": "\(reason)"])
+            throw Problem.unavailable("The payment provider did not answer; nothing changed. Try again.", retryAfter: 5)
         } catch {
             try? await cancel(booking, by: .system, reason: "payment capture failed", refund: 0)
             throw Problem.paymentFailed("The payment could not be captured; the nights were released.")
@@ -240,6 +246,10 @@ public final class BookingService: Sendable {
         return try await serial.run(booking.id) {
             let booking = try await hosted(id, by: principal)
             guard booking.status == .pending, !booking.instantBook else { throw Self.notPendingRequest(booking) }
+            // Lapsed, though the scheduler has not canceled it yet: the guest was told a day.
+            guard booking.holdExpiresAt > now else {
+                throw Problem(.conflict, code: "request_expired", title: "Conflict", detail: "The request lapsed at \(booking.holdExpiresAt); the guest's nights are no longer held for it.")
+            }
             guard await payment(id)?.status == .authorized else {
                 throw Problem(.conflict, code: "payment_pending", title: "Conflict", detail: "The guest has not paid yet.")
             }
@@ -297,11 +307,18 @@ public final class BookingService: Sendable {
         return try await booked(id)
     }
 
-    /// Releases the nights with the cancel event, then settles the money (`settle`).
+    /// Releases the nights with the cancel event, then settles the money (`settle`). Once the event
+    /// is recorded the booking is canceled, whatever the provider does: a settlement that fails
+    /// (the provider refused or did not answer) is logged and left to the scheduler, which retries
+    /// it after a backoff (`runDueTransitions`), so the caller is not told the cancellation failed.
     func cancel(_ booking: BookingRecord, by party: BookingParty, reason: String, refund: Int64) async throws {
         try await listings.execute(.cancelBooking(id: booking.id, BookingCancellation(by: party, at: now, reason: reason, refund: refund)), on: booking.listingID)
         guard let canceled = await self.booking(booking.id) else { return }
-        try await settle(canceled)
+        do {
+            try await settle(canceled)
+        } catch {
+            logger.warning("a canceled booking's money is not settled yet; the scheduler retries", metadata: ["booking": "\(booking.id)", "error": "\(error)"])
+        }
     }
 
     /// Makes a canceled booking's money match its cancellation: voids an authorization, pays the
@@ -608,7 +625,14 @@ public final class BookingService: Sendable {
                 try await serial.run(booking.id) {
                     // A crash may have left it paid (or authorized at the provider alone): that is
                     // finished first. Accepted, canceled or extended meanwhile: nothing to expire.
-                    _ = try await reconcile(booking.id)
+                    // A provider that cannot be asked does not keep the nights: what the ledger knows
+                    // to be paid was confirmed above without asking, and whatever the provider holds
+                    // unrecorded is given back by the cancellation's settlement, retried until it answers.
+                    do {
+                        _ = try await reconcile(booking.id)
+                    } catch let error as GatewayError {
+                        logger.warning("the provider could not be asked about a lapsed hold; it lapses", metadata: ["booking": "\(booking.id)", "error": "\(error)"])
+                    }
                     guard let fresh = await self.booking(booking.id), fresh.status == .pending, fresh.holdExpiresAt <= moment else { return }
                     try await listings.execute(.expireBooking(id: booking.id), on: booking.listingID)
                     expired += 1

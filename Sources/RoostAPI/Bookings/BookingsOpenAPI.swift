@@ -113,6 +113,7 @@ enum BookingsOpenAPI {
                             "cancellation": { "type": "object", "required": ["by", "at", "reason", "refund"],
                               "properties": { "by": { "enum": ["guest", "host", "admin", "system"] }, "at": { "type": "string", "format": "date-time" },
                                               "reason": { "type": "string" }, "refund": { "$ref": "#/components/schemas/Money" } } },
+                            "refund": { "$ref": "#/components/schemas/Money", "description": "a canceled booking's refund (its cancellation's)" },
                             "cancellationPolicy": { "enum": ["flexible", "moderate", "strict"] }, "instantBook": { "type": "boolean" },
                             "holdExpiresAt": { "type": ["string", "null"], "format": "date-time" },
                             "createdAt": { "type": "string", "format": "date-time" }, "updatedAt": { "type": "string", "format": "date-time" } } },

@@ -18,7 +18,9 @@ import RoostIntegrations
 /// | the ledger's capture | captured | captured | confirms |
 /// | the ledger's authorization (request to book) | authorized | authorized | gives the host their 24 hours |
 ///
-/// A booking whose nights can no longer be confirmed is canceled with its money given back.
+/// What the ledger has already settled (captured, voided) is finished without asking the provider,
+/// so an unreachable provider does not hold those bookings up. A booking whose nights can no
+/// longer be confirmed is canceled with its money given back.
 extension BookingService {
     /// Reconciles every pending booking: at start, before the scheduler's first run.
     @discardableResult
@@ -44,8 +46,21 @@ extension BookingService {
             return false
         }
         guard booking.status == .pending else { return false }
-        var provider = try await gateway.payment(forIdempotencyKey: "auth:\(id)")
         var payment = await payment(id)
+        // What the ledger has settled needs no provider (which may be unreachable).
+        switch payment?.status {
+        case .captured?:
+            try await confirmPaid(booking)
+            logger.notice("reconciled a booking with its ledger", metadata: ["booking": "\(id)"])
+            return true
+        case .voided?:
+            try await cancel(booking, by: .system, reason: "payment voided", refund: 0)
+            logger.notice("reconciled a booking with its ledger", metadata: ["booking": "\(id)"])
+            return true
+        case .authorized?, nil:
+            break
+        }
+        var provider = try await gateway.payment(forIdempotencyKey: "auth:\(id)")
         if payment == nil, let approved = provider, approved.status == .requiresAuthorization {
             // The guest approved the payment at the provider (PayPal): the server authorizes it.
             let gateway = gateway
@@ -90,10 +105,6 @@ extension BookingService {
             // The provider dropped the authorization (it lapsed there): the booking cannot be paid.
             try await ledger.shard(for: id).execute(.void(payment: id), now: now)
             try await cancel(booking, by: .system, reason: "payment authorization lapsed", refund: 0)
-        case (.captured, _):
-            try await confirmPaid(booking)
-        case (.voided, _):
-            try await cancel(booking, by: .system, reason: "payment voided", refund: 0)
         default:
             return changed
         }

@@ -1,0 +1,185 @@
+import Foundation
+import HTTPTypes
+import RoostDomain
+import RoostEngine
+import RoostIntegrations
+import RoostTestSupport
+import Synchronization
+import Testing
+
+@testable import RoostAPI
+
+/// What the booking workflow does when the payment provider refuses or cannot be reached part of
+/// the way through: nothing the guest or host was told is undone, nothing is half-applied, and
+/// whatever is left over is finished once the provider answers again.
+@Suite struct ProviderTroubleTests {
+    let guest = Principal(userID: "usr_guest", role: .guest, sessionID: "s")
+    let host = Principal(userID: "usr_host", role: .host, sessionID: "s")
+
+    /// A provider that is down (every call `.unavailable`) while `down` is set, and the sandbox otherwise.
+    final class Outage: Sendable {
+        private let state = Mutex(false)
+        var down: Bool {
+            get { state.withLock { $0 } }
+            set { state.withLock { $0 = newValue } }
+        }
+    }
+
+    func outageBookings(_ services: RoostServices, _ engine: Engine, _ clock: MovableClock, _ outage: Outage, lost: Set<ProxyGateway.Call> = []) -> BookingService {
+        bookings(services, engine, clock, gateway: ProxyGateway(inner: services.bookings.gateway, lost: lost) { _ throws(GatewayError) in
+            if outage.down { throw .unavailable("the provider is down") }
+        })
+    }
+
+    /// A request to book on a fresh Singapore listing, authorized and waiting for its host.
+    func request(_ bookings: BookingService, _ services: RoostServices, _ clock: MovableClock) async throws -> BookingRecord {
+        let listing = try await services.listings.create(hostID: host.userID, details: singaporeLoft(instantBook: false))
+        let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
+        let booked = try await bookings.create(
+            guestID: guest.userID, .init(listingID: listing.id, stay: today.advanced(by: 5)..<today.advanced(by: 8), guests: 2, currency: nil, paymentMethod: "pm_card_visa"),
+            rates: PricingRates()
+        )
+        #expect(booked.booking.status == .pending && booked.payment?.status == .authorized)
+        return booked.booking
+    }
+
+    @Test func anAcceptWhoseCaptureGoesUnansweredLeavesTheRequestPendingAndCanBeRepeated() async throws {
+        try await withServices { services, engine, clock in
+            let outage = Outage()
+            let bookings = outageBookings(services, engine, clock, outage)
+            let booking = try await request(bookings, services, clock)
+
+            outage.down = true
+            await #expect {
+                _ = try await bookings.accept(booking.id, by: host)
+            } throws: { error in
+                (error as? Problem)?.status == .serviceUnavailable
+            }
+            #expect(await bookings.booking(booking.id)?.status == .pending, "not canceled: the capture's outcome is unknown")
+            #expect(await bookings.payment(booking.id)?.status == .authorized)
+
+            outage.down = false
+            let accepted = try await bookings.accept(booking.id, by: host)
+            #expect(accepted.booking.status == .confirmed && accepted.payment?.status == .captured)
+            let provider = try #require(try await bookings.gateway.payment(forIdempotencyKey: "auth:\(booking.id)"))
+            #expect(provider.status == .succeeded && provider.amountCaptured == booking.charge.total)
+            #expect(await ledgerViolations(engine) == [])
+        }
+    }
+
+    /// The provider captured, but its answer was lost: the host is told to try again, and
+    /// reconciliation (or the host's retry) records the capture that did happen.
+    @Test func aCaptureWhoseAnswerWasLostIsRecordedByReconciliation() async throws {
+        try await withServices { services, engine, clock in
+            let lossy = outageBookings(services, engine, clock, Outage(), lost: [.capture])
+            let booking = try await request(lossy, services, clock)
+            await #expect(throws: Problem.self) { _ = try await lossy.accept(booking.id, by: host) }
+            #expect(await services.bookings.booking(booking.id)?.status == .pending)
+
+            #expect(await services.bookings.reconcilePending() == 1)
+            #expect(await services.bookings.booking(booking.id)?.status == .confirmed)
+            #expect(await services.bookings.payment(booking.id)?.status == .captured)
+            #expect(await ledgerViolations(engine) == [])
+        }
+    }
+
+    @Test func aRequestPastItsHostsDayCannotBeAcceptedEvenBeforeTheSchedulerCancelsIt() async throws {
+        try await withServices { services, engine, clock in
+            let bookings = services.bookings
+            let booking = try await request(bookings, services, clock)
+            clock.advance(by: BookingService.hostHold)
+            await #expect {
+                _ = try await bookings.accept(booking.id, by: host)
+            } throws: { error in
+                (error as? Problem).map { $0.status == .conflict && $0.code == "request_expired" } ?? false
+            }
+            #expect(await bookings.payment(booking.id)?.status == .authorized, "nothing was captured")
+
+            #expect(await bookings.expireLapsedHolds() == 1)
+            #expect(await bookings.booking(booking.id)?.status == .canceled)
+            #expect(await bookings.payment(booking.id)?.status == .voided)
+            #expect(await ledgerViolations(engine) == [])
+        }
+    }
+
+    /// A guest cancels while the provider is down: the cancellation stands (the nights are free at
+    /// once) and its refund is paid by the scheduler once the provider answers.
+    @Test func aCancellationStandsWhenItsRefundCannotBeSentAndTheSchedulerSendsItLater() async throws {
+        try await withServices { services, engine, clock in
+            let outage = Outage()
+            let bookings = outageBookings(services, engine, clock, outage)
+            let listing = try await services.listings.create(hostID: host.userID, details: singaporeLoft(instantBook: true))
+            let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
+            let booked = try await bookings.create(
+                guestID: guest.userID, .init(listingID: listing.id, stay: today.advanced(by: 10)..<today.advanced(by: 12), guests: 2, currency: nil, paymentMethod: "pm_card_visa"),
+                rates: PricingRates()
+            )
+            let total = booked.booking.charge.total
+
+            outage.down = true
+            let canceled = try await bookings.cancel(booked.booking.id, by: guest, reason: "plans changed")
+            #expect(canceled.booking.status == .canceled && canceled.booking.cancellation?.refund == total, "flexible, ten days ahead: in full")
+            #expect(canceled.payment?.refundedCharged == 0, "not sent yet")
+
+            #expect(await bookings.runDueTransitions() == (0, 0))
+            #expect(await bookings.payment(booked.booking.id)?.refundedCharged == 0, "still down: retried after a backoff")
+
+            outage.down = false
+            clock.advance(by: BookingService.backoff(after: 0))
+            _ = await bookings.runDueTransitions()
+            #expect(await bookings.payment(booked.booking.id)?.refundedCharged == total)
+            let provider = try #require(try await bookings.gateway.payment(forIdempotencyKey: "auth:\(booked.booking.id)"))
+            #expect(provider.amountRefunded == total)
+            #expect(await ledgerViolations(engine) == [])
+        }
+    }
+
+    /// A lapsed hold whose provider cannot be asked still lapses: the nights go back, and whatever
+    /// the provider turns out to hold is given back once it answers.
+    @Test func aHoldLapsesWhileTheProviderIsDownAndItsPaymentIsReleasedLater() async throws {
+        try await withServices { services, engine, clock in
+            let outage = Outage()
+            let bookings = outageBookings(services, engine, clock, outage)
+            let listing = try await services.listings.create(hostID: host.userID, details: singaporeLoft(instantBook: true))
+            let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
+            // Paying in the browser: held for 15 minutes while the guest confirms with the provider.
+            let waiting = try await bookings.create(
+                guestID: guest.userID, .init(listingID: listing.id, stay: today.advanced(by: 3)..<today.advanced(by: 5), guests: 1, currency: nil, paymentMethod: nil),
+                rates: PricingRates()
+            )
+            #expect(waiting.booking.status == .pending && waiting.clientSecret != nil)
+
+            outage.down = true
+            clock.advance(by: BookingService.paymentHold)
+            #expect(await bookings.expireLapsedHolds() == 1)
+            #expect(await bookings.booking(waiting.booking.id)?.status == .canceled)
+            #expect(await services.listings.listing(listing.id)?.calendar.isFree(today.advanced(by: 3)..<today.advanced(by: 5)) == true, "the nights are free again")
+
+            outage.down = false
+            clock.advance(by: BookingService.backoff(after: 0))
+            _ = await bookings.runDueTransitions()
+            let provider = try #require(try await bookings.gateway.payment(forIdempotencyKey: "auth:\(waiting.booking.id)"))
+            #expect(provider.status == .canceled, "the payment the guest could still have confirmed is voided")
+            #expect(await ledgerViolations(engine) == [])
+        }
+    }
+
+    /// What the ledger already settled is finished without the provider: a booking left pending
+    /// after its capture was recorded is confirmed while the provider is down.
+    @Test func reconciliationConfirmsACaptureTheLedgerRecordedWithoutAskingTheProvider() async throws {
+        try await withServices { services, engine, clock in
+            let outage = Outage()
+            let bookings = outageBookings(services, engine, clock, outage)
+            let booking = try await request(bookings, services, clock)
+            let authorized = try #require(await bookings.payment(booking.id))
+            // The provider's capture and the ledger's record of it, then a crash before the booking was confirmed.
+            _ = try await bookings.gateway.capture(authorized.reference, amount: nil, idempotencyKey: "cap:\(booking.id)")
+            try await bookings.ledger.shard(for: booking.id).execute(.capture(payment: booking.id), now: bookings.now)
+
+            outage.down = true
+            #expect(await bookings.reconcilePending() == 1)
+            #expect(await bookings.booking(booking.id)?.status == .confirmed)
+            #expect(await ledgerViolations(engine) == [])
+        }
+    }
+}
