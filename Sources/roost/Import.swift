@@ -32,7 +32,7 @@ struct Import: AsyncParsableCommand {
             let started = ContinuousClock.now
             let (configuration, logger) = try loadConfiguration(dataDirectory: data.dataDirectory)
             let reference = try ReferenceData.load(from: try ReferenceData.locate(configured: configuration.referenceDirectory))
-            guard reference.currencies.currency(currency) != nil else { throw OperationFailed("--currency \(currency) is not a supported currency") }
+            guard reference.isSupported(currency) else { throw OperationFailed("--currency \(currency) is not a supported currency (one the FX table converts)") }
             guard TimeZone(identifier: timezone) != nil else { throw OperationFailed("--timezone \(timezone) is not an IANA time zone") }
 
             let listings = try InsideAirbnb.readListings(at: try file("listings.csv"), currency: currency, currencies: reference.currencies, amenities: reference.amenities)

@@ -88,7 +88,7 @@ struct BookingsTests {
         paused.status = .inactive
         var gone = listing("lst_d")
         gone.status = .deleted
-        let state = run([.changeNights(id: "lst_a", [.block(today.advanced(by: 20)..<today.advanced(by: 21))])], on: market([listing(), paused, gone])).0
+        let state = run([.changeNights(id: "lst_a", [.block(today.advanced(by: 20)..<today.advanced(by: 21))], currency: "SGD")], on: market([listing(), paused, gone])).0
         let short = listing(minNights: 3, maxNights: 5)
         let cases: [(BookingRecord, Listings.Rejection)] = [
             (booking("bkg_own", 10, 2, guest: "usr_host"), .ownListing),
@@ -156,7 +156,7 @@ struct BookingsTests {
     @Test func aListingWithAStayAheadCannotBeDeletedNorItsNightsUnblocked() {
         let held = run([.hold(booking("bkg_1", 10, 3), today: today)], on: market()).0
         let (_, outcomes) = run([
-            .changeNights(id: "lst_a", [.unblock(today.advanced(by: 11)..<today.advanced(by: 12))]),
+            .changeNights(id: "lst_a", [.unblock(today.advanced(by: 11)..<today.advanced(by: 12))], currency: "SGD"),
             .delete(id: "lst_a", today: today),
         ], on: held)
         #expect(outcomes.map(rejection) == [.nightsBooked, .hasUpcomingBookings])

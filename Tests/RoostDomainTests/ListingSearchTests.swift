@@ -387,6 +387,18 @@ struct ListingSearchTests {
         #expect(TextKey.make("Łódź") == "lodz")
         #expect(TextKey.make("Sa\u{0303}o Paulo") == "sao paulo", "decomposed accents too")
         #expect(TextKey.make("東京") == "東京")
+        // Beyond Latin Extended-A, by the letters' names.
+        #expect(TextKey.make("Timișoara") == "timisoara")
+        #expect(TextKey.make("TIMIȘOARA") == "timisoara")
+        #expect(TextKey.make("Đà Nẵng") == "da nang")
+        #expect(TextKey.make("Hạ Long") == "ha long")
+        #expect(TextKey.make("Ǹgǒng") == "ngong")
+        #expect(TextKey.make("Ha\u{1DC4}noi") == "hanoi", "a mark from the supplementary block")
+        // Other scripts keep their own signs: a Devanagari vowel sign and a Thai tone mark are no accents.
+        #expect(TextKey.make("दिल्ली") == "दिल्ली")
+        #expect(TextKey.make("เชียงใหม่") == "เชียงใหม่")
+        // A Latin letter that is no letter with marks is kept.
+        #expect(TextKey.make("ʒ") == "ʒ")
     }
 }
 

@@ -34,8 +34,8 @@ struct ListingsTests {
     @Test func createUpdateAndSoftDelete() {
         let (state, outcomes) = run([
             .create(record()), .create(record()),
-            .update(id: "lst_a", details(title: "Loft"), over: details()), .update(id: "lst_a", details(title: "Loft"), over: details(title: "Loft")),
-            .delete(id: "lst_a", today: day), .update(id: "lst_a", details(), over: details(title: "Loft")), .setStatus(id: "lst_zzz", .inactive),
+            .update(id: "lst_a", details(title: "Loft"), over: details(), today: day), .update(id: "lst_a", details(title: "Loft"), over: details(title: "Loft"), today: day),
+            .delete(id: "lst_a", today: day), .update(id: "lst_a", details(), over: details(title: "Loft"), today: day), .setStatus(id: "lst_zzz", .inactive),
         ])
         #expect(outcomes[1] == .failure(.listingExists))
         #expect(outcomes[3] == .success([]), "an update that changes nothing records nothing")
@@ -49,8 +49,8 @@ struct ListingsTests {
     @Test func anEditOverDetailsThatChangedMeanwhileIsRefused() {
         let (state, outcomes) = run([
             .create(record()),
-            .update(id: "lst_a", details(title: "Loft"), over: details()),
-            .update(id: "lst_a", details(title: "Barn"), over: details()),
+            .update(id: "lst_a", details(title: "Loft"), over: details(), today: day),
+            .update(id: "lst_a", details(title: "Barn"), over: details(), today: day),
         ])
         #expect(outcomes[2] == .failure(.editedMeanwhile))
         #expect(state.listings["lst_a"]?.details.title == "Loft")
@@ -60,14 +60,42 @@ struct ListingsTests {
         let stay = day..<day.advanced(by: 3)
         let (state, _) = run([
             .create(record()),
-            .changeNights(id: "lst_a", [.block(stay), .price(day.advanced(by: 5)..<day.advanced(by: 7), 22_000)]),
-            .changeNights(id: "lst_a", [.unblock(day..<day.advanced(by: 1)), .price(day.advanced(by: 6)..<day.advanced(by: 7), nil)]),
+            .changeNights(id: "lst_a", [.block(stay), .price(day.advanced(by: 5)..<day.advanced(by: 7), 22_000)], currency: "SGD"),
+            .changeNights(id: "lst_a", [.unblock(day..<day.advanced(by: 1)), .price(day.advanced(by: 6)..<day.advanced(by: 7), nil)], currency: "SGD"),
         ])
         let listing = state.listings["lst_a"]!
         #expect(listing.calendar.isFree(day..<day.advanced(by: 1)))
         #expect(!listing.calendar.isFree(day.advanced(by: 1)..<day.advanced(by: 2)))
         #expect(listing.price(of: day.advanced(by: 5)) == 22_000)
         #expect(listing.price(of: day.advanced(by: 6)) == 15_000)
+    }
+
+    /// Amounts are in the listing's currency: it cannot change while some are set for nights ahead,
+    /// and amounts checked against another currency than the listing's now are refused.
+    @Test func theCurrencyAndTheAmountsInItChangeTogether() {
+        var usd = details()
+        usd.currency = "USD"
+        let weekend = ListingPricing(weekendPrice: 19_000)
+        let (state, outcomes) = run([
+            .create(record()),
+            .changeNights(id: "lst_a", [.price(day.advanced(by: 5)..<day.advanced(by: 6), 22_000)], currency: "SGD"),
+            .update(id: "lst_a", usd, over: details(), today: day),  // a per-night price ahead
+            .update(id: "lst_a", usd, over: details(), today: day.advanced(by: 6)),  // only behind: fine
+            .setPricing(id: "lst_a", weekend, currency: "SGD"),  // checked against SGD: USD now
+            .changeNights(id: "lst_a", [.price(day.advanced(by: 8)..<day.advanced(by: 9), 22_000)], currency: "SGD"),
+            .changeNights(id: "lst_a", [.block(day.advanced(by: 8)..<day.advanced(by: 9))], currency: "SGD"),  // no amounts
+            .setPricing(id: "lst_a", weekend, currency: "USD"),
+            .update(id: "lst_a", details(), over: usd, today: day.advanced(by: 6)),  // the weekend price
+        ])
+        #expect(outcomes[2] == .failure(.pricedIn(currency: "SGD")))
+        #expect((try? outcomes[3].get())?.count == 1)
+        #expect(outcomes[4] == .failure(.editedMeanwhile))
+        #expect(outcomes[5] == .failure(.editedMeanwhile))
+        #expect((try? outcomes[6].get())?.count == 1)
+        #expect((try? outcomes[7].get())?.count == 1)
+        #expect(outcomes[8] == .failure(.pricedIn(currency: "USD")))
+        let listing = state.listings["lst_a"]!
+        #expect(listing.details.currency == "USD" && listing.pricing.weekendPrice == 19_000 && listing.priceOverrides[day.advanced(by: 8)] == nil)
     }
 
     @Test func bookedNightsGuardDeleteAndUnblock() {
@@ -77,7 +105,7 @@ struct ListingsTests {
         start.listings[booked.id] = booked
         let (_, outcomes) = run([
             .delete(id: "lst_a", today: day),
-            .changeNights(id: "lst_a", [.unblock(day.advanced(by: 11)..<day.advanced(by: 13))]),
+            .changeNights(id: "lst_a", [.unblock(day.advanced(by: 11)..<day.advanced(by: 13))], currency: "SGD"),
             .delete(id: "lst_a", today: day.advanced(by: 12)),
         ], from: start)
         #expect(outcomes[0] == .failure(.hasUpcomingBookings))

@@ -4,9 +4,12 @@ parameter, compared with a brute-force filter over the same listings."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 import random
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -155,6 +158,27 @@ def test_amenities_and_currencies(market):
     assert len(amenities) >= 40 and {"code": "wifi"}.items() <= next(a for a in amenities if a["code"] == "wifi").items()
     currencies = {c["code"]: c["exponent"] for c in server.get("/v1/currencies").json()}
     assert (currencies["USD"], currencies["JPY"], currencies["BHD"]) == (2, 0, 3)
+    # Supported means convertible: exactly the catalogue's currencies the shipped FX table has a rate for.
+    data = Path(__file__).resolve().parents[2] / "data"
+    fx = json.loads((data / "fx-rates.json").read_text())
+    catalogue = json.loads((data / "currencies.json").read_text())
+    catalogue = catalogue if isinstance(catalogue, list) else catalogue["currencies"]
+    convertible = {c["code"] for c in catalogue if c["code"] in fx["rates"] or c["code"] == fx["base"]}
+    assert set(currencies) == convertible and "AFN" not in currencies
+
+
+def test_a_listing_cannot_be_priced_in_a_currency_that_cannot_be_converted(market):
+    server, host, _, _ = market
+    response = server.request("POST", "/v1/listings", json=listing_body(pricePerNight={"amount": 150_000, "currency": "AFN"},
+                                                                        cleaningFee={"amount": 0, "currency": "AFN"}), headers=bearer(host))
+    problem = assert_problem(response, 422, "validation_failed")
+    assert "pricePerNight.currency" in [error["field"] for error in problem["errors"]], problem
+    listing = create(server, host)
+    response = server.request("PATCH", f"/v1/listings/{listing['id']}", json={"pricePerNight": {"amount": 150_000, "currency": "AFN"},
+                                                                              "cleaningFee": {"amount": 0, "currency": "AFN"}}, headers=bearer(host))
+    assert_problem(response, 422, "validation_failed")
+    assert server.get(f"/v1/listings/{listing['id']}").json()["pricePerNight"] == {"amount": 15000, "currency": "SGD"}
+    assert_problem(server.get("/v1/search/listings", params={"currency": "AFN"}), 422, "validation_failed")
 
 
 def test_host_and_admin_lists(run_cli, server_factory, data_dir):
@@ -369,6 +393,18 @@ def test_search_refuses_bad_parameters(market, params, field):
     server, _, _, _ = market
     problem = assert_problem(server.get("/v1/search/listings", params=params), 422, "validation_failed")
     assert field in [error["field"] for error in problem["errors"]], problem
+
+
+def test_a_cursor_whose_key_is_not_a_finite_number_is_refused(market):
+    server, host, _, _ = market
+    for _ in range(3):
+        create(server, host)
+    cursor = server.get("/v1/search/listings", params={"sort": "price_asc", "limit": 1}).json()["nextCursor"]
+    version, sort, _, last = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
+    for bits in (0x7FF8000000000000, 0x7FF0000000000000, 0xFFF0000000000000):  # NaN, +inf, -inf
+        forged = base64.urlsafe_b64encode(f"{version}|{sort}|{bits}|{last}".encode()).decode().rstrip("=")
+        problem = assert_problem(server.get("/v1/search/listings", params={"sort": "price_asc", "limit": 1, "cursor": forged}), 422, "validation_failed")
+        assert [error["field"] for error in problem["errors"]] == ["cursor"], problem
 
 
 def test_search_by_radius_bbox_distance_and_currency(market):

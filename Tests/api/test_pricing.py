@@ -81,6 +81,34 @@ def test_unknown_pricing_fields_are_refused(market):
     assert_problem(response, 422)
 
 
+def test_the_currency_cannot_change_under_prices_set_in_the_old_one(market):
+    server, host, _, _ = market
+    lid = create(server, host)["id"]
+    usd = {"pricePerNight": {"amount": 11_000, "currency": "USD"}, "cleaningFee": {"amount": 2_000, "currency": "USD"}}
+    night = dt.date.today() + dt.timedelta(days=30)
+    per_night = {"prices": [{"from": night.isoformat(), "to": (night + dt.timedelta(days=2)).isoformat(), "amount": 25_000}]}
+    weekend = {"weekendPrice": {"amount": 19_000, "currency": "SGD"}}
+
+    for name, set_prices, clear in (
+        ("weekend price", ("PUT", "pricing", weekend), ("PUT", "pricing", {})),
+        ("per-night prices", ("PUT", "availability", per_night), ("PUT", "availability", {"prices": [{**per_night["prices"][0], "amount": None}]})),
+    ):
+        method, path, body = set_prices
+        assert server.request(method, f"/v1/listings/{lid}/{path}", json=body, headers=bearer(host)).status_code == 200, name
+        refused = server.request("PATCH", f"/v1/listings/{lid}", json=usd, headers=bearer(host))
+        problem = assert_problem(refused, 422, "validation_failed")
+        assert [error["field"] for error in problem["errors"]] == ["pricePerNight.currency"], (name, problem)
+        assert server.get(f"/v1/listings/{lid}").json()["pricePerNight"] == {"amount": 15_000, "currency": "SGD"}, "nothing changed"
+        method, path, body = clear
+        assert server.request(method, f"/v1/listings/{lid}/{path}", json=body, headers=bearer(host)).status_code == 200, name
+
+    # With neither left, it changes; a weekend price in the old currency is then refused as such.
+    changed = server.request("PATCH", f"/v1/listings/{lid}", json=usd, headers=bearer(host))
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["pricePerNight"] == {"amount": 11_000, "currency": "USD"}
+    assert_problem(server.request("PUT", f"/v1/listings/{lid}/pricing", json=weekend, headers=bearer(host)), 422)
+
+
 def test_a_quote_prices_every_line(market):
     server, host, _, _ = market
     listing = create(server, host, pricePerNight={"amount": 15_001, "currency": "SGD"}, cleaningFee={"amount": 3_333, "currency": "SGD"})
@@ -109,6 +137,11 @@ def test_a_quote_prices_every_line(market):
         assert [night["date"] for night in body["nightlyPrices"]][0] == start.isoformat()
         assert body["nights"] == length and body["guests"] == 2 and body["available"] is True and "exchange" not in body
         assert (body["price"]["discount"]["amount"] > 0) == (length >= 7), "the weekly discount starts at 7 nights"
+
+    # The calendar shows each night at the price a quote charges for it (weekend price included).
+    response = server.get(f"/v1/listings/{lid}/availability", params={"from": start.isoformat(), "to": (start + dt.timedelta(days=7)).isoformat()})
+    assert response.status_code == 200, response.text
+    assert [day["price"]["amount"] for day in response.json()["days"]] == nights
 
 
 def test_a_quote_in_another_currency_still_adds_up(market):
@@ -155,6 +188,21 @@ def test_bad_quotes_are_refused_field_by_field(market, params, field):
     response = quote(server, lid, **params)
     assert_problem(response, 422)
     assert field in [error["field"] for error in response.json()["errors"]], response.text
+
+
+def test_a_stay_may_end_on_the_same_date_two_years_ahead(market):
+    server, host, _, _ = market
+    lid = create(server, host)["id"]  # in Singapore: its today is UTC+8's
+    today = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=8)).date()
+    try:
+        two_years = today.replace(year=today.year + 2)
+    except ValueError:  # 29 February
+        two_years = dt.date(today.year + 2, 3, 1)
+    response = quote(server, lid, checkIn=(two_years - dt.timedelta(days=3)).isoformat(), checkOut=two_years.isoformat())
+    assert response.status_code == 200, response.text
+    assert response.json()["available"] is True
+    past = today + dt.timedelta(days=732)
+    assert_problem(quote(server, lid, checkIn=(past - dt.timedelta(days=3)).isoformat(), checkOut=past.isoformat()), 422)
 
 
 def test_min_nights_and_unknown_listings(market):

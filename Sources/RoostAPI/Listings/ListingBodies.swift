@@ -121,7 +121,10 @@ public enum ListingRules {
         let price = required(body.pricePerNight, base.map { MoneyBody(amount: $0.pricePerNight, currency: $0.currency) }, "pricePerNight")
         let currency = price?.currency ?? ""
         if price != nil {
-            if reference.currencies.currency(currency) == nil { errors.append(.init(field: "pricePerNight.currency", message: "is not a supported currency")) }
+            // A listing kept from before its currency stopped being supported may still be edited otherwise.
+            if !reference.isSupported(currency), body.pricePerNight != nil || base == nil {
+                errors.append(.init(field: "pricePerNight.currency", message: "is not a supported currency (GET /v1/currencies)"))
+            }
             if let amount = price?.amount, !(1...priceMax).contains(amount) { errors.append(.init(field: "pricePerNight.amount", message: "must be greater than 0 (minor units)")) }
         }
         let cleaning = body.cleaningFee ?? base.map { MoneyBody(amount: $0.cleaningFee, currency: $0.currency) } ?? MoneyBody(amount: 0, currency: currency)

@@ -29,7 +29,7 @@ struct ListingRoutes {
         }
         router.get("v1/currencies") { _, _ -> EncodedJSON in
             struct Row: Encodable, Sendable { var code: String; var name: String; var exponent: Int }
-            return EncodedJSON(reference.currencies.currencies.map { Row(code: $0.code, name: $0.name, exponent: $0.exponent) })
+            return EncodedJSON(reference.supportedCurrencies.map { Row(code: $0.code, name: $0.name, exponent: $0.exponent) })
         }
         router.get("v1/search/listings", use: search)
         router.get("v1/listings/:id") { _, context -> EncodedJSON in
@@ -82,8 +82,9 @@ struct ListingRoutes {
         for attempt in 1...Self.editAttempts {
             let listing = try await service.managed(id, by: principal)
             let details = try ListingRules.details(from: body, over: listing.details, reference: reference).get()
+            let today = ListingService.today(in: listing.details.location.timeZone, now: service.clock())
             do {
-                try await service.execute(.update(id: id, details, over: listing.details), on: id)
+                try await service.execute(.update(id: id, details, over: listing.details, today: today), on: id)
                 break
             } catch let problem as Problem where problem.code == "edit_conflict" && attempt < Self.editAttempts {
                 // Someone else's edit landed first (so edits as a whole progress). Wait a random
@@ -167,7 +168,7 @@ struct ListingRoutes {
             return .price(nights, amount)
         }
         guard errors.isEmpty else { throw Problem.validation(errors) }
-        try await service.execute(.changeNights(id: id, changes), on: id)
+        try await service.execute(.changeNights(id: id, changes, currency: listing.details.currency), on: id)
         return try await availabilityBody(id: id, from: today, to: today.advanced(by: 60))
     }
 

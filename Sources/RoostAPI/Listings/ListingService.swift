@@ -23,8 +23,10 @@ public final class ListingService: Sendable {
         self.clock = clock
     }
 
-    /// How far ahead calendars reach: nights beyond are neither editable nor bookable.
-    static let horizonDays = 730
+    /// How far ahead calendars reach: nights beyond are neither editable nor bookable. Two years
+    /// and a day, so that a stay can end on the same date two years ahead even with a leap day
+    /// between (from 2026-11-26, 2028-11-26 is 731 days on).
+    static let horizonDays = 731
 
     /// Today on the listing's own calendar: the day of the instant moved by the zone's offset from
     /// UTC at that instant (days since the epoch, by arithmetic: a search and a booking each ask,
@@ -81,6 +83,11 @@ public final class ListingService: Sendable {
             case .holdNotExpired:
                 throw Problem(.conflict, code: "hold_not_expired", title: "Conflict", detail: "The booking's hold has not lapsed.")
             case .stayNotOver: throw Problem(.conflict, code: "stay_not_over", title: "Conflict", detail: "The stay has not ended.")
+            case let .pricedIn(currency):
+                throw Problem.validation([.init(
+                    field: "pricePerNight.currency",
+                    message: "cannot change while a weekend price or per-night prices in \(currency) are set for nights ahead; clear them first"
+                )])
             case .editedMeanwhile:
                 throw Problem(.conflict, code: "edit_conflict", title: "Conflict", detail: "The listing kept changing while this edit was applied; send it again.")
             }

@@ -53,7 +53,7 @@ extension ListingRoutes {
             monthlyDiscountBasisPoints: basisPoints(body.monthlyDiscountPercent, "monthlyDiscountPercent")
         )
         guard errors.isEmpty else { throw Problem.validation(errors) }
-        try await service.execute(.setPricing(id: id, pricing), on: id)
+        try await service.execute(.setPricing(id: id, pricing, currency: listing.details.currency), on: id)
         guard let updated = await service.listing(id) else { throw Problem.notFound("No such listing.") }
         return EncodedJSON(PricingJSON(updated))
     }

@@ -93,6 +93,18 @@ public struct ReferenceData: Sendable {
 
     /// Factors converting one minor unit of each currency into minor units of `target`.
     public func priceFactors(into target: String) -> [String: Double]? { fx.priceFactors(into: target, currencies: currencies) }
+
+    /// Whether listings may be priced, and guests pay, in `code`: a catalogue currency (its minor
+    /// units known) the FX table converts. Anything else could not be searched with `currency=`
+    /// or paid for in another currency. (A new FX table keeps every rate of the one before, so
+    /// the set only grows.)
+    public func isSupported(_ code: String) -> Bool { currencies.exponent(of: code) != nil && fx.rates[code] != nil }
+
+    /// The supported currencies (`isSupported`), in the catalogue's order.
+    public var supportedCurrencies: [Currency] {
+        let rates = fx.rates
+        return currencies.currencies.filter { rates[$0.code] != nil }
+    }
 }
 
 /// One dated FX table: units of each currency per one unit of `base`.

@@ -145,6 +145,9 @@ enum SearchCursor {
         guard let bytes = Base64URL.decode(text), let decoded = String(bytes: bytes, encoding: .utf8) else { return nil }
         let parts = decoded.split(separator: "|", maxSplits: 3, omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == "s1", parts[1] == sort.rawValue, let bits = UInt64(parts[2]), Identifiers.isValid(parts[3]) else { return nil }
-        return SearchKey(primary: Double(bitPattern: bits), id: String(parts[3]))
+        // We only write finite keys; a NaN would compare false both ways and restart the listing.
+        let primary = Double(bitPattern: bits)
+        guard primary.isFinite else { return nil }
+        return SearchKey(primary: primary, id: String(parts[3]))
     }
 }

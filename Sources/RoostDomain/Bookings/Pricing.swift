@@ -75,13 +75,10 @@ public struct PriceQuote: Hashable, Sendable {
     /// What the host is paid: nights and cleaning, less the host fee.
     public var hostPayout: Int64 { nightly + cleaningFee - hostFee }
 
-    /// Prices `stay` at `listing` under `rates`. Nights price as: the night's override, else the
-    /// weekend price on Friday and Saturday nights when set, else the nightly price.
+    /// Prices `stay` at `listing` under `rates`, each night at `ListingRecord.price(of:)`.
     public static func make(_ listing: ListingRecord, stay: Range<CalendarDay>, rates: PricingRates) -> PriceQuote {
         let details = listing.details, pricing = listing.pricing
-        let nights = stay.map { night in
-            listing.priceOverrides[night] ?? (night.isWeekendNight ? pricing.weekendPrice : nil) ?? details.pricePerNight
-        }
+        let nights = stay.map(listing.price(of:))
         let nightsTotal = nights.reduce(0, +)
         let discountRate = nights.count >= 28 && pricing.monthlyDiscountBasisPoints > 0
             ? pricing.monthlyDiscountBasisPoints : nights.count >= 7 ? pricing.weeklyDiscountBasisPoints : 0

@@ -148,6 +148,15 @@ public struct ListingRecord: Hashable, Sendable {
         self.pricing = .none
     }
 
-    /// The price of one night: its override, else the nightly price.
-    public func price(of night: CalendarDay) -> Int64 { priceOverrides[night] ?? details.pricePerNight }
+    /// Whether amounts in the listing's currency are set for any night from `day` on: a weekend
+    /// price (it applies to every weekend ahead) or a per-night price.
+    public func hasPrices(from day: CalendarDay) -> Bool {
+        pricing.weekendPrice != nil || priceOverrides.keys.contains { $0 >= day }
+    }
+
+    /// The price of one night: its override, else the weekend price on Friday and Saturday nights
+    /// when one is set, else the nightly price. The one rule for quotes and the calendar.
+    public func price(of night: CalendarDay) -> Int64 {
+        priceOverrides[night] ?? (night.isWeekendNight ? pricing.weekendPrice : nil) ?? details.pricePerNight
+    }
 }

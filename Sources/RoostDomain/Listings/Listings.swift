@@ -101,15 +101,20 @@ public enum Listings: Aggregate {
         case create(ListingRecord)
         /// New details, worked out from `over` (the details the editor read): refused with
         /// `editedMeanwhile` when the listing's details are no longer those, so two concurrent
-        /// partial edits cannot lose one another (the editor reads again and retries).
-        case update(id: String, ListingDetails, over: ListingDetails)
+        /// partial edits cannot lose one another (the editor reads again and retries). A new
+        /// currency is refused (`pricedIn`) while prices in the old one are set for nights from
+        /// `today` (the listing's) on: they would be read as amounts in the new one.
+        case update(id: String, ListingDetails, over: ListingDetails, today: CalendarDay)
         case setStatus(id: String, ListingStatus)
         /// The soft delete; refused while booked nights lie ahead of `today`.
         case delete(id: String, today: CalendarDay)
-        case changeNights(id: String, [NightChange])
+        /// Blocks, unblocks and prices nights; the prices are amounts in `currency`, the one the
+        /// editor checked them against: refused with `editedMeanwhile` if the listing's is another now.
+        case changeNights(id: String, [NightChange], currency: String)
         case addPhoto(id: String, ListingPhoto)
         case removePhoto(id: String, photoID: String)
-        case setPricing(id: String, ListingPricing)
+        /// The pricing rules; a weekend price is in `currency`, as `changeNights`' prices are.
+        case setPricing(id: String, ListingPricing, currency: String)
         /// Takes a stay's nights (the booking starts pending). Refused unless the listing is
         /// active, the guest is not its host, the stay starts on `today` (the listing's) or later,
         /// its length and guests are within the listing's limits, and every night is free.
@@ -167,6 +172,9 @@ public enum Listings: Aggregate {
         case stayNotOver
         /// The listing's details changed since the edit read them.
         case editedMeanwhile
+        /// The currency cannot change while a weekend price or per-night prices in `currency` (the
+        /// listing's) are set for nights ahead.
+        case pricedIn(currency: String)
     }
 
     public static let kind: UInt16 = 2
@@ -184,9 +192,12 @@ public enum Listings: Aggregate {
         case let .create(record):
             guard state.listings[record.id] == nil else { return .failure(.listingExists) }
             return .success([.created(record)])
-        case let .update(id, details, base):
+        case let .update(id, details, base, today):
             return live(id).flatMap { listing in
                 if listing.details != base { return .failure(.editedMeanwhile) }
+                if details.currency != listing.details.currency, listing.hasPrices(from: today) {
+                    return .failure(.pricedIn(currency: listing.details.currency))
+                }
                 return .success(listing.details == details ? [] : [.updated(id: id, details, at: now)])
             }
         case let .setStatus(id, status):
@@ -197,9 +208,10 @@ public enum Listings: Aggregate {
                 if listing.calendar.isAnySet(.booked, in: ahead) { return .failure(.hasUpcomingBookings) }
                 return .success([.statusChanged(id: id, .deleted, at: now)])
             }
-        case let .changeNights(id, changes):
+        case let .changeNights(id, changes, currency):
             return live(id).flatMap { listing in
                 for change in changes {
+                    if case .price(_, _?) = change, currency != listing.details.currency { return .failure(.editedMeanwhile) }
                     if case let .unblock(nights) = change, listing.calendar.isAnySet(.booked, in: nights) {
                         return .failure(.nightsBooked)
                     }
@@ -211,8 +223,11 @@ public enum Listings: Aggregate {
                 listing.photos.count >= photosMax
                     ? .failure(.tooManyPhotos(limit: photosMax)) : .success([.photoAdded(id: id, photo, at: now)])
             }
-        case let .setPricing(id, pricing):
-            return live(id).map { $0.pricing == pricing ? [] : [.pricingChanged(id: id, pricing, at: now)] }
+        case let .setPricing(id, pricing, currency):
+            return live(id).flatMap { listing in
+                if pricing.weekendPrice != nil, currency != listing.details.currency { return .failure(.editedMeanwhile) }
+                return .success(listing.pricing == pricing ? [] : [.pricingChanged(id: id, pricing, at: now)])
+            }
         case let .hold(booking, today):
             return decideHold(booking, today: today, state: state)
         case let .confirmBooking(id):
