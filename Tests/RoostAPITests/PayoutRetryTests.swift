@@ -72,6 +72,103 @@ import Testing
         }
     }
 
+    /// The provider refuses the payout to a closed account outright: nothing was paid under that
+    /// key, so once the host sets a working account the next attempt is a new payout (a new key)
+    /// to it, and the host is paid once. A refusal after an unanswered attempt does not move the
+    /// key: that attempt may have gone through.
+    @Test func aRefusedPayoutGoesToTheAccountTheHostFixesAndAnUnansweredOneStaysPut() async throws {
+        try await withServices { services, engine, clock in
+            let sandbox = try #require(services.bookings.gateway as? SandboxGateway)
+            let provider = PayoutProbe(inner: sandbox, closed: ["acct_closed"])
+            let bookings = bookings(services, engine, clock, gateway: provider)
+            let listing = try await services.listings.create(hostID: "usr_host", details: singaporeLoft(instantBook: true))
+            let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
+            var ids: [String] = []
+            for offset in [2, 5] {
+                let booked = try await bookings.create(
+                    guestID: "usr_guest", .init(listingID: listing.id, stay: today.advanced(by: offset)..<today.advanced(by: offset + 2), guests: 1, currency: nil, paymentMethod: "pm_card_visa"),
+                    rates: PricingRates()
+                )
+                ids.append(booked.booking.id)
+            }
+            let (refused, pinned) = (ids[0], ids[1])
+            _ = try await bookings.setPayoutAccount(host: "usr_host", account: "acct_closed")
+
+            // The first stay's payout is refused: its next key is new and it is pinned nowhere.
+            let firstCheckIn = try BookingService.checkInInstant(try #require(await bookings.booking(refused)), timeZone: "Asia/Singapore")
+            clock.move(to: Timestamp(millisecondsSinceEpoch: firstCheckIn.millisecondsSinceEpoch + 86_400_000))
+            #expect(await bookings.runDueTransitions().paidOut == 0)
+            var payment = try #require(await bookings.payment(refused))
+            #expect(payment.payoutRefusals == 1 && payment.payoutDestination == "" && payment.payoutKey == "payout:\(refused):1")
+            #expect(payment.payoutError.contains("account closed"))
+
+            _ = try await bookings.setPayoutAccount(host: "usr_host", account: "acct_open")
+            clock.advance(by: BookingService.backoff(after: 0))
+            #expect(await bookings.runDueTransitions().paidOut == 1)
+            payment = try #require(await bookings.payment(refused))
+            #expect(payment.paidOut)
+            #expect(await sandbox.allPayouts.map(\.destination) == ["acct_open"], "paid once, to the account that works")
+            #expect(provider.keys.withLock { $0 } == ["payout:\(refused)", "payout:\(refused):1"])
+
+            // The second stay: its first attempt goes unanswered (the provider may have paid), then the
+            // account is closed and the provider refuses the retry: key and destination stay.
+            _ = try await bookings.setPayoutAccount(host: "usr_host", account: "acct_flaky")
+            provider.answerLost.withLock { $0 = true }
+            let secondCheckIn = try BookingService.checkInInstant(try #require(await bookings.booking(pinned)), timeZone: "Asia/Singapore")
+            clock.move(to: Timestamp(millisecondsSinceEpoch: secondCheckIn.millisecondsSinceEpoch + 86_400_000))
+            #expect(await bookings.runDueTransitions().paidOut == 0)
+            provider.answerLost.withLock { $0 = false }
+            provider.closed.withLock { _ = $0.insert("acct_flaky") }
+            clock.advance(by: BookingService.backoff(after: 1))
+            #expect(await bookings.runDueTransitions().paidOut == 0)
+            payment = try #require(await bookings.payment(pinned))
+            #expect(payment.payoutRefusals == 0 && payment.payoutDestination == "acct_flaky" && payment.payoutKey == "payout:\(pinned)")
+            #expect(payment.payoutAttempts == 2)
+            #expect(await ledgerViolations(engine) == [])
+        }
+    }
+
+    /// The sandbox, with payouts to `closed` accounts refused (`.invalidState`, as a provider
+    /// refuses a closed account) and, while `answerLost`, payouts made but answered `.unavailable`.
+    final class PayoutProbe: PaymentGateway {
+        let inner: SandboxGateway
+        let closed: Mutex<Set<String>>
+        let answerLost = Mutex(false)
+        /// The idempotency key of every payout call, in order.
+        let keys = Mutex<[String]>([])
+
+        init(inner: SandboxGateway, closed: Set<String>) {
+            self.inner = inner
+            self.closed = Mutex(closed)
+        }
+
+        func payout(amount: Int64, currency: String, destination: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayout {
+            keys.withLock { $0.append(idempotencyKey) }
+            if closed.withLock({ $0.contains(destination) }) { throw .invalidState("account closed: \(destination)") }
+            let made = try await inner.payout(amount: amount, currency: currency, destination: destination, idempotencyKey: idempotencyKey)
+            if answerLost.withLock({ $0 }) { throw .unavailable("the answer was lost") }
+            return made
+        }
+        func authorize(amount: Int64, currency: String, paymentMethod: String?, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
+            try await inner.authorize(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: idempotencyKey)
+        }
+        func charge(amount: Int64, currency: String, paymentMethod: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
+            try await inner.charge(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: idempotencyKey)
+        }
+        func capture(_ payment: String, amount: Int64?, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
+            try await inner.capture(payment, amount: amount, idempotencyKey: idempotencyKey)
+        }
+        func void(_ payment: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
+            try await inner.void(payment, idempotencyKey: idempotencyKey)
+        }
+        func refund(_ payment: String, amount: Int64, idempotencyKey: String) async throws(GatewayError) -> GatewayRefund {
+            try await inner.refund(payment, amount: amount, idempotencyKey: idempotencyKey)
+        }
+        func payment(forIdempotencyKey key: String) async throws(GatewayError) -> GatewayPayment? {
+            try await inner.payment(forIdempotencyKey: key)
+        }
+    }
+
     /// A canceled booking whose refund the provider refuses is tried again by the scheduler after the
     /// same backoff as a payout (a minute, then two, …), not on every run, and refunded once in the end.
     @Test func aFailedCancellationRefundBacksOffUntilTheProviderTakesIt() async throws {

@@ -196,9 +196,11 @@ struct LedgerTests {
              .refund(payment: "p", refund: "r", amount: 100, charged: 100)], on: &state)
         var full = ByteWriter()
         Ledger.encode(state: state, into: &full)
+        let refusalSection = 1  // payout refusals
         let payoutSection = 1 + 1 + 8 + 1 + 1  // attempts, empty reason, retry time, empty destination; no payout accounts
         let firstSection = 8 + 8  // when authorized, refunded in the payment's currency
-        for (cut, authorizedAt) in [(payoutSection, t0), (payoutSection + firstSection, Timestamp(millisecondsSinceEpoch: 0))] {
+        let cuts = [(refusalSection, t0), (refusalSection + payoutSection, t0), (refusalSection + payoutSection + firstSection, Timestamp(millisecondsSinceEpoch: 0))]
+        for (cut, authorizedAt) in cuts {
             let old = try roundTrip({ $0.writeRaw(full.bytes.dropLast(cut)) }, { reader throws(DecodeError) in try Ledger.decodeState(from: &reader) })
             #expect(old.payments["p"]?.status == .captured && old.payments["p"]?.authorizedAt == authorizedAt)
             #expect(old.balances == state.balances && old.payoutAccounts.isEmpty)
@@ -219,20 +221,49 @@ struct LedgerTests {
         let later = Timestamp(millisecondsSinceEpoch: t0.millisecondsSinceEpoch + 60_000)
         run([.charge(payment: "p", currency: "USD", amount: 1_000, settlement: nil, reference: "pi_test"),
              .authorize(payment: "q", currency: "USD", amount: 1_000, settlement: nil, reference: "pi_test")], on: &state)
-        #expect(run([.payoutFailed(payment: "q", reason: "x", destination: "", retryAt: later)], on: &state) == [.paymentIs(.authorized)], "nothing taken, nothing to pay")
+        #expect(run([.payoutFailed(payment: "q", reason: "x", destination: "", retryAt: later, refused: false)], on: &state) == [.paymentIs(.authorized)], "nothing taken, nothing to pay")
         run([.release(payment: "p", host: "h", platformFees: 100, taxes: 0)], on: &state)
-        #expect(run([.payoutFailed(payment: "p", reason: "no payout account", destination: "", retryAt: later),
-                     .payoutFailed(payment: "p", reason: "provider down", destination: "acct_1", retryAt: later),
+        #expect(run([.payoutFailed(payment: "p", reason: "no payout account", destination: "", retryAt: later, refused: false),
+                     .payoutFailed(payment: "p", reason: "provider down", destination: "acct_1", retryAt: later, refused: false),
                      .setPayoutAccount(host: "h", account: "acct_1"), .setPayoutAccount(host: "h", account: "acct_1")], on: &state) == [nil, nil, nil, nil])
         #expect(state.payments["p"]?.payoutAttempts == 2 && state.payments["p"]?.payoutError == "provider down" && state.payments["p"]?.payoutRetryAt == later)
         #expect(state.payments["p"]?.payoutDestination == "acct_1", "the first attempt that reached the provider")
         #expect(state.payoutAccounts["h"] == Ledger.PayoutAccount(account: "acct_1", updatedAt: t0))
         run([.payout(payment: "p", host: "h")], on: &state)
-        #expect(run([.payoutFailed(payment: "p", reason: "late", destination: "acct_1", retryAt: later)], on: &state) == [.alreadyPaidOut])
+        #expect(run([.payoutFailed(payment: "p", reason: "late", destination: "acct_1", retryAt: later, refused: false)], on: &state) == [.alreadyPaidOut])
         #expect(try roundTrip(state: state, of: Ledger.self) == state)
-        for event: Ledger.Event in [.payoutFailed(payment: "p", reason: "é", destination: "acct_é", at: t0, retryAt: later), .payoutAccountSet(host: "h", .init(account: "acct_2", updatedAt: t0))] {
+        for event: Ledger.Event in [.payoutFailed(payment: "p", reason: "é", destination: "acct_é", at: t0, retryAt: later, refused: false),
+                                  .payoutFailed(payment: "p", reason: "no", destination: "acct_é", at: t0, retryAt: later, refused: true), .payoutAccountSet(host: "h", .init(account: "acct_2", updatedAt: t0))] {
             #expect(try roundTrip(event) == event)
         }
+    }
+
+    /// A refused payout attempt paid nothing under its key: the next one gets a new key and goes to
+    /// the host's account as it is then. An attempt left unanswered pins the key and destination.
+    @Test func aRefusedPayoutMovesToANewKeyAndAnUnansweredOneDoesNot() throws {
+        var state = Ledger.initialState()
+        let later = Timestamp(millisecondsSinceEpoch: t0.millisecondsSinceEpoch + 60_000)
+        run([.charge(payment: "p", currency: "USD", amount: 1_000, settlement: nil, reference: "pi_test"),
+             .release(payment: "p", host: "h", platformFees: 100, taxes: 0)], on: &state)
+        #expect(state.payments["p"]?.payoutKey == "payout:p")
+        run([.payoutFailed(payment: "p", reason: "account closed", destination: "acct_old", retryAt: later, refused: true)], on: &state)
+        #expect(state.payments["p"]?.payoutKey == "payout:p:1" && state.payments["p"]?.payoutDestination == "")
+        run([.payoutFailed(payment: "p", reason: "timeout", destination: "acct_new", retryAt: later, refused: false)], on: &state)
+        #expect(state.payments["p"]?.payoutKey == "payout:p:1" && state.payments["p"]?.payoutDestination == "acct_new")
+        #expect(state.payments["p"]?.payoutAttempts == 2 && state.payments["p"]?.payoutRefusals == 1)
+        #expect(try roundTrip(state: state, of: Ledger.self) == state)
+
+        // A refusal is written at version 2; a failure without one stays at version 1, as before.
+        func header(_ event: Ledger.Event) -> EventHeader? {
+            var writer = ByteWriter()
+            event.encode(into: &writer)
+            return writer.bytes.withUnsafeBytes { buffer in
+                var reader = ByteReader(buffer)
+                return try? EventHeader.read(from: &reader)
+            }
+        }
+        #expect(header(.payoutFailed(payment: "p", reason: "x", destination: "", at: t0, retryAt: later, refused: false))?.version == 1)
+        #expect(header(.payoutFailed(payment: "p", reason: "x", destination: "", at: t0, retryAt: later, refused: true))?.version == 2)
     }
 
     /// The checker finds what `decide` never lets through, when it is forced in by hand.

@@ -545,7 +545,7 @@ public final class BookingService: Sendable {
             // A retry goes where the first attempt went, whatever account the host has set since.
             let current = payment.payoutDestination.isEmpty ? await payoutAccount(host: booking.hostID)?.account : nil
             guard let destination = payment.payoutDestination.isEmpty ? current : payment.payoutDestination else {
-                try await payoutFailed(payment, reason: Self.noPayoutAccount, destination: "", retryIn: Self.payoutWaitForAccount)
+                try await payoutFailed(payment, reason: Self.noPayoutAccount, destination: "", retryIn: Self.payoutWaitForAccount, refused: false)
                 return false
             }
             if !payment.released {
@@ -559,12 +559,18 @@ public final class BookingService: Sendable {
             }
             guard earned > 0 else { return false }
             let failure = await Self.failure { () async throws(GatewayError) in
-                _ = try await gateway.payout(amount: earned, currency: booking.quote.currency, destination: destination, idempotencyKey: "payout:\(booking.id)")
+                _ = try await gateway.payout(amount: earned, currency: booking.quote.currency, destination: destination, idempotencyKey: payment.payoutKey)
             }
             if let failure {
-                logger.warning("payout failed; retried after a backoff", metadata: ["booking": "\(booking.id)", "error": "\(failure)"])
+                // A refusal with no unanswered attempt before it under this key paid nothing: the
+                // next attempt is a new payout (a new key) to the host's account as it is then, so
+                // a host who fixes their account is paid. After an unanswered attempt the key and
+                // destination stay, whatever the provider says, in case that one went through.
+                let refused = Self.refusedOutright(failure) && payment.payoutDestination.isEmpty
+                logger.warning("payout failed; retried after a backoff", metadata: ["booking": "\(booking.id)", "error": "\(failure)", "refused": "\(refused)"])
                 try await payoutFailed(
-                    payment, reason: "the provider refused or did not answer: \(failure)", destination: destination, retryIn: Self.backoff(after: payment.payoutAttempts)
+                    payment, reason: "the provider \(refused ? "refused" : "refused or did not answer"): \(failure)", destination: destination,
+                    retryIn: Self.backoff(after: payment.payoutAttempts), refused: refused
                 )
                 return false
             }
@@ -576,9 +582,22 @@ public final class BookingService: Sendable {
         }
     }
 
-    private func payoutFailed(_ payment: Ledger.Payment, reason: String, destination: String, retryIn delay: TimeInterval) async throws {
+    private func payoutFailed(_ payment: Ledger.Payment, reason: String, destination: String, retryIn delay: TimeInterval, refused: Bool) async throws {
         let retryAt = Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch + Int64(delay * 1000))
-        try await ledger.shard(for: payment.id).execute(.payoutFailed(payment: payment.id, reason: reason, destination: destination, retryAt: retryAt), now: now)
+        try await ledger.shard(for: payment.id).execute(
+            .payoutFailed(payment: payment.id, reason: reason, destination: destination, retryAt: retryAt, refused: refused), now: now
+        )
+    }
+
+    /// Whether the provider answered a call with a definite no, so that nothing was done under its
+    /// key: a decline, a destination or payment it does not know, a call that does not fit the
+    /// state. Not a timeout or an unreachable provider (the outcome is unknown), nor a key reused
+    /// with other parameters (the key's first call may have gone through).
+    static func refusedOutright(_ error: GatewayError) -> Bool {
+        switch error {
+        case .declined, .invalidPaymentMethod, .notFound, .invalidState: true
+        case .idempotencyKeyReused, .unavailable: false
+        }
     }
 
     /// How long a payout, or a canceled booking's settlement, waits after a failure when `attempts`

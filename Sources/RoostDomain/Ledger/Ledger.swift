@@ -117,8 +117,16 @@ public enum Ledger: Aggregate {
         /// there too (its key is the same; a provider refuses, or after its key expires repeats, a
         /// payout with another destination). Empty: none reached the provider yet.
         public var payoutDestination = ""
+        /// Payout attempts the provider refused outright with no attempt left unanswered before
+        /// them: nothing was paid under their key, so the next attempt is a new payout (a new key,
+        /// `payoutKey`, to the host's account as it is then).
+        public var payoutRefusals = 0
         public var released = false
         public var paidOut = false
+
+        /// The idempotency key of the next payout attempt: `payout:<payment>`, then
+        /// `payout:<payment>:<n>` after `n` refusals (a provider replays a refused key's refusal).
+        public var payoutKey: String { payoutRefusals == 0 ? "payout:\(id)" : "payout:\(id):\(payoutRefusals)" }
     }
 
     public struct State: Equatable, Sendable {
@@ -166,8 +174,10 @@ public enum Ledger: Aggregate {
         /// Pays the host what the release gave them.
         case payout(payment: String, host: String)
         /// A payout that did not go through, to be tried again from `retryAt`.
-        /// `destination`: where the attempt sent it (empty when it found no account).
-        case payoutFailed(payment: String, reason: String, destination: String, retryAt: Timestamp)
+        /// `destination`: where the attempt sent it (empty when it found no account). `refused`:
+        /// the provider said no outright, and no attempt under the same key went unanswered before,
+        /// so nothing was paid under it (see `Payment.payoutRefusals`).
+        case payoutFailed(payment: String, reason: String, destination: String, retryAt: Timestamp, refused: Bool)
         /// Sets the account a host is paid to (routed by the host's id).
         case setPayoutAccount(host: String, account: String)
     }
@@ -180,7 +190,7 @@ public enum Ledger: Aggregate {
         case posted(Transfer)
         /// A refund: its transfer (listing currency) and what the guest got back in the payment's.
         case refunded(Transfer, charged: Int64)
-        case payoutFailed(payment: String, reason: String, destination: String, at: Timestamp, retryAt: Timestamp)
+        case payoutFailed(payment: String, reason: String, destination: String, at: Timestamp, retryAt: Timestamp, refused: Bool)
         case payoutAccountSet(host: String, PayoutAccount)
     }
 
@@ -279,11 +289,11 @@ public enum Ledger: Aggregate {
                     id: "pay:\(id)", payment: id, purpose: .payout, currency: payment.settlementCurrency,
                     lines: [.debit(.hostPayable(host: host), earned), .credit(.payouts, earned)], at: now))
             }
-        case let .payoutFailed(id, reason, destination, retryAt):
+        case let .payoutFailed(id, reason, destination, retryAt, refused):
             return payment(id).flatMap { payment in
                 guard payment.status == .captured else { return .failure(.paymentIs(payment.status)) }
                 guard !payment.paidOut else { return .failure(.alreadyPaidOut) }
-                return .success([.payoutFailed(payment: id, reason: reason, destination: destination, at: now, retryAt: retryAt)])
+                return .success([.payoutFailed(payment: id, reason: reason, destination: destination, at: now, retryAt: retryAt, refused: refused)])
             }
         case let .setPayoutAccount(host, account):
             guard state.payoutAccounts[host]?.account != account else { return .success([]) }
@@ -315,9 +325,14 @@ public enum Ledger: Aggregate {
             state.payments[payment.id]?.authorizedAt = at
         case let .voided(id, _):
             state.payments[id]?.status = .voided
-        case let .payoutFailed(id, reason, destination, _, retryAt):
+        case let .payoutFailed(id, reason, destination, _, retryAt, refused):
             state.payments[id]?.payoutAttempts += 1
-            if state.payments[id]?.payoutDestination.isEmpty == true { state.payments[id]?.payoutDestination = destination }
+            if refused {
+                // Nothing paid under the key: the next attempt is a new payout, wherever the host is paid then.
+                state.payments[id]?.payoutRefusals += 1
+            } else if state.payments[id]?.payoutDestination.isEmpty == true {
+                state.payments[id]?.payoutDestination = destination
+            }
             state.payments[id]?.payoutError = reason
             state.payments[id]?.payoutRetryAt = retryAt
         case let .payoutAccountSet(host, account):

@@ -110,7 +110,7 @@ extension Ledger.Event: EventCoding {
     }
 
     public func encode(into writer: inout ByteWriter) {
-        func header(_ tag: Tag) { EventHeader(tag: tag.rawValue, version: 1).write(into: &writer) }
+        func header(_ tag: Tag, version: UInt8 = 1) { EventHeader(tag: tag.rawValue, version: version).write(into: &writer) }
         switch self {
         case let .authorized(payment, at):
             header(.authorized)
@@ -127,13 +127,16 @@ extension Ledger.Event: EventCoding {
             header(.refunded)
             writer.write(transfer)
             writer.write(charged)
-        case let .payoutFailed(payment, reason, destination, at, retryAt):
-            header(.payoutFailed)
+        case let .payoutFailed(payment, reason, destination, at, retryAt, refused):
+            // Version 2 adds `refused`, written only when set: a log without refusals stays
+            // readable by a build from before them.
+            header(.payoutFailed, version: refused ? 2 : 1)
             writer.writeString(payment)
             writer.writeString(reason)
             writer.writeString(destination)
             writer.write(at)
             writer.write(retryAt)
+            if refused { writer.write(true) }
         case let .payoutAccountSet(host, account):
             header(.payoutAccountSet)
             writer.writeString(host)
@@ -144,7 +147,9 @@ extension Ledger.Event: EventCoding {
 
     public static func decode(from reader: inout ByteReader) throws(DecodeError) -> Self {
         let header = try EventHeader.read(from: &reader)
-        guard header.version == 1, let tag = Tag(rawValue: header.tag) else { throw header.unknown(in: Self.self) }
+        guard let tag = Tag(rawValue: header.tag), header.version == 1 || (tag == .payoutFailed && header.version == 2) else {
+            throw header.unknown(in: Self.self)
+        }
         switch tag {
         case .authorized: return .authorized(try reader.readPayment(), at: try reader.readTimestamp())
         case .voided: return .voided(payment: try reader.readString(), at: try reader.readTimestamp())
@@ -156,7 +161,7 @@ extension Ledger.Event: EventCoding {
         case .payoutFailed:
             return .payoutFailed(
                 payment: try reader.readString(), reason: try reader.readString(), destination: try reader.readString(),
-                at: try reader.readTimestamp(), retryAt: try reader.readTimestamp()
+                at: try reader.readTimestamp(), retryAt: try reader.readTimestamp(), refused: header.version == 2 ? try reader.readBool() : false
             )
         case .payoutAccountSet:
             return .payoutAccountSet(host: try reader.readString(), Ledger.PayoutAccount(account: try reader.readString(), updatedAt: try reader.readTimestamp()))
@@ -168,7 +173,7 @@ extension Ledger {
     // The snapshot: payments, then transfers (balances are their sum, rebuilt on load), then
     // sections added later, each absent from older snapshots (which load with zeros): when each
     // payment was authorized and what it refunded in its own currency; then each payment's payout
-    // failures and the hosts' payout accounts.
+    // failures and the hosts' payout accounts; then each payment's payout refusals.
     public static func encode(state: State, into writer: inout ByteWriter) {
         let ids = state.payments.keys.sorted()
         writer.writeVarint(state.payments.count)
@@ -192,6 +197,7 @@ extension Ledger {
             writer.writeString(state.payoutAccounts[host]!.account)
             writer.write(state.payoutAccounts[host]!.updatedAt)
         }
+        for id in ids { writer.writeVarint(state.payments[id]!.payoutRefusals) }
     }
 
     public static func decodeState(from reader: inout ByteReader) throws(DecodeError) -> State {
@@ -230,6 +236,9 @@ extension Ledger {
                 let host = try reader.readString()
                 state.payoutAccounts[host] = Ledger.PayoutAccount(account: try reader.readString(), updatedAt: try reader.readTimestamp())
             }
+        }
+        if reader.remaining > 0 {
+            for id in ids { state.payments[id]?.payoutRefusals = try reader.readCount(limit: Int(Int32.max)) }
         }
         return state
     }
