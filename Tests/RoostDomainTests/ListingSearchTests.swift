@@ -11,6 +11,10 @@ struct ListingSearchTests {
     ]
     static let amenities = ["wifi", "kitchen", "pool", "washer", "tv", "heating", "free_parking", "gym"]
     static let types = ["apartment", "house", "Loft", "villa"]
+    /// Listings' time zones, by how far their today is from the test's (UTC−11, UTC, UTC+14).
+    static let zoneOffsets = ["Pacific/Pago_Pago": -1, "UTC": 0, "Pacific/Kiritimati": 1]
+    /// The bookable window's length in the random queries: short, so stays reach past it.
+    static let horizonDays = 100
     let today = CalendarDay(iso: "2027-01-01")!
 
     func makeListings(_ count: Int, using generator: inout SeededGenerator) -> [ListingRecord] {
@@ -23,7 +27,8 @@ struct ListingSearchTests {
                 location: ListingLocation(
                     address: "", city: place.city, country: place.country,
                     latitude: place.lat + Double.random(in: -0.4...0.4, using: &generator),
-                    longitude: place.lng + Double.random(in: -0.4...0.4, using: &generator), timeZone: "UTC"
+                    longitude: place.lng + Double.random(in: -0.4...0.4, using: &generator),
+                    timeZone: Self.zoneOffsets.keys.sorted().randomElement(using: &generator)!
                 ),
                 currency: Bool.random(using: &generator) ? "USD" : "EUR", // Half the prices round to a few values, so many listings tie on price.
                 pricePerNight: Bool.random(using: &generator) ? Int64.random(in: 1...12, using: &generator) * 5_000 : Int64.random(in: 3_000...60_000, using: &generator),
@@ -63,6 +68,16 @@ struct ListingSearchTests {
         if Bool.random(using: &generator) {
             let start = today.advanced(by: Int.random(in: 0...120, using: &generator))
             query.stay = start..<start.advanced(by: Int.random(in: 0..<4, using: &generator) == 0 ? Int.random(in: 20...34, using: &generator) : Int.random(in: 1...8, using: &generator))
+            // A quarter go to the window's ends, where each listing's own today and horizon decide.
+            if Int.random(in: 0..<4, using: &generator) == 0 {
+                let nights = Int.random(in: 1...8, using: &generator)
+                let start = Bool.random(using: &generator)
+                    ? today.advanced(by: Int.random(in: -1...1, using: &generator))
+                    : today.advanced(by: Self.horizonDays - nights + Int.random(in: -1...1, using: &generator))
+                query.stay = start..<start.advanced(by: nights)
+                let today = today
+                query.window = BookableWindow(horizonDays: Self.horizonDays) { zone in today.advanced(by: Self.zoneOffsets[zone]!) }
+            }
         }
         if Bool.random(using: &generator) { query.guests = Int.random(in: 1...20, using: &generator) }
         if Bool.random(using: &generator) {
@@ -101,6 +116,10 @@ struct ListingSearchTests {
             if let stay = query.stay {
                 let nights = stay.count
                 if nights < d.minNights || nights > d.maxNights { continue }
+                if query.window != nil {
+                    let theirs = today.advanced(by: Self.zoneOffsets[d.location.timeZone]!)
+                    if stay.lowerBound < theirs || stay.upperBound > theirs.advanced(by: Self.horizonDays) { continue }
+                }
                 if stay.contains(where: { listing.calendar.isBlocked($0) || listing.calendar.isBooked($0) }) { continue }
             }
             if let guests = query.guests, d.maxGuests < guests { continue }

@@ -395,6 +395,36 @@ def test_search_refuses_bad_parameters(market, params, field):
     assert field in [error["field"] for error in problem["errors"]], problem
 
 
+def test_a_search_near_today_or_the_horizon_shows_a_listing_only_where_a_booking_would_be_taken(market):
+    """Listings' todays differ by up to a day either side of UTC's: at either end of the bookable
+    window, each listing's own today and horizon decide, as they do for its quote and booking."""
+    server, host, _, _ = market
+    zones = {"Pacific/Pago_Pago": (-14.28, -170.7), "Pacific/Kiritimati": (1.87, -157.4), "UTC": (0.0, 0.0)}
+    listings = {}
+    for zone, (lat, lng) in zones.items():
+        location = {"address": "", "city": "Edgetown", "country": "Nowhere", "lat": lat, "lng": lng, "timezone": zone}
+        listings[create(server, host, location=location)["id"]] = zone
+    utc_today = dt.datetime.now(dt.timezone.utc).date()
+    stays = [(utc_today + dt.timedelta(days=offset), 1) for offset in (-1, 0, 1, 2)]
+    stays += [(utc_today + dt.timedelta(days=731 + offset - 2), 2) for offset in (-1, 0, 1)]
+    seen_both = False
+    for start, nights in stays:
+        end = start + dt.timedelta(days=nights)
+        params = {"location": "edgetown", "checkIn": start.isoformat(), "checkOut": end.isoformat()}
+        found = server.get("/v1/search/listings", params=params)
+        assert found.status_code == 200, found.text
+        shown = {item["id"] for item in found.json()["items"]}
+        bookable = set()
+        for lid in listings:
+            answer = server.get(f"/v1/listings/{lid}/quote", params={"checkIn": start.isoformat(), "checkOut": end.isoformat()})
+            assert answer.status_code in (200, 422), answer.text
+            if answer.status_code == 200 and answer.json()["available"]:
+                bookable.add(lid)
+        assert shown == bookable, (start.isoformat(), nights, {listings[i] for i in shown}, {listings[i] for i in bookable})
+        seen_both = seen_both or (0 < len(shown) < len(listings))
+    assert seen_both, "some stay at the edges is bookable in some zones and not others"
+
+
 def test_a_cursor_whose_key_is_not_a_finite_number_is_refused(market):
     server, host, _, _ = market
     for _ in range(3):

@@ -96,7 +96,15 @@ enum SearchParameters {
                 // Calendars reach two years ahead (tomorrow in UTC is today somewhere).
                 let horizon = todayInUTC.advanced(by: 1 + ListingService.horizonDays)
                 if end > horizon { errors.append(.init(field: "checkOut", message: "must be within two years (\(horizon))")) }
-                if end > start, start >= earliest, end <= horizon { result.stay = start..<end }
+                if end > start, start >= earliest, end <= horizon {
+                    result.stay = start..<end
+                    // Listings' todays lie from UTC's yesterday to its tomorrow: near either end,
+                    // each listing's own today and horizon decide (as a booking's would).
+                    let days = ListingService.horizonDays
+                    if start < todayInUTC.advanced(by: 1) || end > todayInUTC.advanced(by: days - 1) {
+                        result.window = BookableWindow(horizonDays: days) { zone in ListingService.today(in: zone, now: now) }
+                    }
+                }
             }
         }
         result.guests = integer("guests", 1...50)

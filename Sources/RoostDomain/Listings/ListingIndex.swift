@@ -88,6 +88,10 @@ public struct ListingIndex: ~Copyable, Sendable {
     private var longitudes: [Double] = []
     private var ratings: [Double] = []
     private var createdAts: [Int64] = []
+    /// Each listing's time zone, interned (`zoneNames`): searches near the window's ends ask it.
+    private var zones: [Int32] = []
+    private var zoneNames: [String] = []
+    private var zoneNumbers: [String: Int32] = [:]
     /// What a page shows of each listing (see `ListingSummary`), rendered whenever it changes.
     private var summaries: [ListingSummary] = []
     /// By slot × 3 + membership: which list holds the slot's entry, and where in it.
@@ -121,6 +125,9 @@ public struct ListingIndex: ~Copyable, Sendable {
         copy.longitudes = longitudes
         copy.ratings = ratings
         copy.createdAts = createdAts
+        copy.zones = zones
+        copy.zoneNames = zoneNames
+        copy.zoneNumbers = zoneNumbers
         copy.summaries = summaries
         copy.listOf = listOf
         copy.positionOf = positionOf
@@ -183,6 +190,7 @@ public struct ListingIndex: ~Copyable, Sendable {
         longitudes[i] = details.location.longitude
         ratings[i] = listing.rating
         createdAts[i] = listing.createdAt.millisecondsSinceEpoch
+        zones[i] = Self.number(details.location.timeZone, in: &zoneNumbers, names: &zoneNames)
         summaries[i] = ListingSummary(listing)
         let city = Int(listOf[i * 3]), position = Int(positionOf[i * 3])
         for (block, word) in listing.calendar.takenWords() {
@@ -217,7 +225,7 @@ public struct ListingIndex: ~Copyable, Sendable {
     private mutating func allocateSlot() -> Int32 {
         if let free = freeSlots.popLast() { return free }
         ids.append(""); packedIDs.append(PackedID("")); currencies.append(0); propertyTypes.append(0)
-        latitudes.append(0); longitudes.append(0); ratings.append(0); createdAts.append(0); summaries.append(.unset)
+        latitudes.append(0); longitudes.append(0); ratings.append(0); createdAts.append(0); zones.append(0); summaries.append(.unset)
         listOf.append(contentsOf: [-1, -1, -1]); positionOf.append(contentsOf: [-1, -1, -1])
         return Int32(ids.count - 1)
     }
@@ -370,6 +378,8 @@ public struct ListingIndex: ~Copyable, Sendable {
         /// The stay's nights (days since the epoch), and how many.
         var stay: Range<Int32>?
         var nights: UInt16 = 0
+        /// With a window: by interned zone, whether its listings take the stay (0 not known yet, 1 yes, 2 no).
+        var zoneAdmits: [UInt8] = []
         /// The area's bounding box, widened a little, for the `Float` coordinates to pre-filter on.
         var box: (minLat: Float, maxLat: Float, minLng: Float, maxLng: Float)?
         var wantedGuests: UInt16
@@ -415,7 +425,8 @@ public struct ListingIndex: ~Copyable, Sendable {
             let guests = Int(wantedGuests)
             if Trait.guests.contains(guests) { traitRows.append((Trait.guests(guests), false)) }
             if stay != nil, Trait.stayNights.contains(Int(nights)) { traitRows.append((Trait.stay(Int(nights)), false)) }
-            decidedByBitmaps = overflow.isEmpty && propertyType == nil && factors == nil && query.area == nil
+            if query.window != nil, stay != nil { zoneAdmits = Array(repeating: 0, count: index.zoneNames.count) }
+            decidedByBitmaps = overflow.isEmpty && propertyType == nil && factors == nil && query.area == nil && zoneAdmits.isEmpty
                 && guests <= Trait.guests.upperBound && (stay == nil || Trait.stayNights.contains(Int(nights)))
             best.reserveCapacity(query.limit + 1)
         }
@@ -480,9 +491,19 @@ public struct ListingIndex: ~Copyable, Sendable {
                         || entry.longitude < box.minLng || entry.longitude > box.maxLng { continue }
                     if let city, index.listOf[Int(entry.slot) * 3] == city { continue }
                     if checkNights, let stay, index.isTaken(entry.slot, stay) { continue }
+                    if !zoneAdmits.isEmpty, !admits(entry.slot, index) { continue }
                     consider(entry, index)
                 }
             }
+        }
+
+        /// Whether the listing in `slot` takes the stay in its own time zone (`ListingQuery.window`).
+        private mutating func admits(_ slot: Int32, _ index: borrowing ListingIndex) -> Bool {
+            let zone = Int(index.zones[Int(slot)])
+            if zoneAdmits[zone] == 0, let window = query.window, let stay {
+                zoneAdmits[zone] = window.admits(stay, timeZone: index.zoneNames[zone]) ? 1 : 2
+            }
+            return zoneAdmits[zone] == 1
         }
 
         /// Takes the matches `mask` leaves (every one a match, `decidedByBitmaps`): counts them,

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -26,6 +28,10 @@ public struct ListingQuery: Sendable {
     public var place: String?
     public var area: Area?
     public var stay: Range<CalendarDay>?
+    /// Set when `stay` lies near either end of the bookable window (from a listing's today to its
+    /// horizon), where listings' own days decide: then a listing matches only if a booking of the
+    /// stay would be taken in its time zone.
+    public var window: BookableWindow?
     public var guests: Int?
     public var priceRange: ClosedRange<Int64>?
     public var priceFactors: [String: Double]?
@@ -53,6 +59,33 @@ public struct ListingQuery: Sendable {
     /// Works out what every shard would work out alike (the amenity bits), once.
     public mutating func prepare() {
         if amenityBits == nil { amenityBits = .some(AmenitySet.existing(amenities)) }
+    }
+}
+
+/// The nights a listing takes bookings for, by its own calendar: from its today to `horizonDays`
+/// ahead. Listings' todays differ by up to a day either side of UTC's, so a stay starting around
+/// today, or ending around the horizon, is bookable in some time zones and not in others.
+public final class BookableWindow: Sendable {
+    public let horizonDays: Int32
+    private let today: @Sendable (String) -> CalendarDay
+    /// Each zone's today, worked out once per search (a search visits every shard).
+    private let todays = Mutex<[String: CalendarDay]>([:])
+
+    /// `today` answers a zone's day at the search's instant.
+    public init(horizonDays: Int, today: @escaping @Sendable (String) -> CalendarDay) {
+        self.horizonDays = Int32(horizonDays)
+        self.today = today
+    }
+
+    /// Whether a listing in `timeZone` takes a booking of `stay` (days since the epoch).
+    public func admits(_ stay: Range<Int32>, timeZone: String) -> Bool {
+        let day = todays.withLock { known in
+            if let day = known[timeZone] { return day }
+            let day = today(timeZone)
+            known[timeZone] = day
+            return day
+        }.daysSinceEpoch
+        return day <= stay.lowerBound && stay.upperBound <= day + horizonDays
     }
 }
 
