@@ -182,6 +182,69 @@ struct ListingSearchTests {
         }
     }
 
+    /// Paging through a search while hosts reprice, move, pause and relist listings: every page
+    /// sorts as of the first (each shard's `SortMark` kept by the cursor), so no listing is shown
+    /// twice, and none that matched all along is skipped. With a place and no conversion, price
+    /// sorts take the bitmap-only walk; converted, every position is checked.
+    @Test(arguments: [ListingQuery.Sort.priceAscending, .priceDescending, .distance, .rating], [false, true])
+    func cursorPagesSortAsOfTheFirstPageWhileListingsChange(sort: ListingQuery.Sort, converted: Bool) {
+        var generator = SeededGenerator(seed: testSeed())
+        let listings = makeListings(900, using: &generator)
+        var states = shardStates(listings, shards: 3)
+        var query = ListingQuery()
+        query.sort = sort
+        query.limit = 9
+        if converted { query.priceFactors = ["USD": 1, "EUR": 1.1] } else { query.place = TextKey.make("Singapore") }
+        if sort == .distance { query.origin = (1.29, 103.85) }
+
+        func page(_ query: ListingQuery) -> (page: SearchPage, marks: [SortMark]) {
+            var marks = Array(repeating: SortMark(generation: 0, stamp: 0), count: states.count)
+            let page = SearchPage.gather(query, shards: states.count, first: Int.random(in: 0..<states.count, using: &generator)) { shard, bounded in
+                marks[shard] = states[shard].sortMark
+                return states[shard].search(bounded, asOf: query.sortedAsOf?[shard])
+            }
+            return (page, marks)
+        }
+        let matching = Set(bruteForce(query, listings).keys.map(\.id))
+        var (first, marks) = page(query)
+        query.sortedAsOf = marks
+        var seen = first.hits.map(\.key.id)
+        var paused: Set<String> = []
+        let at = Timestamp(millisecondsSinceEpoch: 0)
+        while first.hits.count == query.limit, let last = first.hits.last {
+            // A dozen changes between pages: new prices and places (same city), pauses, relistings.
+            for _ in 0..<12 {
+                let shard = Int.random(in: 0..<states.count, using: &generator)
+                guard let listing = states[shard].listings.values.filter({ $0.status != .deleted }).randomElement(using: &generator) else { continue }
+                var details = listing.details
+                switch Int.random(in: 0..<5, using: &generator) {
+                case 0, 1: details.pricePerNight = Int64.random(in: 3_000...60_000, using: &generator)
+                case 2:
+                    details.location.latitude += Double.random(in: -0.3...0.3, using: &generator)
+                    details.location.longitude += Double.random(in: -0.3...0.3, using: &generator)
+                case 3:
+                    paused.insert(listing.id)
+                    Listings.apply(.statusChanged(id: listing.id, listing.status == .active ? .inactive : .active, at: at), to: &states[shard])
+                    continue
+                default:
+                    // Relisted at another price.
+                    details.pricePerNight = Int64.random(in: 3_000...60_000, using: &generator)
+                    Listings.apply(.updated(id: listing.id, details, at: at), to: &states[shard])
+                    Listings.apply(.statusChanged(id: listing.id, .active, at: at), to: &states[shard])
+                    continue
+                }
+                Listings.apply(.updated(id: listing.id, details, at: at), to: &states[shard])
+            }
+            query.after = last.key
+            first = page(query).page
+            seen += first.hits.map(\.key.id)
+        }
+        #expect(seen.count == Set(seen).count, "a listing shown twice: \(seen.count - Set(seen).count)")
+        let skipped = matching.subtracting(paused).subtracting(seen)
+        #expect(skipped.isEmpty, "skipped \(skipped.count) of \(matching.count)")
+        #expect(matching.count > 4 * query.limit, "several pages")
+    }
+
     /// The service starts each search's round of the shards at a different one: the answer may not
     /// depend on where the round starts.
     @Test func theFirstShardVisitedDoesNotChangeThePage() {

@@ -336,6 +336,32 @@ def test_concurrent_partial_edits_all_land(market):
                 assert got == (sorted(value) if field == "amenities" else value), f"round {round}: the edit {edit} was lost"
 
 
+@pytest.mark.parametrize("sort", ["price_asc", "price_desc"])
+def test_paging_through_a_search_while_hosts_change_prices_shows_every_listing_once(market, sort):
+    """Every page sorts as of the first: a listing repriced between pages keeps its place in this
+    search, so it is neither shown again nor skipped."""
+    server, host, _, _ = market
+    rng = random.Random(f"reprice-{sort}")
+    location = {"address": "", "city": "Repriceville", "country": "Nowhere", "lat": 10.0, "lng": 10.0, "timezone": "UTC"}
+    ids = [create(server, host, location=location, pricePerNight={"amount": 10_000 + 500 * i, "currency": "SGD"},
+                  cleaningFee={"amount": 0, "currency": "SGD"})["id"] for i in range(24)]
+    seen, cursor = [], None
+    while True:
+        page = server.get("/v1/search/listings", params={"location": "repriceville", "sort": sort, "limit": 5,
+                                                          **({"cursor": cursor} if cursor else {})}).json()
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["nextCursor"]
+        if not cursor:
+            break
+        # Six hosts reprice between pages, some across the cursor either way.
+        for lid in rng.sample(ids, 6):
+            price = {"amount": rng.randint(5_000, 30_000), "currency": "SGD"}
+            response = server.request("PATCH", f"/v1/listings/{lid}", json={"pricePerNight": price}, headers=bearer(host))
+            assert response.status_code == 200, response.text
+    assert len(seen) == len(set(seen)), "a listing shown twice"
+    assert set(seen) == set(ids), f"skipped {set(ids) - set(seen)}"
+
+
 def test_pagination_never_repeats_or_skips_while_listings_are_added(market):
     server, host, _, _ = market
     rng = random.Random(7)
@@ -430,11 +456,20 @@ def test_a_cursor_whose_key_is_not_a_finite_number_is_refused(market):
     for _ in range(3):
         create(server, host)
     cursor = server.get("/v1/search/listings", params={"sort": "price_asc", "limit": 1}).json()["nextCursor"]
-    version, sort, _, last = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
+    parts = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")  # version|sort|key bits|id|...
     for bits in (0x7FF8000000000000, 0x7FF0000000000000, 0xFFF0000000000000):  # NaN, +inf, -inf
-        forged = base64.urlsafe_b64encode(f"{version}|{sort}|{bits}|{last}".encode()).decode().rstrip("=")
+        parts[2] = str(bits)
+        forged = base64.urlsafe_b64encode("|".join(parts).encode()).decode().rstrip("=")
         problem = assert_problem(server.get("/v1/search/listings", params={"sort": "price_asc", "limit": 1, "cursor": forged}), 422, "validation_failed")
         assert [error["field"] for error in problem["errors"]] == ["cursor"], problem
+    # The first page's marks (one per shard): unreadable ones are refused too.
+    parts = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
+    def with_marks(marks):
+        return base64.urlsafe_b64encode("|".join(parts[:4] + [marks]).encode()).decode().rstrip("=")
+    assert server.get("/v1/search/listings", params={"sort": "price_asc", "limit": 1, "cursor": with_marks(parts[4])}).status_code == 200
+    for marks in ("zz:1", "1:-4", "1", "1:2:3"):
+        forged = with_marks(marks)
+        assert_problem(server.get("/v1/search/listings", params={"sort": "price_asc", "limit": 1, "cursor": forged}), 422, "validation_failed")
 
 
 def test_search_by_radius_bbox_distance_and_currency(market):

@@ -110,10 +110,22 @@ public final class ListingService: Sendable {
     /// than the two task switches a hop costs. Each shard's page is as of its own moment. Each
     /// search starts one shard further on than the last, so concurrent searches spread over the
     /// shards' locks rather than following one another through them.
-    public func search(_ query: ListingQuery) -> SearchPage {
+    public func search(_ query: ListingQuery) -> SearchPage { searchMarking(query).page }
+
+    /// `search`, with each shard's sort mark as its scan saw it (by shard number): what a first
+    /// page's cursor keeps, so that later pages sort as of it. A query's `sortedAsOf` from another
+    /// shard layout is not used.
+    public func searchMarking(_ query: ListingQuery) -> (page: SearchPage, marks: [SortMark]) {
         let shards = group.shards
         let first = (searches.wrappingAdd(1, ordering: .relaxed).oldValue & Int.max) % shards.count
-        return SearchPage.gather(query, shards: shards.count, first: first) { shard, query in shards[shard].peek { $0.search(query) } }
+        let asOf = query.sortedAsOf.flatMap { $0.count == shards.count ? $0 : nil }
+        var marks = Array(repeating: SortMark(generation: 0, stamp: 0), count: shards.count)
+        let page = SearchPage.gather(query, shards: shards.count, first: first) { shard, query in
+            let (page, mark) = shards[shard].peek { ($0.search(query, asOf: asOf?[shard]), $0.sortMark) }
+            marks[shard] = mark
+            return page
+        }
+        return (page, marks)
     }
 
     /// `body` over every shard's state, answers in shard order.

@@ -134,7 +134,10 @@ enum SearchParameters {
         if result.sort == .distance, point == nil { errors.append(.init(field: "sort", message: "distance needs a point (lat and lng)")) }
         result.limit = integer("limit", 1...PageRequest.limitMax) ?? PageRequest.limitDefault
         if let cursor = text("cursor") {
-            if let key = SearchCursor.decode(cursor, sort: result.sort) { result.after = key } else {
+            if let (key, marks) = SearchCursor.decode(cursor, sort: result.sort) {
+                result.after = key
+                result.sortedAsOf = marks
+            } else {
                 errors.append(.init(field: "cursor", message: "is not a cursor of this search"))
             }
         }
@@ -143,19 +146,38 @@ enum SearchParameters {
     }
 }
 
-/// Search cursors: the sort they belong to and the last hit's key, base64url.
+/// Search cursors, base64url: `s2|sort|key bits|id|marks`, the sort they belong to, the last hit's
+/// key, and each shard's sort mark (`generation:stamp`, hex and decimal, comma-separated) when the
+/// search's first page was made. `s1` cursors (no marks) are still read.
 enum SearchCursor {
-    static func encode(_ key: SearchKey, sort: ListingQuery.Sort) -> String {
-        PageRequest.encode(cursor: "s1|\(sort.rawValue)|\(key.primary.bitPattern)|\(key.id)")
+    static func encode(_ key: SearchKey, sort: ListingQuery.Sort, marks: [SortMark]) -> String {
+        let marks = marks.map { "\(String($0.generation, radix: 16)):\($0.stamp)" }.joined(separator: ",")
+        return PageRequest.encode(cursor: "s2|\(sort.rawValue)|\(key.primary.bitPattern)|\(key.id)|\(marks)")
     }
 
-    static func decode(_ text: String, sort: ListingQuery.Sort) -> SearchKey? {
+    static func decode(_ text: String, sort: ListingQuery.Sort) -> (SearchKey, [SortMark]?)? {
         guard let bytes = Base64URL.decode(text), let decoded = String(bytes: bytes, encoding: .utf8) else { return nil }
-        let parts = decoded.split(separator: "|", maxSplits: 3, omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == "s1", parts[1] == sort.rawValue, let bits = UInt64(parts[2]), Identifiers.isValid(parts[3]) else { return nil }
+        var parts = decoded.split(separator: "|", maxSplits: 4, omittingEmptySubsequences: false)
+        var marks: [SortMark]?
+        switch parts.first {
+        case "s1"?:
+            guard parts.count == 4 else { return nil }
+        case "s2"?:
+            guard parts.count == 5 else { return nil }
+            var read: [SortMark] = []
+            for mark in parts.removeLast().split(separator: ",") {
+                let halves = mark.split(separator: ":", omittingEmptySubsequences: false)
+                guard halves.count == 2, let generation = UInt64(halves[0], radix: 16), let stamp = Int64(halves[1]), stamp >= 0 else { return nil }
+                read.append(SortMark(generation: generation, stamp: stamp))
+            }
+            marks = read
+        default:
+            return nil
+        }
+        guard parts[1] == sort.rawValue, let bits = UInt64(parts[2]), Identifiers.isValid(parts[3]) else { return nil }
         // We only write finite keys; a NaN would compare false both ways and restart the listing.
         let primary = Double(bitPattern: bits)
         guard primary.isFinite else { return nil }
-        return SearchKey(primary: primary, id: String(parts[3]))
+        return (SearchKey(primary: primary, id: String(parts[3])), marks)
     }
 }

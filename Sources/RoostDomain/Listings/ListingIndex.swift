@@ -107,6 +107,16 @@ public struct ListingIndex: ~Copyable, Sendable {
     private var currencyNumbers: [String: Int32] = [:]
     private var propertyTypeNumbers: [String: Int32] = [:]
 
+    /// Tells this index's stamps from another's (a restart builds a new index, its stamps anew).
+    private var generation = UInt64.random(in: 1...UInt64.max)
+    /// The last `sortChangesKept` changes of listings' sort values, oldest first from
+    /// `sortChangesHead`, each with the values it replaced (see `sortValues(asOf:)`).
+    private var sortChanges: [SortChange] = []
+    private var sortChangesHead = 0
+    /// How many changes of sort values this index has recorded: its `SortMark`'s stamp.
+    private var sortStamp: Int64 = 0
+    static let sortChangesKept = 1 << 16
+
     public init() {}
 
     /// Another index like this one (sharing its arrays until either changes). The index is never
@@ -138,6 +148,10 @@ public struct ListingIndex: ~Copyable, Sendable {
         copy.currencyCodes = currencyCodes
         copy.currencyNumbers = currencyNumbers
         copy.propertyTypeNumbers = propertyTypeNumbers
+        copy.generation = generation
+        copy.sortChanges = sortChanges
+        copy.sortChangesHead = sortChangesHead
+        copy.sortStamp = sortStamp
         return copy
     }
 
@@ -147,6 +161,14 @@ public struct ListingIndex: ~Copyable, Sendable {
 
     /// Indexes `listing` as it now is (removing it when it is gone or not active).
     public mutating func update(_ listing: ListingRecord) {
+        var sortedBefore: SortValues?
+        if let slot = slotOf[listing.id] { sortedBefore = sortValues(slot) }
+        place(listing)
+        if let sortedBefore, let slot = slotOf[listing.id], sortValues(slot) != sortedBefore { recordSortChange(listing.id, before: sortedBefore) }
+    }
+
+    /// `update`'s work, without the sort history.
+    private mutating func place(_ listing: ListingRecord) {
         guard listing.status == .active else { return remove(listing.id) }
         let details = listing.details
         let amenities = details.amenitySet
@@ -213,13 +235,71 @@ public struct ListingIndex: ~Copyable, Sendable {
     }
 
     public mutating func remove(_ id: String) {
-        guard let slot = slotOf.removeValue(forKey: id) else { return }
+        guard let slot = slotOf[id] else { return }
+        // Leaving the index is a change too: relisted with other values, it sorts as it did.
+        recordSortChange(id, before: sortValues(slot))
+        slotOf[id] = nil
         unlink(slot)
         ids[Int(slot)] = ""
         packedIDs[Int(slot)] = PackedID("")
         amenityOverflow[slot] = nil
         summaries[Int(slot)] = .unset
         freeSlots.append(slot)
+    }
+
+    // MARK: Sort history
+
+    /// What orders a listing on a page: its nightly price (in its currency, interned), its place
+    /// and its rating. (Its creation time never changes.)
+    struct SortValues: Equatable, Sendable {
+        var price: Int64
+        var currency: Int32
+        var latitude: Double
+        var longitude: Double
+        var rating: Double
+    }
+
+    struct SortChange: Sendable {
+        var stamp: Int64
+        var id: String
+        var before: SortValues
+    }
+
+    /// Where this index's sort history stands: a first page's cursor keeps it, and later pages
+    /// sort listings changed since by their values then (`sortValues(asOf:)`).
+    public var sortMark: SortMark { SortMark(generation: generation, stamp: sortStamp) }
+
+    private func sortValues(_ slot: Int32) -> SortValues {
+        let i = Int(slot)
+        return SortValues(
+            price: lists[Int(listOf[i * 3])].entries[Int(positionOf[i * 3])].price, currency: currencies[i],
+            latitude: latitudes[i], longitude: longitudes[i], rating: ratings[i]
+        )
+    }
+
+    private mutating func recordSortChange(_ id: String, before: SortValues) {
+        sortStamp += 1
+        sortChanges.append(SortChange(stamp: sortStamp, id: id, before: before))
+        if sortChanges.count - sortChangesHead > Self.sortChangesKept { sortChangesHead += 1 }
+        if sortChangesHead >= 4_096, sortChangesHead * 2 >= sortChanges.count {
+            sortChanges.removeFirst(sortChangesHead)
+            sortChangesHead = 0
+        }
+    }
+
+    /// The listings (by slot) whose sort values changed after `mark`, each with its values as of
+    /// `mark` (what its first change since replaced). Empty for a mark of another index (before a
+    /// restart); a mark older than the changes kept gets what is kept.
+    func sortValues(asOf mark: SortMark) -> [Int32: SortValues] {
+        guard mark.generation == generation, mark.stamp < sortStamp else { return [:] }
+        var asOf: [Int32: SortValues] = [:]
+        // Newest first, so each listing ends with its earliest change after the mark.
+        var k = sortChanges.count - 1
+        while k >= sortChangesHead, sortChanges[k].stamp > mark.stamp {
+            if let slot = slotOf[sortChanges[k].id] { asOf[slot] = sortChanges[k].before }
+            k -= 1
+        }
+        return asOf
     }
 
     private mutating func allocateSlot() -> Int32 {
@@ -329,8 +409,11 @@ public struct ListingIndex: ~Copyable, Sendable {
 
     /// The matches of `query` among this shard's listings: how many in all, and the first
     /// `query.limit` after the cursor.
-    public func search(_ query: ListingQuery) -> SearchPage {
-        guard var scan = Scan(query, self) else { return SearchPage(total: 0, hits: []) }
+    /// With `asOf` (this index's mark when the search's first page was made), listings whose sort
+    /// values changed since sort by their values then, so later pages neither repeat nor skip
+    /// them; which listings match is decided by their values now.
+    public func search(_ query: ListingQuery, asOf: SortMark? = nil) -> SearchPage {
+        guard var scan = Scan(query, self, asOf: asOf) else { return SearchPage(total: 0, hits: []) }
         if let place = query.place {
             let city = cityLists[place]
             if let city { scan.run(city, self, nightsInList: true) }
@@ -380,6 +463,9 @@ public struct ListingIndex: ~Copyable, Sendable {
         var nights: UInt16 = 0
         /// With a window: by interned zone, whether its listings take the stay (0 not known yet, 1 yes, 2 no).
         var zoneAdmits: [UInt8] = []
+        /// Listings whose sort values changed since the first page, by slot, with their values
+        /// then: they sort by those (`ListingQuery.sortedAsOf`).
+        var frozen: [Int32: SortValues] = [:]
         /// The area's bounding box, widened a little, for the `Float` coordinates to pre-filter on.
         var box: (minLat: Float, maxLat: Float, minLng: Float, maxLng: Float)?
         var wantedGuests: UInt16
@@ -396,8 +482,9 @@ public struct ListingIndex: ~Copyable, Sendable {
         let afterID: PackedID?, beforeID: PackedID?
 
         /// Nil when nothing here can match (an amenity or property type no listing has).
-        init?(_ query: ListingQuery, _ index: borrowing ListingIndex) {
+        init?(_ query: ListingQuery, _ index: borrowing ListingIndex, asOf: SortMark?) {
             self.query = query
+            if let asOf { frozen = index.sortValues(asOf: asOf) }
             afterID = query.after.map { PackedID($0.id) }
             beforeID = query.before.map { PackedID($0.id) }
             guard let amenities = query.amenityBits ?? AmenitySet.existing(query.amenities) else { return nil }
@@ -439,13 +526,13 @@ public struct ListingIndex: ~Copyable, Sendable {
             // that every core's searches touch.
             index.lists.withUnsafeBufferPointer { lists in
                 lists[Int(number)].entries.withUnsafeBufferPointer { entries in
-                    run(lists.baseAddress! + Int(number), entries, index, nightsInList: nightsInList, skippingCityList: city)
+                    run(number, lists.baseAddress! + Int(number), entries, index, nightsInList: nightsInList, skippingCityList: city)
                 }
             }
         }
 
         private mutating func run(
-            _ list: UnsafePointer<PostingList>, _ entries: UnsafeBufferPointer<Entry>, _ index: borrowing ListingIndex,
+            _ number: Int32, _ list: UnsafePointer<PostingList>, _ entries: UnsafeBufferPointer<Entry>, _ index: borrowing ListingIndex,
             nightsInList: Bool, skippingCityList city: Int32?
         ) {
             // Without conversion the price bounds are a run of positions; with it, every position is
@@ -476,7 +563,7 @@ public struct ListingIndex: ~Copyable, Sendable {
                 }
             }
             if decidedByBitmaps, city == nil, nightsInList || stay == nil {
-                return collect(mask, from: firstWord, in: entries, index)
+                return collect(mask, from: firstWord, in: entries, list: number, index)
             }
             let guests = wantedGuests, nights = nights, box = box, checkStay = stay != nil, checkNights = !nightsInList && stay != nil
             for w in 0..<words {
@@ -509,8 +596,18 @@ public struct ListingIndex: ~Copyable, Sendable {
         /// Takes the matches `mask` leaves (every one a match, `decidedByBitmaps`): counts them,
         /// and reads entries only for the page. Sorted by price, that is a walk in list order from
         /// the cursor on that stops at the first entry dearer than a full page's last.
-        private mutating func collect(_ mask: [UInt64], from firstWord: Int, in entries: UnsafeBufferPointer<Entry>, _ index: borrowing ListingIndex) {
+        private mutating func collect(_ mask: [UInt64], from firstWord: Int, in entries: UnsafeBufferPointer<Entry>, list number: Int32, _ index: borrowing ListingIndex) {
             for word in mask { total += word.nonzeroBitCount }
+            // Listings sorting by their values as of the first page are not where the walks below
+            // expect them: each that matches (its bit left in the mask) is offered on its own.
+            let frozen = frozen
+            for slot in frozen.keys {
+                for k in 0..<3 where index.listOf[Int(slot) * 3 + k] == number {
+                    let position = Int(index.positionOf[Int(slot) * 3 + k]), w = position >> 6 - firstWord
+                    guard w >= 0, w < mask.count, mask[w] >> UInt64(position & 63) & 1 != 0 else { continue }
+                    if let candidate = candidate(entries[position], index) { offer(candidate, index) }
+                }
+            }
             let sort = query.sort, after = query.after, limit = query.limit
             // The price past which nothing more can go on the page: the bound's, or a full page's last.
             func beyond(_ primary: Double) -> Bool {
@@ -530,6 +627,7 @@ public struct ListingIndex: ~Copyable, Sendable {
                         bits &= bits - 1
                         guard position >= from else { continue }
                         let entry = entries[position]
+                        if !frozen.isEmpty, frozen[entry.slot] != nil { continue }
                         if beyond(Double(entry.price)) { return }
                         if let candidate = candidate(entry, index) { offer(candidate, index) }
                     }
@@ -543,6 +641,7 @@ public struct ListingIndex: ~Copyable, Sendable {
                         let position = (firstWord + w) << 6 + bit
                         guard position < end else { continue }
                         let entry = entries[position]
+                        if !frozen.isEmpty, frozen[entry.slot] != nil { continue }
                         if beyond(-Double(entry.price)) { return }
                         if let candidate = candidate(entry, index) { offer(candidate, index) }
                     }
@@ -553,6 +652,7 @@ public struct ListingIndex: ~Copyable, Sendable {
                     while bits != 0 {
                         let position = (firstWord + w) << 6 + bits.trailingZeroBitCount
                         bits &= bits - 1
+                        if !frozen.isEmpty, frozen[entries[position].slot] != nil { continue }
                         if let candidate = candidate(entries[position], index) { offer(candidate, index) }
                     }
                 }
@@ -564,6 +664,12 @@ public struct ListingIndex: ~Copyable, Sendable {
             guard let candidate = candidate(entry, index) else { return }
             total += 1
             offer(candidate, index)
+        }
+
+        /// The point distances are measured from: the radius's centre, else the query's origin.
+        var sortCentre: (latitude: Double, longitude: Double)? {
+            if case let .radius(latitude, longitude, _)? = query.area { return (latitude, longitude) }
+            return query.origin
         }
 
         /// The entry's sort key and distance, or nil when a filter the bitmaps leave refuses it.
@@ -594,12 +700,24 @@ public struct ListingIndex: ~Copyable, Sendable {
             if distance == nil, let origin = query.origin {
                 distance = Geo.distanceKilometres(origin.latitude, origin.longitude, index.latitudes[i], index.longitudes[i])
             }
+            var rating = index.ratings[i], sortDistance = distance
+            if !frozen.isEmpty, let then = frozen[slot] {
+                // Matched on its values now; sorted on its values as of the first page.
+                if let factors {
+                    // A currency no longer convertible cannot have been (the FX table only grows); kept as now if so.
+                    if let factor = factors[Int(then.currency)] { price = (Double(then.price) * factor).rounded() }
+                } else {
+                    price = Double(then.price)
+                }
+                rating = then.rating
+                if let centre = sortCentre { sortDistance = Geo.distanceKilometres(centre.latitude, centre.longitude, then.latitude, then.longitude) }
+            }
             let primary: Double
             switch query.sort {
             case .priceAscending: primary = price
             case .priceDescending: primary = -price
-            case .rating: primary = -index.ratings[i]
-            case .distance: primary = distance ?? 0
+            case .rating: primary = -rating
+            case .distance: primary = sortDistance ?? 0
             case .newest: primary = -Double(index.createdAts[i])
             }
             return Candidate(primary: primary, slot: slot, distance: distance)

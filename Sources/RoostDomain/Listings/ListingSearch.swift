@@ -49,6 +49,9 @@ public struct ListingQuery: Sendable {
     public var origin: (latitude: Double, longitude: Double)?
     /// Only hits after this key (the previous page's last).
     public var after: SearchKey?
+    /// Each shard's sort mark when this search's first page was made (by shard number): later
+    /// pages sort listings changed since by their values then (`ListingIndex.search(_:asOf:)`).
+    public var sortedAsOf: [SortMark]?
     /// Only hits before this key go on the page (the total still counts every match): the page's
     /// last so far, when shards are visited in turn, so a later shard keeps only what can win.
     public var before: SearchKey?
@@ -86,6 +89,18 @@ public final class BookableWindow: Sendable {
             return day
         }.daysSinceEpoch
         return day <= stay.lowerBound && stay.upperBound <= day + horizonDays
+    }
+}
+
+/// Where an index's history of sort values stood: which index (a restart builds another) and how
+/// many changes it had recorded.
+public struct SortMark: Sendable, Hashable {
+    public var generation: UInt64
+    public var stamp: Int64
+
+    public init(generation: UInt64, stamp: Int64) {
+        self.generation = generation
+        self.stamp = stamp
     }
 }
 

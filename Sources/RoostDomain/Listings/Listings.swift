@@ -86,8 +86,11 @@ public enum Listings: Aggregate {
             lhs.storage === rhs.storage || (lhs.listings == rhs.listings && lhs.bookings == rhs.bookings && lhs.settled == rhs.settled)
         }
 
-        /// Runs `query` over this shard.
-        public func search(_ query: ListingQuery) -> SearchPage { storage.index.search(query) }
+        /// Runs `query` over this shard (see `ListingIndex.search(_:asOf:)`).
+        public func search(_ query: ListingQuery, asOf: SortMark? = nil) -> SearchPage { storage.index.search(query, asOf: asOf) }
+
+        /// Where this shard's history of sort values stands (for a first page's cursor).
+        public var sortMark: SortMark { storage.index.sortMark }
     }
 
     /// A change of nights: block or unblock them, or set or clear their price.
