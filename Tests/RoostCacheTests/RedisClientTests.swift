@@ -206,8 +206,9 @@ struct PrivateRedisTests {
         let server = try PrivateRedis()
         var configuration = try RedisConfiguration(url: server.url)
         configuration.connections = 2
-        configuration.connectTimeout = .milliseconds(300)
-        configuration.commandTimeout = .milliseconds(300)
+        // Generous: a killed server refuses at once, and a live one may answer late on two busy cores.
+        configuration.connectTimeout = .seconds(2)
+        configuration.commandTimeout = .seconds(2)
         configuration.failureThreshold = 2
         configuration.cooldown = .milliseconds(50)
         configuration.maxCooldown = .milliseconds(200)
