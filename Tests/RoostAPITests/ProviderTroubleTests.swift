@@ -83,6 +83,53 @@ import Testing
         }
     }
 
+    /// The host's accept a moment before the deadline went unanswered but was taken; their retry
+    /// after the deadline finds the capture and answers the confirmed booking, not `request_expired`.
+    @Test func aRetriedAcceptPastTheDeadlineFindsTheCaptureThatWentThrough() async throws {
+        try await withServices { services, engine, clock in
+            let lossy = outageBookings(services, engine, clock, Outage(), lost: [.capture])
+            let booking = try await request(lossy, services, clock)
+            clock.advance(by: BookingService.hostHold - 60)
+            await #expect(throws: Problem.self) { _ = try await lossy.accept(booking.id, by: host) }
+            clock.advance(by: 120)
+            let accepted = try await services.bookings.accept(booking.id, by: host)
+            #expect(accepted.booking.status == .confirmed && accepted.payment?.status == .captured)
+            #expect(await services.bookings.expireLapsedHolds() == 0)
+            #expect(await ledgerViolations(engine) == [])
+        }
+    }
+
+    /// An instant booking left authorized at the provider alone (a crash before the ledger heard),
+    /// whose capture the provider then does not answer: its hold still lapses, and the
+    /// authorization is voided.
+    @Test func aHoldLapsesWhenItsCaptureGoesUnanswered() async throws {
+        try await withServices { services, engine, clock in
+            let capturing = Outage()
+            let bookings = bookings(services, engine, clock, gateway: ProxyGateway(inner: services.bookings.gateway) { call throws(GatewayError) in
+                if call == .capture, capturing.down { throw .unavailable("capture did not answer") }
+            })
+            let listing = try await services.listings.create(hostID: host.userID, details: singaporeLoft(instantBook: true))
+            let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
+            let stay = today.advanced(by: 3)..<today.advanced(by: 5)
+            let booking = BookingRecord(
+                id: bookings.bookingID(for: listing.id), listingID: listing.id, guestID: guest.userID, hostID: host.userID, stay: stay, guests: 1,
+                quote: PriceQuote.make(listing, stay: stay, rates: PricingRates()), policy: .flexible, instantBook: true,
+                holdExpiresAt: AccountService.timestamp(clock.read().addingTimeInterval(BookingService.paymentHold)), createdAt: bookings.now
+            )
+            try await services.listings.execute(.hold(booking, today: today), on: listing.id)
+            _ = try await bookings.gateway.authorize(amount: booking.charge.total, currency: "SGD", paymentMethod: "pm_card_visa", idempotencyKey: "auth:\(booking.id)")
+
+            capturing.down = true
+            clock.advance(by: BookingService.paymentHold)
+            #expect(await bookings.expireLapsedHolds() == 1)
+            #expect(await bookings.booking(booking.id)?.status == .canceled)
+            #expect(await bookings.payment(booking.id)?.status == .voided)
+            let provider = try #require(try await bookings.gateway.payment(forIdempotencyKey: "auth:\(booking.id)"))
+            #expect(provider.status == .canceled)
+            #expect(await ledgerViolations(engine) == [])
+        }
+    }
+
     @Test func aRequestPastItsHostsDayCannotBeAcceptedEvenBeforeTheSchedulerCancelsIt() async throws {
         try await withServices { services, engine, clock in
             let bookings = services.bookings

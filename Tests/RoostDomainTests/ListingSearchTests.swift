@@ -245,6 +245,31 @@ struct ListingSearchTests {
         #expect(matching.count > 4 * query.limit, "several pages")
     }
 
+    /// A shard remembers sort changes since a mark while it keeps them all: one change past the
+    /// last `sortChangesKept`, or a mark of another index (before a restart), and it does not.
+    @Test func aMarkIsRememberedWhileEveryChangeSinceIsKept() {
+        var generator = SeededGenerator(seed: testSeed())
+        var state = shardStates(makeListings(3, using: &generator).map { var listing = $0; listing.status = .active; return listing }, shards: 1)[0]
+        let mark = state.sortMark
+        #expect(state.remembersSorts(since: mark))
+        let listing = state.listings.values.sorted { $0.id < $1.id }[0]
+        let at = Timestamp(millisecondsSinceEpoch: 0)
+        for change in 1...ListingIndex.sortChangesKept {
+            var details = listing.details
+            details.pricePerNight = 1_000 + Int64(change)
+            Listings.apply(.updated(id: listing.id, details, at: at), to: &state)
+        }
+        #expect(state.remembersSorts(since: mark), "exactly as many as are kept")
+        let later = state.sortMark
+        var details = listing.details
+        details.pricePerNight = 999
+        Listings.apply(.updated(id: listing.id, details, at: at), to: &state)
+        #expect(!state.remembersSorts(since: mark), "the first change since was forgotten")
+        #expect(state.remembersSorts(since: later) && state.remembersSorts(since: state.sortMark))
+        #expect(!state.remembersSorts(since: SortMark(generation: mark.generation &+ 1, stamp: mark.stamp)))
+        #expect(!shardStates([listing], shards: 1)[0].remembersSorts(since: mark), "a rebuilt index is another")
+    }
+
     /// The service starts each search's round of the shards at a different one: the answer may not
     /// depend on where the round starts.
     @Test func theFirstShardVisitedDoesNotChangeThePage() {

@@ -246,8 +246,12 @@ public final class BookingService: Sendable {
         return try await serial.run(booking.id) {
             let booking = try await hosted(id, by: principal)
             guard booking.status == .pending, !booking.instantBook else { throw Self.notPendingRequest(booking) }
-            // Lapsed, though the scheduler has not canceled it yet: the guest was told a day.
+            // Lapsed, though the scheduler has not canceled it yet: the guest was told a day. An
+            // earlier accept whose capture went unanswered may have been taken meanwhile: what the
+            // provider says is finished first (confirming it then), as the expiry would.
             guard booking.holdExpiresAt > now else {
+                _ = try? await reconcile(id)
+                if let settled = await self.booking(id), settled.status == .confirmed { return try await booked(id) }
                 throw Problem(.conflict, code: "request_expired", title: "Conflict", detail: "The request lapsed at \(booking.holdExpiresAt); the guest's nights are no longer held for it.")
             }
             guard await payment(id)?.status == .authorized else {
@@ -307,17 +311,18 @@ public final class BookingService: Sendable {
         return try await booked(id)
     }
 
-    /// Releases the nights with the cancel event, then settles the money (`settle`). Once the event
-    /// is recorded the booking is canceled, whatever the provider does: a settlement that fails
-    /// (the provider refused or did not answer) is logged and left to the scheduler, which retries
-    /// it after a backoff (`runDueTransitions`), so the caller is not told the cancellation failed.
+    /// Releases the nights with the cancel event, then settles the money (`settle`). A settlement
+    /// the provider does not answer is logged and left to the scheduler, which retries it after a
+    /// backoff (`runDueTransitions`): the cancellation stands and its caller is answered with it.
+    /// Any other failure (the provider or the ledger refused) is thrown, as the caller must hear
+    /// of it; the scheduler retries that too.
     func cancel(_ booking: BookingRecord, by party: BookingParty, reason: String, refund: Int64) async throws {
         try await listings.execute(.cancelBooking(id: booking.id, BookingCancellation(by: party, at: now, reason: reason, refund: refund)), on: booking.listingID)
         guard let canceled = await self.booking(booking.id) else { return }
         do {
             try await settle(canceled)
-        } catch {
-            logger.warning("a canceled booking's money is not settled yet; the scheduler retries", metadata: ["booking": "\(booking.id)", "error": "\(error)"])
+        } catch GatewayError.unavailable(let reason) {
+            logger.warning("a canceled booking's money is not settled yet; the scheduler retries", metadata: ["booking": "\(booking.id)", "error": "\(reason)"])
         }
     }
 
@@ -566,6 +571,10 @@ public final class BookingService: Sendable {
                 // next attempt is a new payout (a new key) to the host's account as it is then, so
                 // a host who fixes their account is paid. After an unanswered attempt the key and
                 // destination stay, whatever the provider says, in case that one went through.
+                // (An attempt lost to a crash before its answer was recorded is not known here:
+                // this relies on the provider answering a key it has seen with its first answer,
+                // as Stripe, PayPal (its PayPal-Request-Id) and the sandbox do, so a payout made
+                // under it comes back as made, never as a refusal.)
                 let refused = Self.refusedOutright(failure) && payment.payoutDestination.isEmpty
                 logger.warning("payout failed; retried after a backoff", metadata: ["booking": "\(booking.id)", "error": "\(failure)", "refused": "\(refused)"])
                 try await payoutFailed(
@@ -649,8 +658,8 @@ public final class BookingService: Sendable {
                     // unrecorded is given back by the cancellation's settlement, retried until it answers.
                     do {
                         _ = try await reconcile(booking.id)
-                    } catch let error as GatewayError {
-                        logger.warning("the provider could not be asked about a lapsed hold; it lapses", metadata: ["booking": "\(booking.id)", "error": "\(error)"])
+                    } catch let error where error is GatewayError || (error as? Problem)?.code == "unavailable" {
+                        logger.warning("the provider could not be asked about a lapsed hold, or did not answer; it lapses", metadata: ["booking": "\(booking.id)", "error": "\(error)"])
                     }
                     guard let fresh = await self.booking(booking.id), fresh.status == .pending, fresh.holdExpiresAt <= moment else { return }
                     try await listings.execute(.expireBooking(id: booking.id), on: booking.listingID)

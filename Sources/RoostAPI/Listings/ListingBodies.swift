@@ -121,8 +121,9 @@ public enum ListingRules {
         let price = required(body.pricePerNight, base.map { MoneyBody(amount: $0.pricePerNight, currency: $0.currency) }, "pricePerNight")
         let currency = price?.currency ?? ""
         if price != nil {
-            // A listing kept from before its currency stopped being supported may still be edited otherwise.
-            if !reference.isSupported(currency), body.pricePerNight != nil || base == nil {
+            // A listing in a currency from before the rule (imported, or priced under an older catalogue)
+            // may still be edited, its price too; it cannot move to another unsupported currency.
+            if !reference.isSupported(currency), currency != base?.currency {
                 errors.append(.init(field: "pricePerNight.currency", message: "is not a supported currency (GET /v1/currencies)"))
             }
             if let amount = price?.amount, !(1...priceMax).contains(amount) { errors.append(.init(field: "pricePerNight.amount", message: "must be greater than 0 (minor units)")) }

@@ -272,7 +272,10 @@ struct ListingRoutes {
         let query = try SearchParameters.parse(request.uri.queryParameters, reference: reference, now: service.clock())
         // Each hit's summary was rendered when its listing last changed; the photo's URL (which an
         // S3 store signs) and the distance are added here.
-        let (page, marks) = service.searchMarking(query)
+        let (page, marks, expired) = service.searchMarking(query)
+        if expired {
+            throw Problem.validation([.init(field: "cursor", message: "has expired: too many listings changed since its first page; start again from the first page")])
+        }
         var items: [UInt8] = [UInt8(ascii: "[")]
         items.reserveCapacity(page.hits.count * 512 + 2)
         for hit in page.hits {
@@ -282,8 +285,8 @@ struct ListingRoutes {
         items.append(UInt8(ascii: "]"))
         var body = JSONObjectWriter(capacity: items.count + 128)
         body.raw("items", items)
-        // Later pages keep the first page's marks, so every page sorts as of the first.
-        let next = page.hits.count == query.limit ? page.hits.last.map { SearchCursor.encode($0.key, sort: query.sort, marks: query.sortedAsOf ?? marks) } : nil
+        // Later pages keep the first page's marks (`searchMarking`), so every page sorts as of the first.
+        let next = page.hits.count == query.limit ? page.hits.last.map { SearchCursor.encode($0.key, sort: query.sort, marks: marks) } : nil
         body.string("nextCursor", next)
         body.integer("total", Int64(page.total))
         return EncodedJSON(bytes: body.finish())

@@ -112,20 +112,29 @@ public final class ListingService: Sendable {
     /// shards' locks rather than following one another through them.
     public func search(_ query: ListingQuery) -> SearchPage { searchMarking(query).page }
 
-    /// `search`, with each shard's sort mark as its scan saw it (by shard number): what a first
-    /// page's cursor keeps, so that later pages sort as of it. A query's `sortedAsOf` from another
-    /// shard layout is not used.
-    public func searchMarking(_ query: ListingQuery) -> (page: SearchPage, marks: [SortMark]) {
+    /// `search`, with the sort marks the next page's cursor keeps (by shard number): the query's
+    /// own (`sortedAsOf`), so that every page sorts as of the first; for a first page, or for a
+    /// shard whose mark is from before a restart or another shard layout, the shard's mark as its
+    /// scan saw it. `expired`: some shard has forgotten changes since the query's mark (a cursor
+    /// older than its last 65,536 changes of sort values), so this page cannot sort as of it.
+    public func searchMarking(_ query: ListingQuery) -> (page: SearchPage, marks: [SortMark], expired: Bool) {
         let shards = group.shards
         let first = (searches.wrappingAdd(1, ordering: .relaxed).oldValue & Int.max) % shards.count
         let asOf = query.sortedAsOf.flatMap { $0.count == shards.count ? $0 : nil }
         var marks = Array(repeating: SortMark(generation: 0, stamp: 0), count: shards.count)
+        var expired = false
         let page = SearchPage.gather(query, shards: shards.count, first: first) { shard, query in
-            let (page, mark) = shards[shard].peek { ($0.search(query, asOf: asOf?[shard]), $0.sortMark) }
-            marks[shard] = mark
-            return page
+            shards[shard].peek { state in
+                if let mark = asOf?[shard], mark.generation == state.sortMark.generation {
+                    marks[shard] = mark
+                    if !state.remembersSorts(since: mark) { expired = true }
+                    return state.search(query, asOf: mark)
+                }
+                marks[shard] = state.sortMark
+                return state.search(query)
+            }
         }
-        return (page, marks)
+        return (page, marks, expired)
     }
 
     /// `body` over every shard's state, answers in shard order.

@@ -173,7 +173,7 @@ extension Ledger {
     // The snapshot: payments, then transfers (balances are their sum, rebuilt on load), then
     // sections added later, each absent from older snapshots (which load with zeros): when each
     // payment was authorized and what it refunded in its own currency; then each payment's payout
-    // failures and the hosts' payout accounts; then each payment's payout refusals.
+    // failures and the hosts' payout accounts; then, when any was refused, each payment's payout refusals.
     public static func encode(state: State, into writer: inout ByteWriter) {
         let ids = state.payments.keys.sorted()
         writer.writeVarint(state.payments.count)
@@ -197,7 +197,10 @@ extension Ledger {
             writer.writeString(state.payoutAccounts[host]!.account)
             writer.write(state.payoutAccounts[host]!.updatedAt)
         }
-        for id in ids { writer.writeVarint(state.payments[id]!.payoutRefusals) }
+        // Only when some payout was refused: a snapshot without stays readable by a build from before refusals.
+        if ids.contains(where: { state.payments[$0]!.payoutRefusals > 0 }) {
+            for id in ids { writer.writeVarint(state.payments[id]!.payoutRefusals) }
+        }
     }
 
     public static func decodeState(from reader: inout ByteReader) throws(DecodeError) -> State {

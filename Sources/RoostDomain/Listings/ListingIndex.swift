@@ -115,7 +115,7 @@ public struct ListingIndex: ~Copyable, Sendable {
     private var sortChangesHead = 0
     /// How many changes of sort values this index has recorded: its `SortMark`'s stamp.
     private var sortStamp: Int64 = 0
-    static let sortChangesKept = 1 << 16
+    public static let sortChangesKept = 1 << 16
 
     public init() {}
 
@@ -290,6 +290,13 @@ public struct ListingIndex: ~Copyable, Sendable {
     /// The listings (by slot) whose sort values changed after `mark`, each with its values as of
     /// `mark` (what its first change since replaced). Empty for a mark of another index (before a
     /// restart); a mark older than the changes kept gets what is kept.
+    /// Whether this index can sort as of `mark`: the mark is its own (not from before a restart)
+    /// and no change since has been forgotten.
+    public func remembersSorts(since mark: SortMark) -> Bool {
+        guard mark.generation == generation, mark.stamp <= sortStamp else { return false }
+        return sortChangesHead == sortChanges.count ? mark.stamp == sortStamp : sortChanges[sortChangesHead].stamp <= mark.stamp + 1
+    }
+
     func sortValues(asOf mark: SortMark) -> [Int32: SortValues] {
         guard mark.generation == generation, mark.stamp < sortStamp else { return [:] }
         var asOf: [Int32: SortValues] = [:]
@@ -466,6 +473,8 @@ public struct ListingIndex: ~Copyable, Sendable {
         /// Listings whose sort values changed since the first page, by slot, with their values
         /// then: they sort by those (`ListingQuery.sortedAsOf`).
         var frozen: [Int32: SortValues] = [:]
+        /// The frozen listings' positions, by the list they are in (each is in three).
+        var frozenByList: [Int32: [Int32]] = [:]
         /// The area's bounding box, widened a little, for the `Float` coordinates to pre-filter on.
         var box: (minLat: Float, maxLat: Float, minLng: Float, maxLng: Float)?
         var wantedGuests: UInt16
@@ -484,7 +493,12 @@ public struct ListingIndex: ~Copyable, Sendable {
         /// Nil when nothing here can match (an amenity or property type no listing has).
         init?(_ query: ListingQuery, _ index: borrowing ListingIndex, asOf: SortMark?) {
             self.query = query
-            if let asOf { frozen = index.sortValues(asOf: asOf) }
+            if let asOf {
+                frozen = index.sortValues(asOf: asOf)
+                for slot in frozen.keys {
+                    for k in 0..<3 { frozenByList[index.listOf[Int(slot) * 3 + k], default: []].append(index.positionOf[Int(slot) * 3 + k]) }
+                }
+            }
             afterID = query.after.map { PackedID($0.id) }
             beforeID = query.before.map { PackedID($0.id) }
             guard let amenities = query.amenityBits ?? AmenitySet.existing(query.amenities) else { return nil }
@@ -601,12 +615,10 @@ public struct ListingIndex: ~Copyable, Sendable {
             // Listings sorting by their values as of the first page are not where the walks below
             // expect them: each that matches (its bit left in the mask) is offered on its own.
             let frozen = frozen
-            for slot in frozen.keys {
-                for k in 0..<3 where index.listOf[Int(slot) * 3 + k] == number {
-                    let position = Int(index.positionOf[Int(slot) * 3 + k]), w = position >> 6 - firstWord
-                    guard w >= 0, w < mask.count, mask[w] >> UInt64(position & 63) & 1 != 0 else { continue }
-                    if let candidate = candidate(entries[position], index) { offer(candidate, index) }
-                }
+            for position in frozenByList[number] ?? [] {
+                let position = Int(position), w = (position >> 6) - firstWord
+                guard w >= 0, w < mask.count, (mask[w] >> UInt64(position & 63)) & 1 != 0 else { continue }
+                if let candidate = candidate(entries[position], index) { offer(candidate, index) }
             }
             let sort = query.sort, after = query.after, limit = query.limit
             // The price past which nothing more can go on the page: the bound's, or a full page's last.

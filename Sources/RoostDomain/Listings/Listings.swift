@@ -91,6 +91,9 @@ public enum Listings: Aggregate {
 
         /// Where this shard's history of sort values stands (for a first page's cursor).
         public var sortMark: SortMark { storage.index.sortMark }
+
+        /// Whether this shard can still sort as of `mark` (see `ListingIndex.remembersSorts(since:)`).
+        public func remembersSorts(since mark: SortMark) -> Bool { storage.index.remembersSorts(since: mark) }
     }
 
     /// A change of nights: block or unblock them, or set or clear their price.
