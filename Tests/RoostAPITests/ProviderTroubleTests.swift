@@ -130,6 +130,30 @@ import Testing
         }
     }
 
+    /// A request whose authorization the ledger never heard of (its answer lost) still holds its
+    /// 15 minutes when its host accepts after them: the provider's authorization gives it the
+    /// host's day, and the accept goes through rather than answering `request_expired`.
+    @Test func anAcceptAfterTheShortHoldFindsTheAuthorizationTheLedgerMissed() async throws {
+        try await withServices { services, engine, clock in
+            let bookings = services.bookings
+            let listing = try await services.listings.create(hostID: host.userID, details: singaporeLoft(instantBook: false))
+            let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
+            let stay = today.advanced(by: 6)..<today.advanced(by: 8)
+            let booking = BookingRecord(
+                id: bookings.bookingID(for: listing.id), listingID: listing.id, guestID: guest.userID, hostID: host.userID, stay: stay, guests: 1,
+                quote: PriceQuote.make(listing, stay: stay, rates: PricingRates()), policy: .flexible, instantBook: false,
+                holdExpiresAt: AccountService.timestamp(clock.read().addingTimeInterval(BookingService.paymentHold)), createdAt: bookings.now
+            )
+            try await services.listings.execute(.hold(booking, today: today), on: listing.id)
+            _ = try await bookings.gateway.authorize(amount: booking.charge.total, currency: "SGD", paymentMethod: "pm_card_visa", idempotencyKey: "auth:\(booking.id)")
+
+            clock.advance(by: BookingService.paymentHold + 60)
+            let accepted = try await bookings.accept(booking.id, by: host)
+            #expect(accepted.booking.status == .confirmed && accepted.payment?.status == .captured)
+            #expect(await ledgerViolations(engine) == [])
+        }
+    }
+
     @Test func aRequestPastItsHostsDayCannotBeAcceptedEvenBeforeTheSchedulerCancelsIt() async throws {
         try await withServices { services, engine, clock in
             let bookings = services.bookings

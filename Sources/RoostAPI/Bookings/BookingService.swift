@@ -244,15 +244,19 @@ public final class BookingService: Sendable {
     func accept(_ id: String, by principal: Principal) async throws -> Booked {
         let booking = try await hosted(id, by: principal)
         return try await serial.run(booking.id) {
-            let booking = try await hosted(id, by: principal)
+            var booking = try await hosted(id, by: principal)
             guard booking.status == .pending, !booking.instantBook else { throw Self.notPendingRequest(booking) }
-            // Lapsed, though the scheduler has not canceled it yet: the guest was told a day. An
-            // earlier accept whose capture went unanswered may have been taken meanwhile: what the
-            // provider says is finished first (confirming it then), as the expiry would.
-            guard booking.holdExpiresAt > now else {
+            // Its hold has run out, though the scheduler has not canceled it yet. What the provider
+            // says is finished first, as the expiry would: an earlier accept whose capture went
+            // unanswered may have been taken (confirmed now), and a payment the ledger had not heard
+            // of (a late provider event) gives the request its host's day. Only then has it lapsed.
+            if booking.holdExpiresAt <= now {
                 _ = try? await reconcile(id)
-                if let settled = await self.booking(id), settled.status == .confirmed { return try await booked(id) }
-                throw Problem(.conflict, code: "request_expired", title: "Conflict", detail: "The request lapsed at \(booking.holdExpiresAt); the guest's nights are no longer held for it.")
+                booking = try await hosted(id, by: principal)
+                if booking.status == .confirmed { return try await booked(id) }
+                guard booking.status == .pending, booking.holdExpiresAt > now else {
+                    throw Problem(.conflict, code: "request_expired", title: "Conflict", detail: "The request lapsed at \(booking.holdExpiresAt); the guest's nights are no longer held for it.")
+                }
             }
             guard await payment(id)?.status == .authorized else {
                 throw Problem(.conflict, code: "payment_pending", title: "Conflict", detail: "The guest has not paid yet.")

@@ -287,9 +287,6 @@ public struct ListingIndex: ~Copyable, Sendable {
         }
     }
 
-    /// The listings (by slot) whose sort values changed after `mark`, each with its values as of
-    /// `mark` (what its first change since replaced). Empty for a mark of another index (before a
-    /// restart); a mark older than the changes kept gets what is kept.
     /// Whether this index can sort as of `mark`: the mark is its own (not from before a restart)
     /// and no change since has been forgotten.
     public func remembersSorts(since mark: SortMark) -> Bool {
@@ -297,6 +294,9 @@ public struct ListingIndex: ~Copyable, Sendable {
         return sortChangesHead == sortChanges.count ? mark.stamp == sortStamp : sortChanges[sortChangesHead].stamp <= mark.stamp + 1
     }
 
+    /// The listings (by slot) whose sort values changed after `mark`, each with its values as of
+    /// `mark` (what its first change since replaced). Empty for a mark of another index (before a
+    /// restart); a mark older than the changes kept gets what is kept (`remembersSorts` says so).
     func sortValues(asOf mark: SortMark) -> [Int32: SortValues] {
         guard mark.generation == generation, mark.stamp < sortStamp else { return [:] }
         var asOf: [Int32: SortValues] = [:]
@@ -493,12 +493,7 @@ public struct ListingIndex: ~Copyable, Sendable {
         /// Nil when nothing here can match (an amenity or property type no listing has).
         init?(_ query: ListingQuery, _ index: borrowing ListingIndex, asOf: SortMark?) {
             self.query = query
-            if let asOf {
-                frozen = index.sortValues(asOf: asOf)
-                for slot in frozen.keys {
-                    for k in 0..<3 { frozenByList[index.listOf[Int(slot) * 3 + k], default: []].append(index.positionOf[Int(slot) * 3 + k]) }
-                }
-            }
+            if let asOf { frozen = index.sortValues(asOf: asOf) }
             afterID = query.after.map { PackedID($0.id) }
             beforeID = query.before.map { PackedID($0.id) }
             guard let amenities = query.amenityBits ?? AmenitySet.existing(query.amenities) else { return nil }
@@ -529,6 +524,12 @@ public struct ListingIndex: ~Copyable, Sendable {
             if query.window != nil, stay != nil { zoneAdmits = Array(repeating: 0, count: index.zoneNames.count) }
             decidedByBitmaps = overflow.isEmpty && propertyType == nil && factors == nil && query.area == nil && zoneAdmits.isEmpty
                 && guests <= Trait.guests.upperBound && (stay == nil || Trait.stayNights.contains(Int(nights)))
+            // Only the bitmap-only walk (`collect`) offers frozen listings by list.
+            if decidedByBitmaps {
+                for slot in frozen.keys {
+                    for k in 0..<3 { frozenByList[index.listOf[Int(slot) * 3 + k], default: []].append(index.positionOf[Int(slot) * 3 + k]) }
+                }
+            }
             best.reserveCapacity(query.limit + 1)
         }
 
