@@ -53,7 +53,7 @@ import Testing
             await #expect {
                 _ = try await bookings.accept(booking.id, by: host)
             } throws: { error in
-                (error as? Problem)?.status == .serviceUnavailable
+                Problem.from(error)?.status == .serviceUnavailable
             }
             #expect(await bookings.booking(booking.id)?.status == .pending, "not canceled: the capture's outcome is unknown")
             #expect(await bookings.payment(booking.id)?.status == .authorized)
@@ -73,7 +73,7 @@ import Testing
         try await withServices { services, engine, clock in
             let lossy = outageBookings(services, engine, clock, Outage(), lost: [.capture])
             let booking = try await request(lossy, services, clock)
-            await #expect(throws: Problem.self) { _ = try await lossy.accept(booking.id, by: host) }
+            await #expect { _ = try await lossy.accept(booking.id, by: host) } throws: { Problem.from($0)?.status == .serviceUnavailable }
             #expect(await services.bookings.booking(booking.id)?.status == .pending)
 
             #expect(await services.bookings.reconcilePending() == 1)
@@ -90,7 +90,7 @@ import Testing
             let lossy = outageBookings(services, engine, clock, Outage(), lost: [.capture])
             let booking = try await request(lossy, services, clock)
             clock.advance(by: BookingService.hostHold - 60)
-            await #expect(throws: Problem.self) { _ = try await lossy.accept(booking.id, by: host) }
+            await #expect { _ = try await lossy.accept(booking.id, by: host) } throws: { Problem.from($0)?.status == .serviceUnavailable }
             clock.advance(by: 120)
             let accepted = try await services.bookings.accept(booking.id, by: host)
             #expect(accepted.booking.status == .confirmed && accepted.payment?.status == .captured)
@@ -108,16 +108,7 @@ import Testing
             let bookings = bookings(services, engine, clock, gateway: ProxyGateway(inner: services.bookings.gateway) { call throws(GatewayError) in
                 if call == .capture, capturing.down { throw .unavailable("capture did not answer") }
             })
-            let listing = try await services.listings.create(hostID: host.userID, details: singaporeLoft(instantBook: true))
-            let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
-            let stay = today.advanced(by: 3)..<today.advanced(by: 5)
-            let booking = BookingRecord(
-                id: bookings.bookingID(for: listing.id), listingID: listing.id, guestID: guest.userID, hostID: host.userID, stay: stay, guests: 1,
-                quote: PriceQuote.make(listing, stay: stay, rates: PricingRates()), policy: .flexible, instantBook: true,
-                holdExpiresAt: AccountService.timestamp(clock.read().addingTimeInterval(BookingService.paymentHold)), createdAt: bookings.now
-            )
-            try await services.listings.execute(.hold(booking, today: today), on: listing.id)
-            _ = try await bookings.gateway.authorize(amount: booking.charge.total, currency: "SGD", paymentMethod: "pm_card_visa", idempotencyKey: "auth:\(booking.id)")
+            let booking = try await ReconciliationTests.interrupted(at: .afterProviderAuthorize, instantBook: true, services: services, clock: clock)
 
             capturing.down = true
             clock.advance(by: BookingService.paymentHold)
@@ -136,16 +127,8 @@ import Testing
     @Test func anAcceptAfterTheShortHoldFindsTheAuthorizationTheLedgerMissed() async throws {
         try await withServices { services, engine, clock in
             let bookings = services.bookings
-            let listing = try await services.listings.create(hostID: host.userID, details: singaporeLoft(instantBook: false))
-            let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
-            let stay = today.advanced(by: 6)..<today.advanced(by: 8)
-            let booking = BookingRecord(
-                id: bookings.bookingID(for: listing.id), listingID: listing.id, guestID: guest.userID, hostID: host.userID, stay: stay, guests: 1,
-                quote: PriceQuote.make(listing, stay: stay, rates: PricingRates()), policy: .flexible, instantBook: false,
-                holdExpiresAt: AccountService.timestamp(clock.read().addingTimeInterval(BookingService.paymentHold)), createdAt: bookings.now
-            )
-            try await services.listings.execute(.hold(booking, today: today), on: listing.id)
-            _ = try await bookings.gateway.authorize(amount: booking.charge.total, currency: "SGD", paymentMethod: "pm_card_visa", idempotencyKey: "auth:\(booking.id)")
+            // Authorized at the provider, the answer lost before the ledger heard of it.
+            let booking = try await ReconciliationTests.interrupted(at: .afterProviderAuthorize, instantBook: false, services: services, clock: clock)
 
             clock.advance(by: BookingService.paymentHold + 60)
             let accepted = try await bookings.accept(booking.id, by: host)
@@ -241,11 +224,8 @@ import Testing
         try await withServices { services, engine, clock in
             let outage = Outage()
             let bookings = outageBookings(services, engine, clock, outage)
-            let booking = try await request(bookings, services, clock)
-            let authorized = try #require(await bookings.payment(booking.id))
             // The provider's capture and the ledger's record of it, then a crash before the booking was confirmed.
-            _ = try await bookings.gateway.capture(authorized.reference, amount: nil, idempotencyKey: "cap:\(booking.id)")
-            try await bookings.ledger.shard(for: booking.id).execute(.capture(payment: booking.id), now: bookings.now)
+            let booking = try await ReconciliationTests.interrupted(at: .afterLedgerCapture, instantBook: false, services: services, clock: clock)
 
             outage.down = true
             #expect(await bookings.reconcilePending() == 1)

@@ -20,7 +20,7 @@ import Testing
     }
 
     /// A booking taken through `create`'s steps up to `crash`.
-    func interrupted(at crash: Crash, instantBook: Bool, services: RoostServices, clock: MovableClock) async throws -> BookingRecord {
+    static func interrupted(at crash: Crash, instantBook: Bool, services: RoostServices, clock: MovableClock) async throws -> BookingRecord {
         let bookings = services.bookings
         let listing = try await services.listings.create(hostID: "usr_host", details: singaporeLoft(instantBook: instantBook))
         let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
@@ -51,7 +51,7 @@ import Testing
     func anInstantBookingIsFinishedFromWhatTheProviderSays(crash: Crash) async throws {
         try await withServices { services, engine, clock in
             let bookings = services.bookings
-            let booking = try await interrupted(at: crash, instantBook: true, services: services, clock: clock)
+            let booking = try await Self.interrupted(at: crash, instantBook: true, services: services, clock: clock)
             #expect(await bookings.reconcilePending() == (crash == .afterHold ? 0 : 1))
             #expect(await bookings.reconcilePending() == 0, "once")
             let after = try #require(await bookings.booking(booking.id))
@@ -75,8 +75,8 @@ import Testing
     @Test func aRequestToBookGetsItsHostsDay() async throws {
         try await withServices { services, engine, clock in
             let bookings = services.bookings
-            let recorded = try await interrupted(at: .afterLedgerAuthorize, instantBook: false, services: services, clock: clock)
-            let unrecorded = try await interrupted(at: .afterProviderAuthorize, instantBook: false, services: services, clock: clock)
+            let recorded = try await Self.interrupted(at: .afterLedgerAuthorize, instantBook: false, services: services, clock: clock)
+            let unrecorded = try await Self.interrupted(at: .afterProviderAuthorize, instantBook: false, services: services, clock: clock)
             #expect(await bookings.reconcilePending() == 2)
             for booking in [recorded, unrecorded] {
                 let after = try #require(await bookings.booking(booking.id))
@@ -98,7 +98,7 @@ import Testing
     @Test func aCaptureFoundAtExpiryConfirmsInsteadOfLapsing() async throws {
         try await withServices { services, engine, clock in
             let bookings = services.bookings
-            let booking = try await interrupted(at: .afterProviderCapture, instantBook: true, services: services, clock: clock)
+            let booking = try await Self.interrupted(at: .afterProviderCapture, instantBook: true, services: services, clock: clock)
             clock.advance(by: BookingService.paymentHold + 1)
             #expect(await bookings.expireLapsedHolds() == 0, "paid: confirmed, not expired")
             #expect(await bookings.booking(booking.id)?.status == .confirmed)

@@ -159,11 +159,11 @@ public final class BookingService: Sendable {
         do {
             _ = try await gateway.capture(authorized.reference, amount: nil, idempotencyKey: "cap:\(booking.id)")
         } catch .unavailable(let reason) {
-            // The capture's outcome is unknown: the booking stays as it was. Accepting again repeats
-            // the capture under the same key (the provider replays it), and reconciliation records a
-            // capture that did go through.
+            // The capture's outcome is unknown: the booking stays as it was (a 503 to the host).
+            // Accepting again repeats the capture under the same key (the provider replays it), and
+            // reconciliation records a capture that did go through.
             logger.error("payment capture's outcome unknown", metadata: ["booking": "\(booking.id)", "error": "\(reason)"])
-            throw Problem.unavailable("The payment provider did not answer; nothing changed. Try again.", retryAfter: 5)
+            throw GatewayError.unavailable(reason)
         } catch {
             try? await cancel(booking, by: .system, reason: "payment capture failed", refund: 0)
             throw Problem.paymentFailed("The payment could not be captured; the nights were released.")
@@ -662,7 +662,7 @@ public final class BookingService: Sendable {
                     // unrecorded is given back by the cancellation's settlement, retried until it answers.
                     do {
                         _ = try await reconcile(booking.id)
-                    } catch let error where error is GatewayError || (error as? Problem)?.code == "unavailable" {
+                    } catch let error as GatewayError {
                         logger.warning("the provider could not be asked about a lapsed hold, or did not answer; it lapses", metadata: ["booking": "\(booking.id)", "error": "\(error)"])
                     }
                     guard let fresh = await self.booking(booking.id), fresh.status == .pending, fresh.holdExpiresAt <= moment else { return }
