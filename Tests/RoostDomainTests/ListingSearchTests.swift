@@ -172,6 +172,12 @@ struct ListingSearchTests {
                 // Shards visited in turn from any one, each bounded by the page so far (as the service does).
                 let first = Int.random(in: 0..<states.count, using: &generator)
                 let page = SearchPage.gather(query, shards: states.count, first: first) { states[$0].search($1) }
+                // In two steps (the service's way): the same page, with only the winners read.
+                let twoSteps = SearchPage.gatherInTwoSteps(
+                    query, shards: states.count, first: first,
+                    candidates: { states[$0].searchCandidates($1) }, hits: { states[$0].hits(of: $1) }
+                )
+                #expect(twoSteps == page)
                 if total == nil { total = page.total }
                 seen += page.hits.map(\.key)
                 guard page.hits.count == query.limit, let last = page.hits.last else { break }
@@ -180,6 +186,60 @@ struct ListingSearchTests {
             #expect(total == expected.total)
             #expect(seen == expected.keys)
         }
+    }
+
+    /// A winner that leaves its shard's index between the two steps is not read from a slot that
+    /// now holds nothing, or another listing: the gather answers nil (and the service gathers
+    /// again in one step). A winner merely repriced meanwhile is shown as it now is.
+    @Test func winnersThatLeftTheirSlotsBetweenTheStepsAreNotRead() throws {
+        var generator = SeededGenerator(seed: testSeed())
+        let listings = makeListings(300, using: &generator)
+        var states = shardStates(listings, shards: 2)
+        var query = ListingQuery()
+        query.sort = .priceAscending
+        query.limit = 5
+        /// The two steps, with `between` done to the shards after the first step, before any is read.
+        func gathered(between: (inout [Listings.State]) -> Void) -> SearchPage? {
+            var done = false
+            return SearchPage.gatherInTwoSteps(
+                query, shards: states.count,
+                candidates: { states[$0].searchCandidates($1) },
+                hits: { shard, winners in
+                    if !done { between(&states) }
+                    done = true
+                    return states[shard].hits(of: winners)
+                }
+            )
+        }
+        let unchanged = try #require(gathered { _ in })
+        #expect(unchanged == SearchPage.gather(query, shards: states.count) { states[$0].search($1) })
+        let winner = try #require(unchanged.hits.first)
+        let shard = try #require(states.firstIndex { $0.listings[winner.key.id] != nil })
+        let at = Timestamp(millisecondsSinceEpoch: 1)
+
+        // Paused between the steps: its slot is empty.
+        let before = states
+        #expect(gathered { states in Listings.apply(.statusChanged(id: winner.key.id, .inactive, at: at), to: &states[shard]) } == nil)
+        // Paused, and its slot taken by a listing created meanwhile.
+        states = before
+        #expect(gathered { states in
+            Listings.apply(.statusChanged(id: winner.key.id, .inactive, at: at), to: &states[shard])
+            var newcomer = listings[0]
+            newcomer.id = "lst_newcomer0000000"
+            newcomer.status = .active
+            Listings.apply(.created(newcomer), to: &states[shard])
+        } == nil)
+        // Repriced (same slot, same listing): read as it is now.
+        states = before
+        let repriced = try #require(gathered { states in
+            var details = states[shard].listings[winner.key.id]!.details
+            details.pricePerNight += 1
+            Listings.apply(.updated(id: winner.key.id, details, at: at), to: &states[shard])
+        })
+        let shown = try #require(repriced.hits.first { $0.key.id == winner.key.id })
+        #expect(shown.key == winner.key, "sorted where its scan found it")
+        #expect(shown.summary == ListingSummary(states[shard].listings[winner.key.id]!), "shown as it now is")
+        #expect(shown.summary != winner.summary)
     }
 
     /// Paging through a search while hosts reprice, move, pause and relist listings: every page
@@ -412,9 +472,10 @@ struct ListingSearchTests {
             createdAt: Timestamp(millisecondsSinceEpoch: 0)
         )
         func written(_ listing: ListingRecord) -> String {
-            var json = JSONObjectWriter()
-            ListingSummary(listing).write(into: &json)
-            return String(decoding: json.finish(), as: UTF8.self)
+            var json: [UInt8] = [UInt8(ascii: "{")]
+            ListingSummary(listing).appendFields(to: &json)
+            json.append(UInt8(ascii: "}"))
+            return String(decoding: json, as: UTF8.self)
         }
         #expect(written(listing) == #"{"id":"lst_0123456789abcdef","title":"A \"quiet\" loft\nby the Rhône \\ canal","propertyType":"Entire loft","city":"Zürich","country":"Switzerland","lat":47.375,"lng":-8.5,"pricePerNight":{"amount":12050,"currency":"CHF"},"maxGuests":3,"bedrooms":2,"instantBook":true,"rating":null,"reviewCount":0}"#)
         listing.reviewCount = 3

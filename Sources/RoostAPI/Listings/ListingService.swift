@@ -102,8 +102,9 @@ public final class ListingService: Sendable {
 
     // MARK: Scatter reads
 
-    /// Runs `query` on every shard and merges their pages. Each hit carries its listing's summary
-    /// (`ListingSummary`) as of its shard's scan, so nothing is read a second time.
+    /// Runs `query` on every shard and merges their pages. Each shard offers its matches as
+    /// candidates, and the summaries (`ListingSummary`) of the merged page's winners alone are read,
+    /// from each shard as it is then (`SearchPage.gatherInTwoSteps`).
     ///
     /// The shards are visited one after another from the caller's thread (`Shard.peek`), not by
     /// hopping onto each shard's actor: a query's scan of one shard takes a few microseconds, less
@@ -123,16 +124,27 @@ public final class ListingService: Sendable {
         let asOf = query.sortedAsOf.flatMap { $0.count == shards.count ? $0 : nil }
         var marks = Array(repeating: SortMark(generation: 0, stamp: 0), count: shards.count)
         var expired = false
-        let page = SearchPage.gather(query, shards: shards.count, first: first) { shard, query in
-            shards[shard].peek { state in
-                if let mark = asOf?[shard], mark.generation == state.sortMark.generation {
-                    marks[shard] = mark
-                    if !state.remembersSorts(since: mark) { expired = true }
-                    return state.search(query, asOf: mark)
-                }
-                marks[shard] = state.sortMark
-                return state.search(query)
+        /// The shard's mark this search sorts as of (noting whether the shard still can), else its own.
+        func mark(_ shard: Int, _ state: Listings.State) -> SortMark? {
+            if let mark = asOf?[shard], mark.generation == state.sortMark.generation {
+                marks[shard] = mark
+                if !state.remembersSorts(since: mark) { expired = true }
+                return mark
             }
+            marks[shard] = state.sortMark
+            return nil
+        }
+        // The page's winners are read after the shards' candidates are merged: only they are read.
+        let twoSteps = SearchPage.gatherInTwoSteps(
+            query, shards: shards.count, first: first,
+            candidates: { shard, query in shards[shard].peek { state in state.searchCandidates(query, asOf: mark(shard, state)) } },
+            hits: { shard, winners in shards[shard].peek { $0.hits(of: winners) } }
+        )
+        if let page = twoSteps { return (page, marks, expired) }
+        // A winner left its shard's index between the steps (rare): once more, each shard read as it is scanned.
+        expired = false
+        let page = SearchPage.gather(query, shards: shards.count, first: first) { shard, query in
+            shards[shard].peek { state in state.search(query, asOf: mark(shard, state)) }
         }
         return (page, marks, expired)
     }

@@ -420,17 +420,7 @@ public struct ListingIndex: ~Copyable, Sendable {
     /// values changed since sort by their values then, so later pages neither repeat nor skip
     /// them; which listings match is decided by their values now.
     public func search(_ query: ListingQuery, asOf: SortMark? = nil) -> SearchPage {
-        guard var scan = Scan(query, self, asOf: asOf) else { return SearchPage(total: 0, hits: []) }
-        if let place = query.place {
-            let city = cityLists[place]
-            if let city { scan.run(city, self, nightsInList: true) }
-            // A listing whose city and country fold to the same text is in both lists: counted once.
-            if let country = countryLists[place] { scan.run(country, self, skippingCityList: city) }
-        } else if let area = query.area, let cells = cells(covering: area) {
-            for cell in cells { if let list = cellLists[cell] { scan.run(list, self) } }
-        } else {
-            for list in cellLists.values { scan.run(list, self) }
-        }
+        guard let scan = scanned(query, asOf: asOf) else { return SearchPage(total: 0, hits: []) }
         // The page's packed ids and summaries are read in one tight loop first: each is a cache (and
         // TLB) miss, and loads with nothing between them overlap, where a string built after each
         // would not.
@@ -441,6 +431,65 @@ public struct ListingIndex: ~Copyable, Sendable {
                 distanceKilometres: candidate.distance, summary: read.1
             )
         })
+    }
+
+    /// `search` in two steps, for a search over many shards: first each shard's matches as
+    /// candidates (where each sorts and lies, nothing read), then, once the shards' candidates are
+    /// merged, the hits of the page's winners alone (`hits(of:)`). Of some forty matches four
+    /// shards offer a page of twenty, only the twenty are read: the reading, cache misses on the
+    /// listing's id and summary, cost more than the scan.
+    public func candidates(_ query: ListingQuery, asOf: SortMark? = nil) -> (total: Int, candidates: [SearchCandidate]) {
+        guard let scan = scanned(query, asOf: asOf) else { return (0, []) }
+        return (scan.total, scan.best.map { candidate in
+            let packed = packedIDs[Int(candidate.slot)]
+            return SearchCandidate(
+                primary: candidate.primary, slot: candidate.slot, packed: packed,
+                unpackedID: packed.isPacked ? nil : ids[Int(candidate.slot)], distanceKilometres: candidate.distance
+            )
+        })
+    }
+
+    /// The hits of `candidates` (from `candidates(_:asOf:)` on this index), with each listing's
+    /// summary as it is now; nil when a slot no longer holds its candidate's listing (it left the
+    /// index, or left and another took its slot, since the candidates were found).
+    public func hits(of candidates: [SearchCandidate]) -> [SearchHit]? {
+        // Each winner's packed id and summary are touched in one loop first: the loads, cache (and
+        // TLB) misses on shard-sized arrays, have nothing between them and overlap, where in the loop
+        // below each would wait for the summary's retain (an atomic) before it.
+        var touched = 0
+        for candidate in candidates where Int(candidate.slot) < summaries.count {
+            touched &+= summaries[Int(candidate.slot)].byteCount &+ (packedIDs[Int(candidate.slot)].isPacked ? 1 : 0)
+        }
+        guard touched >= 0 else { return nil }  // never: it keeps the loop
+        var hits: [SearchHit] = []
+        hits.reserveCapacity(candidates.count)
+        for candidate in candidates {
+            let i = Int(candidate.slot)
+            guard i < summaries.count, summaries[i].isRendered else { return nil }
+            if candidate.packed.isPacked {
+                guard PackedID.same(packedIDs[i], candidate.packed) else { return nil }
+            } else {
+                guard !packedIDs[i].isPacked, ids[i] == candidate.unpackedID else { return nil }
+            }
+            hits.append(SearchHit(key: candidate.key, distanceKilometres: candidate.distanceKilometres, summary: summaries[i]))
+        }
+        return hits
+    }
+
+    /// `query`'s scan of the lists that can hold its matches; nil when nothing here can match.
+    private func scanned(_ query: ListingQuery, asOf: SortMark?) -> Scan? {
+        guard var scan = Scan(query, self, asOf: asOf) else { return nil }
+        if let place = query.place {
+            let city = cityLists[place]
+            if let city { scan.run(city, self, nightsInList: true) }
+            // A listing whose city and country fold to the same text is in both lists: counted once.
+            if let country = countryLists[place] { scan.run(country, self, skippingCityList: city) }
+        } else if let area = query.area, let cells = cells(covering: area) {
+            for cell in cells { if let list = cellLists[cell] { scan.run(list, self) } }
+        } else {
+            for list in cellLists.values { scan.run(list, self) }
+        }
+        return scan
     }
 
     /// Whether any of `nights` is taken for the listing in `slot` (read beside its city entry).
@@ -713,7 +762,8 @@ public struct ListingIndex: ~Copyable, Sendable {
             if distance == nil, let origin = query.origin {
                 distance = Geo.distanceKilometres(origin.latitude, origin.longitude, index.latitudes[i], index.longitudes[i])
             }
-            var rating = index.ratings[i], sortDistance = distance
+            // Read only what the sort needs: each read is a cache miss on a shard-sized array.
+            var rating = query.sort == .rating ? index.ratings[i] : 0, sortDistance = distance
             if !frozen.isEmpty, let then = frozen[slot] {
                 // Matched on its values now; sorted on its values as of the first page.
                 if let factors {

@@ -124,6 +124,26 @@ public struct SearchHit: Sendable, Equatable {
     public var summary: ListingSummary
 }
 
+/// A match as a shard's scan leaves it (`ListingIndex.candidates`): where it sorts and where its
+/// listing lies in that shard's index, its id packed, nothing else read yet.
+public struct SearchCandidate: Sendable {
+    public let primary: Double
+    let slot: Int32
+    let packed: PackedID
+    /// The id, for the rare one that does not pack.
+    let unpackedID: String?
+    public let distanceKilometres: Double?
+
+    public var id: String { packed.string ?? unpackedID ?? "" }
+    public var key: SearchKey { SearchKey(primary: primary, id: id) }
+
+    /// Whether `a` sorts before `b` (as their keys do), without building either id's string when both pack.
+    public static func precedes(_ a: SearchCandidate, _ b: SearchCandidate) -> Bool {
+        if a.primary != b.primary { return a.primary < b.primary }
+        return PackedID.precedes(a.packed, b.packed) ?? (a.id < b.id)
+    }
+}
+
 /// One shard's answer: how many listings match in all, and the first `limit` after the cursor.
 public struct SearchPage: Sendable, Equatable {
     public var total: Int
@@ -168,6 +188,49 @@ extension SearchPage {
             if hits.count == query.limit { bounded.before = hits.last?.key }
         }
         return SearchPage(total: total, hits: hits)
+    }
+
+    /// `gather` in two steps: each shard's matches as candidates (`candidates(shard, query)`,
+    /// bounded as `gather` bounds), merged; then each shard that has winners is asked once for
+    /// their hits (`hits(shard, winners)`). Nil when a shard answers nil (a winner left its slot
+    /// between the steps): the caller gathers again in one step.
+    public static func gatherInTwoSteps(
+        _ query: ListingQuery, shards: Int, first: Int = 0,
+        candidates: (Int, ListingQuery) -> (total: Int, candidates: [SearchCandidate]),
+        hits: (Int, [SearchCandidate]) -> [SearchHit]?
+    ) -> SearchPage? {
+        precondition(shards > 0, "a search needs a shard")
+        let first = (first % shards + shards) % shards
+        var total = 0
+        var page: [(shard: Int, candidate: SearchCandidate)] = []
+        page.reserveCapacity(query.limit + 1)
+        var bounded = query
+        bounded.prepare()
+        for step in 0..<shards {
+            let shard = (first + step) % shards
+            let part = candidates(shard, bounded)
+            total += part.total
+            for candidate in part.candidates {
+                // As in `gather`: in order, so the first that would land past the page ends the shard's turn.
+                var low = 0, high = page.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if SearchCandidate.precedes(page[middle].candidate, candidate) { low = middle + 1 } else { high = middle }
+                }
+                guard low < query.limit else { break }
+                page.insert((shard, candidate), at: low)
+                if page.count > query.limit { page.removeLast() }
+            }
+            if page.count == query.limit { bounded.before = page.last?.candidate.key }
+        }
+        var winners = Array(repeating: [Int](), count: shards)  // positions on the page, by shard
+        for (position, entry) in page.enumerated() { winners[entry.shard].append(position) }
+        var read = [SearchHit?](repeating: nil, count: page.count)
+        for (shard, positions) in winners.enumerated() where !positions.isEmpty {
+            guard let found = hits(shard, positions.map { page[$0].candidate }), found.count == positions.count else { return nil }
+            for (position, hit) in zip(positions, found) { read[position] = hit }
+        }
+        return SearchPage(total: total, hits: read.compactMap { $0 })
     }
 }
 

@@ -89,6 +89,14 @@ public enum Listings: Aggregate {
         /// Runs `query` over this shard (see `ListingIndex.search(_:asOf:)`).
         public func search(_ query: ListingQuery, asOf: SortMark? = nil) -> SearchPage { storage.index.search(query, asOf: asOf) }
 
+        /// `search`'s first step: the matches, not yet read (see `ListingIndex.candidates`).
+        public func searchCandidates(_ query: ListingQuery, asOf: SortMark? = nil) -> (total: Int, candidates: [SearchCandidate]) {
+            storage.index.candidates(query, asOf: asOf)
+        }
+
+        /// `search`'s second step: the hits of candidates this shard found, or nil when one has left its slot since.
+        public func hits(of candidates: [SearchCandidate]) -> [SearchHit]? { storage.index.hits(of: candidates) }
+
         /// Where this shard's history of sort values stands (for a first page's cursor).
         public var sortMark: SortMark { storage.index.sortMark }
 

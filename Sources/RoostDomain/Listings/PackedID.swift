@@ -49,6 +49,11 @@ struct PackedID: Sendable {
         return a.words.3 < b.words.3
     }
 
+    /// Whether `a` and `b` are the same packed id (false when either is not packed).
+    static func same(_ a: PackedID, _ b: PackedID) -> Bool {
+        a.isPacked && a.words == b.words
+    }
+
     /// The id again, when it is packed (a string of its own, sharing no storage with the record's).
     var string: String? {
         guard isPacked else { return nil }
