@@ -25,7 +25,7 @@ struct ListingRoutes {
 
     func register(on router: Router<RoostRequestContext>) {
         // The catalogue never changes while the server runs: rendered once, not per request (its
-        // JSONEncoder rendering served a fifth of the requests per second that search does).
+        // JSONEncoder rendering served a third of the requests per second that search does).
         let amenities = Self.amenitiesJSON(reference.amenities.amenities)
         router.get("v1/amenities") { _, _ -> EncodedJSON in EncodedJSON(bytes: amenities) }
         // Supported currencies follow the FX table in force (which a provider may replace), so
