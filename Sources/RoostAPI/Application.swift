@@ -29,6 +29,7 @@ public func buildApplication(
     let router = Router(context: RoostRequestContext.self)
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: ObservabilityMiddleware())
+    router.add(middleware: QueryParameterMiddleware())
     OperationsRoutes(engine: engine, metrics: roostMetrics).register(on: router)
     AccountRoutes(
         service: services.accounts, limiter: services.cacheBackend.rateLimiter,

@@ -421,6 +421,16 @@ def test_search_refuses_bad_parameters(market, params, field):
     assert field in [error["field"] for error in problem["errors"]], problem
 
 
+def test_a_parameter_given_twice_is_refused_not_guessed(market):
+    server, host, _, _ = market
+    params = [("location", "Singapore"), ("guests", 2), ("guests", 3), ("sort", "price_asc"), ("sort", "price_asc")]
+    problem = assert_problem(server.get("/v1/search/listings", params=params), 422, "validation_failed")
+    assert [error["field"] for error in problem["errors"]] == ["guests", "sort"], problem
+    assert_problem(server.get("/v1/hosts/me/listings", params=[("limit", 1), ("limit", 2)], headers=bearer(host)), 422, "validation_failed")
+    # One of each, and lists as one comma-separated value, are answered.
+    assert server.get("/v1/search/listings", params={"location": "Singapore", "amenities": "wifi,kitchen"}).status_code == 200
+
+
 def test_a_search_near_today_or_the_horizon_shows_a_listing_only_where_a_booking_would_be_taken(market):
     """Listings' todays differ by up to a day either side of UTC's: at either end of the bookable
     window, each listing's own today and horizon decide, as they do for its quote and booking."""
