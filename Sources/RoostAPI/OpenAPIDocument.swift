@@ -162,7 +162,9 @@ struct OpenAPIOperation {
             ok["content"] = ["application/json": ["schema": ["$ref": "#/components/schemas/\(schema)"]]]
         }
         responses[String(success.status)] = ok
-        for status in problems { responses[String(status)] = ["$ref": "#/components/responses/Problem"] }
+        // A query parameter given twice is 422 on every route (`QueryParameterMiddleware`).
+        let refusals = parameters.contains { $0.location == "query" } ? Set(problems + [422]) : Set(problems)
+        for status in refusals { responses[String(status)] = ["$ref": "#/components/responses/Problem"] }
         object["responses"] = responses
         if let body {
             let schema: [String: Any] = body.schema.map { ["$ref": "#/components/schemas/\($0)"] } ?? ["type": "string", "format": "binary"]

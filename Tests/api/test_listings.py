@@ -514,6 +514,11 @@ def test_the_openapi_document_describes_listings_and_their_answers(market):
                          ("delete", "/v1/listings/{id}/photos/{photoId}"), ("get", "/v1/hosts/me/listings"), ("get", "/v1/amenities"),
                          ("get", "/v1/search/listings"), ("get", "/v1/admin/listings"), ("patch", "/v1/admin/listings/{id}"), ("get", "/v1/currencies")):
         assert method in document["paths"].get(path, {}), (method, path)
+    # A query parameter given twice is 422 everywhere: every operation that takes one says so.
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if any(parameter.get("in") == "query" for parameter in operation.get("parameters", [])):
+                assert "422" in operation["responses"], (method, path)
 
     def schema(name):
         return {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
