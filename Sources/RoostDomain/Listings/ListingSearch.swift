@@ -162,32 +162,11 @@ extension SearchPage {
     /// answer is the same from any first shard; callers vary it so that concurrent searches do
     /// not queue behind one another on the same shard's lock.
     public static func gather(_ query: ListingQuery, shards: Int, first: Int = 0, _ search: (Int, ListingQuery) -> SearchPage) -> SearchPage {
-        precondition(shards > 0, "a search needs a shard")
-        let first = (first % shards + shards) % shards
-        var total = 0
-        var hits: [SearchHit] = []
-        hits.reserveCapacity(query.limit + 1)
-        var bounded = query
-        bounded.prepare()
-        for step in 0..<shards {
-            let part = search((first + step) % shards, bounded)
-            total += part.total
-            for hit in part.hits {
-                // A bounded shard's hits all sort before the page's last, so each goes in. A shard
-                // asked before the page was full may hold more than the page has room for: its
-                // hits are in order, so the first that would land past the page ends its turn.
-                var low = 0, high = hits.count
-                while low < high {
-                    let middle = (low + high) / 2
-                    if hits[middle].key < hit.key { low = middle + 1 } else { high = middle }
-                }
-                guard low < query.limit else { break }
-                hits.insert(hit, at: low)
-                if hits.count > query.limit { hits.removeLast() }
-            }
-            if hits.count == query.limit { bounded.before = hits.last?.key }
+        let (total, page) = merged(query, shards: shards, first: first, by: { $0.key < $1.key }, bound: \.key) { shard, query in
+            let part = search(shard, query)
+            return (part.total, part.hits)
         }
-        return SearchPage(total: total, hits: hits)
+        return SearchPage(total: total, hits: page.map(\.item))
     }
 
     /// `gather` in two steps: each shard's matches as candidates (`candidates(shard, query)`,
@@ -199,38 +178,55 @@ extension SearchPage {
         candidates: (Int, ListingQuery) -> (total: Int, candidates: [SearchCandidate]),
         hits: (Int, [SearchCandidate]) -> [SearchHit]?
     ) -> SearchPage? {
-        precondition(shards > 0, "a search needs a shard")
-        let first = (first % shards + shards) % shards
-        var total = 0
-        var page: [(shard: Int, candidate: SearchCandidate)] = []
-        page.reserveCapacity(query.limit + 1)
-        var bounded = query
-        bounded.prepare()
-        for step in 0..<shards {
-            let shard = (first + step) % shards
-            let part = candidates(shard, bounded)
-            total += part.total
-            for candidate in part.candidates {
-                // As in `gather`: in order, so the first that would land past the page ends the shard's turn.
-                var low = 0, high = page.count
-                while low < high {
-                    let middle = (low + high) / 2
-                    if SearchCandidate.precedes(page[middle].candidate, candidate) { low = middle + 1 } else { high = middle }
-                }
-                guard low < query.limit else { break }
-                page.insert((shard, candidate), at: low)
-                if page.count > query.limit { page.removeLast() }
-            }
-            if page.count == query.limit { bounded.before = page.last?.candidate.key }
+        let (total, page) = merged(query, shards: shards, first: first, by: SearchCandidate.precedes, bound: \.key) { shard, query in
+            let part = candidates(shard, query)
+            return (part.total, part.candidates)
         }
         var winners = Array(repeating: [Int](), count: shards)  // positions on the page, by shard
         for (position, entry) in page.enumerated() { winners[entry.shard].append(position) }
         var read = [SearchHit?](repeating: nil, count: page.count)
         for (shard, positions) in winners.enumerated() where !positions.isEmpty {
-            guard let found = hits(shard, positions.map { page[$0].candidate }), found.count == positions.count else { return nil }
+            guard let found = hits(shard, positions.map { page[$0].item }), found.count == positions.count else { return nil }
             for (position, hit) in zip(positions, found) { read[position] = hit }
         }
         return SearchPage(total: total, hits: read.compactMap { $0 })
+    }
+
+    /// The shards' answers (`part(shard, query)`, each in order) visited in turn from `first` and
+    /// merged into the best `query.limit` by `precedes`, each with its shard; and the sum of their
+    /// totals. Once the page is full, each later shard is asked only for what sorts before its last
+    /// (`ListingQuery.before`, from `bound`).
+    private static func merged<Item>(
+        _ query: ListingQuery, shards: Int, first: Int, by precedes: (Item, Item) -> Bool, bound: (Item) -> SearchKey,
+        _ part: (Int, ListingQuery) -> (total: Int, items: [Item])
+    ) -> (total: Int, page: [(shard: Int, item: Item)]) {
+        precondition(shards > 0, "a search needs a shard")
+        let first = (first % shards + shards) % shards
+        var total = 0
+        var page: [(shard: Int, item: Item)] = []
+        page.reserveCapacity(query.limit + 1)
+        var bounded = query
+        bounded.prepare()
+        for step in 0..<shards {
+            let shard = (first + step) % shards
+            let answer = part(shard, bounded)
+            total += answer.total
+            for item in answer.items {
+                // A bounded shard's items all sort before the page's last, so each goes in. A shard
+                // asked before the page was full may hold more than the page has room for: its
+                // items are in order, so the first that would land past the page ends its turn.
+                var low = 0, high = page.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if precedes(page[middle].item, item) { low = middle + 1 } else { high = middle }
+                }
+                guard low < query.limit else { break }
+                page.insert((shard, item), at: low)
+                if page.count > query.limit { page.removeLast() }
+            }
+            if page.count == query.limit, let last = page.last { bounded.before = bound(last.item) }
+        }
+        return (total, page)
     }
 }
 
