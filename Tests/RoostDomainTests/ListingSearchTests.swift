@@ -485,6 +485,28 @@ struct ListingSearchTests {
         #expect(ListingSummary(listing).photoKey == "listings/lst_0123456789abcdef/pho_1.jpg")
     }
 
+    /// A value of 255 bytes or more (its length stored in five bytes, not one) is written whole,
+    /// and the fields after it are read from the right place.
+    @Test func aSummarysLongValuesAreWrittenWhole() {
+        let title = String(repeating: "🏠 \"cosy\" ", count: 30)  // 330 bytes as JSON
+        let city = String(repeating: "Zürich-", count: 40)  // 320 bytes
+        let listing = ListingRecord(
+            id: "lst_0123456789abcdef", hostID: "usr_h",
+            details: ListingDetails(
+                title: title, description: "", propertyType: "Loft",
+                location: ListingLocation(address: "", city: city, country: "CH", latitude: 1.5, longitude: 2, timeZone: "Europe/Zurich"),
+                currency: "CHF", pricePerNight: 100, cleaningFee: 0, maxGuests: 2, bedrooms: 1, beds: 1, halfBathrooms: 2, amenities: [],
+                minNights: 1, maxNights: 30, instantBook: false, cancellationPolicy: .flexible
+            ),
+            createdAt: Timestamp(millisecondsSinceEpoch: 0)
+        )
+        var json: [UInt8] = [UInt8(ascii: "{")]
+        ListingSummary(listing).appendFields(to: &json)
+        json.append(UInt8(ascii: "}"))
+        let escapedTitle = String(repeating: #"🏠 \"cosy\" "#, count: 30)
+        #expect(String(decoding: json, as: UTF8.self) == #"{"id":"lst_0123456789abcdef","title":""# + escapedTitle + #"","propertyType":"Loft","city":""# + city + #"","country":"CH","lat":1.5,"lng":2.0,"pricePerNight":{"amount":100,"currency":"CHF"},"maxGuests":2,"bedrooms":1,"instantBook":false,"rating":null,"reviewCount":0}"#)
+    }
+
     @Test func editsAndDeletesLeaveTheIndex() {
         var generator = SeededGenerator(seed: testSeed())
         var state = shardStates(makeListings(50, using: &generator), shards: 1)[0]

@@ -9,9 +9,10 @@ import RoostBinary
 /// the search hit of API.md less what depends on the request: the photo's URL (an S3 store signs
 /// it) and the distance from the query's point.
 ///
-/// Only the values are kept, as JSON, each ended by a zero byte (JSON text never holds one:
-/// control characters are escaped); the names, the same for every listing, are written as it is
-/// served. A million listings' names would otherwise take some 130 MB.
+/// Only the values are kept, as JSON, each after its length (one byte; 255 and four more bytes
+/// for a value of 255 bytes or more, which no validated field reaches); the names, the same for
+/// every listing, are written as it is served. A million listings' names would otherwise take
+/// some 130 MB.
 public struct ListingSummary: Sendable, Equatable {
     /// The fields, in the order `values` holds them.
     static let names: [StaticString] = [
@@ -34,22 +35,37 @@ public struct ListingSummary: Sendable, Equatable {
     public init(_ record: borrowing ListingRecord) {
         var values: [UInt8] = []
         values.reserveCapacity(160 + record.details.title.utf8.count)
-        func end() { values.append(0) }
-        JSONText.appendQuoted(record.id, to: &values); end()
-        JSONText.appendQuoted(record.details.title, to: &values); end()
-        JSONText.appendQuoted(record.details.propertyType, to: &values); end()
-        JSONText.appendQuoted(record.details.location.city, to: &values); end()
-        JSONText.appendQuoted(record.details.location.country, to: &values); end()
-        JSONText.appendNumber(record.details.location.latitude, to: &values); end()
-        JSONText.appendNumber(record.details.location.longitude, to: &values); end()
-        JSONText.appendMoney(amount: record.details.pricePerNight, currency: record.details.currency, to: &values); end()
-        values.append(contentsOf: String(record.details.maxGuests).utf8); end()
-        values.append(contentsOf: String(record.details.bedrooms).utf8); end()
-        values.append(contentsOf: (record.details.instantBook ? "true" : "false").utf8); end()
-        JSONText.appendNumber(record.displayRating, to: &values); end()
-        values.append(contentsOf: String(record.reviewCount).utf8); end()
+        /// Appends one value after its length.
+        func field(_ write: (inout [UInt8]) -> Void) {
+            let mark = values.count
+            values.append(0)
+            write(&values)
+            let length = values.count - mark - 1
+            if length < Self.longValue {
+                values[mark] = UInt8(length)
+            } else {
+                values[mark] = UInt8(Self.longValue)
+                withUnsafeBytes(of: UInt32(length).littleEndian) { values.insert(contentsOf: $0, at: mark + 1) }
+            }
+        }
+        field { JSONText.appendQuoted(record.id, to: &$0) }
+        field { JSONText.appendQuoted(record.details.title, to: &$0) }
+        field { JSONText.appendQuoted(record.details.propertyType, to: &$0) }
+        field { JSONText.appendQuoted(record.details.location.city, to: &$0) }
+        field { JSONText.appendQuoted(record.details.location.country, to: &$0) }
+        field { JSONText.appendNumber(record.details.location.latitude, to: &$0) }
+        field { JSONText.appendNumber(record.details.location.longitude, to: &$0) }
+        field { JSONText.appendMoney(amount: record.details.pricePerNight, currency: record.details.currency, to: &$0) }
+        field { $0.append(contentsOf: String(record.details.maxGuests).utf8) }
+        field { $0.append(contentsOf: String(record.details.bedrooms).utf8) }
+        field { $0.append(contentsOf: (record.details.instantBook ? "true" : "false").utf8) }
+        field { JSONText.appendNumber(record.displayRating, to: &$0) }
+        field { $0.append(contentsOf: String(record.reviewCount).utf8) }
         self.init(values: values, photoKey: record.photos.first?.key)
     }
+
+    /// The length byte of a value whose length follows in four bytes.
+    private static let longValue = 255
 
     /// Whether this is a listing's summary (not `unset`).
     public var isRendered: Bool { !values.isEmpty }
@@ -67,27 +83,39 @@ public struct ListingSummary: Sendable, Equatable {
     /// Appends the fields, name by name, as an object's members (`"id":…,…,"reviewCount":…`,
     /// without braces); nothing for `unset`, which no hit carries.
     ///
-    /// One pass over the values, copying from buffers that are borrowed, not retained: a page
-    /// writes twenty summaries, and finding each field's end with a call apiece cost more than
-    /// the copying.
+    /// Each value's length is read, not searched for: the output is sized once and each name and
+    /// value copied in place. A page writes twenty summaries; scanning each for its fields' ends,
+    /// and appending piece by piece, cost more than the copying.
     public func appendFields(to bytes: inout [UInt8]) {
         assert(isRendered, "an unset summary has no fields")
         let (names, ends) = Self.prefixes
-        bytes.reserveCapacity(bytes.count + values.count + names.count)
-        names.withUnsafeBufferPointer { names in
-            ends.withUnsafeBufferPointer { ends in
-                values.withUnsafeBufferPointer { values in
-                    var start = 0, field = 0, name = 0
-                    for end in values.indices where values[end] == 0 {
-                        guard field < ends.count else { return }
-                        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: names[name..<ends[field]]))
-                        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: values[start..<end]))
-                        name = ends[field]
-                        start = end + 1
-                        field += 1
+        let start = bytes.count, room = names.count + values.count  // the length bytes are not written
+        bytes.append(contentsOf: repeatElement(0, count: room))
+        let written = bytes.withUnsafeMutableBufferPointer { out in
+            names.withUnsafeBufferPointer { names in
+                ends.withUnsafeBufferPointer { ends in
+                    values.withUnsafeBufferPointer { values in
+                        var o = start, v = 0, name = 0
+                        for end in ends {
+                            guard v < values.count else { break }
+                            (out.baseAddress! + o).update(from: names.baseAddress! + name, count: end - name)
+                            o += end - name
+                            name = end
+                            var length = Int(values[v])
+                            v += 1
+                            if length == Self.longValue {
+                                length = Int(values[v]) | Int(values[v + 1]) << 8 | Int(values[v + 2]) << 16 | Int(values[v + 3]) << 24
+                                v += 4
+                            }
+                            (out.baseAddress! + o).update(from: values.baseAddress! + v, count: length)
+                            o += length
+                            v += length
+                        }
+                        return o - start
                     }
                 }
             }
         }
+        bytes.removeLast(room - written)
     }
 }
