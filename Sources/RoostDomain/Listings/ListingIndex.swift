@@ -42,6 +42,10 @@ public struct ListingIndex: ~Copyable, Sendable {
     /// One posting list: its entries by ascending price, and bitmaps over their positions.
     struct PostingList: Sendable {
         var entries: [Entry] = []
+        /// The price of every 64th entry (`fences[b]` is entry `64 b`'s): a price band's ends are
+        /// found by a binary search over these, a few cache lines, and then one within 64 entries,
+        /// rather than one over the whole list, a cache miss a step on a shard-sized heap.
+        var fences: [Int64] = []
         /// By amenity bit (`AmenitySet`'s): the positions whose listing has it.
         var amenities = BitMatrix()
         /// By night: the positions whose listing has it taken. Kept in city lists only; other
@@ -49,6 +53,16 @@ public struct ListingIndex: ~Copyable, Sendable {
         var nights = NightRows()
         /// By `Trait` row: the positions whose listing has that trait.
         var traits = BitMatrix()
+
+        /// Brings `fences` up to date with `entries` from `position` on (entries there moved).
+        mutating func refence(from position: Int) {
+            let blocks = (entries.count + 63) >> 6
+            if fences.count > blocks { fences.removeLast(fences.count - blocks) }
+            if fences.count < blocks { fences.append(contentsOf: repeatElement(0, count: blocks - fences.count)) }
+            entries.withUnsafeBufferPointer { entries in
+                for block in (position >> 6)..<blocks { fences[block] = entries[block << 6].price }
+            }
+        }
     }
 
     /// The rows of a posting list's `traits`: filters common enough to earn a bitmap.
@@ -325,6 +339,7 @@ public struct ListingIndex: ~Copyable, Sendable {
             let position = Self.firstPosition(in: lists[list].entries) { $0 > entry.price }
             let count = lists[list].entries.count
             lists[list].entries.insert(entry, at: position)
+            lists[list].refence(from: position)
             lists[list].amenities.insert(at: position, count: count)
             lists[list].nights.insert(at: position, count: count)
             lists[list].traits.insert(at: position, count: count)
@@ -341,6 +356,7 @@ public struct ListingIndex: ~Copyable, Sendable {
             let list = Int(listOf[base + k]), position = Int(positionOf[base + k])
             let count = lists[list].entries.count
             lists[list].entries.remove(at: position)
+            lists[list].refence(from: position)
             lists[list].amenities.remove(at: position, count: count)
             lists[list].nights.remove(at: position, count: count)
             lists[list].traits.remove(at: position, count: count)
@@ -379,12 +395,25 @@ public struct ListingIndex: ~Copyable, Sendable {
     /// The first position whose entry is `after` (entries by ascending price).
     private static func firstPosition<Entries: RandomAccessCollection<Entry>>(in entries: Entries, where after: (Int64) -> Bool) -> Int
     where Entries.Index == Int {
-        var low = 0, high = entries.count
+        var low = entries.startIndex, high = entries.endIndex
         while low < high {
             let middle = (low + high) / 2
             if after(entries[middle].price) { high = middle } else { low = middle + 1 }
         }
         return low
+    }
+
+    /// `firstPosition` over a list's entries through its `fences`: the first block whose first
+    /// entry is `after`, then the entries of the block before it.
+    fileprivate static func firstPosition(in entries: UnsafeBufferPointer<Entry>, fences: UnsafeBufferPointer<Int64>, where after: (Int64) -> Bool) -> Int {
+        var low = 0, high = fences.count
+        while low < high {
+            let middle = (low + high) / 2
+            if after(fences[middle]) { high = middle } else { low = middle + 1 }
+        }
+        guard low > 0 else { return 0 }
+        // Entry 64 (low - 1) is not `after`, entry 64 low (if any) is.
+        return firstPosition(in: entries[((low - 1) << 6 + 1)..<min(low << 6, entries.count)], where: after)
     }
 
     /// The number of `key`'s list in `table`, a new empty list if it has none yet.
@@ -589,22 +618,25 @@ public struct ListingIndex: ~Copyable, Sendable {
             // Read where it lies: a copy of the list would retain (and then release) each of its arrays, on memory
             // that every core's searches touch.
             index.lists.withUnsafeBufferPointer { lists in
-                lists[Int(number)].entries.withUnsafeBufferPointer { entries in
-                    run(number, lists.baseAddress! + Int(number), entries, index, nightsInList: nightsInList, skippingCityList: city)
+                let list = lists.baseAddress! + Int(number)
+                list.pointee.entries.withUnsafeBufferPointer { entries in
+                    list.pointee.fences.withUnsafeBufferPointer { fences in
+                        run(number, list, entries, fences, index, nightsInList: nightsInList, skippingCityList: city)
+                    }
                 }
             }
         }
 
         private mutating func run(
-            _ number: Int32, _ list: UnsafePointer<PostingList>, _ entries: UnsafeBufferPointer<Entry>, _ index: borrowing ListingIndex,
-            nightsInList: Bool, skippingCityList city: Int32?
+            _ number: Int32, _ list: UnsafePointer<PostingList>, _ entries: UnsafeBufferPointer<Entry>, _ fences: UnsafeBufferPointer<Int64>,
+            _ index: borrowing ListingIndex, nightsInList: Bool, skippingCityList city: Int32?
         ) {
             // Without conversion the price bounds are a run of positions; with it, every position is
             // converted and checked one by one.
             var start = 0, end = entries.count
             if factors == nil, let range = query.priceRange {
-                start = ListingIndex.firstPosition(in: entries) { $0 >= range.lowerBound }
-                end = ListingIndex.firstPosition(in: entries) { $0 > range.upperBound }
+                start = ListingIndex.firstPosition(in: entries, fences: fences) { $0 >= range.lowerBound }
+                end = ListingIndex.firstPosition(in: entries, fences: fences) { $0 > range.upperBound }
             }
             guard start < end else { return }
             let firstWord = start >> 6, words = ((end - 1) >> 6) - firstWord + 1
@@ -627,7 +659,7 @@ public struct ListingIndex: ~Copyable, Sendable {
                 }
             }
             if decidedByBitmaps, city == nil, nightsInList || stay == nil {
-                return collect(mask, from: firstWord, in: entries, list: number, index)
+                return collect(mask, from: firstWord, in: entries, fences: fences, list: number, index)
             }
             let guests = wantedGuests, nights = nights, box = box, checkStay = stay != nil, checkNights = !nightsInList && stay != nil
             for w in 0..<words {
@@ -660,7 +692,10 @@ public struct ListingIndex: ~Copyable, Sendable {
         /// Takes the matches `mask` leaves (every one a match, `decidedByBitmaps`): counts them,
         /// and reads entries only for the page. Sorted by price, that is a walk in list order from
         /// the cursor on that stops at the first entry dearer than a full page's last.
-        private mutating func collect(_ mask: [UInt64], from firstWord: Int, in entries: UnsafeBufferPointer<Entry>, list number: Int32, _ index: borrowing ListingIndex) {
+        private mutating func collect(
+            _ mask: [UInt64], from firstWord: Int, in entries: UnsafeBufferPointer<Entry>, fences: UnsafeBufferPointer<Int64>, list number: Int32,
+            _ index: borrowing ListingIndex
+        ) {
             for word in mask { total += word.nonzeroBitCount }
             // Listings sorting by their values as of the first page are not where the walks below
             // expect them: each that matches (its bit left in the mask) is offered on its own.
@@ -678,8 +713,9 @@ public struct ListingIndex: ~Copyable, Sendable {
             }
             // Entries below the cursor's price come before it (ascending), or above it (descending:
             // primaries are negated prices).
-            let from = sort == .priceAscending ? after.map { cursor in ListingIndex.firstPosition(in: entries) { Double($0) >= cursor.primary } } ?? 0 : 0
-            let end = sort == .priceDescending ? after.map { cursor in ListingIndex.firstPosition(in: entries) { -Double($0) < cursor.primary } } ?? entries.count : entries.count
+            let from = sort == .priceAscending ? after.map { cursor in ListingIndex.firstPosition(in: entries, fences: fences) { Double($0) >= cursor.primary } } ?? 0 : 0
+            let end = sort == .priceDescending
+                ? after.map { cursor in ListingIndex.firstPosition(in: entries, fences: fences) { -Double($0) < cursor.primary } } ?? entries.count : entries.count
             switch sort {
             case .priceAscending:
                 for w in min(mask.count, max(0, (from >> 6) - firstWord))..<mask.count {
