@@ -1,5 +1,4 @@
 import RoostDomain
-import Synchronization
 
 /// The single owner of one shard of an aggregate's state.
 ///
@@ -9,18 +8,19 @@ import Synchronization
 /// its record durable; only then does the caller learn the outcome. (`executeUndurable` leaves that
 /// wait to the caller, who must make it before telling anyone.)
 ///
-/// Only this actor changes the state; a lock guards it so that readers need not hop onto the
-/// actor. `peek` reads it from the caller's own thread: a search visits every shard in turn
-/// without a task switch per shard. The lock decides nothing (two commands never race for it:
-/// both run on this actor, one after the other); it only keeps a reader off a half-applied event.
+/// Only this actor changes the state; a reader–writer lock guards it so that readers need not hop
+/// onto the actor. `peek` reads it from the caller's own thread: a search visits every shard in
+/// turn without a task switch per shard, and two searches read one shard side by side. The lock
+/// decides nothing (two commands never race for it: both run on this actor, one after the other);
+/// it only keeps readers off a half-applied event.
 public actor Shard<A: Aggregate> {
     public let index: ShardIndex
     private let journal: Journal
-    private let state: Mutex<A.State>
+    private let state: ReadWriteLocked<A.State>
 
     init(index: ShardIndex, state: consuming A.State, journal: Journal) {
         self.index = index
-        self.state = Mutex(state)
+        self.state = ReadWriteLocked(state)
         self.journal = journal
     }
 
@@ -59,7 +59,7 @@ public actor Shard<A: Aggregate> {
     private func record(_ command: A.Command, now: Timestamp) throws -> (events: [A.Event], lsn: UInt64?) {
         // Decided under the lock only to read; nothing else changes the state until `apply` below
         // (this actor is its only writer, and nothing here awaits).
-        let decision = state.withLock { A.decide(command, state: $0, context: DecisionContext(now: now)) }
+        let decision = state.read { A.decide(command, state: $0, context: DecisionContext(now: now)) }
         let events: [A.Event]
         switch decision {
         case let .failure(rejection): throw rejection
@@ -67,7 +67,7 @@ public actor Shard<A: Aggregate> {
         }
         guard !events.isEmpty else { return ([], nil) }
         let lsn = try journal.append(kind: A.kind, shard: index, at: now, events: events)
-        state.withLock { state in for event in events { A.apply(event, to: &state) } }
+        state.write { state in for event in events { A.apply(event, to: &state) } }
         return (events, lsn)
     }
 
@@ -75,10 +75,11 @@ public actor Shard<A: Aggregate> {
     public func read<T: Sendable>(_ body: @Sendable (A.State) throws -> T) rethrows -> T { try peek(body) }
 
     /// `read` without the hop onto the actor: `body` runs on the caller's thread while it holds
-    /// the shard's lock, so it must be short (the shard's writes wait for it) and must not copy
-    /// the state out (a copy would make the next write copy the shard's storage).
+    /// the shard's lock to read, so it must be short (the shard's writes wait for it), must not
+    /// peek at the same shard again (a waiting write would hold the inner read back for ever), and
+    /// must not copy the state out (a copy would make the next write copy the shard's storage).
     public nonisolated func peek<T>(_ body: (A.State) throws -> T) rethrows -> T {
-        try state.withLock { state in try body(state) }
+        try state.read(body)
     }
 
     /// A copy of the state and the LSN it is complete through.
@@ -86,7 +87,7 @@ public actor Shard<A: Aggregate> {
     /// Every record of this shard is appended inside this actor, so when this runs, every record
     /// of this shard up to the journal's last LSN has already been applied: the copy holds exactly
     /// the records at or below that LSN. Copying is cheap (copy-on-write); encoding happens elsewhere.
-    func snapshotCopy() -> (state: A.State, lsn: UInt64) { (state.withLock { $0 }, journal.lastAppendedLSN) }
+    func snapshotCopy() -> (state: A.State, lsn: UInt64) { (state.read { $0 }, journal.lastAppendedLSN) }
 }
 
 /// What `Shard.executeUndurable` applied, and the record that is not yet known to be durable.
