@@ -648,16 +648,30 @@ public struct ListingIndex: ~Copyable, Sendable {
             mask.append(contentsOf: repeatElement(UInt64.max, count: words))
             mask[0] &= UInt64.max << UInt64(start & 63)
             if end & 63 != 0 { mask[words - 1] &= UInt64.max >> UInt64(64 - end & 63) }
-            for bit in requiredBits {
-                guard bit < list.pointee.amenities.rows else { return }
-                list.pointee.amenities.narrow(&mask, by: bit, from: firstWord)
-            }
-            for (row, inverted) in traitRows { list.pointee.traits.narrow(&mask, by: row, from: firstWord, inverted: inverted) }
-            if nightsInList, let stay {
-                for night in stay {
-                    if let row = list.pointee.nights.row(night) { list.pointee.nights.matrix.narrow(&mask, by: row, from: firstWord, inverted: true) }
+            // Each matrix's words are borrowed once for all its rows: a borrow per row retained and
+            // released the list's buffer each time, an atomic on a line every core's searches touch.
+            let requiredBits = requiredBits, traitRows = traitRows, nightsTaken = nightsInList ? stay ?? 0..<0 : 0..<0
+            let anyMatch = mask.withUnsafeMutableBufferPointer { mask in
+                // An amenity past the list's rows is one no listing here has.
+                let amenitiesHeld = list.pointee.amenities.withRows { amenities in
+                    for bit in requiredBits {
+                        guard bit < amenities.rows else { return false }
+                        amenities.narrow(mask, by: bit, from: firstWord)
+                    }
+                    return true
                 }
+                guard amenitiesHeld else { return false }
+                list.pointee.traits.withRows { traits in
+                    for (row, inverted) in traitRows { traits.narrow(mask, by: row, from: firstWord, inverted: inverted) }
+                }
+                list.pointee.nights.matrix.withRows { nights in
+                    for night in nightsTaken {
+                        if let row = list.pointee.nights.row(night) { nights.narrow(mask, by: row, from: firstWord, inverted: true) }
+                    }
+                }
+                return true
             }
+            guard anyMatch else { return }
             if decidedByBitmaps, city == nil, nightsInList || stay == nil {
                 return collect(mask, from: firstWord, in: entries, fences: fences, list: number, index)
             }
@@ -996,13 +1010,27 @@ struct BitMatrix: Sendable {
     /// `mask[w] &= row[first + w]` (or `&= ~row[first + w]` with `inverted`); bits past the
     /// matrix are clear.
     func narrow(_ mask: inout [UInt64], by row: Int, from first: Int, inverted: Bool = false) {
-        let stride = stride, rows = rows
-        words.withUnsafeBufferPointer { words in
-            mask.withUnsafeMutableBufferPointer { mask in
-                for w in mask.indices {
-                    let word = row < rows && first + w < stride ? words[row * stride + first + w] : 0
-                    mask[w] &= inverted ? ~word : word
-                }
+        mask.withUnsafeMutableBufferPointer { mask in
+            withRows { $0.narrow(mask, by: row, from: first, inverted: inverted) }
+        }
+    }
+
+    /// `body` over the matrix's words, borrowed: for many rows' narrowing at the price of one borrow.
+    func withRows<T>(_ body: (Rows) throws -> T) rethrows -> T {
+        try words.withUnsafeBufferPointer { try body(Rows(words: $0, stride: stride, rows: rows)) }
+    }
+
+    /// A matrix's words, borrowed (`withRows`).
+    struct Rows {
+        let words: UnsafeBufferPointer<UInt64>
+        let stride: Int
+        let rows: Int
+
+        /// `BitMatrix.narrow`, on a borrowed mask.
+        func narrow(_ mask: UnsafeMutableBufferPointer<UInt64>, by row: Int, from first: Int, inverted: Bool = false) {
+            for w in mask.indices {
+                let word = row < rows && first + w < stride ? words[row * stride + first + w] : 0
+                mask[w] &= inverted ? ~word : word
             }
         }
     }
