@@ -42,6 +42,12 @@ final class ReadWriteLocked<Value>: @unchecked Sendable {
         return try body(value)
     }
 
+    /// `body` over the value without taking the lock: only for the one writer, between its
+    /// writes (nothing else changes the value, so nothing changes it while the writer reads).
+    func readAsWriter<T>(_ body: (Value) throws -> T) rethrows -> T {
+        try body(value)
+    }
+
     /// `body` changing the value, alone.
     func write<T>(_ body: (inout Value) throws -> T) rethrows -> T {
         pthread_rwlock_wrlock(lock)

@@ -57,9 +57,9 @@ public actor Shard<A: Aggregate> {
     /// Decides `command` and, if it is accepted, journals and applies its events, with no `await` in between.
     /// Returns them with the LSN of their record (nil when there are none).
     private func record(_ command: A.Command, now: Timestamp) throws -> (events: [A.Event], lsn: UInt64?) {
-        // Decided under the lock only to read; nothing else changes the state until `apply` below
-        // (this actor is its only writer, and nothing here awaits).
-        let decision = state.read { A.decide(command, state: $0, context: DecisionContext(now: now)) }
+        // Decided without the lock: this actor is the state's only writer, so nothing changes it
+        // until `apply` below (and nothing here awaits). A refusal takes no lock at all.
+        let decision = state.readAsWriter { A.decide(command, state: $0, context: DecisionContext(now: now)) }
         let events: [A.Event]
         switch decision {
         case let .failure(rejection): throw rejection
