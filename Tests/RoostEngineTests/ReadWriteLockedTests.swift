@@ -13,19 +13,10 @@ import Testing
     @Test func readersReadSideBySide() {
         let locked = ReadWriteLocked(0)
         let secondInside = DispatchSemaphore(value: 0)
-        let firstInside = DispatchSemaphore(value: 0)
         let firstSawSecond = LockedFlag()
         let group = DispatchGroup()
-        DispatchQueue.global().async(group: group) {
-            locked.read { _ in
-                firstInside.signal()
-                firstSawSecond.set(secondInside.wait(timeout: .now() + 10) == .success)
-            }
-        }
-        DispatchQueue.global().async(group: group) {
-            firstInside.wait()
-            locked.read { _ in secondInside.signal() }
-        }
+        holdRead(locked, in: group) { firstSawSecond.set(secondInside.wait(timeout: .now() + 10) == .success) }
+        DispatchQueue.global().async(group: group) { locked.read { _ in _ = secondInside.signal() } }
         group.wait()
         #expect(firstSawSecond.value, "the second reader entered while the first held the lock")
     }
@@ -64,17 +55,10 @@ import Testing
     /// reads only once the write is done.
     @Test func aWaitingWriterGoesBeforeLaterReaders() {
         let locked = ReadWriteLocked(0)
-        let firstInside = DispatchSemaphore(value: 0)
         let releaseFirst = DispatchSemaphore(value: 0)
         let group = DispatchGroup()
         let seenByLateReader = LockedFlag()
-        DispatchQueue.global().async(group: group) {
-            locked.read { _ in
-                firstInside.signal()
-                releaseFirst.wait()
-            }
-        }
-        firstInside.wait()
+        holdRead(locked, in: group) { releaseFirst.wait() }
         DispatchQueue.global().async(group: group) { locked.write { $0 = 1 } }
         Thread.sleep(forTimeInterval: 0.2)  // the writer is now waiting for the first reader
         DispatchQueue.global().async(group: group) { seenByLateReader.set(locked.read { $0 } == 1) }
@@ -84,6 +68,19 @@ import Testing
         #expect(seenByLateReader.value, "the reader that came after the waiting writer read its write")
     }
     #endif
+}
+
+/// Starts a reader on another thread that, once inside its read, runs `meanwhile` while it still
+/// holds the read; returns when the reader is inside.
+private func holdRead(_ locked: ReadWriteLocked<Int>, in group: DispatchGroup, while meanwhile: @escaping @Sendable () -> Void) {
+    let inside = DispatchSemaphore(value: 0)
+    DispatchQueue.global().async(group: group) {
+        locked.read { _ in
+            inside.signal()
+            meanwhile()
+        }
+    }
+    inside.wait()
 }
 
 /// Two numbers that only `ReadWriteLocked` guards.
