@@ -93,6 +93,34 @@ import Testing
         let recovered = try recover(directory.path)
         #expect(recovered.lsns == Array(1...500))
         #expect(FileManager.default.fileExists(atPath: segmentPaths(directory.path).last! + ".broken") == false)
+        #expect(!FileManager.default.fileExists(atPath: directory.path + "/" + SpareSegment.name), "closing removes the spare")
+    }
+
+    /// The next segment is zero-filled off the writer (`SpareSegment`). When the spare cannot be
+    /// made (here a directory holds its name), the writer makes each segment itself: nothing is
+    /// lost, and every segment is still preallocated.
+    @Test func aSpareSegmentThatCannotBeMadeLeavesTheWriterToMakeIt() async throws {
+        let directory = TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: directory.path + "/" + SpareSegment.name, withIntermediateDirectories: false)
+        let options = WALOptions(limits: smallLimits, preallocate: true)
+        let log = try WriteAheadLog(directory: directory.path, tail: WALTail(lastLSN: 0, lastCRC: 0, segment: nil, endOffset: 0), options: options, logger: quietLogger)
+        for lsn in 1...300 as ClosedRange<UInt64> { try log.append(type: 2, payload: payload(for: lsn)) }
+        try await log.waitDurable(300)
+        log.close()
+        #expect(segmentPaths(directory.path).count > 2)
+        #expect(segmentPaths(directory.path).allSatisfy { readFile($0).count == 8192 })
+        try FileManager.default.removeItem(atPath: directory.path + "/" + SpareSegment.name)
+        #expect(try recover(directory.path).lsns == Array(1...300))
+    }
+
+    /// A spare left behind by a crash (a zero-filled file under a temporary name) is removed by
+    /// recovery and changes nothing the log holds.
+    @Test func aSpareLeftByACrashIsRemovedByRecovery() async throws {
+        let directory = TemporaryDirectory()
+        try await writeRecords(120, to: directory.path)
+        writeFile(directory.path + "/" + SpareSegment.name, [UInt8](repeating: 0, count: 8192))
+        #expect(try recover(directory.path).lsns == Array(1...120))
+        #expect(!FileManager.default.fileExists(atPath: directory.path + "/" + SpareSegment.name))
     }
 
     @Test func removingCoveredSegmentsKeepsEverythingAfterTheSnapshotLSN() async throws {
