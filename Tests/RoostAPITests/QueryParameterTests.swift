@@ -13,6 +13,8 @@ import Testing
         #expect(QueryParameterMiddleware.repeatedNames(in: "guests=2&&guests=2") == ["guests"], "even with the same value")
         #expect(QueryParameterMiddleware.repeatedNames(in: "amenities=wifi,pool&x=a=b") == [])
         #expect(QueryParameterMiddleware.repeatedNames(in: "=1&=2") == [""])
+        #expect(QueryParameterMiddleware.repeatedNames(in: "guests=2&guest=3&g") == [], "a name that begins another is another name")
+        #expect(QueryParameterMiddleware.repeatedNames(in: "guest=3&guests=2&guest") == ["guest"])
     }
 
     @Test func aRepeatedParameterIs422OnEveryRouteAndASingleOneIsNot() async throws {

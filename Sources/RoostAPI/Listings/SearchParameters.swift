@@ -150,9 +150,37 @@ enum SearchParameters {
 /// key, and each shard's sort mark (`generation:stamp`, hex and decimal, comma-separated) when the
 /// search's first page was made. `s1` cursors (no marks) are still read.
 enum SearchCursor {
+    /// Written as bytes, digits and all: every full page writes one.
     static func encode(_ key: SearchKey, sort: ListingQuery.Sort, marks: [SortMark]) -> String {
-        let marks = marks.map { "\(String($0.generation, radix: 16)):\($0.stamp)" }.joined(separator: ",")
-        return PageRequest.encode(cursor: "s2|\(sort.rawValue)|\(key.primary.bitPattern)|\(key.id)|\(marks)")
+        var text: [UInt8] = []
+        text.reserveCapacity(48 + key.id.utf8.count + 38 * marks.count)
+        text += "s2|".utf8
+        text += sort.rawValue.utf8
+        text.append(UInt8(ascii: "|"))
+        appendDigits(key.primary.bitPattern, radix: 10, to: &text)
+        text.append(UInt8(ascii: "|"))
+        text += key.id.utf8
+        text.append(UInt8(ascii: "|"))
+        for (index, mark) in marks.enumerated() {
+            if index > 0 { text.append(UInt8(ascii: ",")) }
+            appendDigits(mark.generation, radix: 16, to: &text)
+            text.append(UInt8(ascii: ":"))
+            if mark.stamp < 0 { text.append(UInt8(ascii: "-")) }
+            appendDigits(mark.stamp.magnitude, radix: 10, to: &text)
+        }
+        return Base64URL.encode(text)
+    }
+
+    /// `value`'s digits in `radix` (lowercase), as `String(value, radix:)` writes them.
+    private static func appendDigits(_ value: UInt64, radix: UInt64, to text: inout [UInt8]) {
+        let start = text.count
+        var rest = value
+        repeat {
+            let digit = UInt8(rest % radix)
+            text.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
+            rest /= radix
+        } while rest > 0
+        text[start...].reverse()
     }
 
     static func decode(_ text: String, sort: ListingQuery.Sort) -> (SearchKey, [SortMark]?)? {
