@@ -16,7 +16,7 @@ extension ShardGroup {
                 tasks.addTask {
                     var answers: [(Int, T)] = []
                     for index in stride(from: lane, to: shards.count, by: width) {
-                        answers.append((index, await shards[index].read(body)))
+                        answers.append((index, shards[index].peek(body)))
                     }
                     return answers
                 }

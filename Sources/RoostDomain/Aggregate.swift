@@ -22,7 +22,9 @@ public struct DecisionContext: Sendable {
 /// `decide` and `apply` are pure and deterministic: the same command on the same state gives
 /// the same events, and the same events give the same state. The live path and WAL replay
 /// call the same `apply`, so a recovered state is the state that was acknowledged.
-public protocol Aggregate {
+///
+/// Its metatype is sendable: generic code reads shards from concurrent tasks (`ShardGroup.scatter`).
+public protocol Aggregate: SendableMetatype {
     associatedtype State: Sendable & Equatable
     associatedtype Command: Sendable
     associatedtype Event: EventCoding & Sendable

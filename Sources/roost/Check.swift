@@ -25,13 +25,13 @@ struct Check: AsyncParsableCommand {
         var problems: [String] = []
         var bookings: [String: BookingRecord] = [:]
         for shard in engine.group(Listings.self).shards {
-            let state = await shard.read { $0 }
+            let state = shard.peek { $0 }
             for booking in state.bookings.values { bookings[booking.id] = booking }
             problems += Self.doubleBookings(state.bookings.values.filter { $0.status.holdsNights })
         }
         var payments = 0
         for shard in engine.group(Ledger.self).shards {
-            let state = await shard.read { $0 }
+            let state = shard.peek { $0 }
             problems += Ledger.violations(in: state)
             payments += state.payments.count
             for payment in state.payments.values {

@@ -35,7 +35,7 @@ import Testing
             #expect(await bookings.payment(waiting.booking.id)?.status == .voided)
             #expect(await services.listings.listing(request.id)?.calendar.isFree(stay) == true)
             #expect(await bookings.booking(confirmed.booking.id)?.status == .confirmed, "a confirmed stay never lapses")
-            for shard in engine.group(Ledger.self).shards { #expect(Ledger.violations(in: await shard.read { $0 }) == []) }
+            for shard in engine.group(Ledger.self).shards { #expect(Ledger.violations(in: shard.peek { $0 }) == []) }
         }
     }
 
@@ -75,7 +75,7 @@ import Testing
             #expect(await bookings.runDueTransitions() == (1, 0))
             #expect(await bookings.booking(booked.booking.id)?.status == .completed)
             #expect(bookings.finished.withLock { $0.contains(booked.booking.id) }, "completed and paid: later scans skip it")
-            let ledger = await engine.group(Ledger.self).shard(for: booked.booking.id).read { $0 }
+            let ledger = engine.group(Ledger.self).shard(for: booked.booking.id).peek { $0 }
             #expect(Ledger.violations(in: ledger) == [])
             #expect(ledger.balance(.platformRevenue, "SGD") == -(quote.serviceFee + quote.hostFee))
             #expect(ledger.balance(.taxesPayable, "SGD") == -quote.taxes)
@@ -105,7 +105,7 @@ import Testing
             #expect(abs(payment.refunded * 2 - booked.booking.quote.total) <= 1, "half of the dollars too")
             #expect(await bookings.runDueTransitions() == (0, 1), "the kept half goes to the host")
             #expect(await bookings.runDueTransitions() == (0, 0))
-            let ledger = await engine.group(Ledger.self).shard(for: booked.booking.id).read { $0 }
+            let ledger = engine.group(Ledger.self).shard(for: booked.booking.id).peek { $0 }
             #expect(Ledger.violations(in: ledger) == [])
             #expect(ledger.balance(.guestFundsHeld, "SGD") == 0)
         }

@@ -151,10 +151,10 @@ import Testing
                     rates: PricingRates()
                 )
             }
-            let booking = try #require(await services.listings.group.shard(for: listing.id).read { $0.bookings.values.first })
+            let booking = try #require(services.listings.group.shard(for: listing.id).peek { $0.bookings.values.first })
             #expect(booking.status == .canceled)
             _ = await bookings(services, engine, clock, gateway: services.bookings.gateway).runDueTransitions()
-            #expect(await services.listings.group.shard(for: listing.id).read { $0.settled.contains(booking.id) })
+            #expect(services.listings.group.shard(for: listing.id).peek { $0.settled.contains(booking.id) })
 
             let lookups = Mutex(0)
             let restarted = bookings(services, engine, clock, gateway: ProxyGateway(inner: services.bookings.gateway) { call in
@@ -180,7 +180,7 @@ import Testing
             await #expect(throws: Problem.self) {
                 try await service.create(guestID: "usr_guest", .init(listingID: listing.id, stay: stay, guests: 1, currency: nil, paymentMethod: "pm_card_visa"), rates: PricingRates())
             }
-            let booking = try #require(await services.listings.group.shard(for: listing.id).read { $0.bookings.values.first })
+            let booking = try #require(services.listings.group.shard(for: listing.id).peek { $0.bookings.values.first })
             let recorded = await service.payment(booking.id)
             #expect(booking.status == .canceled && recorded == nil)
             let provider = try #require(try await services.bookings.gateway.payment(forIdempotencyKey: "auth:\(booking.id)"))

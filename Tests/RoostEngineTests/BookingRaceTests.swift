@@ -101,14 +101,14 @@ import Testing
         #expect(captured == 1)
         engine.close()
         engine = try Engine.open(options: EngineOptions(dataDirectory: directory.path, shardCount: 4), aggregates: [Ledger.self], logger: quietLogger)
-        let state = await engine.group(Ledger.self).shard(for: "bkg_pay").read { $0 }
+        let state = engine.group(Ledger.self).shard(for: "bkg_pay").peek { $0 }
         #expect(state.balance(.guestPayments, "SGD") == 59_024 && Ledger.violations(in: state) == [])
         engine.close()
     }
 
     func shardStates(_ engine: Engine) async -> [Listings.State] {
         var states: [Listings.State] = []
-        for shard in engine.group(Listings.self).shards { states.append(await shard.read { $0 }) }
+        for shard in engine.group(Listings.self).shards { states.append(shard.peek { $0 }) }
         return states
     }
 }

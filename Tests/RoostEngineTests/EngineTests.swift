@@ -22,7 +22,7 @@ func openEngine(_ directory: String, shards: Int = 4, snapshotsKept: Int = 2, io
 
 func states(_ engine: Engine) async -> [Tally.State] {
     var result: [Tally.State] = []
-    for shard in engine.group(Tally.self).shards { result.append(await shard.read { $0 }) }
+    for shard in engine.group(Tally.self).shards { result.append(shard.peek { $0 }) }
     return result
 }
 
@@ -39,7 +39,7 @@ func add(_ engine: Engine, _ key: String, _ amount: Int64) async throws {
         await #expect(throws: Tally.Rejection.wouldGoNegative(key: "rooms")) { try await add(engine, "rooms", -4) }
         try await add(engine, "rooms", 0)
         #expect(engine.journal.lastAppendedLSN == before, "rejections and no-ops append nothing")
-        #expect(await engine.group(Tally.self).shard(for: "rooms").read { $0.counts["rooms"] } == 3)
+        #expect(engine.group(Tally.self).shard(for: "rooms").peek { $0.counts["rooms"] } == 3)
         engine.close()
     }
 
@@ -52,7 +52,7 @@ func add(_ engine: Engine, _ key: String, _ amount: Int64) async throws {
             return await group.reduce(into: [Bool]()) { $0.append($1) }
         }
         #expect(outcomes.filter { $0 }.count == 500)
-        #expect(await engine.group(Tally.self).shard(for: "nights").read { $0.counts["nights"] } == 0)
+        #expect(engine.group(Tally.self).shard(for: "nights").peek { $0.counts["nights"] } == 0)
         engine.close()
     }
 
@@ -82,7 +82,7 @@ func add(_ engine: Engine, _ key: String, _ amount: Int64) async throws {
         }
         #expect(refused?.code == "shard_count_mismatch")
         let engine = try openEngine(directory.path, shards: 4)
-        for key in keys { #expect(await engine.group(Tally.self).shard(for: key).read { $0.counts[key] } == 1) }
+        for key in keys { #expect(engine.group(Tally.self).shard(for: key).peek { $0.counts[key] } == 1) }
         engine.close()
     }
 
@@ -98,7 +98,7 @@ func add(_ engine: Engine, _ key: String, _ amount: Int64) async throws {
         #expect(try ShardLayout.recorded(in: directory.path) == EngineOptions.defaultShardCount)
         let engine = try Engine.open(options: options, aggregates: [Tally.self], logger: quietLogger)
         #expect(engine.group(Tally.self).count == EngineOptions.defaultShardCount)
-        #expect(await engine.group(Tally.self).shard(for: "rooms").read { $0.counts["rooms"] } == 2)
+        #expect(engine.group(Tally.self).shard(for: "rooms").peek { $0.counts["rooms"] } == 2)
         engine.close()
     }
 
@@ -116,7 +116,7 @@ func add(_ engine: Engine, _ key: String, _ amount: Int64) async throws {
             // Only a log: 16 is assumed, not recorded (a guess must not become permanent).
             let engine = try Engine.open(options: unconfigured, aggregates: [Tally.self], logger: quietLogger)
             #expect(engine.group(Tally.self).count == EngineOptions.legacyShardCount)
-            for key in keys { #expect(await engine.group(Tally.self).shard(for: key).read { $0.counts[key] } == 1) }
+            for key in keys { #expect(engine.group(Tally.self).shard(for: key).peek { $0.counts[key] } == 1) }
             #expect(try ShardLayout.recorded(in: directory.path) == nil)
             _ = try await engine.snapshot()
             engine.close()
@@ -259,7 +259,7 @@ func add(_ engine: Engine, _ key: String, _ amount: Int64) async throws {
             defer { holdingSyncs.turnOff() }  // a failed check below must not leave the writer held
             let recorded = try await a.executeUndurable(.add(key: "a", amount: 2), now: t0)
             #expect(recorded.events == [.added(key: "a", amount: 2)])
-            #expect(await a.read { $0.counts["a"] } == 2, "applied before it is durable")
+            #expect(a.peek { $0.counts["a"] } == 2, "applied before it is durable")
             let lsn = try #require(recorded.lsn)
             #expect(engine.journal.durableLSN < lsn, "returned while its sync is held")
             let unchanged = try await a.executeUndurable(.add(key: "a", amount: 0), now: t0)
@@ -275,8 +275,8 @@ func add(_ engine: Engine, _ key: String, _ amount: Int64) async throws {
             engine.close()
         }
         let engine = try openEngine(directory.path)
-        #expect(await engine.group(Tally.self).shard(for: "a").read { $0.counts["a"] } == 2)
-        #expect(await engine.group(Tally.self).shard(for: "c").read { $0.counts["c"] } == 6)
+        #expect(engine.group(Tally.self).shard(for: "a").peek { $0.counts["a"] } == 2)
+        #expect(engine.group(Tally.self).shard(for: "c").peek { $0.counts["c"] } == 6)
         engine.close()
     }
 }

@@ -138,7 +138,7 @@ public enum BookingWorkload {
         // No night held twice: every listing's holding bookings are pairwise apart.
         var overlapping = 0, held = 0
         for shard in group.shards {
-            let (count, pairs) = await shard.read { state -> (Int, Int) in
+            let (count, pairs) = shard.peek { state -> (Int, Int) in
                 var byListing: [String: [Range<CalendarDay>]] = [:]
                 for booking in state.bookings.values where booking.status.holdsNights { byListing[booking.listingID, default: []].append(booking.stay) }
                 var pairs = 0

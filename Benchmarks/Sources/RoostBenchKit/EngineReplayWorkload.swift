@@ -129,7 +129,7 @@ public enum EngineReplayWorkload {
         }
         defer { engine.close() }
         var applied = 0
-        for shard in engine.group(BenchLedger.self).shards { applied += await shard.read { $0.events } }
+        for shard in engine.group(BenchLedger.self).shards { applied += shard.peek { $0.events } }
         guard applied == records, engine.recovery.recordsReplayed == records else {
             throw BenchError("Engine.open applied \(applied) events from \(engine.recovery.recordsReplayed) records, expected \(records)")
         }

@@ -392,7 +392,7 @@ public enum SearchWorkload {
         }
         let loadSeconds = Double(BenchClock.nanoseconds() - loadStart) / 1e9
         var loaded = 0
-        for shard in group.shards { loaded += await shard.read { $0.listings.count } }
+        for shard in group.shards { loaded += shard.peek { $0.listings.count } }
         guard loaded == config.listings else { throw BenchError("loaded \(loaded) listings, expected \(config.listings)") }
         let rssAfter = residentBytes()
         trimMalloc()

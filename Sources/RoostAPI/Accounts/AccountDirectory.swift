@@ -108,7 +108,7 @@ public final class AccountDirectory: Sendable {
     public static func rebuild(from group: ShardGroup<Accounts>) async -> AccountDirectory {
         let directory = AccountDirectory()
         for shard in group.shards {
-            let users = await shard.read { Array($0.users.values) }
+            let users = shard.peek { Array($0.users.values) }
             for user in users { directory.index(user) }
         }
         return directory

@@ -47,7 +47,7 @@ public final class AccountService: Sendable {
 
     public func user(_ id: String) async -> UserRecord? {
         guard Identifiers.isValid(id) else { return nil }
-        return await group.shard(for: id).read { $0.users[id] }
+        return group.shard(for: id).peek { $0.users[id] }
     }
 
     public func userID(forEmail email: String) -> String? {
@@ -202,7 +202,7 @@ public final class AccountService: Sendable {
         } catch Accounts.Rejection.suspended {
             throw Problem.suspendedAccount
         }
-        if !events.isEmpty, let user = await shard.read({ $0.users[userID] }) { directory.publishStatus(of: user) }
+        if !events.isEmpty, let user = shard.peek({ $0.users[userID] }) { directory.publishStatus(of: user) }
         return events
     }
 }
@@ -272,7 +272,7 @@ extension AccountService {
         await withTaskGroup(of: [UserRecord].self) { tasks in
             for shard in group.shards {
                 tasks.addTask {
-                    await shard.read { state in
+                    shard.peek { state in
                         var page = state.users.values.filter { user in
                             filter.matches(user) && (bound.map { UserCursor(user) < $0 } ?? true)
                         }

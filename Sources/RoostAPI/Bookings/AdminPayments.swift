@@ -39,7 +39,7 @@ extension BookingService {
                 break
             }
             let refundID = Self.refundID(admin: admin, key: key)
-            if await ledger.shard(for: bookingID).read({ $0.transfers["ref:\(bookingID):\(refundID)"] != nil }) { return payment }
+            if ledger.shard(for: bookingID).peek({ $0.transfers["ref:\(bookingID):\(refundID)"] != nil }) { return payment }
             let left = payment.amount - payment.refundedCharged
             if let amount, !(1...max(1, left)).contains(amount) || left == 0 {
                 throw Problem.validation([.init(field: "amount", message: left == 0 ? "nothing is left to refund" : "must be from 1 to \(left) (what is left, in minor units)")])

@@ -194,11 +194,11 @@ public final class BookingService: Sendable {
 
     func booking(_ id: String) async -> BookingRecord? {
         guard Identifiers.isValid(id) else { return nil }
-        return await listings.group.shard(for: id).read { $0.bookings[id] }
+        return listings.group.shard(for: id).peek { $0.bookings[id] }
     }
 
     func payment(_ bookingID: String) async -> Ledger.Payment? {
-        await ledger.shard(for: bookingID).read { $0.payments[bookingID] }
+        ledger.shard(for: bookingID).peek { $0.payments[bookingID] }
     }
 
     func booked(_ id: String) async throws -> Booked {
@@ -563,7 +563,7 @@ public final class BookingService: Sendable {
                     now: now
                 )
             }
-            let earned = await shard.read { state in
+            let earned = shard.peek { state in
                 state.transfers["rel:\(booking.id)"]?.lines.first { $0.account == .hostPayable(host: booking.hostID) }.map { -$0.amount } ?? 0
             }
             guard earned > 0 else { return false }
@@ -622,7 +622,7 @@ public final class BookingService: Sendable {
 
     /// The account the host is paid to, if they have set one.
     func payoutAccount(host: String) async -> Ledger.PayoutAccount? {
-        await ledger.shard(for: host).read { $0.payoutAccounts[host] }
+        ledger.shard(for: host).peek { $0.payoutAccounts[host] }
     }
 
     /// Sets the host's payout account; a stay waiting for one is paid on the scheduler's next run.
@@ -636,7 +636,7 @@ public final class BookingService: Sendable {
     func payouts(host: String) async -> [Ledger.Transfer] {
         var all: [Ledger.Transfer] = []
         for shard in ledger.shards {
-            all += await shard.read { state in
+            all += shard.peek { state in
                 state.transfers.values.filter { $0.purpose == .payout && $0.lines.contains { $0.account == .hostPayable(host: host) } }
             }
         }

@@ -255,7 +255,7 @@ struct ListingRoutes {
         var errors: [Problem.FieldError] = []
         let (page, cursor) = pageCursor(request.uri.queryParameters, errors: &errors)
         guard errors.isEmpty else { throw Problem.validation(errors) }
-        let all = await service.reviews?.shard(for: id).read { $0.byListing[id] ?? [] } ?? []
+        let all = service.reviews?.shard(for: id).peek { $0.byListing[id] ?? [] } ?? []
         let ordered = all.sorted { ($0.createdAt.millisecondsSinceEpoch, $0.id) > ($1.createdAt.millisecondsSinceEpoch, $1.id) }
         let after = ordered.filter { review in cursor.map { (review.createdAt.millisecondsSinceEpoch, review.id) < $0 } ?? true }
         let items = Array(after.prefix(page.limit))

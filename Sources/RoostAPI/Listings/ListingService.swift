@@ -39,7 +39,7 @@ public final class ListingService: Sendable {
 
     public func listing(_ id: String) async -> ListingRecord? {
         guard Identifiers.isValid(id) else { return nil }
-        return await group.shard(for: id).read { $0.listings[id] }.flatMap { $0.status == .deleted ? nil : $0 }
+        return group.shard(for: id).peek { $0.listings[id] }.flatMap { $0.status == .deleted ? nil : $0 }
     }
 
     /// The listing if `principal` may manage it (its host, or an admin); 404 when it is not

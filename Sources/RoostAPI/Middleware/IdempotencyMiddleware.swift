@@ -110,7 +110,7 @@ actor IdempotencyStore {
         // Claimed before the first suspension: a request with this key arriving meanwhile waits.
         running[scope] = (fingerprint, [])
         let now = AccountService.timestamp(clock())
-        if let kept = await group.shard(for: scope).read({ $0.answers[scope] }), kept.savedAt.millisecondsSinceEpoch + Idempotency.keptMilliseconds > now.millisecondsSinceEpoch {
+        if let kept = group.shard(for: scope).peek({ $0.answers[scope] }), kept.savedAt.millisecondsSinceEpoch + Idempotency.keptMilliseconds > now.millisecondsSinceEpoch {
             let result: Result<Idempotency.Answer, any Error> = kept.fingerprint == fingerprint ? .success(kept) : .failure(Self.reused)
             for continuation in running.removeValue(forKey: scope)?.waiting ?? [] { continuation.resume(with: result) }
             return .answered(try result.get())
