@@ -12,6 +12,10 @@ public struct RoostRequestContext: RequestContext {
     public let clientIP: String
     /// The signed-in user, set by `AccessGuard` on the routes that need one.
     public var principal: Principal?
+    /// The user and `Idempotency-Key` this request runs under (`user|key`), set by
+    /// `IdempotencyMiddleware` for the first request with a key: what a handler derives its new
+    /// ids from, so that a retry whose answer was lost finds what the first attempt made.
+    public var idempotencyScope: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

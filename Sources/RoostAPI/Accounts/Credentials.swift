@@ -138,6 +138,26 @@ public enum Identifiers {
         }
     }
 
+    /// An id as `make(_:where:)` makes them, derived from `seed` instead of drawn: the same seed
+    /// always gives the same id (what a retry must find again). 14 characters from the seed's
+    /// SHA-256 (5 bits of each of its first 14 bytes), then the last two enumerated until one is
+    /// accepted; if none is, the same from the digest's own digest, and so on.
+    public static func derived(_ prefix: String, from seed: [UInt8], where accept: (String) -> Bool) -> String {
+        var digest = Array(SHA256.hash(data: seed))
+        while true {
+            var characters = [UInt8](prefix.utf8)
+            characters.append(UInt8(ascii: "_"))
+            for byte in digest.prefix(14) { characters.append(alphabet[Int(byte & 31)]) }
+            for first in alphabet {
+                for second in alphabet {
+                    let id = String(decoding: characters + [first, second], as: UTF8.self)
+                    if accept(id) { return id }
+                }
+            }
+            digest = Array(SHA256.hash(data: digest))
+        }
+    }
+
     private static func appendRandom(_ count: Int, to characters: inout [UInt8], using generator: inout SystemRandomNumberGenerator) {
         var bits = generator.next(), left = 64
         for _ in 0..<count {

@@ -66,7 +66,10 @@ struct BookingRoutes {
         if listing.hostID == principal.userID { throw Problem.forbidden("Hosts cannot book their own listings.") }
         let booked = try await service.create(
             guestID: principal.userID,
-            .init(listingID: listing.id, stay: stay, guests: guests, currency: body.currency, paymentMethod: body.paymentMethod),
+            .init(
+                listingID: listing.id, stay: stay, guests: guests, currency: body.currency, paymentMethod: body.paymentMethod,
+                idempotencyScope: context.idempotencyScope
+            ),
             rates: listingRoutes.rates(for: listing)
         )
         return EncodedJSON(bytes: BookingJSON(booked).json, status: .created)

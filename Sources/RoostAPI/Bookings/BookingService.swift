@@ -52,6 +52,9 @@ public final class BookingService: Sendable {
         /// Nil: the guest confirms the payment with the provider (its client secret) and the
         /// provider's webhook completes the booking.
         var paymentMethod: String?
+        /// The request's `Idempotency-Key` with its user (`RoostRequestContext.idempotencyScope`):
+        /// the booking's id is then derived from it (`keyedBookingID`).
+        var idempotencyScope: String? = nil
     }
 
     /// A booking with what its payment looks like now.
@@ -66,10 +69,17 @@ public final class BookingService: Sendable {
 
     func create(guestID: String, _ request: Request, rates: PricingRates) async throws -> Booked {
         guard let listing = await listings.listing(request.listingID), listing.status == .active else { throw Problem.notFound("No such listing.") }
+        let id: String
+        switch request.idempotencyScope.map({ keyedBookingID($0, guestID: guestID, request) }) {
+        case nil: id = bookingID(for: listing.id)
+        case let .new(fresh): id = fresh
+        case let .made(earlier): return try await resume(earlier, paymentMethod: request.paymentMethod)
+        case .otherRequest: throw IdempotencyStore.reused
+        }
         let today = ListingService.today(in: listing.details.location.timeZone, now: clock())
         let quote = PriceQuote.make(listing, stay: request.stay, rates: rates)
         var booking = BookingRecord(
-            id: bookingID(for: listing.id), listingID: listing.id, guestID: guestID, hostID: listing.hostID, stay: request.stay,
+            id: id, listingID: listing.id, guestID: guestID, hostID: listing.hostID, stay: request.stay,
             guests: request.guests, quote: quote, policy: listing.details.cancellationPolicy, instantBook: listing.details.instantBook,
             holdExpiresAt: AccountService.timestamp(clock().addingTimeInterval(Self.paymentHold)), createdAt: now
         )
@@ -85,6 +95,46 @@ public final class BookingService: Sendable {
         try await listings.execute(.hold(booking, today: today), on: listing.id)
         // The rest in the booking's turn, so reconciliation never runs in the middle of it.
         return try await serial.run(booking.id) { try await pay(booking, paymentMethod: request.paymentMethod) }
+    }
+
+    enum KeyedBooking: Equatable {
+        /// No booking has this key's id yet: book under it.
+        case new(String)
+        /// The key's first attempt made this booking (its answer was lost: a crash before the answer was kept).
+        case made(String)
+        /// The key's booking is for another stay, listing or guest count.
+        case otherRequest
+    }
+
+    /// The id a booking made under an idempotency key gets: derived from the key and its user, so that a retry whose
+    /// first answer was lost (kept in a record after the booking's own, so a crash can fall between the two) finds the
+    /// booking the first attempt made instead of booking again, and is told those nights are taken by its own booking.
+    /// Ids are tried in turn (generation 0, 1, …): one that exists and is younger than a key's life (24 hours) is this
+    /// key's; an older one is an earlier use of the same key, after its answer was forgotten, and the next is tried.
+    func keyedBookingID(_ scope: String, guestID: String, _ request: Request) -> KeyedBooking {
+        let shard = listings.group.index(for: request.listingID)
+        for generation in 0... {
+            let id = Identifiers.derived("bkg", from: Array("booking \(generation) \(scope)".utf8)) { listings.group.index(for: $0) == shard }
+            guard let existing = listings.group.shard(for: id).peek({ $0.bookings[id] }) else { return .new(id) }
+            guard existing.createdAt.millisecondsSinceEpoch + Idempotency.keptMilliseconds > now.millisecondsSinceEpoch else { continue }
+            let same = existing.guestID == guestID && existing.listingID == request.listingID && existing.stay == request.stay
+                && existing.guests == request.guests && existing.charge.currency == (request.currency ?? existing.quote.currency)
+            return same ? .made(id) : .otherRequest
+        }
+        preconditionFailure("unreachable: generations are unbounded")
+    }
+
+    /// A retried booking whose first attempt's answer was lost, as it stands; if that attempt stopped after the hold and
+    /// before its payment was recorded, its payment is made now, under the same provider key (`auth:<id>`), so a
+    /// provider that took it the first time answers with that payment rather than taking another.
+    private func resume(_ id: String, paymentMethod: String?) async throws -> Booked {
+        try await serial.run(id) {
+            guard let booking = await booking(id) else { throw Problem.notFound("No such booking.") }
+            if booking.status == .pending, await payment(id) == nil, booking.holdExpiresAt > now {
+                return try await pay(booking, paymentMethod: paymentMethod)
+            }
+            return try await booked(id)
+        }
     }
 
     /// The listing-currency side of a booking paid in another currency.
@@ -116,7 +166,13 @@ public final class BookingService: Sendable {
                 // The outcome may be unknown (a timeout): the cancel above settles whatever the
                 // provider did take (`releaseUnrecorded`), and the scheduler retries that until it can.
                 logger.error("payment provider failed", metadata: ["booking": "\(booking.id)", "error": "\(error)"])
-                throw Problem.unavailable("The payment provider is unavailable; the nights were released. Try again.", retryAfter: 5)
+                // Not a 503: those mean nothing was done (an idempotent retry runs again), and this booking was made and
+                // canceled. A 502 is kept like any answer, so a retry with the key is told the same.
+                throw Problem(
+                    .badGateway, code: "payment_provider_error", title: "Payment provider error",
+                    detail: "The payment provider did not answer; booking \(booking.id) was canceled and its nights released "
+                        + "(anything the provider took is given back). Book again with a new Idempotency-Key."
+                )
             }
         }
         if paymentMethod == nil, payment.status == .requiresPaymentMethod {

@@ -5,7 +5,7 @@ enum BookingsOpenAPI {
             OpenAPIOperation(
                 method: "post", path: "/v1/bookings", operationId: "createBooking",
                 summary: "Book nights and pay (instant book: confirmed; request to book: pending, authorized); 409 dates_unavailable, 402 payment_failed",
-                signedIn: true, body: ("application/json", "BookingInput"), success: (201, "Booking"), problems: [400, 401, 402, 403, 404, 409, 415, 422, 503]
+                signedIn: true, body: ("application/json", "BookingInput"), success: (201, "Booking"), problems: [400, 401, 402, 403, 404, 409, 415, 422, 502, 503]
             ),
             OpenAPIOperation(
                 method: "get", path: "/v1/bookings/{id}", operationId: "getBooking", summary: "A booking (its guest, its host, an admin; 404 for anyone else)",

@@ -45,9 +45,11 @@ struct IdempotencyMiddleware: RouterMiddleware {
         case let .run(now):
             replayed = false
             let outcome: Result<Idempotency.Answer, any Error>
+            var keyed = context
+            keyed.idempotencyScope = scope
             do {
                 let (status, contentType, bytes) = try await Self.capture(requestID: context.requestID) {
-                    try await next(Request(head: request.head, body: .init(buffer: body)), context)
+                    try await next(Request(head: request.head, body: .init(buffer: body)), keyed)
                 }
                 outcome = .success(Idempotency.Answer(scope: scope, fingerprint: fingerprint, status: status, contentType: contentType, body: bytes, savedAt: now))
             } catch {

@@ -1,0 +1,144 @@
+import Foundation
+import HTTPTypes
+import RoostDomain
+import RoostEngine
+import RoostIntegrations
+import RoostTestSupport
+import Synchronization
+import Testing
+
+@testable import RoostAPI
+
+/// A booking made under an `Idempotency-Key` takes an id derived from the key, so a retry whose first answer was lost
+/// (the answer is kept in a record after the booking's own: a crash can fall between them) finds that booking rather
+/// than booking again and being told its own nights are taken.
+@Suite struct KeyedBookingTests {
+    let guest = "usr_guest", host = "usr_host"
+    let scope = "usr_guest|key-1"
+
+    func request(_ listing: ListingRecord, _ clock: MovableClock, from: Int = 5, nights: Int = 3, scope: String?) -> BookingService.Request {
+        let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
+        return .init(
+            listingID: listing.id, stay: today.advanced(by: from)..<today.advanced(by: from + nights), guests: 2, currency: nil,
+            paymentMethod: "pm_card_visa", idempotencyScope: scope
+        )
+    }
+
+    /// The bookings `guest` holds on `listing`.
+    func held(by guest: String, on listing: ListingRecord, _ services: RoostServices) -> [BookingRecord] {
+        services.listings.group.shard(for: listing.id).peek { $0.bookings.values.filter { $0.guestID == guest && $0.listingID == listing.id } }
+    }
+
+    @Test func aRetryWhoseAnswerWasLostGetsTheBookingItsKeyMade() async throws {
+        try await withServices { services, engine, clock in
+            let listing = try await services.listings.create(hostID: host, details: singaporeLoft(instantBook: true))
+            let first = try await services.bookings.create(guestID: guest, request(listing, clock, scope: scope), rates: PricingRates())
+            #expect(first.booking.status == .confirmed)
+            // The first answer never reached the client (nor the idempotency store): the same request again.
+            let again = try await services.bookings.create(guestID: guest, request(listing, clock, scope: scope), rates: PricingRates())
+            #expect(again.booking.id == first.booking.id)
+            #expect(again.booking.status == .confirmed && again.payment?.status == .captured)
+            #expect(held(by: guest, on: listing, services).count == 1)
+            let provider = try #require(try await services.bookings.gateway.payment(forIdempotencyKey: "auth:\(first.booking.id)"))
+            #expect(provider.amountCaptured == first.booking.charge.total, "charged once")
+            #expect(await ledgerViolations(engine) == [])
+        }
+    }
+
+    @Test func aRetryFinishesAPaymentItsFirstAttemptTookButNeverRecorded() async throws {
+        try await withServices { services, engine, clock in
+            let listing = try await services.listings.create(hostID: host, details: singaporeLoft(instantBook: true))
+            // The first attempt: held, charged at the provider, then the process died before the ledger's record.
+            let request = request(listing, clock, scope: scope)
+            guard case let .new(id) = services.bookings.keyedBookingID(scope, guestID: guest, request) else {
+                Issue.record("a fresh key has no booking yet")
+                return
+            }
+            let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
+            let booking = BookingRecord(
+                id: id, listingID: listing.id, guestID: guest, hostID: host, stay: request.stay, guests: request.guests,
+                quote: PriceQuote.make(listing, stay: request.stay, rates: PricingRates()), policy: .flexible, instantBook: true,
+                holdExpiresAt: AccountService.timestamp(clock.read().addingTimeInterval(BookingService.paymentHold)), createdAt: services.bookings.now
+            )
+            try await services.listings.execute(.hold(booking, today: today), on: listing.id)
+            _ = try await services.bookings.gateway.charge(
+                amount: booking.charge.total, currency: "SGD", paymentMethod: "pm_card_visa", idempotencyKey: "auth:\(id)"
+            )
+
+            let retried = try await services.bookings.create(guestID: guest, request, rates: PricingRates())
+            #expect(retried.booking.id == id)
+            #expect(retried.booking.status == .confirmed && retried.payment?.status == .captured)
+            let provider = try #require(try await services.bookings.gateway.payment(forIdempotencyKey: "auth:\(id)"))
+            #expect(provider.amountCaptured == booking.charge.total, "the provider's first charge, not a second")
+            #expect(held(by: guest, on: listing, services).count == 1)
+            #expect(await ledgerViolations(engine) == [])
+        }
+    }
+
+    @Test func aKeyUsedForAnotherStayIsRefusedAndBooksNothing() async throws {
+        try await withServices { services, _, clock in
+            let listing = try await services.listings.create(hostID: host, details: singaporeLoft(instantBook: true))
+            _ = try await services.bookings.create(guestID: guest, request(listing, clock, scope: scope), rates: PricingRates())
+            await #expect {
+                _ = try await services.bookings.create(guestID: guest, request(listing, clock, from: 20, scope: scope), rates: PricingRates())
+            } throws: { error in
+                (error as? Problem)?.code == "idempotency_key_reused"
+            }
+            #expect(held(by: guest, on: listing, services).count == 1)
+        }
+    }
+
+    @Test func aKeyUsedAgainAfterItsDayMakesANewBooking() async throws {
+        try await withServices { services, _, clock in
+            let listing = try await services.listings.create(hostID: host, details: singaporeLoft(instantBook: true))
+            let first = try await services.bookings.create(guestID: guest, request(listing, clock, from: 30, scope: scope), rates: PricingRates())
+            clock.advance(by: 25 * 3600)
+            let later = try await services.bookings.create(guestID: guest, request(listing, clock, from: 40, scope: scope), rates: PricingRates())
+            #expect(later.booking.id != first.booking.id)
+            #expect(later.booking.status == .confirmed)
+            // And that second use's retry finds the second booking, not the first.
+            let retried = try await services.bookings.create(guestID: guest, request(listing, clock, from: 40, scope: scope), rates: PricingRates())
+            #expect(retried.booking.id == later.booking.id)
+        }
+    }
+
+    @Test func keysOfOtherUsersOrWithoutAKeyBookAsBefore() async throws {
+        try await withServices { services, _, clock in
+            let listing = try await services.listings.create(hostID: host, details: singaporeLoft(instantBook: true))
+            let mine = try await services.bookings.create(guestID: guest, request(listing, clock, from: 5, scope: scope), rates: PricingRates())
+            let theirs = try await services.bookings.create(guestID: "usr_other", request(listing, clock, from: 10, scope: "usr_other|key-1"), rates: PricingRates())
+            let unkeyed = try await services.bookings.create(guestID: guest, request(listing, clock, from: 15, scope: nil), rates: PricingRates())
+            #expect(Set([mine.booking.id, theirs.booking.id, unkeyed.booking.id]).count == 3)
+            for booked in [mine, theirs, unkeyed] {
+                #expect(services.listings.group.index(for: booked.booking.id) == services.listings.group.index(for: listing.id), "routed to the listing's shard")
+            }
+        }
+    }
+
+    @Test func aProviderThatDoesNotAnswerAfterTheHoldIsA502ThatIsKept() async throws {
+        try await withServices { services, engine, clock in
+            let listing = try await services.listings.create(hostID: host, details: singaporeLoft(instantBook: true))
+            let down = bookings(services, engine, clock, gateway: ProxyGateway(inner: services.bookings.gateway) { _ throws(GatewayError) in
+                throw .unavailable("the provider is down")
+            })
+            let problem = await #expect(throws: Problem.self) {
+                _ = try await down.create(guestID: guest, request(listing, clock, scope: scope), rates: PricingRates())
+            }
+            #expect(problem?.status == .badGateway && problem?.code == "payment_provider_error")
+            let made = try #require(held(by: guest, on: listing, services).first)
+            #expect(made.status == .canceled, "the booking was made and canceled: not the 503 that means nothing was done")
+            #expect(problem?.detail.contains(made.id) == true)
+        }
+    }
+
+    @Test func derivedIdsAreStableAndFollowTheirSeed() {
+        let accept = { (id: String) in id.hasSuffix("a") }
+        let one = Identifiers.derived("bkg", from: Array("seed".utf8), where: accept)
+        #expect(one == Identifiers.derived("bkg", from: Array("seed".utf8), where: accept))
+        #expect(one != Identifiers.derived("bkg", from: Array("seed2".utf8), where: accept))
+        #expect(one.hasPrefix("bkg_") && one.count == 20 && Identifiers.isValid(one) && accept(one))
+        // A predicate no enumeration of the last two characters meets at first: the next digest's ids are tried.
+        let rare = Identifiers.derived("bkg", from: Array("seed".utf8)) { $0.hasSuffix("zz") && $0.dropFirst(4).hasPrefix("a") }
+        #expect(rare.dropFirst(4).hasPrefix("a") && rare.hasSuffix("zz"))
+    }
+}
