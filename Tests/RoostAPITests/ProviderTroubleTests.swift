@@ -233,4 +233,95 @@ import Testing
             #expect(await ledgerViolations(engine) == [])
         }
     }
+
+    /// A provider whose lookup by key lags, as Stripe's Search API does: it finds nothing while `hidden` is down, and
+    /// says that may last an hour after a payment.
+    struct LaggingLookup: PaymentGateway {
+        let inner: any PaymentGateway
+        let hidden: Outage
+        var lookupLag: Duration { .seconds(3_600) }
+
+        func authorize(amount: Int64, currency: String, paymentMethod: String?, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
+            try await inner.authorize(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: idempotencyKey)
+        }
+        func charge(amount: Int64, currency: String, paymentMethod: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
+            try await inner.charge(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: idempotencyKey)
+        }
+        func capture(_ payment: String, amount: Int64?, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
+            try await inner.capture(payment, amount: amount, idempotencyKey: idempotencyKey)
+        }
+        func void(_ payment: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
+            try await inner.void(payment, idempotencyKey: idempotencyKey)
+        }
+        func refund(_ payment: String, amount: Int64, idempotencyKey: String) async throws(GatewayError) -> GatewayRefund {
+            try await inner.refund(payment, amount: amount, idempotencyKey: idempotencyKey)
+        }
+        func payout(amount: Int64, currency: String, destination: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayout {
+            try await inner.payout(amount: amount, currency: currency, destination: destination, idempotencyKey: idempotencyKey)
+        }
+        func payment(forIdempotencyKey key: String) async throws(GatewayError) -> GatewayPayment? {
+            hidden.down ? nil : try await inner.payment(forIdempotencyKey: key)
+        }
+    }
+
+    /// An instant booking whose charge the provider took but never answered, with a provider whose lookup lags.
+    func unansweredCharge(_ services: RoostServices, _ engine: Engine, _ clock: MovableClock, hidden: Outage, taken: Bool)
+        async throws -> (BookingService, BookingRecord)
+    {
+        let proxy = ProxyGateway(inner: services.bookings.gateway, lost: taken ? [.charge] : []) { call throws(GatewayError) in
+            if call == .charge, !taken { throw .unavailable("the charge never reached the provider") }
+        }
+        let bookings = bookings(services, engine, clock, gateway: LaggingLookup(inner: proxy, hidden: hidden))
+        let listing = try await services.listings.create(hostID: host.userID, details: singaporeLoft(instantBook: true))
+        let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
+        await #expect(throws: Problem.self) {
+            _ = try await bookings.create(
+                guestID: guest.userID, .init(listingID: listing.id, stay: today.advanced(by: 5)..<today.advanced(by: 7), guests: 1, currency: nil, paymentMethod: "pm_card_visa"),
+                rates: PricingRates()
+            )
+        }
+        let booking = try #require(services.listings.group.shard(for: listing.id).peek { $0.bookings.values.first })
+        #expect(booking.status == .canceled)
+        return (bookings, booking)
+    }
+
+    func isSettled(_ booking: BookingRecord, _ services: RoostServices) -> Bool {
+        services.listings.group.shard(for: booking.listingID).peek { $0.settled.contains(booking.id) }
+    }
+
+    @Test func aChargeALaggingLookupDoesNotShowYetIsRefundedOnceItShows() async throws {
+        try await withServices { services, engine, clock in
+            let hidden = Outage()
+            hidden.down = true
+            let (bookings, booking) = try await unansweredCharge(services, engine, clock, hidden: hidden, taken: true)
+            let sandbox = services.bookings.gateway
+            let taken = try #require(try await sandbox.payment(forIdempotencyKey: "auth:\(booking.id)"))
+            #expect(taken.amountCaptured == booking.charge.total && taken.amountRefunded == 0)
+
+            // Within the lag the lookup finds nothing, and that is not taken as "no payment".
+            await bookings.runDueTransitions()
+            #expect(!isSettled(booking, services), "settled for good with the guest's money still taken")
+
+            hidden.down = false
+            clock.advance(by: 10 * 60)  // past the settlement's backoff
+            await bookings.runDueTransitions()
+            let after = try #require(try await sandbox.payment(forIdempotencyKey: "auth:\(booking.id)"))
+            #expect(after.amountRefunded == after.amountCaptured, "given back in full")
+            #expect(isSettled(booking, services))
+        }
+    }
+
+    @Test func aLookupThatStillFindsNothingAfterTheLagIsFinal() async throws {
+        try await withServices { services, engine, clock in
+            let hidden = Outage()
+            hidden.down = true
+            let (bookings, booking) = try await unansweredCharge(services, engine, clock, hidden: hidden, taken: false)
+            await bookings.runDueTransitions()
+            #expect(!isSettled(booking, services))
+            clock.advance(by: 2 * 3_600)
+            await bookings.runDueTransitions()
+            #expect(isSettled(booking, services), "nothing was taken, and after the lag the lookup's answer stands")
+            #expect(try await services.bookings.gateway.payment(forIdempotencyKey: "auth:\(booking.id)") == nil)
+        }
+    }
 }

@@ -421,8 +421,20 @@ public final class BookingService: Sendable {
     /// authorization or charge whose answer was lost (a timeout, a crash), or a payment the guest
     /// could still confirm from an old browser tab. Whatever the provider holds under our key is
     /// released: voided while it can be, refunded in full once taken.
+    ///
+    /// Not finding one is final only where the provider's lookup is consistent. Where it lags (Stripe's Search API),
+    /// a payment made moments ago may not show yet: until `lookupLag` after the booking's payment call, not finding
+    /// one throws `.unavailable`, so the cancellation stands and the scheduler looks again after a backoff, rather than
+    /// the booking being marked settled for good with the guest's money still taken.
     private func releaseUnrecorded(_ booking: BookingRecord) async throws {
-        guard let made = try await gateway.payment(forIdempotencyKey: "auth:\(booking.id)") else { return }
+        guard let made = try await gateway.payment(forIdempotencyKey: "auth:\(booking.id)") else {
+            let (seconds, attoseconds) = gateway.lookupLag.components
+            let lag = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+            if now.millisecondsSinceEpoch < booking.createdAt.millisecondsSinceEpoch + lag {
+                throw GatewayError.unavailable("the provider's lookup may not show this booking's payment yet")
+            }
+            return
+        }
         switch made.status {
         case .requiresCapture, .requiresPaymentMethod:
             let failure = await Self.failure { () async throws(GatewayError) in _ = try await gateway.void(made.id, idempotencyKey: "void:\(booking.id)") }

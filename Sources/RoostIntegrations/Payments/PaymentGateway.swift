@@ -21,6 +21,10 @@ public protocol PaymentGateway: Sendable {
     /// The payment an `authorize` with this key created, if any: how a restart learns the outcome
     /// of a call it made but never heard back from.
     func payment(forIdempotencyKey key: String) async throws(GatewayError) -> GatewayPayment?
+    /// How long after a payment call `payment(forIdempotencyKey:)` may still not find the payment
+    /// it made: zero where the lookup is consistent (the default: the sandbox's journal, PayPal's
+    /// request-id replay). Until that long after the call, `nil` means "not found yet".
+    var lookupLag: Duration { get }
     /// Authorizes a payment its buyer approved at the provider (`requiresAuthorization`: a PayPal
     /// order the buyer approved, which the server must still authorize). Answers `requiresCapture`,
     /// or throws `declined`. Providers whose client confirmation authorizes by itself (Stripe, the
@@ -87,6 +91,8 @@ public enum GatewayError: Error, Equatable, Sendable {
 }
 
 extension PaymentGateway {
+    public var lookupLag: Duration { .zero }
+
     public func authorizeApproved(_ payment: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
         throw .invalidState("payment \(payment): this provider has no approval step")
     }

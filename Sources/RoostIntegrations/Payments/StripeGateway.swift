@@ -188,6 +188,10 @@ public struct StripeGateway: PaymentGateway {
         return GatewayPayout(id: body.id, amount: body.amount, currency: body.currency.uppercased(), destination: body.destination ?? destination)
     }
 
+    /// Search's propagation delay, as Stripe documents it: usually under a minute, up to an hour
+    /// during an outage. Until an hour after a payment call, a `nil` from the lookup is not final.
+    public var lookupLag: Duration { .seconds(3_600) }
+
     /// Stripe has no lookup by idempotency key, so this asks the Search API for the payment whose
     /// metadata carries the key (`authorize` writes it there):
     /// `GET /v1/payment_intents/search?query=metadata['roost_idempotency_key']:'<key>'`.
