@@ -306,6 +306,68 @@ struct LedgerTests {
         #expect(Ledger.violations(in: state) == [])
     }
 
+    @Test func aRequestedRefundIsOwedUntilItIsMadeOrWithdrawn() throws {
+        var state = Ledger.initialState()
+        let payment = "bkg_1", host = "usr_h"
+        #expect(run([.authorize(payment: payment, currency: "SGD", amount: 10_000, settlement: nil, reference: "pi_1"), .capture(payment: payment)], on: &state) == [nil, nil])
+        let outcomes = run([
+            .requestRefund(payment: payment, refund: "rfd_a", charged: 3_000),
+            .requestRefund(payment: payment, refund: "rfd_a", charged: 3_000),  // again: nothing new
+            .requestRefund(payment: payment, refund: "rfd_a", charged: 2_000),  // the same id, another amount
+            .requestRefund(payment: payment, refund: "rfd_b", charged: 7_001),  // more than is left besides rfd_a
+            .refund(payment: payment, refund: "cancel", amount: 7_001, charged: 7_001),  // nor may any other refund take it
+            .release(payment: payment, host: host, platformFees: 1_000, taxes: 0),  // held until the requests are done
+            .refund(payment: payment, refund: "rfd_a", amount: 2_999, charged: 2_999),  // made as requested, or not at all
+        ], on: &state)
+        #expect(outcomes == [nil, nil, .invalidAmount, .insufficientFunds(available: 7_000), .insufficientFunds(available: 10_000), .refundsRequested, .invalidAmount])
+        #expect(state.payments[payment]?.requestedRefunds == ["rfd_a": 3_000] && state.requestingRefunds == [payment])
+        #expect(state.payments[payment]?.refundable() == 7_000 && state.payments[payment]?.refundable(besides: "rfd_a") == 10_000)
+
+        #expect(run([.refund(payment: payment, refund: "rfd_a", amount: 3_000, charged: 3_000)], on: &state) == [nil])
+        #expect(state.payments[payment]?.requestedRefunds == [:] && state.requestingRefunds.isEmpty)
+        #expect(state.payments[payment]?.refundedCharged == 3_000)
+        #expect(run([.requestRefund(payment: payment, refund: "rfd_a", charged: 3_000)], on: &state) == [.transferExists], "made: not owed again")
+
+        #expect(run([.requestRefund(payment: payment, refund: "rfd_c", charged: 1_000), .withdrawRefund(payment: payment, refund: "rfd_c")], on: &state) == [nil, nil])
+        #expect(state.payments[payment]?.requestedRefunds == [:] && state.requestingRefunds.isEmpty)
+        #expect(run([.withdrawRefund(payment: payment, refund: "rfd_c")], on: &state) == [nil], "nothing to withdraw: nothing happens")
+        #expect(run([.release(payment: payment, host: host, platformFees: 1_000, taxes: 0)], on: &state) == [nil])
+        #expect(state.balance(.hostPayable(host: host), "SGD") == -(10_000 - 3_000 - 1_000))
+        #expect(run([.requestRefund(payment: payment, refund: "rfd_d", charged: 1)], on: &state) == [.alreadyReleased])
+    }
+
+    @Test func requestedRefundsSurviveSnapshotsAndTheCheckerSeesTheirBreaches() throws {
+        var state = Ledger.initialState()
+        var events: [Ledger.Event] = []
+        for command: Ledger.Command in [
+            .authorize(payment: "p", currency: "SGD", amount: 10_000, settlement: nil, reference: "pi_1"), .capture(payment: "p"),
+            .authorize(payment: "q", currency: "SGD", amount: 500, settlement: nil, reference: "pi_2"), .capture(payment: "q"),
+            .requestRefund(payment: "p", refund: "rfd_1", charged: 100), .requestRefund(payment: "p", refund: "rfd_2", charged: 200),
+            .requestRefund(payment: "q", refund: "rfd_3", charged: 500), .withdrawRefund(payment: "p", refund: "rfd_2"),
+        ] {
+            guard case let .success(decided) = Ledger.decide(command, state: state, context: DecisionContext(now: t0)) else {
+                Issue.record("\(command) was refused")
+                return
+            }
+            for event in decided { Ledger.apply(event, to: &state) }
+            events += decided
+        }
+        for event in events { #expect(try roundTrip(event) == event) }
+        let decoded = try roundTrip(state: state, of: Ledger.self)
+        #expect(decoded == state)
+        #expect(decoded.payments["p"]?.requestedRefunds == ["rfd_1": 100] && decoded.requestingRefunds == ["p", "q"])
+
+        // Events no decision would make: the checker catches what they do.
+        #expect(Ledger.violations(in: state) == [])
+        var overdrawn = state
+        Ledger.apply(.refundRequested(payment: "q", refund: "rfd_4", charged: 1, at: t0), to: &overdrawn)
+        #expect(Ledger.violations(in: overdrawn).contains { $0.contains("more refunds requested than it has left") })
+        var released = state
+        Ledger.apply(.posted(Ledger.Transfer(id: "rel:p", payment: "p", purpose: .release, currency: "SGD",
+                                              lines: [.debit(.guestFundsHeld, 100), .credit(.platformRevenue, 100)], at: t0)), to: &released)
+        #expect(Ledger.violations(in: released).contains { $0.contains("released with refunds requested") })
+    }
+
     @Test func eventsAndStateSurviveTheBinaryRoundTrip() throws {
         var state = Ledger.initialState()
         var events: [Ledger.Event] = []

@@ -408,8 +408,11 @@ public final class BookingService: Sendable {
             }
             try await shard.execute(.void(payment: booking.id), now: now)
         case .captured:
+            // Refunds an admin requested go first, so the cancellation's is worked out from what they left.
+            try await finishRequestedRefunds(booking.id)
+            let payment = await self.payment(booking.id) ?? payment
             // Already given back: `refund` finds its transfer and sends nothing.
-            let owed = min(booking.cancellation?.refund ?? 0, payment.amount - payment.refundedCharged)
+            let owed = min(booking.cancellation?.refund ?? 0, payment.refundable())
             guard owed > 0, !payment.released else { return }
             try await refund(owed, of: payment, as: "cancel")
         case .voided:
@@ -472,6 +475,29 @@ public final class BookingService: Sendable {
         }
         _ = try await gateway.refund(payment.reference, amount: charged, idempotencyKey: "refund:\(payment.id):\(refundID)")
         try await shard.execute(command, now: now)
+    }
+
+    /// Sends and records the refunds requested for a booking's payment and not yet recorded (a crash, or a provider
+    /// that did not answer, between the request and its record), each under its own key, which a provider that
+    /// already made it answers with that refund. Throws `.unavailable` while the provider does not answer.
+    func finishRequestedRefunds(_ bookingID: String) async throws {
+        for refundID in await payment(bookingID)?.requestedRefunds.keys.sorted() ?? [] {
+            try await finishRequestedRefund(refundID, of: bookingID)
+        }
+    }
+
+    /// One requested refund, sent and recorded; withdrawn if the provider refuses it outright (nothing was sent under
+    /// its key), and that refusal thrown.
+    func finishRequestedRefund(_ refundID: String, of bookingID: String) async throws {
+        guard let payment = await payment(bookingID), let charged = payment.requestedRefunds[refundID] else { return }
+        do {
+            try await refund(charged, of: payment, as: refundID)
+        } catch let error as GatewayError {
+            if case .unavailable = error { throw error }
+            logger.warning("a requested refund was refused; withdrawn", metadata: ["booking": "\(bookingID)", "refund": "\(refundID)", "error": "\(error)"])
+            try await ledger.shard(for: bookingID).execute(.withdrawRefund(payment: bookingID, refund: refundID), now: now)
+            throw error
+        }
     }
 
     /// The provider's error, if `call` fails.
@@ -543,6 +569,15 @@ public final class BookingService: Sendable {
             if didComplete { completed += 1 }
             if didPay { paidOut += 1 }
         }
+        // Refunds requested and not yet made (the provider did not answer), for stays with nothing else due yet.
+        let advanced = Set(due.map(\.0.id))
+        for id in await ledger.scatter({ Array($0.requestingRefunds) }).joined() where !advanced.contains(id) {
+            do {
+                try await serial.run(id) { try await finishRequestedRefunds(id) }
+            } catch {
+                logger.warning("a requested refund is not made yet; retried on the next run", metadata: ["booking": "\(id)", "error": "\(error)"])
+            }
+        }
         return (completed, paidOut)
     }
 
@@ -578,7 +613,18 @@ public final class BookingService: Sendable {
             let today = ListingService.today(in: timeZone, now: moment)
             completed = (try? await listings.execute(.completeBooking(id: booking.id, today: today), on: booking.listingID)) != nil
         }
-        let paid = checkIn.millisecondsSinceEpoch + 86_400_000 <= now.millisecondsSinceEpoch ? await payOut(booking) : false
+        guard checkIn.millisecondsSinceEpoch + 86_400_000 <= now.millisecondsSinceEpoch else {
+            await markIfFinished(id)
+            return (completed, false)
+        }
+        // Refunds an admin requested go back to the guest before the stay's money can go to its host.
+        do {
+            try await finishRequestedRefunds(id)
+        } catch {
+            logger.warning("a requested refund is not made yet; the payout waits for it", metadata: ["booking": "\(id)", "error": "\(error)"])
+            return (completed, false)
+        }
+        let paid = await payOut(booking)
         await markIfFinished(id)
         return (completed, paid)
     }
@@ -609,7 +655,7 @@ public final class BookingService: Sendable {
     private func payOut(_ booking: BookingRecord) async -> Bool {
         let shard = ledger.shard(for: booking.id)
         // Nothing to pay when everything went back to the guest.
-        guard let payment = await payment(booking.id), payment.status == .captured, !payment.paidOut,
+        guard let payment = await payment(booking.id), payment.status == .captured, !payment.paidOut, payment.requestedRefunds.isEmpty,
             payment.released || payment.refunded < payment.settlementAmount
         else { return false }
         // Waiting out a backoff — unless it was waiting for an account the host has set since.

@@ -123,6 +123,15 @@ public enum Ledger: Aggregate {
         public var payoutRefusals = 0
         public var released = false
         public var paidOut = false
+        /// Refunds recorded as owed before they are sent (an admin's): refund id → amount in the
+        /// payment's currency. Each leaves when its refund is recorded (`refunded`) or withdrawn.
+        /// While any is left, what remains to refund is less by them, and nothing is released.
+        public var requestedRefunds: [String: Int64] = [:]
+
+        /// What is left to refund in the payment's currency, less the requested refunds other than `refund`.
+        public func refundable(besides refund: String? = nil) -> Int64 {
+            amount - refundedCharged - requestedRefunds.reduce(0) { $0 + ($1.key == refund ? 0 : $1.value) }
+        }
 
         /// The idempotency key of the next payout attempt: `payout:<payment>`, then
         /// `payout:<payment>:<n>` after `n` refusals (a provider replays a refused key's refusal).
@@ -136,6 +145,9 @@ public enum Ledger: Aggregate {
         public internal(set) var payments: [String: Payment] = [:]
         /// Hosts' connected accounts at the provider, by host id (kept in the host's shard).
         public internal(set) var payoutAccounts: [String: PayoutAccount] = [:]
+        /// The payments with refunds requested and not yet made (`Payment.requestedRefunds`), so
+        /// the scheduler finds them without a scan of every payment.
+        public internal(set) var requestingRefunds: Set<String> = []
 
         public init() {}
 
@@ -169,6 +181,12 @@ public enum Ledger: Aggregate {
         /// refunds in the payment's currency (the same number unless the guest paid in another, when
         /// `amount` is `Payment.refundShare(charged:)` and may be 0).
         case refund(payment: String, refund: String, amount: Int64, charged: Int64)
+        /// Records that `charged` (the payment's currency) is owed back under `refund`'s id, before the
+        /// provider is asked: a crash between the provider's refund and `refund` then leaves the debt
+        /// on record, to be sent again under the same key and recorded (an admin's refund).
+        case requestRefund(payment: String, refund: String, charged: Int64)
+        /// Withdraws a requested refund the provider refused outright (nothing was sent under its key).
+        case withdrawRefund(payment: String, refund: String)
         /// Moves what the guest paid (less refunds) to the host, the platform and the tax account.
         case release(payment: String, host: String, platformFees: Int64, taxes: Int64)
         /// Pays the host what the release gave them.
@@ -192,6 +210,8 @@ public enum Ledger: Aggregate {
         case refunded(Transfer, charged: Int64)
         case payoutFailed(payment: String, reason: String, destination: String, at: Timestamp, retryAt: Timestamp, refused: Bool)
         case payoutAccountSet(host: String, PayoutAccount)
+        case refundRequested(payment: String, refund: String, charged: Int64, at: Timestamp)
+        case refundWithdrawn(payment: String, refund: String, at: Timestamp)
     }
 
     public enum Rejection: Error, Equatable, Sendable {
@@ -205,6 +225,8 @@ public enum Ledger: Aggregate {
         case notReleased
         case alreadyReleased
         case alreadyPaidOut
+        /// Refunds were requested and not yet made: the money stays held until they are.
+        case refundsRequested
     }
 
     public static let kind: UInt16 = 4
@@ -255,16 +277,34 @@ public enum Ledger: Aggregate {
                 guard amount >= 0, charged > 0, payment.currency != payment.settlementCurrency || charged == amount else { return .failure(.invalidAmount) }
                 let held = payment.settlementAmount - payment.refunded
                 guard amount <= held else { return .failure(.insufficientFunds(available: held)) }
-                guard charged <= payment.amount - payment.refundedCharged else { return .failure(.insufficientFunds(available: held)) }
+                guard charged <= payment.refundable(besides: refundID) else { return .failure(.insufficientFunds(available: held)) }
+                // A requested refund is made as requested.
+                if let requested = payment.requestedRefunds[refundID], requested != charged { return .failure(.invalidAmount) }
                 let transfer = Transfer(
                     id: "ref:\(id):\(refundID)", payment: id, purpose: .refund, currency: payment.settlementCurrency,
                     lines: amount > 0 ? [.debit(.guestFundsHeld, amount), .credit(.refunds, amount)] : [], at: now)
                 return state.transfers[transfer.id] == nil ? .success([.refunded(transfer, charged: charged)]) : .failure(.transferExists)
             }
+        case let .requestRefund(id, refundID, charged):
+            return payment(id).flatMap { payment in
+                guard payment.status == .captured else { return .failure(.paymentIs(payment.status)) }
+                guard !payment.released else { return .failure(.alreadyReleased) }
+                guard state.transfers["ref:\(id):\(refundID)"] == nil else { return .failure(.transferExists) }
+                if let requested = payment.requestedRefunds[refundID] { return requested == charged ? .success([]) : .failure(.invalidAmount) }
+                guard charged > 0 else { return .failure(.invalidAmount) }
+                let left = payment.refundable()
+                guard charged <= left else { return .failure(.insufficientFunds(available: left)) }
+                return .success([.refundRequested(payment: id, refund: refundID, charged: charged, at: now)])
+            }
+        case let .withdrawRefund(id, refundID):
+            return payment(id).flatMap { payment in
+                payment.requestedRefunds[refundID] == nil ? .success([]) : .success([.refundWithdrawn(payment: id, refund: refundID, at: now)])
+            }
         case let .release(id, host, platformFees, taxes):
             return payment(id).flatMap { payment in
                 guard payment.status == .captured else { return .failure(.paymentIs(payment.status)) }
                 guard !payment.released else { return .failure(.alreadyReleased) }
+                guard payment.requestedRefunds.isEmpty else { return .failure(.refundsRequested) }
                 let held = payment.settlementAmount - payment.refunded
                 guard platformFees >= 0, taxes >= 0 else { return .failure(.invalidAmount) }
                 guard held > 0 else { return .failure(.insufficientFunds(available: 0)) }
@@ -340,6 +380,12 @@ public enum Ledger: Aggregate {
         case let .refunded(transfer, charged):
             post(transfer, to: &state)
             state.payments[transfer.payment]?.refundedCharged += charged
+            settleRequest(String(transfer.id.dropFirst("ref:\(transfer.payment):".count)), of: transfer.payment, in: &state)
+        case let .refundRequested(id, refundID, charged, _):
+            state.payments[id]?.requestedRefunds[refundID] = charged
+            state.requestingRefunds.insert(id)
+        case let .refundWithdrawn(id, refundID, _):
+            settleRequest(refundID, of: id, in: &state)
         case let .posted(transfer):
             post(transfer, to: &state)
             // A refund written before refunds were also counted in the payment's currency: the
@@ -348,6 +394,12 @@ public enum Ledger: Aggregate {
                 state.payments[transfer.payment]?.refundedCharged += transfer.debits
             }
         }
+    }
+
+    /// A requested refund made or withdrawn.
+    private static func settleRequest(_ refund: String, of payment: String, in state: inout State) {
+        guard state.payments[payment]?.requestedRefunds.removeValue(forKey: refund) != nil else { return }
+        if state.payments[payment]?.requestedRefunds.isEmpty == true { state.requestingRefunds.remove(payment) }
     }
 
     private static func post(_ transfer: Transfer, to state: inout State) {
@@ -395,6 +447,8 @@ public enum Ledger: Aggregate {
             if payment.refunded > payment.settlementAmount || payment.refundedCharged > payment.amount {
                 problems.append("payment \(payment.id) refunded more than it took")
             }
+            if payment.refundable() < 0 { problems.append("payment \(payment.id) has more refunds requested than it has left") }
+            if payment.released, !payment.requestedRefunds.isEmpty { problems.append("payment \(payment.id) was released with refunds requested") }
         }
         return problems.sorted()
     }

@@ -107,6 +107,8 @@ extension Ledger.Event: EventCoding {
         case refunded = 4
         case payoutFailed = 5
         case payoutAccountSet = 6
+        case refundRequested = 7
+        case refundWithdrawn = 8
     }
 
     public func encode(into writer: inout ByteWriter) {
@@ -142,6 +144,17 @@ extension Ledger.Event: EventCoding {
             writer.writeString(host)
             writer.writeString(account.account)
             writer.write(account.updatedAt)
+        case let .refundRequested(payment, refund, charged, at):
+            header(.refundRequested)
+            writer.writeString(payment)
+            writer.writeString(refund)
+            writer.write(charged)
+            writer.write(at)
+        case let .refundWithdrawn(payment, refund, at):
+            header(.refundWithdrawn)
+            writer.writeString(payment)
+            writer.writeString(refund)
+            writer.write(at)
         }
     }
 
@@ -165,6 +178,10 @@ extension Ledger.Event: EventCoding {
             )
         case .payoutAccountSet:
             return .payoutAccountSet(host: try reader.readString(), Ledger.PayoutAccount(account: try reader.readString(), updatedAt: try reader.readTimestamp()))
+        case .refundRequested:
+            return .refundRequested(payment: try reader.readString(), refund: try reader.readString(), charged: try reader.readInt64(), at: try reader.readTimestamp())
+        case .refundWithdrawn:
+            return .refundWithdrawn(payment: try reader.readString(), refund: try reader.readString(), at: try reader.readTimestamp())
         }
     }
 }
@@ -173,7 +190,8 @@ extension Ledger {
     // The snapshot: payments, then transfers (balances are their sum, rebuilt on load), then
     // sections added later, each absent from older snapshots (which load with zeros): when each
     // payment was authorized and what it refunded in its own currency; then each payment's payout
-    // failures and the hosts' payout accounts; then, when any was refused, each payment's payout refusals.
+    // failures and the hosts' payout accounts; then, when any was refused or any refund is requested,
+    // each payment's payout refusals; then, when any refund is requested, those payments' requests.
     public static func encode(state: State, into writer: inout ByteWriter) {
         let ids = state.payments.keys.sorted()
         writer.writeVarint(state.payments.count)
@@ -197,9 +215,23 @@ extension Ledger {
             writer.writeString(state.payoutAccounts[host]!.account)
             writer.write(state.payoutAccounts[host]!.updatedAt)
         }
-        // Only when some payout was refused: a snapshot without stays readable by a build from before refusals.
-        if ids.contains(where: { state.payments[$0]!.payoutRefusals > 0 }) {
+        // Only when some payout was refused (or a later section follows): a snapshot without stays readable by a
+        // build from before refusals. The same for requested refunds.
+        let requesting = ids.filter { !state.payments[$0]!.requestedRefunds.isEmpty }
+        if !requesting.isEmpty || ids.contains(where: { state.payments[$0]!.payoutRefusals > 0 }) {
             for id in ids { writer.writeVarint(state.payments[id]!.payoutRefusals) }
+        }
+        if !requesting.isEmpty {
+            writer.writeVarint(requesting.count)
+            for id in requesting {
+                let requested = state.payments[id]!.requestedRefunds
+                writer.writeString(id)
+                writer.writeVarint(requested.count)
+                for refund in requested.keys.sorted() {
+                    writer.writeString(refund)
+                    writer.write(requested[refund]!)
+                }
+            }
         }
     }
 
@@ -242,6 +274,17 @@ extension Ledger {
         }
         if reader.remaining > 0 {
             for id in ids { state.payments[id]?.payoutRefusals = try reader.readCount(limit: Int(Int32.max)) }
+        }
+        if reader.remaining > 0 {
+            for _ in 0..<(try reader.readCount(limit: reader.remaining)) {
+                let id = try reader.readString()
+                guard state.payments[id] != nil else { throw .invalid("refunds requested for an unknown payment \(id)") }
+                state.requestingRefunds.insert(id)
+                for _ in 0..<(try reader.readCount(limit: reader.remaining)) {
+                    let refund = try reader.readString()
+                    state.payments[id]?.requestedRefunds[refund] = try reader.readInt64()
+                }
+            }
         }
         return state
     }
