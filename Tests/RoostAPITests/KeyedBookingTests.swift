@@ -1,8 +1,12 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTPTypes
 import RoostDomain
 import RoostEngine
 import RoostIntegrations
+import RoostStorage
 import RoostTestSupport
 import Synchronization
 import Testing
@@ -128,6 +132,25 @@ import Testing
             let made = try #require(held(by: guest, on: listing, services).first)
             #expect(made.status == .canceled, "the booking was made and canceled: not the 503 that means nothing was done")
             #expect(problem?.detail.contains(made.id) == true)
+        }
+    }
+
+    @Test func aPaymentTheEngineCannotRecordIsA503ThatSaysSoAndNamesTheBooking() async throws {
+        let failing = FaultSwitch()
+        var io = StorageIO.system
+        io.fdatasync = { fd in failing.isOn ? { errno = EIO; return -1 }() : Glibc.fdatasync(fd) }
+        try await withServices(io: io) { services, engine, clock in
+            let listing = try await services.listings.create(hostID: host, details: singaporeLoft(instantBook: true))
+            // The provider charges; from then on the disk refuses the log's syncs.
+            let failAfterCharge = bookings(services, engine, clock, gateway: ProxyGateway(inner: services.bookings.gateway) { call throws(GatewayError) in
+                if call == .charge { failing.turnOn() }
+            })
+            let problem = await #expect(throws: Problem.self) {
+                _ = try await failAfterCharge.create(guestID: guest, request(listing, clock, scope: scope), rates: PricingRates())
+            }
+            let made = try #require(held(by: guest, on: listing, services).first)
+            #expect(problem?.status == .serviceUnavailable)
+            #expect(problem?.detail.contains("payment went through") == true && problem?.detail.contains(made.id) == true)
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import RoostIntegrations
+import RoostStorage
 import RoostDomain
 import RoostEngine
 import RoostTestSupport
@@ -17,13 +18,15 @@ final class MovableClock: Sendable {
 
 /// Services over a fresh engine (sandbox payments, a temporary data directory), on a clock the test moves.
 func withServices(
-    configure: (inout RoostConfiguration) -> Void = { _ in }, _ body: (RoostServices, Engine, MovableClock) async throws -> Void
+    io: StorageIO = .system, configure: (inout RoostConfiguration) -> Void = { _ in }, _ body: (RoostServices, Engine, MovableClock) async throws -> Void
 ) async throws {
     let directory = TemporaryDirectory()
     var configuration = RoostConfiguration()
     configuration.dataDirectory = directory.path
     configure(&configuration)
-    let engine = try Engine.open(options: configuration.engineOptions(), aggregates: roostAggregates, logger: quietLogger)
+    var options = configuration.engineOptions()
+    options.wal.io = io
+    let engine = try Engine.open(options: options, aggregates: roostAggregates, logger: quietLogger)
     defer { engine.close() }
     let clock = MovableClock()
     let services = try await RoostServices.start(configuration: configuration, engine: engine, logger: quietLogger, clock: clock.read)

@@ -185,16 +185,28 @@ public final class BookingService: Sendable {
             try? await cancel(booking, by: .system, reason: "payment not authorized", refund: 0)
             throw Problem.paymentFailed("The payment was not authorized (\(payment.status.rawValue)); the nights were released.")
         }
-        if booking.instantBook {
-            try await recordInLedger(
-                .charge(payment: booking.id, currency: currency, amount: amount, settlement: Self.settlement(booking), reference: payment.id), on: ledgerShard
-            ) { try await confirmPaid(booking) }
-            return try await booked(booking.id)
+        do {
+            if booking.instantBook {
+                try await recordInLedger(
+                    .charge(payment: booking.id, currency: currency, amount: amount, settlement: Self.settlement(booking), reference: payment.id), on: ledgerShard
+                ) { try await confirmPaid(booking) }
+            } else {
+                // Request to book: authorized, waiting for the host for a day.
+                try await recordInLedger(
+                    .authorize(payment: booking.id, currency: currency, amount: amount, settlement: Self.settlement(booking), reference: payment.id), on: ledgerShard
+                ) { try await listings.execute(.extendHold(id: booking.id, until: Self.hostDeadline(booking)), on: booking.listingID) }
+            }
+        } catch where Problem.from(error)?.status == .serviceUnavailable {
+            // The provider took the payment and the engine could not record it (overloaded, or refusing writes): the
+            // booking stays pending with its nights held, and reconciliation records the payment (`reconcilePending`).
+            // Still a 503, as a retry is what helps, but not "nothing was done": it says so, and a retry with the same
+            // Idempotency-Key finishes this booking (`resume`).
+            throw Problem.unavailable(
+                "The payment went through but booking \(booking.id) could not be recorded yet; it is completed from the provider's "
+                    + "record shortly (GET /v1/bookings/\(booking.id)), or now by a retry with the same Idempotency-Key.",
+                retryAfter: 1
+            )
         }
-        // Request to book: authorized, waiting for the host for a day.
-        try await recordInLedger(
-            .authorize(payment: booking.id, currency: currency, amount: amount, settlement: Self.settlement(booking), reference: payment.id), on: ledgerShard
-        ) { try await listings.execute(.extendHold(id: booking.id, until: Self.hostDeadline(booking)), on: booking.listingID) }
         return try await booked(booking.id)
     }
 

@@ -17,7 +17,8 @@ extension HTTPField.Name {
 /// another request, 422 `idempotency_key_reused`. Requests racing with one key run once: the
 /// others wait for the first and replay it. Every answer is kept — a 500 too, as money may have
 /// moved before it — except 503 and 429, which Roost answers only when it did nothing (a retry
-/// then runs again). Goes after the route's `AccessGuard` (it needs the user).
+/// then runs again), or for a booking whose payment it could not record, saying so (a retry finds
+/// that booking: `BookingService.keyedBookingID`). Goes after the route's `AccessGuard` (it needs the user).
 struct IdempotencyMiddleware: RouterMiddleware {
     typealias Context = RoostRequestContext
     let store: IdempotencyStore
