@@ -9,7 +9,21 @@ extension Request {
     /// `Content-Length` before reading, and never buffered past the limit without it), 400 for
     /// malformed JSON, 422 for well-formed JSON of the wrong shape.
     public func decodeJSON<T: Decodable>(as type: T.Type, limit: Int) async throws -> T {
-        try JSONDecoder().decode(T.self, from: try await jsonBodyData(limit: limit))
+        let data = try await jsonBodyData(limit: limit)
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch let DecodingError.dataCorrupted(context) where context.codingPath.isEmpty {
+            throw Self.numberMisfit(in: data) ?? DecodingError.dataCorrupted(context)
+        }
+    }
+
+    /// Foundation's decoder reports a number that does not fit its field (1.5 or 1e30 where an integer goes) as
+    /// "not valid JSON", with no field: when the body does parse, that is what happened, and it is a 422, not a 400.
+    static func numberMisfit(in data: Data) -> Problem? {
+        guard (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil else { return nil }
+        return Problem.validation([
+            .init(field: "", message: "a number does not fit its field (where an integer goes: a whole number up to 9223372036854775807)")
+        ])
     }
 
     /// The body's bytes after the media-type and size checks `decodeJSON` documents.
@@ -91,6 +105,8 @@ extension Request {
             throw Problem.validation([.init(field: "", message: "must be a JSON object")])
         } catch let unknown as StrictlyDecoded<T>.UnknownFields {
             throw Problem.validation(unknown.names.map { .init(field: $0, message: "is not a field of this request") })
+        } catch let DecodingError.dataCorrupted(context) where context.codingPath.isEmpty {
+            throw Self.numberMisfit(in: data) ?? DecodingError.dataCorrupted(context)
         }
     }
 }

@@ -242,5 +242,5 @@ def test_facebook_down_is_503(server_factory, data_dir):
 
 def test_unconfigured_providers_are_503(server_factory, data_dir):
     server = server_factory(data_dir, env=ACCOUNTS_ENV).start()
-    assert_problem(server.request("POST", "/v1/auth/oauth/google", json={"idToken": "x"}), 503, "unavailable")
-    assert_problem(server.request("POST", "/v1/auth/oauth/facebook", json={"accessToken": "x"}), 503, "unavailable")
+    assert_problem(server.request("POST", "/v1/auth/oauth/google", json={"idToken": "x"}), 503, "identity_provider_unavailable")
+    assert_problem(server.request("POST", "/v1/auth/oauth/facebook", json={"accessToken": "x"}), 503, "identity_provider_unavailable")

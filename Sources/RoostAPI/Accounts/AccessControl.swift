@@ -60,7 +60,7 @@ struct AccessGuard: RouterMiddleware {
         guard let status = directory.status(of: identity.userID) else { throw Problem.unauthorized("The token's user no longer exists.") }
         guard !status.suspended else { throw Problem(.unauthorized, code: "account_suspended", title: "Unauthorized", detail: "This account is suspended.") }
         guard AccessPolicy.allows(status.role, permission) else {
-            throw Problem.forbidden("A \(status.role) account may not do this.")
+            throw Problem.forbidden("\(status.role == .admin ? "An" : "A") \(status.role) account may not do this.")
         }
         var context = context
         context.principal = Principal(userID: identity.userID, role: status.role, sessionID: identity.sessionID)

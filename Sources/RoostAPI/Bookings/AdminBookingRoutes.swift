@@ -44,11 +44,7 @@ extension BookingRoutes {
         }
         guard errors.isEmpty else { throw Problem.validation(errors) }
         let (items, next) = await service.payments(after: cursor, limit: page.limit) { payment in
-            let statusMatches = switch status {
-            case nil: true
-            case "refunded": payment.refundedCharged > 0
-            default: PaymentJSON.statusName(payment.status) == status
-            }
+            let statusMatches = status.map { PaymentJSON.statusName(payment) == $0 } ?? true
             return statusMatches && (currency == nil || payment.currency == currency) && (paidOut == nil || payment.paidOut == paidOut)
                 && (payout == nil || PaymentJSON.payoutStatus(payment) == payout)
         }

@@ -53,8 +53,10 @@ struct BookingRoutes {
         guard let listing = await service.listings.listing(body.listingId), listing.status == .active else { throw Problem.notFound("No such listing.") }
         var errors: [Problem.FieldError] = []
         let stay = StayRules.stay(checkIn: body.checkIn, checkOut: body.checkOut, listing: listing, now: service.clock(), errors: &errors)
-        let guests = body.guests ?? 1
-        if !(1...listing.details.maxGuests).contains(guests) {
+        let guests = body.guests ?? 0
+        if body.guests == nil {
+            errors.append(.init(field: "guests", message: "is required"))
+        } else if !(1...listing.details.maxGuests).contains(guests) {
             errors.append(.init(field: "guests", message: "must be from 1 to \(listing.details.maxGuests) (this listing's limit)"))
         }
         if let currency = body.currency, !service.reference.isSupported(currency) {
@@ -363,7 +365,7 @@ struct PaymentJSON: Encodable, Sendable {
     init(_ payment: Ledger.Payment) {
         id = PaymentJSON.id(ofBooking: payment.id)
         bookingId = payment.id
-        status = Self.statusName(payment.status)
+        status = Self.statusName(payment)
         amount = MoneyBody(amount: payment.amount, currency: payment.currency)
         refunded = MoneyBody(amount: payment.refundedCharged, currency: payment.currency)
         if payment.settlementCurrency != payment.currency {
@@ -381,14 +383,16 @@ struct PaymentJSON: Encodable, Sendable {
 
     static func payoutStatus(_ payment: Ledger.Payment) -> String {
         if payment.paidOut { return "paid" }
-        if payment.status != .captured { return "none" }
+        // Nothing taken, or all of it given back before any release: the host has nothing coming.
+        if payment.status != .captured || (!payment.released && payment.refunded >= payment.settlementAmount) { return "none" }
         return payment.payoutAttempts > 0 ? "failed" : "pending"
     }
 
-    static func statusName(_ status: Ledger.PaymentStatus) -> String {
-        switch status {
+    /// As the booking shows its payment: a captured payment with any refund is `refunded`.
+    static func statusName(_ payment: Ledger.Payment) -> String {
+        switch payment.status {
         case .authorized: "authorized"
-        case .captured: "captured"
+        case .captured: payment.refundedCharged > 0 ? "refunded" : "captured"
         case .voided: "voided"
         }
     }

@@ -161,7 +161,9 @@ public final class BookingService: Sendable {
             case let .declined(code):
                 throw Problem.paymentFailed("The payment was declined (\(code)); the nights were released.")
             case let .invalidPaymentMethod(method):
-                throw Problem.validation([.init(field: "paymentMethod", message: "\(method) is not a payment method the provider knows")])
+                // Only the provider knows its payment methods, so the nights were held and are released now: a 402,
+                // as for a declined card, not a 422 (which would say nothing was done).
+                throw Problem.paymentFailed("\(method) is not a payment method the provider knows (paymentMethod); the nights were released.")
             default:
                 // The outcome may be unknown (a timeout): the cancel above settles whatever the
                 // provider did take (`releaseUnrecorded`), and the scheduler retries that until it can.
@@ -328,6 +330,10 @@ public final class BookingService: Sendable {
             }
             guard await payment(id)?.status == .authorized else {
                 throw Problem(.conflict, code: "payment_pending", title: "Conflict", detail: "The guest has not paid yet.")
+            }
+            // A listing delisted (or deleted) since the request takes no more bookings: the host declines it instead.
+            guard await listings.listing(booking.listingID)?.status == .active else {
+                throw Problem(.conflict, code: "listing_not_bookable", title: "Conflict", detail: "The listing is not taking bookings; decline the request.")
             }
             return try await confirm(booking)
         }

@@ -88,7 +88,7 @@ enum BookingsOpenAPI {
         ],
         schemas: #"""
         {
-          "BookingInput": { "type": "object", "required": ["listingId", "checkIn", "checkOut", "paymentMethod"], "additionalProperties": false,
+          "BookingInput": { "type": "object", "required": ["listingId", "checkIn", "checkOut", "guests"], "additionalProperties": false,
             "properties": { "listingId": { "type": "string" }, "checkIn": { "type": "string", "format": "date" }, "checkOut": { "type": "string", "format": "date" },
                             "guests": { "type": "integer", "minimum": 1 }, "currency": { "type": "string", "pattern": "^[A-Z]{3}$" },
                             "paymentMethod": { "type": "string", "description": "a provider payment method; the sandbox takes Stripe's test ones (pm_card_visa, pm_card_chargeDeclined, …)" } } },
@@ -134,7 +134,7 @@ enum BookingsOpenAPI {
           "PayoutAccountInput": { "type": "object", "required": ["account"], "additionalProperties": false,
             "properties": { "account": { "type": "string", "pattern": "^acct_[A-Za-z0-9]{1,64}$" } } },
           "Payment": { "type": "object", "required": ["id", "bookingId", "status", "amount", "refunded", "paidOut", "payout", "reference", "createdAt"],
-            "properties": { "id": { "type": "string" }, "bookingId": { "type": "string" }, "status": { "enum": ["authorized", "captured", "voided"] },
+            "properties": { "id": { "type": "string" }, "bookingId": { "type": "string" }, "status": { "enum": ["authorized", "captured", "refunded", "voided"] },
                             "amount": { "$ref": "#/components/schemas/Money" }, "refunded": { "$ref": "#/components/schemas/Money" },
                             "settlement": { "$ref": "#/components/schemas/Money", "description": "the listing-currency side, when the guest paid in another" },
                             "paidOut": { "type": "boolean" },

@@ -148,7 +148,9 @@ extension Problem {
         case is Bool.Type: "a boolean"
         case is Int.Type, is Int64.Type, is Int32.Type, is UInt.Type, is UInt64.Type: "an integer"
         case is Double.Type, is Float.Type: "a number"
-        default: "of type \(type)"
+        case is [String: Any].Type: "an object"
+        case is [Any].Type: "an array"
+        default: "a different JSON value"
         }
     }
 }

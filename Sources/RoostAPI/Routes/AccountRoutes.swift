@@ -114,7 +114,10 @@ struct AccountRoutes {
         let providerName = try context.parameters.require("provider")
         guard let provider = IdentityProvider(rawValue: providerName) else { throw Problem.notFound("No sign-in provider named \(providerName).") }
         guard let verifier = verifiers[provider] else {
-            throw Problem.unavailable("Sign-in with \(provider.rawValue) is not configured on this server.")
+            throw Problem(
+                .serviceUnavailable, code: "identity_provider_unavailable", title: "Service unavailable",
+                detail: "Sign-in with \(provider.rawValue) is not configured on this server."
+            )
         }
         let body = try await request.decodeStrictJSON(as: OAuthRequest.self, limit: bodyLimit)
         let field = provider == .google ? "idToken" : "accessToken"
