@@ -234,44 +234,17 @@ import Testing
         }
     }
 
-    /// A provider whose lookup by key lags, as Stripe's Search API does: it finds nothing while `hidden` is down, and
-    /// says that may last an hour after a payment.
-    struct LaggingLookup: PaymentGateway {
-        let inner: any PaymentGateway
-        let hidden: Outage
-        var lookupLag: Duration { .seconds(3_600) }
-
-        func authorize(amount: Int64, currency: String, paymentMethod: String?, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
-            try await inner.authorize(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: idempotencyKey)
-        }
-        func charge(amount: Int64, currency: String, paymentMethod: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
-            try await inner.charge(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: idempotencyKey)
-        }
-        func capture(_ payment: String, amount: Int64?, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
-            try await inner.capture(payment, amount: amount, idempotencyKey: idempotencyKey)
-        }
-        func void(_ payment: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {
-            try await inner.void(payment, idempotencyKey: idempotencyKey)
-        }
-        func refund(_ payment: String, amount: Int64, idempotencyKey: String) async throws(GatewayError) -> GatewayRefund {
-            try await inner.refund(payment, amount: amount, idempotencyKey: idempotencyKey)
-        }
-        func payout(amount: Int64, currency: String, destination: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayout {
-            try await inner.payout(amount: amount, currency: currency, destination: destination, idempotencyKey: idempotencyKey)
-        }
-        func payment(forIdempotencyKey key: String) async throws(GatewayError) -> GatewayPayment? {
-            hidden.down ? nil : try await inner.payment(forIdempotencyKey: key)
-        }
-    }
-
-    /// An instant booking whose charge the provider took but never answered, with a provider whose lookup lags.
+    /// An instant booking whose charge the provider took (or, unless `taken`, never received) but never answered, with
+    /// a provider whose lookup lags as Stripe's Search API does: it finds nothing while `hidden` is down, for up to an hour.
     func unansweredCharge(_ services: RoostServices, _ engine: Engine, _ clock: MovableClock, hidden: Outage, taken: Bool)
         async throws -> (BookingService, BookingRecord)
     {
-        let proxy = ProxyGateway(inner: services.bookings.gateway, lost: taken ? [.charge] : []) { call throws(GatewayError) in
+        let lagging = ProxyGateway(
+            inner: services.bookings.gateway, lost: taken ? [.charge] : [], lookupLag: .seconds(3_600), hidesLookups: { hidden.down }
+        ) { call throws(GatewayError) in
             if call == .charge, !taken { throw .unavailable("the charge never reached the provider") }
         }
-        let bookings = bookings(services, engine, clock, gateway: LaggingLookup(inner: proxy, hidden: hidden))
+        let bookings = bookings(services, engine, clock, gateway: lagging)
         let listing = try await services.listings.create(hostID: host.userID, details: singaporeLoft(instantBook: true))
         let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
         await #expect(throws: Problem.self) {

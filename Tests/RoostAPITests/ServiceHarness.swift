@@ -64,6 +64,10 @@ struct ProxyGateway: PaymentGateway {
     enum Call: Sendable { case authorize, charge, capture, void, refund, payout, lookup }
     let inner: any PaymentGateway
     var lost: Set<Call> = []
+    /// A lookup that lags, as Stripe's Search API does: while `hidesLookups()` holds, `payment(forIdempotencyKey:)`
+    /// finds nothing, and `lookupLag` says how long after a payment that may last.
+    var lookupLag: Duration = .zero
+    var hidesLookups: @Sendable () -> Bool = { false }
     let before: @Sendable (Call) async throws(GatewayError) -> Void
 
     private func answer<T>(_ call: Call, _ value: T) throws(GatewayError) -> T {
@@ -97,6 +101,7 @@ struct ProxyGateway: PaymentGateway {
     }
     func payment(forIdempotencyKey key: String) async throws(GatewayError) -> GatewayPayment? {
         try await before(.lookup)
+        if hidesLookups() { return nil }
         return try answer(.lookup, try await inner.payment(forIdempotencyKey: key))
     }
     func authorizeApproved(_ payment: String, idempotencyKey: String) async throws(GatewayError) -> GatewayPayment {

@@ -22,6 +22,22 @@ struct LedgerTests {
         }
     }
 
+    /// The state and events of `commands`, each of which must be accepted.
+    func accepted(_ commands: [Ledger.Command]) throws -> (Ledger.State, [Ledger.Event]) {
+        var state = Ledger.initialState()
+        var events: [Ledger.Event] = []
+        for command in commands {
+            guard case let .success(decided) = Ledger.decide(command, state: state, context: DecisionContext(now: t0)) else {
+                throw Refused(command: "\(command)")
+            }
+            for event in decided { Ledger.apply(event, to: &state) }
+            events += decided
+        }
+        return (state, events)
+    }
+
+    struct Refused: Error { var command: String }
+
     @Test func aPaidStayFromCaptureToPayout() {
         var state = Ledger.initialState()
         let outcomes = run([
@@ -337,21 +353,12 @@ struct LedgerTests {
     }
 
     @Test func requestedRefundsSurviveSnapshotsAndTheCheckerSeesTheirBreaches() throws {
-        var state = Ledger.initialState()
-        var events: [Ledger.Event] = []
-        for command: Ledger.Command in [
+        let (state, events) = try accepted([
             .authorize(payment: "p", currency: "SGD", amount: 10_000, settlement: nil, reference: "pi_1"), .capture(payment: "p"),
             .authorize(payment: "q", currency: "SGD", amount: 500, settlement: nil, reference: "pi_2"), .capture(payment: "q"),
             .requestRefund(payment: "p", refund: "rfd_1", charged: 100), .requestRefund(payment: "p", refund: "rfd_2", charged: 200),
             .requestRefund(payment: "q", refund: "rfd_3", charged: 500), .withdrawRefund(payment: "p", refund: "rfd_2"),
-        ] {
-            guard case let .success(decided) = Ledger.decide(command, state: state, context: DecisionContext(now: t0)) else {
-                Issue.record("\(command) was refused")
-                return
-            }
-            for event in decided { Ledger.apply(event, to: &state) }
-            events += decided
-        }
+        ])
         for event in events { #expect(try roundTrip(event) == event) }
         let decoded = try roundTrip(state: state, of: Ledger.self)
         #expect(decoded == state)
@@ -369,20 +376,11 @@ struct LedgerTests {
     }
 
     @Test func eventsAndStateSurviveTheBinaryRoundTrip() throws {
-        var state = Ledger.initialState()
-        var events: [Ledger.Event] = []
-        for command: Ledger.Command in [
+        let (state, events) = try accepted([
             .authorize(payment: "p", currency: "EUR", amount: 10_000, settlement: (currency: "SGD", amount: 14_500), reference: "pi_test"), .capture(payment: "p"),
             .refund(payment: "p", refund: "r", amount: 500, charged: 345), .release(payment: "p", host: "usr_ü", platformFees: 2_000, taxes: 100),
             .payout(payment: "p", host: "usr_ü"), .authorize(payment: "q", currency: "USD", amount: 1, settlement: nil, reference: "pi_test"), .void(payment: "q"),
-        ] {
-            guard case let .success(decided) = Ledger.decide(command, state: state, context: DecisionContext(now: t0)) else {
-                Issue.record("\(command) was refused")
-                return
-            }
-            for event in decided { Ledger.apply(event, to: &state) }
-            events += decided
-        }
+        ])
         for event in events { #expect(try roundTrip(event) == event) }
         let decoded = try roundTrip(state: state, of: Ledger.self)
         #expect(decoded == state)
