@@ -73,8 +73,9 @@ public actor Shard<A: Aggregate> {
 
     /// Reads the current state (which may include effects still waiting for their fsync), with no
     /// hop onto the actor: `body` runs on the caller's thread while it holds the shard's lock to
-    /// read, so it must be short (the shard's writes wait for it), must not peek at the same shard
-    /// again (a waiting write would hold the inner read back for ever), and should not copy the
+    /// read, so it must be short (the shard's writes wait for it), must not peek at any shard again
+    /// (a waiting write would hold the inner read back for ever; two such nestings in opposite order
+    /// on two shards could hold each other), and should not copy the
     /// state out (a copy would make the next write copy the shard's storage; only checks and tests
     /// take whole states).
     public nonisolated func peek<T>(_ body: (A.State) throws -> T) rethrows -> T {

@@ -169,7 +169,7 @@ import Testing
             await #expect {
                 try await counted.refund(payment.amount + 1, of: payment, as: "too_much")
             } throws: { error in
-                (error as? Ledger.Rejection) == .insufficientFunds(available: payment.settlementAmount) && Problem.from(error)?.code == "payment_conflict"
+                (error as? Ledger.Rejection) == .insufficientFunds(available: payment.amount) && Problem.from(error)?.code == "payment_conflict"
             }
             #expect(refundsSent.withLock { $0 } == 0)
             let provider = try #require(try await services.bookings.gateway.payment(forIdempotencyKey: "auth:\(booked.booking.id)"))

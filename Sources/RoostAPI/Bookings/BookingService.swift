@@ -124,18 +124,27 @@ public final class BookingService: Sendable {
         preconditionFailure("unreachable: generations are unbounded")
     }
 
-    /// A retried booking whose first attempt's answer was lost, as it stands; if that attempt stopped after the hold and
-    /// before its payment was recorded, its payment is made now, under the same provider key (`auth:<id>`), so a
-    /// provider that took it the first time answers with that payment rather than taking another.
+    /// A retried booking whose first attempt's answer was lost, finished and answered as it stands:
+    /// - stopped after the hold and before its payment was recorded: the payment is made now, under the same provider
+    ///   key (`auth:<id>`), so a provider that took it the first time answers with that payment rather than taking another;
+    /// - stopped after its payment was recorded: reconciled (confirmed, or given its host's day) as a restart would;
+    /// - canceled because its payment failed: that failure again (402), naming the booking, not a 201 for it.
     private func resume(_ id: String, paymentMethod: String?) async throws -> Booked {
         try await serial.run(id) {
             guard let booking = await booking(id) else { throw Problem.notFound("No such booking.") }
-            if booking.status == .pending, await payment(id) == nil, booking.holdExpiresAt > now {
-                return try await pay(booking, paymentMethod: paymentMethod)
+            if booking.status == .pending, booking.holdExpiresAt > now {
+                if await payment(id) == nil { return try await pay(booking, paymentMethod: paymentMethod) }
+                _ = try await reconcile(id)
+            }
+            if booking.status == .canceled, let cancellation = booking.cancellation, cancellation.by == .system, Self.paymentCancellations.contains(cancellation.reason) {
+                throw Problem.paymentFailed("Booking \(id), made with this Idempotency-Key, was canceled: \(cancellation.reason). Book again with a new key.")
             }
             return try await booked(id)
         }
     }
+
+    /// The reasons `pay` gives the cancellations it makes when a payment does not go through.
+    static let paymentCancellations: Set<String> = ["payment failed", "payment not authorized"]
 
     /// The listing-currency side of a booking paid in another currency.
     static func settlement(_ booking: BookingRecord) -> (currency: String, amount: Int64)? {
@@ -155,6 +164,9 @@ public final class BookingService: Sendable {
                 payment = try await gateway.authorize(amount: amount, currency: currency, paymentMethod: paymentMethod, idempotencyKey: key)
             }
         } catch {
+            // The provider's key for this booking with other arguments (a keyed retry with another payment method):
+            // nothing was taken under them, and the booking stays as the first attempt left it.
+            if case .idempotencyKeyReused = error { throw IdempotencyStore.reused }
             // Declined, refused, or unknown: the nights go back at once.
             try? await cancel(booking, by: .system, reason: "payment failed", refund: 0)
             switch error {
@@ -205,7 +217,7 @@ public final class BookingService: Sendable {
             // Idempotency-Key finishes this booking (`resume`).
             throw Problem.unavailable(
                 "The payment went through but booking \(booking.id) could not be recorded yet; it is completed from the provider's "
-                    + "record shortly (GET /v1/bookings/\(booking.id)), or now by a retry with the same Idempotency-Key.",
+                    + "record once the server takes writes again (GET /v1/bookings/\(booking.id)), or by a retry with the same Idempotency-Key.",
                 retryAfter: 1
             )
         }
@@ -444,14 +456,16 @@ public final class BookingService: Sendable {
     /// released: voided while it can be, refunded in full once taken.
     ///
     /// Not finding one is final only where the provider's lookup is consistent. Where it lags (Stripe's Search API),
-    /// a payment made moments ago may not show yet: until `lookupLag` after the booking's payment call, not finding
-    /// one throws `.unavailable`, so the cancellation stands and the scheduler looks again after a backoff, rather than
-    /// the booking being marked settled for good with the guest's money still taken.
+    /// a payment made moments ago may not show yet: until `lookupLag` after the latest its payment call can have been
+    /// made (a hold's length after the booking), not finding one throws `.unavailable`, so the cancellation stands and
+    /// the scheduler looks again after a backoff, rather than the booking being marked settled for good with the
+    /// guest's money still taken.
     private func releaseUnrecorded(_ booking: BookingRecord) async throws {
         guard let made = try await gateway.payment(forIdempotencyKey: "auth:\(booking.id)") else {
             let (seconds, attoseconds) = gateway.lookupLag.components
             let lag = seconds * 1000 + attoseconds / 1_000_000_000_000_000
-            if now.millisecondsSinceEpoch < booking.createdAt.millisecondsSinceEpoch + lag {
+            // The payment call comes at most a hold's length after the booking (a keyed retry's `resume` makes it late).
+            if lag > 0, now.millisecondsSinceEpoch < booking.createdAt.millisecondsSinceEpoch + Int64(Self.paymentHold * 1000) + lag {
                 throw GatewayError.unavailable("the provider's lookup may not show this booking's payment yet")
             }
             return
@@ -497,10 +511,15 @@ public final class BookingService: Sendable {
 
     /// Sends and records the refunds requested for a booking's payment and not yet recorded (a crash, or a provider
     /// that did not answer, between the request and its record), each under its own key, which a provider that
-    /// already made it answers with that refund. Throws `.unavailable` while the provider does not answer.
+    /// already made it answers with that refund. Throws `.unavailable` while the provider does not answer; one it
+    /// refuses is withdrawn (logged), and the caller carries on with what it came to do.
     func finishRequestedRefunds(_ bookingID: String) async throws {
         for refundID in await payment(bookingID)?.requestedRefunds.keys.sorted() ?? [] {
-            try await finishRequestedRefund(refundID, of: bookingID)
+            do {
+                try await finishRequestedRefund(refundID, of: bookingID)
+            } catch let error as GatewayError {
+                if case .unavailable = error { throw error }
+            }
         }
     }
 
@@ -587,9 +606,9 @@ public final class BookingService: Sendable {
             if didComplete { completed += 1 }
             if didPay { paidOut += 1 }
         }
-        // Refunds requested and not yet made (the provider did not answer), for stays with nothing else due yet.
-        let advanced = Set(due.map(\.0.id))
-        for id in await ledger.scatter({ Array($0.requestingRefunds) }).joined() where !advanced.contains(id) {
+        // Refunds requested and not yet made (the provider did not answer), whatever else is due for their stays
+        // (finishing one is safe to repeat).
+        for id in await ledger.scatter({ Array($0.requestingRefunds) }).joined() {
             do {
                 try await serial.run(id) { try await finishRequestedRefunds(id) }
             } catch {

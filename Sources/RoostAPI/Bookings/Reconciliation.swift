@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Logging
 import RoostDomain
 import RoostEngine
@@ -117,6 +118,10 @@ extension BookingService {
     func confirmPaid(_ booking: BookingRecord) async throws {
         do {
             try await listings.execute(.confirmBooking(id: booking.id), on: booking.listingID)
+        } catch where Problem.from(error)?.status == .serviceUnavailable {
+            // The engine could not take the write (overloaded, or stopped): the booking is not refused, only not
+            // confirmed yet; it stays pending for reconciliation to confirm.
+            throw error
         } catch {
             logger.warning("a paid booking could not be confirmed; refunded", metadata: ["booking": "\(booking.id)", "error": "\(error)"])
             try await cancel(booking, by: .system, reason: "payment reconciled too late", refund: booking.charge.total)

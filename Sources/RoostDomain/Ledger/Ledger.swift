@@ -220,7 +220,8 @@ public enum Ledger: Aggregate {
         case paymentIs(PaymentStatus)
         case invalidAmount
         case transferExists
-        /// More than the guest's funds held for this payment.
+        /// More than the guest's funds held for this payment: what is left, in the currency of the amount refused
+        /// (the listing's for what leaves the funds held, the payment's for what the provider would send back).
         case insufficientFunds(available: Int64)
         case notReleased
         case alreadyReleased
@@ -277,7 +278,8 @@ public enum Ledger: Aggregate {
                 guard amount >= 0, charged > 0, payment.currency != payment.settlementCurrency || charged == amount else { return .failure(.invalidAmount) }
                 let held = payment.settlementAmount - payment.refunded
                 guard amount <= held else { return .failure(.insufficientFunds(available: held)) }
-                guard charged <= payment.refundable(besides: refundID) else { return .failure(.insufficientFunds(available: held)) }
+                let refundable = payment.refundable(besides: refundID)
+                guard charged <= refundable else { return .failure(.insufficientFunds(available: refundable)) }
                 // A requested refund is made as requested.
                 if let requested = payment.requestedRefunds[refundID], requested != charged { return .failure(.invalidAmount) }
                 let transfer = Transfer(
