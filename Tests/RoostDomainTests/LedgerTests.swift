@@ -358,11 +358,14 @@ struct LedgerTests {
             .authorize(payment: "q", currency: "SGD", amount: 500, settlement: nil, reference: "pi_2"), .capture(payment: "q"),
             .requestRefund(payment: "p", refund: "rfd_1", charged: 100), .requestRefund(payment: "p", refund: "rfd_2", charged: 200),
             .requestRefund(payment: "q", refund: "rfd_3", charged: 500), .withdrawRefund(payment: "p", refund: "rfd_2"),
+            // With a refused payout too: its section comes before the owed refunds', and both come back.
+            .payoutFailed(payment: "p", reason: "account closed", destination: "acct_x", retryAt: t0, refused: true),
         ])
         for event in events { #expect(try roundTrip(event) == event) }
         let decoded = try roundTrip(state: state, of: Ledger.self)
         #expect(decoded == state)
         #expect(decoded.payments["p"]?.requestedRefunds == ["rfd_1": 100] && decoded.requestingRefunds == ["p", "q"])
+        #expect(decoded.payments["p"]?.payoutRefusals == 1)
 
         // Events no decision would make: the checker catches what they do.
         #expect(Ledger.violations(in: state) == [])
