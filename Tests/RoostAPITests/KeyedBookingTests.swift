@@ -43,6 +43,24 @@ import Testing
         var charged: Int { charges.withLock { $0 } }
     }
 
+    /// What a first attempt under `scope` did before the process died: the hold under the key's id, then the charge at
+    /// the provider under the booking's key (no ledger record).
+    func firstAttemptsCharge(_ request: BookingService.Request, _ listing: ListingRecord, _ services: RoostServices, _ clock: MovableClock) async throws
+        -> (BookingRecord, GatewayPayment)
+    {
+        guard case let .new(id) = services.bookings.keyedBookingID(scope, guestID: guest, request) else { throw Unexpected.keyInUse }
+        let booking = BookingRecord(
+            id: id, listingID: listing.id, guestID: guest, hostID: host, stay: request.stay, guests: request.guests,
+            quote: PriceQuote.make(listing, stay: request.stay, rates: PricingRates()), policy: .flexible, instantBook: true,
+            holdExpiresAt: AccountService.timestamp(clock.read().addingTimeInterval(BookingService.paymentHold)), createdAt: services.bookings.now
+        )
+        try await services.listings.execute(.hold(booking, today: ListingService.today(in: "Asia/Singapore", now: clock.read())), on: listing.id)
+        let made = try await services.bookings.gateway.charge(amount: booking.charge.total, currency: "SGD", paymentMethod: "pm_card_visa", idempotencyKey: "auth:\(id)")
+        return (booking, made)
+    }
+
+    enum Unexpected: Error { case keyInUse }
+
     /// The bookings `guest` holds on `listing`.
     func held(by guest: String, on listing: ListingRecord, _ services: RoostServices) -> [BookingRecord] {
         services.listings.group.shard(for: listing.id).peek { $0.bookings.values.filter { $0.guestID == guest && $0.listingID == listing.id } }
@@ -69,20 +87,8 @@ import Testing
             let listing = try await services.listings.create(hostID: host, details: singaporeLoft(instantBook: true))
             // The first attempt: held, charged at the provider, then the process died before the ledger's record.
             let request = request(listing, clock, scope: scope)
-            guard case let .new(id) = services.bookings.keyedBookingID(scope, guestID: guest, request) else {
-                Issue.record("a fresh key has no booking yet")
-                return
-            }
-            let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
-            let booking = BookingRecord(
-                id: id, listingID: listing.id, guestID: guest, hostID: host, stay: request.stay, guests: request.guests,
-                quote: PriceQuote.make(listing, stay: request.stay, rates: PricingRates()), policy: .flexible, instantBook: true,
-                holdExpiresAt: AccountService.timestamp(clock.read().addingTimeInterval(BookingService.paymentHold)), createdAt: services.bookings.now
-            )
-            try await services.listings.execute(.hold(booking, today: today), on: listing.id)
-            _ = try await services.bookings.gateway.charge(
-                amount: booking.charge.total, currency: "SGD", paymentMethod: "pm_card_visa", idempotencyKey: "auth:\(id)"
-            )
+            let (booking, _) = try await firstAttemptsCharge(request, listing, services, clock)
+            let id = booking.id
 
             let (bookings, keys) = recordingCharges(services, engine, clock)
             let retried = try await bookings.create(guestID: guest, request, rates: PricingRates())
@@ -175,19 +181,9 @@ import Testing
         try await withServices { services, engine, clock in
             let listing = try await services.listings.create(hostID: host, details: singaporeLoft(instantBook: true))
             let request = request(listing, clock, scope: scope)
-            guard case let .new(id) = services.bookings.keyedBookingID(scope, guestID: guest, request) else {
-                Issue.record("a fresh key has no booking yet")
-                return
-            }
             // The first attempt: held, charged, recorded in the ledger; the confirmation never made.
-            let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
-            let booking = BookingRecord(
-                id: id, listingID: listing.id, guestID: guest, hostID: host, stay: request.stay, guests: request.guests,
-                quote: PriceQuote.make(listing, stay: request.stay, rates: PricingRates()), policy: .flexible, instantBook: true,
-                holdExpiresAt: AccountService.timestamp(clock.read().addingTimeInterval(BookingService.paymentHold)), createdAt: services.bookings.now
-            )
-            try await services.listings.execute(.hold(booking, today: today), on: listing.id)
-            let made = try await services.bookings.gateway.charge(amount: booking.charge.total, currency: "SGD", paymentMethod: "pm_card_visa", idempotencyKey: "auth:\(id)")
+            let (booking, made) = try await firstAttemptsCharge(request, listing, services, clock)
+            let id = booking.id
             try await engine.group(Ledger.self).shard(for: id).execute(
                 .charge(payment: id, currency: "SGD", amount: booking.charge.total, settlement: nil, reference: made.id), now: services.bookings.now
             )
