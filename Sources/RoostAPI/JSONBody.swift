@@ -63,6 +63,13 @@ extension Request {
 /// (no mass assignment — `role` in a profile edit is refused, not ignored).
 public protocol StrictJSONBody: Decodable {
     static var fields: Set<String> { get }
+    /// The fields that may be `null`, when no other may be (422 "cannot be null" for the rest); nil, the
+    /// default: the type's own decoding decides what a `null` means (a profile edit's clears the field).
+    static var nullableFields: Set<String>? { get }
+}
+
+extension StrictJSONBody {
+    public static var nullableFields: Set<String>? { nil }
 }
 
 /// Any key of a JSON object.
@@ -78,6 +85,7 @@ struct AnyCodingKey: CodingKey {
 private struct StrictlyDecoded<T: StrictJSONBody>: Decodable {
     struct NotAnObject: Error {}
     struct UnknownFields: Error { var names: [String] }
+    struct NullFields: Error { var names: [String] }
 
     var value: T
 
@@ -91,6 +99,11 @@ private struct StrictlyDecoded<T: StrictJSONBody>: Decodable {
         }
         let unknown = keys.filter { !T.fields.contains($0) }.sorted()
         guard unknown.isEmpty else { throw UnknownFields(names: unknown) }
+        if let nullable = T.nullableFields {
+            let container = try decoder.container(keyedBy: AnyCodingKey.self)
+            let nulls = try keys.filter { try !nullable.contains($0) && container.decodeNil(forKey: AnyCodingKey(stringValue: $0)) }.sorted()
+            guard nulls.isEmpty else { throw NullFields(names: nulls) }
+        }
         value = try T(from: decoder)
     }
 }
@@ -105,6 +118,8 @@ extension Request {
             throw Problem.validation([.init(field: "", message: "must be a JSON object")])
         } catch let unknown as StrictlyDecoded<T>.UnknownFields {
             throw Problem.validation(unknown.names.map { .init(field: $0, message: "is not a field of this request") })
+        } catch let nulls as StrictlyDecoded<T>.NullFields {
+            throw Problem.validation(nulls.names.map { .init(field: $0, message: "cannot be null (leave it out to keep it as it is)") })
         } catch let DecodingError.dataCorrupted(context) where context.codingPath.isEmpty {
             throw Self.numberMisfit(in: data) ?? DecodingError.dataCorrupted(context)
         }

@@ -62,6 +62,11 @@ def test_create_read_update_delete(market):
     assert patched.status_code == 200, patched.text
     assert patched.json()["title"] == "Loft" and patched.json()["location"]["city"] == "Singapura"
     assert patched.json()["location"]["lat"] == 1.29, "a partial location keeps the rest"
+    # null clears nothing and is not taken as "left out": 422 naming each such field, and nothing changes.
+    nulled = server.request("PATCH", f"/v1/listings/{listing['id']}", json={"title": None, "maxGuests": None, "description": "x"}, headers=bearer(host))
+    assert_problem(nulled, 422)
+    assert sorted(e["field"] for e in nulled.json()["errors"]) == ["maxGuests", "title"]
+    assert server.get(f"/v1/listings/{listing['id']}").json()["title"] == "Loft"
     assert server.request("DELETE", f"/v1/listings/{listing['id']}", headers=bearer(host)).status_code == 204
     assert_problem(server.get(f"/v1/listings/{listing['id']}"), 404)
     assert_problem(server.request("PATCH", f"/v1/listings/{listing['id']}", json={"title": "x"}, headers=bearer(host)), 404)

@@ -56,6 +56,8 @@ struct ListingBody: StrictJSONBody {
         "title", "description", "propertyType", "location", "pricePerNight", "cleaningFee", "maxGuests", "bedrooms", "beds",
         "bathrooms", "amenities", "minNights", "maxNights", "instantBook", "cancellationPolicy",
     ]
+    /// None: a field left out keeps its value on a patch, and none can be cleared with `null`.
+    static let nullableFields: Set<String>? = []
     var title: String?
     var description: String?
     var propertyType: String?
