@@ -111,6 +111,16 @@ def test_listing_validation(market, change, field):
     assert field in [error["field"] for error in problem["errors"]], problem
 
 
+def test_a_missing_field_is_one_error_and_out_of_range_prices_say_the_range(market):
+    server, host, _, _ = market
+    body = {k: v for k, v in listing_body().items() if k not in ("title", "propertyType")}
+    problem = assert_problem(server.request("POST", "/v1/listings", json=body, headers=bearer(host)), 422)
+    assert sorted((e["field"], e["message"]) for e in problem["errors"]) == [("propertyType", "is required"), ("title", "is required")]
+    problem = assert_problem(server.request("POST", "/v1/listings", json=listing_body(pricePerNight={"amount": 10 ** 15, "currency": "SGD"}),
+                                            headers=bearer(host)), 422)
+    assert problem["errors"] == [{"field": "pricePerNight.amount", "message": "must be from 1 to 1,000,000,000,000 (minor units)"}]
+
+
 def test_availability_calendar(market):
     server, host, _, _ = market
     listing = create(server, host)

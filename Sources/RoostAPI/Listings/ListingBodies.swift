@@ -85,6 +85,7 @@ public enum ListingRules {
     static let propertyTypeLength = 1...40
     static let textMax = 200
     static let priceMax: Int64 = 1_000_000_000_000
+    static let priceRange = "must be from 1 to 1,000,000,000,000 (minor units)"
 
     /// Builds details from a create body (`base == nil`) or a patch over `base`, or the field errors.
     static func details(from body: ListingBody, over base: ListingDetails?, reference: ReferenceData) -> Result<ListingDetails, Problem> {
@@ -94,12 +95,12 @@ public enum ListingRules {
             errors.append(.init(field: field, message: "is required"))
             return nil
         }
-        let title = required(body.title.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }, base?.title, "title") ?? ""
-        if !titleLength.contains(title.count) { errors.append(.init(field: "title", message: "must be 1–120 characters")) }
+        let title = required(body.title.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }, base?.title, "title")
+        if let title, !titleLength.contains(title.count) { errors.append(.init(field: "title", message: "must be 1–120 characters")) }
         let description = body.description ?? base?.description ?? ""
         if description.count > descriptionMax { errors.append(.init(field: "description", message: "must be at most 5,000 characters")) }
-        let propertyType = required(body.propertyType.map { $0.trimmingCharacters(in: .whitespaces) }, base?.propertyType, "propertyType") ?? ""
-        if !propertyTypeLength.contains(propertyType.count) { errors.append(.init(field: "propertyType", message: "must be 1–40 characters")) }
+        let propertyType = required(body.propertyType.map { $0.trimmingCharacters(in: .whitespaces) }, base?.propertyType, "propertyType")
+        if let propertyType, !propertyTypeLength.contains(propertyType.count) { errors.append(.init(field: "propertyType", message: "must be 1–40 characters")) }
 
         let location = body.location
         if base == nil && location == nil { errors.append(.init(field: "location", message: "is required")) }
@@ -128,11 +129,11 @@ public enum ListingRules {
             if !reference.isSupported(currency), currency != base?.currency {
                 errors.append(.init(field: "pricePerNight.currency", message: "is not a supported currency (GET /v1/currencies)"))
             }
-            if let amount = price?.amount, !(1...priceMax).contains(amount) { errors.append(.init(field: "pricePerNight.amount", message: "must be greater than 0 (minor units)")) }
+            if let amount = price?.amount, !(1...priceMax).contains(amount) { errors.append(.init(field: "pricePerNight.amount", message: ListingRules.priceRange)) }
         }
         let cleaning = body.cleaningFee ?? base.map { MoneyBody(amount: $0.cleaningFee, currency: $0.currency) } ?? MoneyBody(amount: 0, currency: currency)
         if cleaning.currency != currency { errors.append(.init(field: "cleaningFee.currency", message: "must be the nightly price's currency")) }
-        if !(0...priceMax).contains(cleaning.amount) { errors.append(.init(field: "cleaningFee.amount", message: "must be 0 or more")) }
+        if !(0...priceMax).contains(cleaning.amount) { errors.append(.init(field: "cleaningFee.amount", message: "must be from 0 to 1,000,000,000,000 (minor units)")) }
 
         let maxGuests = required(body.maxGuests, base?.maxGuests, "maxGuests") ?? 0
         if !guests.contains(maxGuests) { errors.append(.init(field: "maxGuests", message: "must be 1–50")) }
@@ -157,7 +158,7 @@ public enum ListingRules {
         let policy = CancellationPolicy(name: policyName)
         if policy == nil { errors.append(.init(field: "cancellationPolicy", message: "must be flexible, moderate or strict")) }
 
-        guard errors.isEmpty, let latitude, let longitude, let policy, let price else { return .failure(.validation(errors)) }
+        guard errors.isEmpty, let title, let propertyType, let latitude, let longitude, let policy, let price else { return .failure(.validation(errors)) }
         return .success(
             ListingDetails(
                 title: title, description: description, propertyType: propertyType,

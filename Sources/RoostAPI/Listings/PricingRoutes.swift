@@ -36,7 +36,7 @@ extension ListingRoutes {
             if price.currency != listing.details.currency {
                 errors.append(.init(field: "weekendPrice.currency", message: "must be the listing's currency (\(listing.details.currency))"))
             }
-            if !(1...ListingRules.priceMax).contains(price.amount) { errors.append(.init(field: "weekendPrice.amount", message: "must be greater than 0 (minor units)")) }
+            if !(1...ListingRules.priceMax).contains(price.amount) { errors.append(.init(field: "weekendPrice.amount", message: ListingRules.priceRange)) }
         }
         func basisPoints(_ percent: Double?, _ field: String) -> Int {
             guard let percent else { return 0 }
