@@ -27,6 +27,8 @@ public final class BookingService: Sendable {
     /// answer a refund or void): the failed attempts so far and when it tries again (`backoff`). In
     /// memory: after a restart each is tried once more at once.
     private let settleRetries = Mutex<[String: (attempts: Int, at: Date)]>([:])
+    /// The same for owed refunds the provider did not answer (`finishRequestedRefunds`), by booking.
+    private let refundRetries = Mutex<[String: (attempts: Int, at: Date)]>([:])
 
     /// How long a booking waiting for the client's payment holds its nights.
     static let paymentHold: TimeInterval = 15 * 60
@@ -607,12 +609,19 @@ public final class BookingService: Sendable {
             if didPay { paidOut += 1 }
         }
         // Refunds requested and not yet made (the provider did not answer), whatever else is due for their stays
-        // (finishing one is safe to repeat).
+        // (finishing one is safe to repeat), on the payouts' backoff while the provider does not answer.
         for id in await ledger.scatter({ Array($0.requestingRefunds) }).joined() {
+            if let retry = refundRetries.withLock({ $0[id] }), retry.at > moment { continue }
             do {
                 try await serial.run(id) { try await finishRequestedRefunds(id) }
+                refundRetries.withLock { $0[id] = nil }
             } catch {
-                logger.warning("a requested refund is not made yet; retried on the next run", metadata: ["booking": "\(id)", "error": "\(error)"])
+                let attempts = refundRetries.withLock { retries in
+                    let attempts = (retries[id]?.attempts ?? 0) + 1
+                    retries[id] = (attempts, moment.addingTimeInterval(Self.backoff(after: attempts - 1)))
+                    return attempts
+                }
+                logger.warning("a requested refund is not made yet; retried after a backoff", metadata: ["booking": "\(id)", "attempts": "\(attempts)", "error": "\(error)"])
             }
         }
         return (completed, paidOut)
@@ -819,7 +828,13 @@ public final class BookingService: Sendable {
                     guard let fresh = await self.booking(booking.id), fresh.status == .pending, fresh.holdExpiresAt <= moment else { return }
                     try await listings.execute(.expireBooking(id: booking.id), on: booking.listingID)
                     expired += 1
-                    if let canceled = await self.booking(booking.id) { try await settle(canceled) }
+                    guard let canceled = await self.booking(booking.id) else { return }
+                    do {
+                        try await settle(canceled)
+                    } catch GatewayError.unavailable(let reason) {
+                        // Expired all the same; the settlement is the scheduler's to retry (`runDueTransitions`).
+                        logger.info("an expired hold's money is not settled yet; the scheduler retries", metadata: ["booking": "\(booking.id)", "reason": "\(reason)"])
+                    }
                 }
             } catch {
                 logger.warning("could not expire a booking's hold", metadata: ["booking": "\(booking.id)", "error": "\(error)"])
