@@ -215,6 +215,13 @@ def test_host_and_admin_lists(run_cli, server_factory, data_dir):
     delisted = server.request("PATCH", f"/v1/admin/listings/{mine[0]}", json={"status": "inactive"}, headers=bearer(admin))
     assert delisted.status_code == 200 and delisted.json()["status"] == "inactive"
     assert_problem(server.get(f"/v1/listings/{mine[0]}"), 404)
+    # Its host and admins still read it, signed in; anyone else does not see it; a bad token is refused, not ignored.
+    for reader in (host, admin):
+        seen = server.get(f"/v1/listings/{mine[0]}", headers=bearer(reader))
+        assert seen.status_code == 200 and seen.json()["status"] == "inactive", seen.text
+    assert_problem(server.get(f"/v1/listings/{mine[0]}", headers=bearer(register(server)["accessToken"])), 404)
+    assert_problem(server.get(f"/v1/listings/{mine[1]}", headers=bearer("not-a-token")), 401)
+    assert server.get(f"/v1/listings/{mine[1]}").status_code == 200, "an active listing needs no sign-in"
     assert mine[0] not in [i["id"] for i in server.get("/v1/search/listings", params={"limit": 100}).json()["items"]]
     inactive = server.get("/v1/admin/listings", params={"status": "inactive"}, headers=bearer(admin)).json()["items"]
     assert [i["id"] for i in inactive] == [mine[0]]

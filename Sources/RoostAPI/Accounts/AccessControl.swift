@@ -39,15 +39,17 @@ public enum AccessPolicy {
 
 /// The one place a bearer token becomes a `Principal` and a permission is checked: 401 without a
 /// valid token (or for a suspended user), 403 when the role lacks the permission. Object-level
-/// checks (whose booking, whose listing) stay in the handlers.
+/// checks (whose booking, whose listing) stay in the handlers. Without a permission (`nil`), signing
+/// in is optional: a request without a token goes on anonymously, one with a token must be valid.
 struct AccessGuard: RouterMiddleware {
     typealias Context = RoostRequestContext
-    let permission: Permission
+    let permission: Permission?
     let tokens: AccessTokens
     let directory: AccountDirectory
     let clock: @Sendable () -> Date
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if permission == nil, request.headers[.authorization] == nil { return try await next(request, context) }
         guard let header = request.headers[.authorization], header.count > 7,
             header.prefix(7).lowercased() == "bearer "
         else { throw Problem.unauthorized("Sign in first: send `Authorization: Bearer <access token>`.") }
@@ -59,7 +61,7 @@ struct AccessGuard: RouterMiddleware {
         }
         guard let status = directory.status(of: identity.userID) else { throw Problem.unauthorized("The token's user no longer exists.") }
         guard !status.suspended else { throw Problem(.unauthorized, code: "account_suspended", title: "Unauthorized", detail: "This account is suspended.") }
-        guard AccessPolicy.allows(status.role, permission) else {
+        if let permission, !AccessPolicy.allows(status.role, permission) {
             throw Problem.forbidden("\(status.role == .admin ? "An" : "A") \(status.role) account may not do this.")
         }
         var context = context

@@ -19,7 +19,7 @@ struct ListingRoutes {
     static let availabilityDaysMax = 731
     static let rangesMax = 200
 
-    private func guarded(_ permission: Permission) -> AccessGuard {
+    private func guarded(_ permission: Permission?) -> AccessGuard {
         AccessGuard(permission: permission, tokens: accounts.tokens, directory: accounts.directory, clock: accounts.clock)
     }
 
@@ -32,10 +32,12 @@ struct ListingRoutes {
         // they are rendered per request, straight into bytes.
         router.get("v1/currencies") { _, _ -> EncodedJSON in EncodedJSON(bytes: Self.currenciesJSON(reference.supportedCurrencies)) }
         router.get("v1/search/listings", use: search)
-        router.get("v1/listings/:id") { _, context -> EncodedJSON in
-            guard let listing = await service.listing(try context.parameters.require("id")), listing.status == .active else {
-                throw Problem.notFound("No such listing.")
-            }
+        // Anyone reads an active listing; an inactive one (delisted, or paused by its host) only its host and admins,
+        // signed in (the sign-in is optional here).
+        router.group("v1/listings/:id").add(middleware: guarded(nil)).get { _, context -> EncodedJSON in
+            guard let listing = await service.listing(try context.parameters.require("id")),
+                listing.status == .active || context.principal.map({ $0.role == .admin || $0.userID == listing.hostID }) == true
+            else { throw Problem.notFound("No such listing.") }
             return EncodedJSON(ListingJSON(listing, media: service.media))
         }
         router.get("v1/listings/:id/availability", use: availability)

@@ -6,7 +6,7 @@ enum ListingsOpenAPI {
                 method: "post", path: "/v1/listings", operationId: "createListing", summary: "List a home (hosts)", signedIn: true,
                 body: ("application/json", "ListingInput"), success: (201, "Listing"), problems: [400, 401, 403, 413, 415, 422]
             ),
-            OpenAPIOperation(method: "get", path: "/v1/listings/{id}", operationId: "getListing", summary: "A listing, with rating and reviewCount", success: (200, "Listing"), problems: [404]),
+            OpenAPIOperation(method: "get", path: "/v1/listings/{id}", operationId: "getListing", summary: "A listing, with rating and reviewCount (an inactive one only to its host or an admin, signed in: the bearer token is optional)", success: (200, "Listing"), problems: [401, 404]),
             OpenAPIOperation(
                 method: "patch", path: "/v1/listings/{id}", operationId: "updateListing", summary: "Edit a listing (its host or an admin); location may be partial; 409 edit_conflict when other edits keep landing first",
                 signedIn: true, body: ("application/json", "ListingInput"), success: (200, "Listing"), problems: [400, 401, 403, 404, 409, 415, 422]
