@@ -336,7 +336,7 @@ struct LedgerTests {
             .refund(payment: payment, refund: "rfd_a", amount: 2_999, charged: 2_999),  // made as requested, or not at all
         ], on: &state)
         #expect(outcomes == [nil, nil, .invalidAmount, .insufficientFunds(available: 7_000), .insufficientFunds(available: 7_000), .refundsRequested, .invalidAmount])
-        #expect(state.payments[payment]?.requestedRefunds == ["rfd_a": 3_000] && state.requestingRefunds == [payment])
+        #expect(state.payments[payment]?.requestedRefunds == ["rfd_a": .init(charged: 3_000, at: t0)] && state.requestingRefunds == [payment])
         #expect(state.payments[payment]?.refundable() == 7_000 && state.payments[payment]?.refundable(besides: "rfd_a") == 10_000)
 
         #expect(run([.refund(payment: payment, refund: "rfd_a", amount: 3_000, charged: 3_000)], on: &state) == [nil])
@@ -364,7 +364,7 @@ struct LedgerTests {
         for event in events { #expect(try roundTrip(event) == event) }
         let decoded = try roundTrip(state: state, of: Ledger.self)
         #expect(decoded == state)
-        #expect(decoded.payments["p"]?.requestedRefunds == ["rfd_1": 100] && decoded.requestingRefunds == ["p", "q"])
+        #expect(decoded.payments["p"]?.requestedRefunds == ["rfd_1": .init(charged: 100, at: t0)] && decoded.requestingRefunds == ["p", "q"])
         #expect(decoded.payments["p"]?.payoutRefusals == 1)
 
         // Events no decision would make: the checker catches what they do.

@@ -495,7 +495,7 @@ public final class BookingService: Sendable {
     /// not record. `refundID` names the refund among the payment's: one the ledger has already
     /// recorded is not sent again; one sent but not recorded (a crash, a lost answer) is sent again
     /// with the same key, which the provider replays, and then recorded.
-    func refund(_ charged: Int64, of payment: Ledger.Payment, as refundID: String) async throws {
+    func refund(_ charged: Int64, of payment: Ledger.Payment, as refundID: String, sending: RefundSending = .underItsKey) async throws {
         let shard = ledger.shard(for: payment.id)
         let (command, decision) = shard.peek { state in
             let share = state.payments[payment.id]?.refundShare(charged: charged) ?? 0
@@ -507,8 +507,21 @@ public final class BookingService: Sendable {
         case .failure(.transferExists): return
         case let .failure(rejection): throw rejection  // 409 payment_conflict, with nothing sent
         }
-        _ = try await gateway.refund(payment.reference, amount: charged, idempotencyKey: "refund:\(payment.id):\(refundID)")
+        switch sending {
+        case .underItsKey: _ = try await gateway.refund(payment.reference, amount: charged, idempotencyKey: "refund:\(payment.id):\(refundID)")
+        case let .under(key): _ = try await gateway.refund(payment.reference, amount: charged, idempotencyKey: key)
+        case .alreadyMade: break
+        }
         try await shard.execute(command, now: now)
+    }
+
+    /// How `refund` reaches the provider.
+    enum RefundSending {
+        /// Under `refund:<payment>:<refund id>` (a repeat is answered with the first refund).
+        case underItsKey
+        case under(String)
+        /// Not at all: the provider is known to have made it; only the ledger's record is missing.
+        case alreadyMade
     }
 
     /// Sends and records the refunds requested for a booking's payment and not yet recorded (a crash, or a provider
@@ -526,16 +539,48 @@ public final class BookingService: Sendable {
     }
 
     /// One requested refund, sent and recorded; withdrawn if the provider refuses it outright (nothing was sent under
-    /// its key), and that refusal thrown.
+    /// its key), and that refusal thrown. One older than a provider keeps idempotency keys (`providerKeyRetention`)
+    /// is not sent again under its key, which may now be new to the provider: `finishOldRequestedRefund`.
     func finishRequestedRefund(_ refundID: String, of bookingID: String) async throws {
-        guard let payment = await payment(bookingID), let charged = payment.requestedRefunds[refundID] else { return }
+        guard let payment = await payment(bookingID), let requested = payment.requestedRefunds[refundID] else { return }
+        if now.millisecondsSinceEpoch >= requested.at.millisecondsSinceEpoch + Int64(Self.providerKeyRetention * 1000) {
+            return try await finishOldRequestedRefund(refundID, requested.charged, of: payment)
+        }
         do {
-            try await refund(charged, of: payment, as: refundID)
+            try await refund(requested.charged, of: payment, as: refundID)
         } catch let error as GatewayError {
             if case .unavailable = error { throw error }
             logger.warning("a requested refund was refused; withdrawn", metadata: ["booking": "\(bookingID)", "refund": "\(refundID)", "error": "\(error)"])
             try await ledger.shard(for: bookingID).execute(.withdrawRefund(payment: bookingID, refund: refundID), now: now)
             throw error
+        }
+    }
+
+    /// How long a provider is sure to answer a repeated idempotency key with its first answer: Stripe keeps keys for at
+    /// least 24 hours (PayPal's request ids and the sandbox's journal, longer); an hour is kept in hand.
+    static let providerKeyRetention: TimeInterval = 23 * 3600
+
+    /// An owed refund requested long enough ago that its key may be new to the provider again: sending it under that
+    /// key could refund twice. What the provider says it has refunded of the payment decides instead. More than the
+    /// ledger records, by at least this refund: it was made (its answer lost), and is recorded without sending.
+    /// Nothing more: it never went, and is sent now under a key of its own. In between (part of it, or several owed
+    /// refunds tangled): the money cannot be told apart here; it stays owed (so nothing is released to the host) and
+    /// is logged for an admin.
+    private func finishOldRequestedRefund(_ refundID: String, _ charged: Int64, of payment: Ledger.Payment) async throws {
+        guard let made = try await gateway.payment(forIdempotencyKey: "auth:\(payment.id)"), made.id == payment.reference else {
+            throw GatewayError.unavailable("the provider's record of the payment is needed to settle an old owed refund")
+        }
+        let unrecorded = made.amountRefunded - payment.refundedCharged
+        if unrecorded >= charged {
+            try await refund(charged, of: payment, as: refundID, sending: .alreadyMade)
+        } else if unrecorded == 0 {
+            try await refund(charged, of: payment, as: refundID, sending: .under("refund:\(payment.id):\(refundID):late"))
+        } else {
+            logger.error(
+                "an old owed refund does not match what the provider refunded; it stays owed for an admin",
+                metadata: ["booking": "\(payment.id)", "refund": "\(refundID)", "owed": "\(charged)", "unrecorded": "\(unrecorded)"]
+            )
+            throw GatewayError.unavailable("an old owed refund does not match the provider's refunds; an admin must settle it")
         }
     }
 

@@ -123,19 +123,31 @@ public enum Ledger: Aggregate {
         public var payoutRefusals = 0
         public var released = false
         public var paidOut = false
-        /// Refunds recorded as owed before they are sent (an admin's): refund id → amount in the
-        /// payment's currency. Each leaves when its refund is recorded (`refunded`) or withdrawn.
-        /// While any is left, what remains to refund is less by them, and nothing is released.
-        public var requestedRefunds: [String: Int64] = [:]
+        /// Refunds recorded as owed before they are sent (an admin's), by refund id. Each leaves when
+        /// its refund is recorded (`refunded`) or withdrawn. While any is left, what remains to refund
+        /// is less by them, and nothing is released.
+        public var requestedRefunds: [String: RequestedRefund] = [:]
 
         /// What is left to refund in the payment's currency, less the requested refunds other than `refund`.
         public func refundable(besides refund: String? = nil) -> Int64 {
-            amount - refundedCharged - requestedRefunds.reduce(0) { $0 + ($1.key == refund ? 0 : $1.value) }
+            amount - refundedCharged - requestedRefunds.reduce(0) { $0 + ($1.key == refund ? 0 : $1.value.charged) }
         }
 
         /// The idempotency key of the next payout attempt: `payout:<payment>`, then
         /// `payout:<payment>:<n>` after `n` refusals (a provider replays a refused key's refusal).
         public var payoutKey: String { payoutRefusals == 0 ? "payout:\(id)" : "payout:\(id):\(payoutRefusals)" }
+    }
+
+    /// A refund owed and not yet recorded as made: its amount in the payment's currency, and when it was requested
+    /// (after long enough the provider may have forgotten its key).
+    public struct RequestedRefund: Hashable, Sendable {
+        public var charged: Int64
+        public var at: Timestamp
+
+        public init(charged: Int64, at: Timestamp) {
+            self.charged = charged
+            self.at = at
+        }
     }
 
     public struct State: Equatable, Sendable {
@@ -281,7 +293,7 @@ public enum Ledger: Aggregate {
                 let refundable = payment.refundable(besides: refundID)
                 guard charged <= refundable else { return .failure(.insufficientFunds(available: refundable)) }
                 // A requested refund is made as requested.
-                if let requested = payment.requestedRefunds[refundID], requested != charged { return .failure(.invalidAmount) }
+                if let requested = payment.requestedRefunds[refundID], requested.charged != charged { return .failure(.invalidAmount) }
                 let transfer = Transfer(
                     id: "ref:\(id):\(refundID)", payment: id, purpose: .refund, currency: payment.settlementCurrency,
                     lines: amount > 0 ? [.debit(.guestFundsHeld, amount), .credit(.refunds, amount)] : [], at: now)
@@ -292,7 +304,7 @@ public enum Ledger: Aggregate {
                 guard payment.status == .captured else { return .failure(.paymentIs(payment.status)) }
                 guard !payment.released else { return .failure(.alreadyReleased) }
                 guard state.transfers["ref:\(id):\(refundID)"] == nil else { return .failure(.transferExists) }
-                if let requested = payment.requestedRefunds[refundID] { return requested == charged ? .success([]) : .failure(.invalidAmount) }
+                if let requested = payment.requestedRefunds[refundID] { return requested.charged == charged ? .success([]) : .failure(.invalidAmount) }
                 guard charged > 0 else { return .failure(.invalidAmount) }
                 let left = payment.refundable()
                 guard charged <= left else { return .failure(.insufficientFunds(available: left)) }
@@ -383,8 +395,8 @@ public enum Ledger: Aggregate {
             post(transfer, to: &state)
             state.payments[transfer.payment]?.refundedCharged += charged
             settleRequest(String(transfer.id.dropFirst("ref:\(transfer.payment):".count)), of: transfer.payment, in: &state)
-        case let .refundRequested(id, refundID, charged, _):
-            state.payments[id]?.requestedRefunds[refundID] = charged
+        case let .refundRequested(id, refundID, charged, at):
+            state.payments[id]?.requestedRefunds[refundID] = RequestedRefund(charged: charged, at: at)
             state.requestingRefunds.insert(id)
         case let .refundWithdrawn(id, refundID, _):
             settleRequest(refundID, of: id, in: &state)

@@ -229,7 +229,8 @@ extension Ledger {
                 writer.writeVarint(requested.count)
                 for refund in requested.keys.sorted() {
                     writer.writeString(refund)
-                    writer.write(requested[refund]!)
+                    writer.write(requested[refund]!.charged)
+                    writer.write(requested[refund]!.at)
                 }
             }
         }
@@ -282,7 +283,7 @@ extension Ledger {
                 state.requestingRefunds.insert(id)
                 for _ in 0..<(try reader.readCount(limit: reader.remaining)) {
                     let refund = try reader.readString()
-                    state.payments[id]?.requestedRefunds[refund] = try reader.readInt64()
+                    state.payments[id]?.requestedRefunds[refund] = Ledger.RequestedRefund(charged: try reader.readInt64(), at: try reader.readTimestamp())
                 }
             }
         }
