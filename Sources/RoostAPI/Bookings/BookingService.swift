@@ -661,15 +661,20 @@ public final class BookingService: Sendable {
                 try await serial.run(id) { try await finishRequestedRefunds(id) }
                 refundRetries.withLock { $0[id] = nil }
             } catch {
-                let attempts = refundRetries.withLock { retries in
-                    let attempts = (retries[id]?.attempts ?? 0) + 1
-                    retries[id] = (attempts, moment.addingTimeInterval(Self.backoff(after: attempts - 1)))
-                    return attempts
-                }
+                let attempts = Self.putOff(id, in: refundRetries, from: moment)
                 logger.warning("a requested refund is not made yet; retried after a backoff", metadata: ["booking": "\(id)", "attempts": "\(attempts)", "error": "\(error)"])
             }
         }
         return (completed, paidOut)
+    }
+
+    /// Counts a failed attempt for `id` in `retries` and puts the next one off by the backoff; the attempts so far.
+    private static func putOff(_ id: String, in retries: borrowing Mutex<[String: (attempts: Int, at: Date)]>, from moment: Date) -> Int {
+        retries.withLock { retries in
+            let attempts = (retries[id]?.attempts ?? 0) + 1
+            retries[id] = (attempts, moment.addingTimeInterval(backoff(after: attempts - 1)))
+            return attempts
+        }
     }
 
     /// What is due for one booking, on fresh state: a canceled one's refund or kept money, a
@@ -683,11 +688,7 @@ public final class BookingService: Sendable {
                 try await settle(booking)
                 settleRetries.withLock { $0[id] = nil }
             } catch {
-                let attempts = settleRetries.withLock { retries in
-                    let attempts = (retries[id]?.attempts ?? 0) + 1
-                    retries[id] = (attempts, moment.addingTimeInterval(Self.backoff(after: attempts - 1)))
-                    return attempts
-                }
+                let attempts = Self.putOff(id, in: settleRetries, from: moment)
                 logger.warning(
                     "could not settle a canceled booking; retried after a backoff",
                     metadata: ["booking": "\(booking.id)", "attempts": "\(attempts)", "error": "\(error)"]
