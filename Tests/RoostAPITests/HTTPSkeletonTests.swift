@@ -140,15 +140,17 @@ func problem(_ response: TestResponse) throws -> [String: Any] {
             // A number that is not an integer, or too large for one: 422 too, not a 400 (the decoder does not say
             // which field; the body does parse).
             let misfit = "a number does not fit its field (where an integer goes: a whole number up to 9223372036854775807)"
-            for (count, field, message) in [("1.5", "", misfit), ("1e30", "", misfit), (#"{"n": 1}"#, "count", "must be an integer"),
-                                            ("[1]", "count", "must be an integer")] {
-                try await client.execute(
-                    uri: "/test/greetings", method: .post, headers: [.contentType: "application/json"],
-                    body: ByteBuffer(string: #"{"name": "ada", "count": \#(count)}"#)
-                ) { response in
-                    #expect(response.status == .unprocessableContent, "\(count)")
-                    let errors = try problem(response)["errors"] as? [[String: String]]
-                    #expect(errors?.first?["field"] == field && errors?.first?["message"] == message, "\(count): \(String(describing: errors))")
+            let cases = [("1.5", "", misfit), ("1e30", "", misfit), (#"{"n": 1}"#, "count", "must be an integer"), ("[1]", "count", "must be an integer")]
+            for (count, field, message) in cases {
+                for path in ["/test/greetings", "/test/strict-greetings"] {
+                    try await client.execute(
+                        uri: path, method: .post, headers: [.contentType: "application/json"],
+                        body: ByteBuffer(string: #"{"name": "ada", "count": \#(count)}"#)
+                    ) { response in
+                        #expect(response.status == .unprocessableContent, "\(path) \(count)")
+                        let errors = try problem(response)["errors"] as? [[String: String]]
+                        #expect(errors?.first?["field"] == field && errors?.first?["message"] == message, "\(path) \(count): \(String(describing: errors))")
+                    }
                 }
             }
         }

@@ -193,6 +193,25 @@ import Testing
         }
     }
 
+    @Test func aRetryWithAnotherPaymentMethodIsRefusedAndLeavesTheBookingAsItWas() async throws {
+        try await withServices { services, _, clock in
+            let listing = try await services.listings.create(hostID: host, details: singaporeLoft(instantBook: true))
+            let request = request(listing, clock, scope: scope)
+            let (booking, _) = try await firstAttemptsCharge(request, listing, services, clock)
+            // The same key and stay, another card: the provider refuses its key with other arguments.
+            var other = request
+            other.paymentMethod = "pm_card_mastercard"
+            await #expect {
+                _ = try await services.bookings.create(guestID: guest, other, rates: PricingRates())
+            } throws: { error in
+                (error as? Problem)?.code == "idempotency_key_reused"
+            }
+            #expect(await services.bookings.booking(booking.id)?.status == .pending, "not canceled: the first attempt's charge stands")
+            let retried = try await services.bookings.create(guestID: guest, request, rates: PricingRates())
+            #expect(retried.booking.id == booking.id && retried.booking.status == .confirmed)
+        }
+    }
+
     @Test func aRetryOfABookingWhosePaymentFailedIsThatFailureAgain() async throws {
         try await withServices { services, _, clock in
             let listing = try await services.listings.create(hostID: host, details: singaporeLoft(instantBook: true))

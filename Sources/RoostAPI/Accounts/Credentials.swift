@@ -129,12 +129,7 @@ public enum Identifiers {
             var characters = [UInt8](prefix.utf8)
             characters.append(UInt8(ascii: "_"))
             appendRandom(14, to: &characters, using: &generator)
-            for first in alphabet {
-                for second in alphabet {
-                    let id = String(decoding: characters + [first, second], as: UTF8.self)
-                    if accept(id) { return id }
-                }
-            }
+            if let id = firstAccepted(endingWith: characters, accept) { return id }
         }
     }
 
@@ -148,14 +143,20 @@ public enum Identifiers {
             var characters = [UInt8](prefix.utf8)
             characters.append(UInt8(ascii: "_"))
             for byte in digest.prefix(14) { characters.append(alphabet[Int(byte & 31)]) }
-            for first in alphabet {
-                for second in alphabet {
-                    let id = String(decoding: characters + [first, second], as: UTF8.self)
-                    if accept(id) { return id }
-                }
-            }
+            if let id = firstAccepted(endingWith: characters, accept) { return id }
             digest = Array(SHA256.hash(data: digest))
         }
+    }
+
+    /// `characters` with each pair of the alphabet's letters after them, in order, until `accept` takes one.
+    private static func firstAccepted(endingWith characters: [UInt8], _ accept: (String) -> Bool) -> String? {
+        for first in alphabet {
+            for second in alphabet {
+                let id = String(decoding: characters + [first, second], as: UTF8.self)
+                if accept(id) { return id }
+            }
+        }
+        return nil
     }
 
     private static func appendRandom(_ count: Int, to characters: inout [UInt8], using generator: inout SystemRandomNumberGenerator) {

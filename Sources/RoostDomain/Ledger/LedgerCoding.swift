@@ -217,7 +217,7 @@ extension Ledger {
         }
         // Only when some payout was refused (or a later section follows): a snapshot without stays readable by a
         // build from before refusals. The same for requested refunds.
-        let requesting = ids.filter { !state.payments[$0]!.requestedRefunds.isEmpty }
+        let requesting = state.requestingRefunds.sorted()
         if !requesting.isEmpty || ids.contains(where: { state.payments[$0]!.payoutRefusals > 0 }) {
             for id in ids { writer.writeVarint(state.payments[id]!.payoutRefusals) }
         }
