@@ -17,6 +17,44 @@ import Testing
         #expect(QueryParameterMiddleware.repeatedNames(in: "guest=3&guests=2&guest") == ["guest"])
     }
 
+    @Test func namesAndValuesAreDecodedAsAFormEncodesThem() {
+        let decoded = FormQuery.parameters("guest%73=2&location=Kuala+Lumpur&q=a%2Bb&bad=%zz+x&flag&e=&=v")
+        #expect(decoded.map { "\($0.key)|\($0.value)" } == ["guests|2", "location|Kuala Lumpur", "q|a+b", "bad|%zz x", "flag|", "e|", "|v"])
+        #expect(FormQuery.parameters("").isEmpty)
+        #expect(FormQuery.decoded("S%C3%A3o+Paulo") == "São Paulo")
+        #expect(FormQuery.decoded("%C3") == "%C3", "not UTF-8: left as written")
+        #expect(FormQuery.parameters("a=1+2&b%3D=%3D=").map { "\($0.key)|\($0.value)" } == ["a|1 2", "b=|=="])
+    }
+
+    @Test func aNameRepeatedUnderAnEncodingIsStillRepeated() {
+        #expect(QueryParameterMiddleware.repeatedNames(in: "guests=2&guest%73=3") == ["guests"])
+        #expect(QueryParameterMiddleware.repeatedNames(in: "a+b=1&a%20b=2&c=%2B") == ["a b"])
+        #expect(QueryParameterMiddleware.repeatedNames(in: "guests=2&location=Kuala+Lumpur") == [])
+    }
+
+    @Test func routesReadEncodedNamesAndFormSpaces() async throws {
+        try await withApp { client, _ in
+            // An encoded name is the parameter it names: `guest%73=0` is `guests=0`, out of range.
+            try await client.execute(uri: "/v1/search/listings?guest%73=0", method: .get) { response in
+                #expect(response.status == .unprocessableContent)
+                let errors = try #require(try problem(response)["errors"] as? [[String: Any]])
+                #expect(errors.map { $0["field"] as? String } == ["guests"])
+            }
+            try await client.execute(uri: "/v1/search/listings?guests=2&guest%73=2", method: .get) { response in
+                #expect(response.status == .unprocessableContent)
+                let errors = try #require(try problem(response)["errors"] as? [[String: Any]])
+                #expect(errors.map { $0["field"] as? String } == ["guests"])
+            }
+            // `+` is a space in a value of any parameter, not only in `location`.
+            try await client.execute(uri: "/v1/search/listings?amenities=wifi,hot+tub", method: .get) { response in
+                #expect(response.status == .unprocessableContent)
+                let errors = try #require(try problem(response)["errors"] as? [[String: Any]])
+                #expect(errors.map { $0["field"] as? String } == ["amenities"])
+                #expect(errors.first?["message"] as? String == "hot tub is not in the catalogue", "the value is read with its space")
+            }
+        }
+    }
+
     @Test func aRepeatedParameterIs422OnEveryRouteAndASingleOneIsNot() async throws {
         try await withApp { client, _ in
             try await client.execute(uri: "/v1/search/listings?location=Paris&guests=2&guests=3", method: .get) { response in

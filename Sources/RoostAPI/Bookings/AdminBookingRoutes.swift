@@ -13,7 +13,7 @@ extension BookingRoutes {
 
     /// Every booking, newest first; `?status=&listingId=&guestId=&hostId=`.
     @Sendable func adminBookings(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
-        let query = request.uri.queryParameters
+        let query = request.uri.formParameters
         let listing = query["listingId"].map { String($0) }, guest = query["guestId"].map { String($0) }, host = query["hostId"].map { String($0) }
         return try await list(request) { booking in
             (listing == nil || booking.listingID == listing) && (guest == nil || booking.guestID == guest) && (host == nil || booking.hostID == host)
@@ -22,7 +22,7 @@ extension BookingRoutes {
 
     /// Every payment, newest first; `?status=authorized|captured|voided|refunded&currency=&paidOut=&payout=pending|failed|paid|none`.
     @Sendable func adminPayments(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
-        let query = request.uri.queryParameters
+        let query = request.uri.formParameters
         var errors: [Problem.FieldError] = []
         let page = PageRequest(query: query, errors: &errors)
         let cursor = page.createdCursor(errors: &errors)

@@ -130,7 +130,7 @@ struct BookingRoutes {
     @Sendable func hostPayouts(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
         let me = try context.requirePrincipal().userID
         var errors: [Problem.FieldError] = []
-        let page = PageRequest(query: request.uri.queryParameters, errors: &errors)
+        let page = PageRequest(query: request.uri.formParameters, errors: &errors)
         guard errors.isEmpty else { throw Problem.validation(errors) }
         struct Payout: Encodable, Sendable { var id: String; var bookingId: String; var amount: MoneyBody; var paidAt: String }
         let all = await service.payouts(host: me)
@@ -195,7 +195,7 @@ struct BookingRoutes {
 
     /// A page of bookings, newest first, filtered by `?status=`.
     func list(_ request: Request, where include: @escaping @Sendable (BookingRecord) -> Bool) async throws -> EncodedJSON {
-        let query = request.uri.queryParameters
+        let query = request.uri.formParameters
         var errors: [Problem.FieldError] = []
         let page = PageRequest(query: query, errors: &errors)
         let status = query["status"].map { String($0) }

@@ -208,7 +208,7 @@ struct ListingRoutes {
     @Sendable func availability(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
         let id = try context.parameters.require("id")
         guard let listing = await service.listing(id), listing.status == .active else { throw Problem.notFound("No such listing.") }
-        let query = request.uri.queryParameters
+        let query = request.uri.formParameters
         let today = ListingService.today(in: listing.details.location.timeZone, now: service.clock())
         var errors: [Problem.FieldError] = []
         let from = query["from"].map { CalendarDay(iso: $0) } ?? today
@@ -255,7 +255,7 @@ struct ListingRoutes {
         let id = try context.parameters.require("id")
         guard let listing = await service.listing(id), listing.status == .active else { throw Problem.notFound("No such listing.") }
         var errors: [Problem.FieldError] = []
-        let (page, cursor) = pageCursor(request.uri.queryParameters, errors: &errors)
+        let (page, cursor) = pageCursor(request.uri.formParameters, errors: &errors)
         guard errors.isEmpty else { throw Problem.validation(errors) }
         let all = service.reviews?.shard(for: id).peek { $0.byListing[id] ?? [] } ?? []
         let ordered = all.sorted { ($0.createdAt.millisecondsSinceEpoch, $0.id) > ($1.createdAt.millisecondsSinceEpoch, $1.id) }
@@ -271,7 +271,7 @@ struct ListingRoutes {
     }
 
     @Sendable func search(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
-        let query = try SearchParameters.parse(request.uri.queryParameters, reference: reference, now: service.clock())
+        let query = try SearchParameters.parse(request.uri.formParameters, reference: reference, now: service.clock())
         // Each hit's summary was rendered when its listing last changed; the photo's URL (which an
         // S3 store signs) and the distance are added here.
         let (page, marks, expired) = service.searchMarking(query)
@@ -349,14 +349,14 @@ struct ListingRoutes {
     @Sendable func hostListings(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
         let hostID = try context.requirePrincipal().userID
         var errors: [Problem.FieldError] = []
-        let (page, cursor) = pageCursor(request.uri.queryParameters, errors: &errors)
+        let (page, cursor) = pageCursor(request.uri.formParameters, errors: &errors)
         guard errors.isEmpty else { throw Problem.validation(errors) }
         let (items, next) = await service.page(after: cursor, limit: page.limit) { $0.hostID == hostID && $0.status != .deleted }
         return EncodedJSON(Page(items: items.map { ListingJSON($0, media: service.media) }, nextCursor: next.map(PageRequest.encode(createdCursor:))))
     }
 
     @Sendable func adminListings(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
-        let query = request.uri.queryParameters
+        let query = request.uri.formParameters
         var errors: [Problem.FieldError] = []
         let (page, cursor) = pageCursor(query, errors: &errors)
         let status = query["status"].map { String($0) }

@@ -64,7 +64,7 @@ extension ListingRoutes {
         guard let listing = await service.listing(try context.parameters.require("id")), listing.status == .active else {
             throw Problem.notFound("No such listing.")
         }
-        let query = request.uri.queryParameters
+        let query = request.uri.formParameters
         func text(_ name: String) -> String? { query[Substring(name)].map(String.init).flatMap { $0.isEmpty ? nil : $0 } }
         var errors: [Problem.FieldError] = []
         let stay = StayRules.stay(

@@ -49,14 +49,7 @@ enum SearchParameters {
             return value
         }
 
-        // Forms encode spaces in query strings as `+` (application/x-www-form-urlencoded).
-        func words(_ name: String) -> String? {
-            text(name).map { text in
-                guard text.utf8.contains(UInt8(ascii: "+")) else { return text }
-                return String(String.UnicodeScalarView(text.unicodeScalars.map { $0 == "+" ? " " : $0 }))
-            }
-        }
-        if let location = words("location") {
+        if let location = text("location") {
             let key = TextKey.make(location)
             if key.isEmpty || location.count > 200 { errors.append(.init(field: "location", message: "must be a city or country name")) }
             result.place = key
@@ -124,7 +117,7 @@ enum SearchParameters {
             }
             result.amenities = Array(Set(codes)).sorted()
         }
-        result.propertyType = words("propertyType")
+        result.propertyType = text("propertyType")
         result.instantBook = boolean("instantBook")
         if let sort = text("sort") {
             if let value = ListingQuery.Sort(rawValue: sort) { result.sort = value } else {

@@ -11,8 +11,9 @@ import Darwin
 /// silently winning hid the client's bug. Lists are one parameter, comma-separated
 /// (`amenities=wifi,pool`), everywhere in the API.
 ///
-/// Names are compared as they arrive (not percent-decoded), from one pass over the raw query: every
-/// request pays this, and a search's query string is parsed again only by its route.
+/// Names are compared as they arrive, from one pass over the raw query: every request pays this,
+/// and a search's query string is parsed again only by its route. A query with `%` or `+` in it
+/// compares its names decoded (`FormQuery`), as the routes will read them.
 struct QueryParameterMiddleware: RouterMiddleware {
     typealias Context = RoostRequestContext
 
@@ -31,6 +32,13 @@ struct QueryParameterMiddleware: RouterMiddleware {
     /// the query into grapheme clusters, as a `Substring` split does, and comparing names as
     /// collections each cost a search measurably more server CPU.)
     static func repeatedNames(in query: String) -> [String] {
+        guard FormQuery.isPlain(query[...]) else {
+            var seen = Set<Substring>(), repeated: [String] = []
+            for (name, _) in FormQuery.parameters(query) where !seen.insert(name).inserted && !repeated.contains(String(name)) {
+                repeated.append(String(name))
+            }
+            return repeated
+        }
         var query = query
         return query.withUTF8 { bytes in
             var names: [Range<Int>] = []

@@ -220,7 +220,7 @@ struct AccountRoutes {
     // MARK: Admin
 
     @Sendable func listUsers(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
-        let query = request.uri.queryParameters
+        let query = request.uri.formParameters
         var errors: [Problem.FieldError] = []
         let page = PageRequest(query: query, errors: &errors)
         let role = query["role"].map { String($0) }

@@ -1,0 +1,43 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+
+/// Query strings as clients write them: `application/x-www-form-urlencoded` (HTML forms,
+/// `URLSearchParams`, Python's `urlencode`), where `+` is a space and names are percent-encoded
+/// like values.
+///
+/// Hummingbird's `URI.queryParameters` percent-decodes values only and keeps `+`: a client that
+/// encoded a name (`guest%73=2`) or wrote a space as `+` (`location=Kuala+Lumpur`) would be misread.
+enum FormQuery {
+    /// Whether `query` needs decoding at all: without `%` or `+`, every name and value is as written.
+    static func isPlain(_ query: Substring) -> Bool {
+        !query.utf8.contains { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }
+    }
+
+    /// One name or value decoded: `+` is a space, then `%XX` is the byte XX. A malformed escape
+    /// (`%`, `%zz`, or bytes that are not UTF-8) leaves the part as written, `+` still a space,
+    /// which is what Hummingbird does with a value it cannot decode: the route's checks then name it.
+    static func decoded(_ part: Substring) -> Substring {
+        guard !isPlain(part) else { return part }
+        let spaced = String(decoding: part.utf8.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+        return Substring(spaced.removingPercentEncoding ?? spaced)
+    }
+
+    /// `query`'s parameters in order, names and values decoded (`a=1&b&c=` → a: 1, b: "", c: "").
+    static func parameters(_ query: String) -> [(key: Substring, value: Substring)] {
+        query.split(separator: "&").map { pair in
+            let name = pair.firstIndex(of: "=").map { pair[..<$0] } ?? pair
+            let value = name.endIndex < pair.endIndex ? pair[pair.index(after: name.endIndex)...] : ""
+            return (key: decoded(name), value: decoded(value))
+        }
+    }
+}
+
+extension URI {
+    /// The query's parameters, decoded as a form is (see `FormQuery`). A query with no `%` or `+`
+    /// (nearly every one) is Hummingbird's own parse, which is then the same.
+    var formParameters: Parameters {
+        guard let query, !FormQuery.isPlain(query[...]) else { return queryParameters }
+        return Parameters(FormQuery.parameters(query))
+    }
+}
