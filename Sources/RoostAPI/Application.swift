@@ -32,12 +32,12 @@ public func buildApplication(
     router.add(middleware: QueryParameterMiddleware())
     OperationsRoutes(engine: engine, metrics: roostMetrics).register(on: router)
     AccountRoutes(
-        service: services.accounts, limiter: services.cacheBackend.rateLimiter,
+        service: services.accounts, standing: services.standing, limiter: services.cacheBackend.rateLimiter,
         authLimitPerMinute: configuration.rateLimitAuthPerMinute, refreshLimitPerMinute: configuration.rateLimitRefreshPerMinute,
         media: services.media, verifiers: services.verifiers, bodyLimit: configuration.jsonBodyBytesMax
     ).register(on: router)
     let listingRoutes = ListingRoutes(
-        service: services.listings, accounts: services.accounts, reference: services.reference, bodyLimit: configuration.jsonBodyBytesMax
+        service: services.listings, accounts: services.accounts, standing: services.standing, reference: services.reference, bodyLimit: configuration.jsonBodyBytesMax
     )
     listingRoutes.register(on: router)
     BookingRoutes(

@@ -13,6 +13,8 @@ public struct RoostServices: Sendable {
     public let accounts: AccountService
     public let listings: ListingService
     public let bookings: BookingService
+    /// Carries hosts' suspensions and role changes to their listings.
+    let standing: HostStanding
     let idempotency: IdempotencyStore
     public let reference: ReferenceData
     public let cacheBackend: CacheBackend
@@ -95,6 +97,8 @@ public struct RoostServices: Sendable {
             (gateway, sandbox) = (local, local)
             webhookSecret = configuration.stripeWebhookSecret ?? "whsec_sandbox_" + Identifiers.make("run")
         }
+        let standing = HostStanding(accounts: accounts, listings: listings)
+        try await standing.reconcile(logger: logger)
         let bookings = BookingService(
             listings: listings, ledger: engine.group(Ledger.self), gateway: gateway, reference: reference, clock: clock, logger: logger
         )
@@ -107,7 +111,7 @@ public struct RoostServices: Sendable {
             _ = try? await webhooks.receiveStripe(body: body, signature: signature)
         })
         return RoostServices(
-            accounts: accounts, listings: listings, bookings: bookings, idempotency: idempotency,
+            accounts: accounts, listings: listings, bookings: bookings, standing: standing, idempotency: idempotency,
             reference: reference, cacheBackend: cacheBackend, media: media, verifiers: verifiers, webhooks: webhooks, sandbox: sandbox
         )
     }

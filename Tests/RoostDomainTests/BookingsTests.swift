@@ -88,7 +88,9 @@ struct BookingsTests {
         paused.status = .inactive
         var gone = listing("lst_d")
         gone.status = .deleted
-        let state = run([.changeNights(id: "lst_a", [.block(today.advanced(by: 20)..<today.advanced(by: 21))], currency: "SGD")], on: market([listing(), paused, gone])).0
+        var away = listing("lst_away")
+        away.hostAway = true
+        let state = run([.changeNights(id: "lst_a", [.block(today.advanced(by: 20)..<today.advanced(by: 21))], currency: "SGD")], on: market([listing(), paused, gone, away])).0
         let short = listing(minNights: 3, maxNights: 5)
         let cases: [(BookingRecord, Listings.Rejection)] = [
             (booking("bkg_own", 10, 2, guest: "usr_host"), .ownListing),
@@ -98,6 +100,7 @@ struct BookingsTests {
             (booking("bkg_long", 10, 31), .stayLength(min: 1, max: 30)),
             (booking("bkg_blocked", 19, 3), .datesUnavailable),
             (booking("bkg_paused", 10, 2, listing: paused), .listingNotBookable),
+            (booking("bkg_away", 10, 2, listing: away), .listingNotBookable),
             (booking("bkg_gone", 10, 2, listing: gone), .listingNotFound),
             (booking("bkg_nowhere", 10, 2, listing: listing("lst_nowhere")), .listingNotFound),
         ]

@@ -51,6 +51,7 @@ struct ListingSearchTests {
                 listing.calendar.set(Bool.random(using: &generator) ? .blocked : .booked, start..<start.advanced(by: Int.random(in: 1...10, using: &generator)), to: true)
             }
             if Int.random(in: 0..<10, using: &generator) == 0 { listing.status = .inactive }
+            if Int.random(in: 0..<20, using: &generator) == 0 { listing.hostAway = true }
             return listing
         }
     }
@@ -98,7 +99,7 @@ struct ListingSearchTests {
     /// What the index must answer, computed the slow, obvious way.
     func bruteForce(_ query: ListingQuery, _ listings: [ListingRecord]) -> (total: Int, keys: [SearchKey]) {
         var keys: [SearchKey] = []
-        for listing in listings where listing.status == .active {
+        for listing in listings where listing.status == .active && !listing.hostAway {
             let d = listing.details
             if let place = query.place, TextKey.make(d.location.city) != place, TextKey.make(d.location.country) != place { continue }
             var distance: Double?
@@ -423,6 +424,7 @@ struct ListingSearchTests {
                 case 0..<4: event = .updated(id: listing.id, replacements.randomElement(using: &generator)!.details, at: at)
                 case 4..<6: event = .statusChanged(id: listing.id, listing.status == .active ? .inactive : .active, at: at)
                 case 6: event = .statusChanged(id: listing.id, .deleted, at: at)
+                case 7: event = .hostAwayChanged(id: listing.id, !listing.hostAway, at: at)
                 case 10:
                     // A booking takes nights (only the index's taken words change).
                     let start = today.advanced(by: Int.random(in: 0...120, using: &generator))
@@ -443,7 +445,7 @@ struct ListingSearchTests {
                 Listings.apply(event, to: &states[shard])
             }
             let all = states.flatMap { $0.listings.values }
-            #expect(states.map { $0.index.count }.reduce(0, +) == all.filter { $0.status == .active }.count, "burst \(burst)")
+            #expect(states.map { $0.index.count }.reduce(0, +) == all.filter { $0.status == .active && !$0.hostAway }.count, "burst \(burst)")
             for _ in 0..<20 {
                 let query = randomQuery(using: &generator)
                 let expected = bruteForce(query, all)

@@ -44,6 +44,31 @@ struct ListingsTests {
         #expect(outcomes[6] == .failure(.listingNotFound))
     }
 
+    /// A listing whose host is away (suspended, or no longer a host) leaves the index and keeps its
+    /// own status, and comes back as that status says; a deleted one stays as it is.
+    @Test func aListingWhoseHostIsAwayIsHiddenAndKeepsItsStatus() {
+        let singapore = TextKey.make("Singapore")
+        func found(_ state: Listings.State) -> [String] {
+            var query = ListingQuery()
+            query.place = singapore
+            return state.search(query).hits.map(\.key.id).sorted()
+        }
+        var (state, outcomes) = run([
+            .create(record("lst_a")), .create(record("lst_b")), .create(record("lst_c")), .setStatus(id: "lst_b", .inactive),
+            .delete(id: "lst_c", today: day),
+            .setHostAway(id: "lst_a", true), .setHostAway(id: "lst_a", true), .setHostAway(id: "lst_b", true), .setHostAway(id: "lst_c", true),
+            .setHostAway(id: "lst_zzz", true),
+        ])
+        #expect(outcomes[5] == .success([.hostAwayChanged(id: "lst_a", true, at: t0)]))
+        #expect(outcomes[6] == .success([]) && outcomes[8] == .success([]), "nothing to record: already away, or deleted")
+        #expect(outcomes[9] == .failure(.listingNotFound))
+        #expect(state.listings["lst_a"]!.hostAway && !state.listings["lst_a"]!.isListed && state.listings["lst_a"]!.status == .active)
+        #expect(found(state) == [])
+        (state, outcomes) = run([.setHostAway(id: "lst_a", false), .setHostAway(id: "lst_b", false)], from: state)
+        #expect(found(state) == ["lst_a"], "back as its own status says: lst_b stays paused")
+        #expect(state.listings["lst_b"]!.status == .inactive && !state.listings["lst_b"]!.hostAway)
+    }
+
     /// Two partial edits read the same details: the second one decided is refused rather than
     /// written over the first (its editor works it out again over the new details).
     @Test func anEditOverDetailsThatChangedMeanwhileIsRefused() {
@@ -140,6 +165,8 @@ struct ListingsTests {
             .photoRemoved(id: "lst_a", photoID: "ph_1", at: t0),
             .pricingChanged(id: "lst_a", ListingPricing(weekendPrice: 12_500, weeklyDiscountBasisPoints: 1_000, monthlyDiscountBasisPoints: 2_500), at: t0),
             .pricingChanged(id: "lst_a", .none, at: t0),
+            .hostAwayChanged(id: "lst_a", true, at: t0),
+            .hostAwayChanged(id: "lst_a", false, at: t0),
         ]
         for event in events {
             #expect(try roundTrip(event) == event)
@@ -148,8 +175,12 @@ struct ListingsTests {
         state.listings[listing.id] = listing
         state.listings["lst_b"] = record("lst_b")
         state.listings["lst_b"]!.pricing = ListingPricing(weekendPrice: nil, weeklyDiscountBasisPoints: 500)
+        state.listings["lst_c"] = record("lst_c")
+        state.listings["lst_c"]!.status = .inactive
+        state.listings["lst_c"]!.hostAway = true
         let decoded = try roundTrip(state: state, of: Listings.self)
         #expect(decoded == state)
+        #expect(decoded.listings["lst_c"]!.hostAway && decoded.listings["lst_c"]!.status == .inactive && !decoded.listings["lst_a"]!.hostAway)
         #expect(decoded.listings["lst_b"]!.pricing.weeklyDiscountBasisPoints == 500)
     }
 

@@ -229,6 +229,49 @@ def test_host_and_admin_lists(run_cli, server_factory, data_dir):
     assert_problem(server.get("/v1/admin/listings", params={"status": "gone"}, headers=bearer(admin)), 422)
 
 
+def test_a_suspended_or_demoted_hosts_listings_leave_search_and_bookings_until_the_host_is_back(run_cli, server_factory, data_dir):
+    assert run_cli("admin", "create", "--email", "root@example.com", "--password", PASSWORD, "--data-dir", data_dir, env=ACCOUNTS_ENV).returncode == 0
+    server = server_factory(data_dir, env=ACCOUNTS_ENV).start()
+    admin = login(server, "root@example.com").json()["accessToken"]
+    host = register(server, role="host")
+    token, host_id = host["accessToken"], host["user"]["id"]
+    shown = create(server, token, title="Shown")["id"]
+    paused = create(server, token, title="Paused")["id"]
+    assert server.request("PATCH", f"/v1/admin/listings/{paused}", json={"status": "inactive"}, headers=bearer(admin)).status_code == 200
+    guest = register(server)["accessToken"]
+
+    def found():
+        return sorted(i["id"] for i in server.get("/v1/search/listings", params={"location": "Singapore", "limit": 100}).json()["items"])
+
+    def book():
+        return server.request("POST", "/v1/bookings", headers=bearer(guest),
+                              json={"listingId": shown, "checkIn": day(5), "checkOut": day(7), "guests": 1, "paymentMethod": "pm_card_visa"})
+
+    def admin_sets(**change):
+        response = server.request("PATCH", f"/v1/admin/users/{host_id}", json=change, headers=bearer(admin))
+        assert response.status_code == 200, response.text
+
+    assert found() == [shown]
+    for change, back in (({"suspended": True}, {"suspended": False}), ({"role": "guest"}, None)):
+        admin_sets(**change)
+        assert found() == [], change
+        assert_problem(server.get(f"/v1/listings/{shown}"), 404)
+        seen = server.get(f"/v1/listings/{shown}", headers=bearer(admin)).json()
+        assert seen["status"] == "active" and seen["listed"] is False, seen
+        assert_problem(book(), 404)
+        if back:
+            admin_sets(**back)
+        else:  # switched back to a guest: signing in again and becoming a host lists them again
+            again = login(server, host["user"]["email"]).json()["accessToken"]
+            assert server.request("POST", "/v1/users/me/host", headers=bearer(again)).status_code == 200
+        assert found() == [shown], "back as each was: the delisted one stays delisted"
+        mine = server.get(f"/v1/listings/{paused}", headers=bearer(admin)).json()
+        assert mine["status"] == "inactive" and mine["listed"] is False
+    assert server.get(f"/v1/listings/{shown}").json()["listed"] is True
+    booked = book()
+    assert booked.status_code == 201 and booked.json()["status"] == "confirmed", booked.text
+
+
 # --- search -----------------------------------------------------------------------------------------
 
 CITIES = [("Singapore", "Singapore", 1.29, 103.85, "Asia/Singapore"), ("São Paulo", "Brazil", -23.55, -46.63, "America/Sao_Paulo"),

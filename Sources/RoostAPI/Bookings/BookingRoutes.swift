@@ -50,7 +50,7 @@ struct BookingRoutes {
     @Sendable func create(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
         let principal = try context.requirePrincipal()
         let body = try await request.decodeStrictJSON(as: CreateBody.self, limit: bodyLimit)
-        guard let listing = await service.listings.listing(body.listingId), listing.status == .active else { throw Problem.notFound("No such listing.") }
+        guard let listing = await service.listings.listing(body.listingId), listing.isListed else { throw Problem.notFound("No such listing.") }
         var errors: [Problem.FieldError] = []
         let stay = StayRules.stay(checkIn: body.checkIn, checkOut: body.checkOut, listing: listing, now: service.clock(), errors: &errors)
         let guests = body.guests ?? 0

@@ -70,7 +70,7 @@ public final class BookingService: Sendable {
     // MARK: Creating
 
     func create(guestID: String, _ request: Request, rates: PricingRates) async throws -> Booked {
-        guard let listing = await listings.listing(request.listingID), listing.status == .active else { throw Problem.notFound("No such listing.") }
+        guard let listing = await listings.listing(request.listingID), listing.isListed else { throw Problem.notFound("No such listing.") }
         let id: String
         switch request.idempotencyScope.map({ keyedBookingID($0, guestID: guestID, request) }) {
         case nil: id = bookingID(for: listing.id)
@@ -346,7 +346,7 @@ public final class BookingService: Sendable {
                 throw Problem(.conflict, code: "payment_pending", title: "Conflict", detail: "The guest has not paid yet.")
             }
             // A listing delisted (or deleted) since the request takes no more bookings: the host declines it instead.
-            guard await listings.listing(booking.listingID)?.status == .active else {
+            guard await listings.listing(booking.listingID)?.isListed == true else {
                 throw Problem(.conflict, code: "listing_not_bookable", title: "Conflict", detail: "The listing is not taking bookings; decline the request.")
             }
             return try await confirm(booking)

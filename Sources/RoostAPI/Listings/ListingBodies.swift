@@ -205,6 +205,8 @@ struct ListingJSON: Encodable, Sendable {
     var instantBook: Bool
     var cancellationPolicy: String
     var status: String
+    /// Whether guests find it and book it: active, and its host neither suspended nor demoted.
+    var listed: Bool
     var rating: Double??  // always present: null until the first review
     var reviewCount: Int
     var createdAt: String
@@ -232,6 +234,7 @@ struct ListingJSON: Encodable, Sendable {
         instantBook = d.instantBook
         cancellationPolicy = d.cancellationPolicy.description
         status = listing.status.description
+        listed = listing.isListed
         rating = .some(listing.displayRating)
         reviewCount = Int(listing.reviewCount)
         createdAt = RFC3339.string(listing.createdAt)

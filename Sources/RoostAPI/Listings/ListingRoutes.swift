@@ -13,6 +13,7 @@ import RoostIntegrations
 struct ListingRoutes {
     let service: ListingService
     let accounts: AccountService
+    let standing: HostStanding
     let reference: ReferenceData
     let bodyLimit: Int
     static let photoBytesMax = 5 << 20
@@ -36,7 +37,7 @@ struct ListingRoutes {
         // signed in (the sign-in is optional here).
         router.group("v1/listings/:id").add(middleware: guarded(nil)).get { _, context -> EncodedJSON in
             guard let listing = await service.listing(try context.parameters.require("id")),
-                listing.status == .active || context.principal.map({ $0.role == .admin || $0.userID == listing.hostID }) == true
+                listing.isListed || context.principal.map({ $0.role == .admin || $0.userID == listing.hostID }) == true
             else { throw Problem.notFound("No such listing.") }
             return EncodedJSON(ListingJSON(listing, media: service.media))
         }
@@ -67,7 +68,8 @@ struct ListingRoutes {
         let body = try await request.decodeStrictJSON(as: ListingBody.self, limit: bodyLimit)
         let details = try ListingRules.details(from: body, over: nil, reference: reference).get()
         let listing = try await service.create(hostID: principal.userID, details: details)
-        return EncodedJSON(ListingJSON(listing, media: service.media), status: .created)
+        try await standing.check(listing)
+        return EncodedJSON(ListingJSON(await service.listing(listing.id) ?? listing, media: service.media), status: .created)
     }
 
     /// How often an edit is worked out again when others keep landing first.
@@ -207,7 +209,7 @@ struct ListingRoutes {
 
     @Sendable func availability(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
         let id = try context.parameters.require("id")
-        guard let listing = await service.listing(id), listing.status == .active else { throw Problem.notFound("No such listing.") }
+        guard let listing = await service.listing(id), listing.isListed else { throw Problem.notFound("No such listing.") }
         let query = request.uri.formParameters
         let today = ListingService.today(in: listing.details.location.timeZone, now: service.clock())
         var errors: [Problem.FieldError] = []
@@ -253,7 +255,7 @@ struct ListingRoutes {
     /// `GET /v1/listings/{id}/reviews`: newest first, keyset pages on (createdAt, id).
     @Sendable func reviews(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
         let id = try context.parameters.require("id")
-        guard let listing = await service.listing(id), listing.status == .active else { throw Problem.notFound("No such listing.") }
+        guard let listing = await service.listing(id), listing.isListed else { throw Problem.notFound("No such listing.") }
         var errors: [Problem.FieldError] = []
         let (page, cursor) = pageCursor(request.uri.formParameters, errors: &errors)
         guard errors.isEmpty else { throw Problem.validation(errors) }

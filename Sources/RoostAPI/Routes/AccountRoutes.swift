@@ -10,6 +10,7 @@ import RoostIntegrations
 /// `/v1/auth/*`, `/v1/users/*` and `/v1/admin/users*`: the Accounts and Admin sections of API.md.
 struct AccountRoutes {
     let service: AccountService
+    let standing: HostStanding
     let limiter: any RateLimiter
     let authLimitPerMinute: Int
     let refreshLimitPerMinute: Int
@@ -49,7 +50,8 @@ struct AccountRoutes {
         router.group("v1/users/me/host").add(middleware: guarded(.becomeHost)).post { request, context -> EncodedJSON in
             let userID = try context.requirePrincipal().userID
             try await request.requireNoFields(limit: bodyLimit)
-            try await service.execute(.becomeHost(userID: userID), for: userID)
+            // A host an admin switched back to a guest, host again: their listings are listed again.
+            if try await !service.execute(.becomeHost(userID: userID), for: userID).isEmpty { try await standing.follow(hostID: userID) }
             return try await privateUser(userID)
         }
         router.get("v1/users/:id") { _, context -> EncodedJSON in
@@ -249,6 +251,8 @@ struct AccountRoutes {
             throw Problem.validation([.init(field: "suspended", message: "admins cannot suspend themselves")])
         }
         try await service.execute(.adminUpdate(userID: id, suspended: patch.suspended, role: role), for: id)
+        // Also when nothing changed: a retry reaches the listings an interrupted request did not.
+        try await standing.follow(hostID: id)
         return try await privateUser(id)
     }
 }

@@ -62,7 +62,8 @@ extension ByteWriter {
         write(listing.details)
         writeVarint(listing.photos.count)
         for photo in listing.photos { write(photo) }
-        write(listing.status.rawValue)
+        // The host's absence rides in the status byte's top bit (records from before it have it clear).
+        write(listing.status.rawValue | (listing.hostAway ? ListingRecord.hostAwayBit : 0))
         write(listing.createdAt)
         write(listing.updatedAt)
         write(listing.calendar)
@@ -152,7 +153,10 @@ extension ByteReader {
             createdAt: Timestamp(millisecondsSinceEpoch: 0)
         )
         for _ in 0..<(try readCount(limit: remaining)) { listing.photos.append(try readListingPhoto()) }
-        listing.status = try readListingStatus()
+        let status = try readUInt8()
+        guard let known = ListingStatus(rawValue: status & ~ListingRecord.hostAwayBit) else { throw .invalid("unknown listing status \(status)") }
+        listing.status = known
+        listing.hostAway = status & ListingRecord.hostAwayBit != 0
         listing.createdAt = try readTimestamp()
         listing.updatedAt = try readTimestamp()
         listing.calendar = try readCalendar()
@@ -162,6 +166,11 @@ extension ByteReader {
         listing.reviewCount = Int32(bitPattern: try readUInt32())
         return listing
     }
+}
+
+extension ListingRecord {
+    /// The status byte's bit that says the host is away (`hostAway`).
+    static let hostAwayBit: UInt8 = 0x80
 }
 
 /// The frozen on-disk tags of `Listings.Event`. Never renumber; retire a tag by leaving it unused.
@@ -180,6 +189,7 @@ extension Listings.Event {
         case bookingCompleted = 11
         case bookingHoldExtended = 12
         case bookingSettled = 13
+        case hostAwayChanged = 14
     }
 
     public func encode(into writer: inout ByteWriter) {
@@ -257,6 +267,11 @@ extension Listings.Event {
             header(.bookingSettled)
             writer.writeString(id)
             writer.write(at)
+        case let .hostAwayChanged(id, away, at):
+            header(.hostAwayChanged)
+            writer.writeString(id)
+            writer.write(away)
+            writer.write(at)
         }
     }
 
@@ -302,6 +317,8 @@ extension Listings.Event {
             return .bookingHoldExtended(id: try reader.readString(), until: try reader.readTimestamp(), at: try reader.readTimestamp())
         case .bookingSettled:
             return .bookingSettled(id: try reader.readString(), at: try reader.readTimestamp())
+        case .hostAwayChanged:
+            return .hostAwayChanged(id: try reader.readString(), try reader.readBool(), at: try reader.readTimestamp())
         }
     }
 }

@@ -173,7 +173,7 @@ public struct ListingIndex: ~Copyable, Sendable {
 
     // MARK: Maintenance
 
-    /// Indexes `listing` as it now is (removing it when it is gone or not active).
+    /// Indexes `listing` as it now is (removing it when it is gone, not active, or its host away).
     public mutating func update(_ listing: ListingRecord) {
         var sortedBefore: SortValues?
         if let slot = slotOf[listing.id] { sortedBefore = sortValues(slot) }
@@ -183,7 +183,7 @@ public struct ListingIndex: ~Copyable, Sendable {
 
     /// `update`'s work, without the sort history.
     private mutating func place(_ listing: ListingRecord) {
-        guard listing.status == .active else { return remove(listing.id) }
+        guard listing.isListed else { return remove(listing.id) }
         let details = listing.details
         let amenities = details.amenitySet
         let targets = (

@@ -132,6 +132,9 @@ public struct ListingRecord: Hashable, Sendable {
     public var reviewCount: Int32
     /// Weekend price and length-of-stay discounts (`PriceQuote` applies them).
     public var pricing: ListingPricing
+    /// Whether its host is away: suspended, or no longer a host. The listing keeps its own
+    /// status, to be listed again as it was when the host is back.
+    public var hostAway: Bool
 
     public init(id: String, hostID: String, details: ListingDetails, createdAt: Timestamp) {
         self.id = id
@@ -146,7 +149,11 @@ public struct ListingRecord: Hashable, Sendable {
         self.ratingTotal = 0
         self.reviewCount = 0
         self.pricing = .none
+        self.hostAway = false
     }
+
+    /// Whether guests find it, read it and book it: active, and its host in good standing.
+    public var isListed: Bool { status == .active && !hostAway }
 
     /// Whether amounts in the listing's currency are set for any night from `day` on: a weekend
     /// price (it applies to every weekend ahead) or a per-night price.

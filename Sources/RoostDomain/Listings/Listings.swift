@@ -120,6 +120,9 @@ public enum Listings: Aggregate {
         /// `today` (the listing's) on: they would be read as amounts in the new one.
         case update(id: String, ListingDetails, over: ListingDetails, today: CalendarDay)
         case setStatus(id: String, ListingStatus)
+        /// Hides the listing while its host is suspended or no longer a host, and lists it again
+        /// (as its own status says) when the host is back. Nothing for a deleted listing.
+        case setHostAway(id: String, Bool)
         /// The soft delete; refused while booked nights lie ahead of `today`.
         case delete(id: String, today: CalendarDay)
         /// Blocks, unblocks and prices nights; the prices are amounts in `currency`, the one the
@@ -151,6 +154,7 @@ public enum Listings: Aggregate {
         case created(ListingRecord)
         case updated(id: String, ListingDetails, at: Timestamp)
         case statusChanged(id: String, ListingStatus, at: Timestamp)
+        case hostAwayChanged(id: String, Bool, at: Timestamp)
         case nightsChanged(id: String, [NightChange], at: Timestamp)
         case photoAdded(id: String, ListingPhoto, at: Timestamp)
         case photoRemoved(id: String, photoID: String, at: Timestamp)
@@ -216,6 +220,9 @@ public enum Listings: Aggregate {
             }
         case let .setStatus(id, status):
             return live(id).map { $0.status == status ? [] : [.statusChanged(id: id, status, at: now)] }
+        case let .setHostAway(id, away):
+            guard let listing = state.listings[id] else { return .failure(.listingNotFound) }
+            return .success(listing.status == .deleted || listing.hostAway == away ? [] : [.hostAwayChanged(id: id, away, at: now)])
         case let .delete(id, today):
             return live(id).flatMap { listing in
                 let ahead = today..<today.advanced(by: 3 * 366)
@@ -283,7 +290,7 @@ public enum Listings: Aggregate {
     private static func decideHold(_ booking: BookingRecord, today: CalendarDay, state: State) -> Result<[Event], Rejection> {
         guard state.bookings[booking.id] == nil else { return .failure(.bookingExists) }
         guard let listing = state.listings[booking.listingID], listing.status != .deleted else { return .failure(.listingNotFound) }
-        guard listing.status == .active else { return .failure(.listingNotBookable) }
+        guard listing.isListed else { return .failure(.listingNotBookable) }
         guard booking.guestID != listing.hostID else { return .failure(.ownListing) }
         guard booking.stay.lowerBound >= today else { return .failure(.stayInThePast) }
         let details = listing.details
@@ -321,6 +328,9 @@ public enum Listings: Aggregate {
             state.listings[id]?.updatedAt = at
         case let .statusChanged(id, status, at):
             state.listings[id]?.status = status
+            state.listings[id]?.updatedAt = at
+        case let .hostAwayChanged(id, away, at):
+            state.listings[id]?.hostAway = away
             state.listings[id]?.updatedAt = at
         case let .nightsChanged(id, changes, at):
             guard var listing = state.listings[id] else { return }
@@ -425,6 +435,7 @@ extension Listings.Event {
         switch self {
         case let .created(record): record.id
         case let .updated(id, _, _), let .statusChanged(id, _, _), let .nightsChanged(id, _, _): id
+        case let .hostAwayChanged(id, _, _): id
         case let .photoAdded(id, _, _), let .photoRemoved(id, _, _): id
         case let .pricingChanged(id, _, _): id
         case let .bookingHeld(booking): booking.listingID

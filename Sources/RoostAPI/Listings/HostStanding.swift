@@ -1,0 +1,92 @@
+import HTTPTypes
+import Logging
+import RoostDomain
+
+/// Keeps a host's listings out of search and bookings while the host is away: suspended by an
+/// admin, or switched back to a guest. Each listing keeps its own status, and is listed again as
+/// that status says when the host is back (`ListingRecord.hostAway`).
+///
+/// The account and its listings live in different shards, so a change of standing is recorded on
+/// the account first and then carried to each listing. Three things keep the two in step:
+/// - the carrying runs one at a time per host (`SerialByKey`), each run reading the account as it
+///   then is, so the last run to finish leaves every listing as the account last stood;
+/// - a listing created while its host was being suspended is checked after it is recorded
+///   (`check`), under the same key: the run either saw it or ran before the check;
+/// - a crash between the account's change and its listings' is repaired at start-up (`reconcile`).
+final class HostStanding: Sendable {
+    let accounts: AccountService
+    let listings: ListingService
+    private let serial = SerialByKey()
+    /// Tests hold a run here, between reading the account and marking its listings.
+    private let afterReading: (@Sendable () async -> Void)?
+
+    init(accounts: AccountService, listings: ListingService, afterReading: (@Sendable () async -> Void)? = nil) {
+        self.accounts = accounts
+        self.listings = listings
+        self.afterReading = afterReading
+    }
+
+    /// Whether the user, as a listing's host, is away. A host unknown to the accounts (listings
+    /// loaded without their hosts, as the benchmarks do) is not: only a known change hides a listing.
+    static func isAway(_ host: UserRecord?) -> Bool {
+        guard let host else { return false }
+        return host.suspended || host.role == .guest
+    }
+
+    /// Carries the host's standing, as it now is, to each of the host's listings. Run after every
+    /// change of a user's role or suspension (and again by a retry of the request that changed
+    /// it: a listing this did not reach is reached then).
+    func follow(hostID: String) async throws {
+        try await serial.run(hostID) {
+            let away = Self.isAway(await accounts.user(hostID))
+            await afterReading?()
+            let stale = await listings.scatter { state in
+                state.listings.values.filter { $0.hostID == hostID && $0.status != .deleted && $0.hostAway != away }.map(\.id)
+            }
+            for id in stale.joined() { try await mark(id, away: away) }
+        }
+    }
+
+    /// A new listing, after it is recorded: marked if its host went away while it was created.
+    func check(_ listing: ListingRecord) async throws {
+        try await serial.run(listing.hostID) {
+            if Self.isAway(await accounts.user(listing.hostID)) { try await mark(listing.id, away: true) }
+        }
+    }
+
+    /// Every listing as its host now stands; the number changed. At start-up, before requests:
+    /// a crash between an account's change and its listings' leaves some behind.
+    @discardableResult
+    func reconcile(logger: Logger) async throws -> Int {
+        let listed = await listings.scatter { state in
+            state.listings.values.filter { $0.status != .deleted }.map { (id: $0.id, hostID: $0.hostID, away: $0.hostAway) }
+        }
+        var standing: [String: Bool] = [:]
+        var changed = 0
+        for listing in listed.joined() {
+            let away: Bool
+            if let known = standing[listing.hostID] {
+                away = known
+            } else {
+                away = Self.isAway(await accounts.user(listing.hostID))
+                standing[listing.hostID] = away
+            }
+            guard away != listing.away else { continue }
+            try await mark(listing.id, away: away)
+            changed += 1
+        }
+        if changed > 0 {
+            logger.notice("listings brought in line with their hosts' standing", metadata: ["listings": "\(changed)"])
+        }
+        return changed
+    }
+
+    /// One listing marked; a listing deleted meanwhile needs nothing.
+    private func mark(_ id: String, away: Bool) async throws {
+        do {
+            try await listings.execute(.setHostAway(id: id, away), on: id)
+        } catch let problem as Problem where problem.status == .notFound {
+            return
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import Logging
+import RoostDomain
+import Synchronization
+import Testing
+
+@testable import RoostAPI
+
+/// A suspended or demoted host's listings leave search and take no bookings, and come back as they
+/// were when the host does; a crash between the account's change and its listings' is repaired at
+/// start-up.
+@Suite struct HostStandingTests {
+    /// The ids a search of Singapore finds.
+    func found(_ services: RoostServices) -> [String] {
+        var query = ListingQuery()
+        query.place = TextKey.make("Singapore")
+        return services.listings.search(query).hits.map(\.key.id).sorted()
+    }
+
+    func host(_ services: RoostServices, _ email: String) async throws -> String {
+        try #require(try await services.accounts.register(email: email, password: "correct horse battery", name: "Host", role: .host)).user.id
+    }
+
+    @Test func aSuspendedOrDemotedHostsListingsAreHiddenUntilTheHostIsBack() async throws {
+        try await withServices { services, _, clock in
+            let hostID = try await host(services, "host@example.com")
+            let other = try await host(services, "other@example.com")
+            let open = try await services.listings.create(hostID: hostID, details: singaporeLoft(instantBook: true))
+            let paused = try await services.listings.create(hostID: hostID, details: singaporeLoft(instantBook: true))
+            try await services.listings.execute(.setStatus(id: paused.id, .inactive), on: paused.id)
+            let neighbour = try await services.listings.create(hostID: other, details: singaporeLoft(instantBook: true))
+            #expect(found(services) == [open.id, neighbour.id].sorted())
+
+            try await services.accounts.execute(.adminUpdate(userID: hostID, suspended: true, role: nil), for: hostID)
+            try await services.standing.follow(hostID: hostID)
+            #expect(found(services) == [neighbour.id])
+            let hidden = try #require(await services.listings.listing(open.id))
+            #expect(hidden.hostAway && !hidden.isListed && hidden.status == .active)
+            let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
+            let stay = BookingService.Request(listingID: open.id, stay: today.advanced(by: 3)..<today.advanced(by: 5), guests: 1, currency: nil, paymentMethod: "pm_card_visa")
+            await #expect(throws: Problem.self) { _ = try await services.bookings.create(guestID: other, stay, rates: PricingRates()) }
+
+            // Back, then switched to a guest: hidden again; a host again: back, the paused one still paused.
+            try await services.accounts.execute(.adminUpdate(userID: hostID, suspended: false, role: nil), for: hostID)
+            try await services.standing.follow(hostID: hostID)
+            #expect(found(services) == [open.id, neighbour.id].sorted())
+            try await services.accounts.execute(.adminUpdate(userID: hostID, suspended: nil, role: .guest), for: hostID)
+            try await services.standing.follow(hostID: hostID)
+            #expect(found(services) == [neighbour.id])
+            try await services.accounts.execute(.becomeHost(userID: hostID), for: hostID)
+            try await services.standing.follow(hostID: hostID)
+            #expect(found(services) == [open.id, neighbour.id].sorted())
+            #expect(await services.listings.listing(paused.id).map { $0.status == .inactive && !$0.hostAway } == true)
+            let booked = try await services.bookings.create(guestID: other, stay, rates: PricingRates())
+            #expect(booked.booking.status == .confirmed)
+        }
+    }
+
+    /// A listing recorded while its host was being suspended is caught by its own check.
+    @Test func aListingCreatedAsItsHostIsSuspendedIsHidden() async throws {
+        try await withServices { services, _, _ in
+            let hostID = try await host(services, "host@example.com")
+            try await services.accounts.execute(.adminUpdate(userID: hostID, suspended: true, role: nil), for: hostID)
+            try await services.standing.follow(hostID: hostID)
+            let late = try await services.listings.create(hostID: hostID, details: singaporeLoft(instantBook: true))
+            #expect(found(services) == [late.id], "recorded, not yet checked")
+            try await services.standing.check(late)
+            #expect(found(services) == [])
+        }
+    }
+
+    /// A run that read a suspension and is slow to mark the listings, and a reinstatement's run
+    /// meanwhile: the later run waits for the earlier, so the listings end as the account stands.
+    @Test func aSlowRunCannotUndoALaterOne() async throws {
+        try await withServices { services, _, _ in
+            let hostID = try await host(services, "host@example.com")
+            let listing = try await services.listings.create(hostID: hostID, details: singaporeLoft(instantBook: true))
+            let (reads, reader) = AsyncStream<Void>.makeStream()
+            let (go, release) = AsyncStream<Void>.makeStream()
+            let held = Mutex(true)
+            let standing = HostStanding(accounts: services.accounts, listings: services.listings) {
+                guard held.withLock({ let first = $0; $0 = false; return first }) else { return }
+                reader.yield()
+                for await _ in go { break }
+            }
+            try await services.accounts.execute(.adminUpdate(userID: hostID, suspended: true, role: nil), for: hostID)
+            let slow = Task { try await standing.follow(hostID: hostID) }
+            for await _ in reads { break }  // the slow run has read "suspended"
+            try await services.accounts.execute(.adminUpdate(userID: hostID, suspended: false, role: nil), for: hostID)
+            let later = Task { try await standing.follow(hostID: hostID) }
+            try await Task.sleep(for: .milliseconds(50))  // the later run, unserialized, would be done by now
+            release.yield()
+            try await slow.value
+            try await later.value
+            #expect(found(services) == [listing.id], "the account is in good standing")
+        }
+    }
+
+    /// Suspensions and reinstatements carried concurrently end as the account last stands.
+    @Test func concurrentChangesEndAsTheAccountStands() async throws {
+        try await withServices { services, _, _ in
+            let hostID = try await host(services, "host@example.com")
+            var ids: [String] = []
+            for _ in 0..<12 { ids.append(try await services.listings.create(hostID: hostID, details: singaporeLoft(instantBook: true)).id) }
+            for round in 0..<6 {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for flip in 0..<8 {
+                        group.addTask {
+                            try await services.accounts.execute(.adminUpdate(userID: hostID, suspended: (round + flip) % 2 == 0, role: nil), for: hostID)
+                            try await services.standing.follow(hostID: hostID)
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                let suspended = try #require(await services.accounts.user(hostID)).suspended
+                #expect(found(services) == (suspended ? [] : ids.sorted()), "round \(round)")
+            }
+        }
+    }
+
+    /// A crash after the account changed and before its listings did: the next start lines them up.
+    @Test func aStartAfterACrashBringsListingsInLineWithTheirHosts() async throws {
+        try await withServices { services, _, _ in
+            let away = try await host(services, "away@example.com")
+            let back = try await host(services, "back@example.com")
+            let stays = try await services.listings.create(hostID: away, details: singaporeLoft(instantBook: true))
+            let returns = try await services.listings.create(hostID: back, details: singaporeLoft(instantBook: true))
+            let orphan = try await services.listings.create(hostID: "usr_nobody", details: singaporeLoft(instantBook: true))
+            try await services.listings.execute(.setHostAway(id: returns.id, true), on: returns.id)
+            try await services.accounts.execute(.adminUpdate(userID: away, suspended: true, role: nil), for: away)
+            #expect(found(services) == [stays.id, orphan.id].sorted(), "the crash: the account changed, its listings not yet")
+
+            let standing = HostStanding(accounts: services.accounts, listings: services.listings)
+            #expect(try await standing.reconcile(logger: Logger(label: "test")) == 2)
+            #expect(found(services) == [returns.id, orphan.id].sorted(), "a host the accounts do not know hides nothing")
+            #expect(try await standing.reconcile(logger: Logger(label: "test")) == 0)
+        }
+    }
+}
