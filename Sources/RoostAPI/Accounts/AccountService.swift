@@ -45,7 +45,10 @@ public final class AccountService: Sendable {
 
     // MARK: Reads
 
-    public func user(_ id: String) async -> UserRecord? {
+    public func user(_ id: String) async -> UserRecord? { userNow(id) }
+
+    /// `user`, read under its shard's lock on the caller's thread (for a pass over many).
+    func userNow(_ id: String) -> UserRecord? {
         guard Identifiers.isValid(id) else { return nil }
         return group.shard(for: id).peek { $0.users[id] }
     }
