@@ -100,7 +100,8 @@ public struct RoostServices: Sendable {
         let standing = HostStanding(accounts: accounts, listings: listings)
         try await standing.reconcile(logger: logger)
         let bookings = BookingService(
-            listings: listings, ledger: engine.group(Ledger.self), gateway: gateway, reference: reference, clock: clock, logger: logger
+            listings: listings, ledger: engine.group(Ledger.self), gateway: gateway, reference: reference, clock: clock, logger: logger,
+            hostSuspended: { [accounts] in accounts.userNow($0)?.suspended == true }
         )
         let idempotency = IdempotencyStore(group: engine.group(Idempotency.self), clock: clock)
         let webhooks = PaymentWebhooks(

@@ -56,6 +56,36 @@ import Testing
         }
     }
 
+    /// A suspended host is not paid out: the guest's money stays held until the host is reinstated,
+    /// and is then paid at once, not at the next look.
+    @Test func aSuspendedHostsPayoutWaitsForTheirReinstatement() async throws {
+        try await withServices { services, _, clock in
+            let hostID = try await host(services, "host@example.com")
+            let listing = try await services.listings.create(hostID: hostID, details: singaporeLoft(instantBook: true))
+            _ = try await services.bookings.setPayoutAccount(host: hostID, account: "acct_h0st")
+            let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
+            let booked = try await services.bookings.create(
+                guestID: "usr_guest", .init(listingID: listing.id, stay: today.advanced(by: 2)..<today.advanced(by: 4), guests: 1, currency: nil, paymentMethod: "pm_card_visa"),
+                rates: PricingRates()
+            )
+            try await services.accounts.execute(.adminUpdate(userID: hostID, suspended: true, role: nil), for: hostID)
+            let checkIn = try BookingService.checkInInstant(booked.booking, timeZone: "Asia/Singapore")
+            clock.move(to: Timestamp(millisecondsSinceEpoch: checkIn.millisecondsSinceEpoch + 86_400_000))
+
+            #expect(await services.bookings.runDueTransitions().paidOut == 0)
+            var payment = try #require(await services.bookings.payment(booked.booking.id))
+            #expect(!payment.released && !payment.paidOut && payment.payoutError == BookingService.hostIsSuspended)
+            #expect(PaymentJSON(payment).payout.lastError == BookingService.hostIsSuspended, "admins see why")
+            clock.advance(by: 60)
+            #expect(await services.bookings.runDueTransitions().paidOut == 0, "still suspended")
+
+            try await services.accounts.execute(.adminUpdate(userID: hostID, suspended: false, role: nil), for: hostID)
+            #expect(await services.bookings.runDueTransitions().paidOut == 1, "reinstated: paid on the next run, not after the wait")
+            payment = try #require(await services.bookings.payment(booked.booking.id))
+            #expect(payment.paidOut && payment.released)
+        }
+    }
+
     /// A listing recorded while its host was being suspended is caught by its own check.
     @Test func aListingCreatedAsItsHostIsSuspendedIsHidden() async throws {
         try await withServices { services, _, _ in

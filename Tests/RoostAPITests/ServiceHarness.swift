@@ -157,6 +157,7 @@ final class ApprovalGateway: PaymentGateway {
 /// The services' booking workflow over another gateway (same engine, listings and clock).
 func bookings(_ services: RoostServices, _ engine: Engine, _ clock: MovableClock, gateway: any PaymentGateway) -> BookingService {
     BookingService(
-        listings: services.listings, ledger: engine.group(Ledger.self), gateway: gateway, reference: services.bookings.reference, clock: clock.read, logger: quietLogger
+        listings: services.listings, ledger: engine.group(Ledger.self), gateway: gateway, reference: services.bookings.reference, clock: clock.read, logger: quietLogger,
+        hostSuspended: services.bookings.hostSuspended
     )
 }

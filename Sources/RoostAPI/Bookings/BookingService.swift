@@ -18,6 +18,8 @@ public final class BookingService: Sendable {
     let logger: Logger
     /// One money step at a time per booking (see `SerialByKey`).
     let serial = SerialByKey()
+    /// Whether an admin has suspended the host (by id): their payouts wait until they are reinstated.
+    let hostSuspended: @Sendable (String) -> Bool
     /// Bookings the scheduler has nothing more to do for (completed or canceled, their money
     /// settled and paid out, or nothing left to pay), so its scans skip them without a hop. In
     /// memory: after a restart the first scan finds the completed ones again (a ledger read each);
@@ -35,13 +37,17 @@ public final class BookingService: Sendable {
     /// How long a request-to-book waits for the host.
     static let hostHold: TimeInterval = 24 * 3600
 
-    public init(listings: ListingService, ledger: ShardGroup<Ledger>, gateway: any PaymentGateway, reference: ReferenceData, clock: @escaping @Sendable () -> Date, logger: Logger) {
+    public init(
+        listings: ListingService, ledger: ShardGroup<Ledger>, gateway: any PaymentGateway, reference: ReferenceData, clock: @escaping @Sendable () -> Date,
+        logger: Logger, hostSuspended: @escaping @Sendable (String) -> Bool = { _ in false }
+    ) {
         self.listings = listings
         self.ledger = ledger
         self.gateway = gateway
         self.reference = reference
         self.clock = clock
         self.logger = logger
+        self.hostSuspended = hostSuspended
     }
 
     var now: Timestamp { AccountService.timestamp(clock()) }
@@ -750,11 +756,21 @@ public final class BookingService: Sendable {
         guard let payment = await payment(booking.id), payment.status == .captured, !payment.paidOut, payment.requestedRefunds.isEmpty,
             payment.released || payment.refunded < payment.settlementAmount
         else { return false }
-        // Waiting out a backoff — unless it was waiting for an account the host has set since.
+        // Waiting out a backoff — unless what it waited for has come since: the host's account, or their reinstatement.
         if payment.payoutAttempts > 0, payment.payoutRetryAt > now {
-            guard payment.payoutError == Self.noPayoutAccount, await payoutAccount(host: booking.hostID) != nil else { return false }
+            switch payment.payoutError {
+            case Self.noPayoutAccount: guard await payoutAccount(host: booking.hostID) != nil else { return false }
+            case Self.hostIsSuspended: guard !hostSuspended(booking.hostID) else { return false }
+            default: return false
+            }
         }
         do {
+            // A suspended host is not paid (an admin may be looking into them): like a missing account, the money
+            // stays held, where an admin refund can still give it back to the guest, until they are reinstated.
+            if hostSuspended(booking.hostID) {
+                try await payoutFailed(payment, reason: Self.hostIsSuspended, destination: payment.payoutDestination, retryIn: Self.payoutWaitForAccount, refused: false)
+                return false
+            }
             // No account, no release: until the money leaves for the host, the guest's funds stay
             // held (a cancellation or an admin refund can still give them back).
             // A retry goes where the first attempt went, whatever account the host has set since.
@@ -823,7 +839,9 @@ public final class BookingService: Sendable {
     /// failed before it (any reason): a minute, doubled per earlier failure, at most six hours.
     static func backoff(after attempts: Int) -> TimeInterval { min(60 * pow(2, Double(min(attempts, 20))), 6 * 3600) }
     static let noPayoutAccount = "the host has no payout account"
-    /// How often a payout waiting for its host's payout account looks again (at once when they set one).
+    static let hostIsSuspended = "the host is suspended"
+    /// How often a payout waiting for its host's payout account, or for its host's reinstatement, looks again (at once
+    /// when they set one, or are reinstated).
     static let payoutWaitForAccount: TimeInterval = 15 * 60
 
     /// The account the host is paid to, if they have set one.
