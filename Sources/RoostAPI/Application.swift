@@ -9,7 +9,8 @@ import RoostEngine
 /// The aggregates the engine owns. Each feature adds its aggregate here.
 public var roostAggregates: [any Aggregate.Type] { [Accounts.self, Listings.self, Reviews.self, Ledger.self, Idempotency.self] }
 
-/// The Prometheus registry behind swift-metrics, bootstrapped once per process.
+/// The Prometheus registry behind swift-metrics, bootstrapped once per process, when first used. Use it before
+/// opening the engine: a counter made before the bootstrap (the WAL's are made as it opens) counts into nothing.
 public let roostMetrics: PrometheusCollectorRegistry = {
     let registry = PrometheusCollectorRegistry()
     MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))

@@ -119,7 +119,7 @@ extension Request {
         } catch let unknown as StrictlyDecoded<T>.UnknownFields {
             throw Problem.validation(unknown.names.map { .init(field: $0, message: "is not a field of this request") })
         } catch let nulls as StrictlyDecoded<T>.NullFields {
-            throw Problem.validation(nulls.names.map { .init(field: $0, message: "cannot be null (leave it out to keep it as it is)") })
+            throw Problem.validation(nulls.names.map { .init(field: $0, message: "cannot be null") })
         } catch let DecodingError.dataCorrupted(context) where context.codingPath.isEmpty {
             throw Self.numberMisfit(in: data) ?? DecodingError.dataCorrupted(context)
         }

@@ -71,7 +71,8 @@ enum OpenAPIDocument {
       "components": {
         "headers": {
           "RequestID": { "description": "The request's id: the client's X-Request-ID when it is 1-128 characters of [A-Za-z0-9._:-], otherwise generated.", "schema": { "type": "string" } },
-          "RetryAfter": { "description": "Seconds to wait before retrying.", "schema": { "type": "integer" } }
+          "RetryAfter": { "description": "Seconds to wait before retrying.", "schema": { "type": "integer" } },
+          "IdempotentReplayed": { "description": "true when this is the stored answer to an earlier request with the same Idempotency-Key.", "schema": { "type": "string" } }
         },
         "responses": {
           "Problem": {
@@ -152,29 +153,36 @@ struct OpenAPIOperation {
     /// Success status and its JSON schema name (nil: no body).
     var success: (status: Int, schema: String?)
     var problems: [Int]
+    /// Query parameters the operation cannot do without.
+    var requiredQuery: Set<String> = []
+    /// Whether it takes an `Idempotency-Key` (`IdempotencyMiddleware`): a repeat replays the first answer.
+    var idempotent = false
 
     var object: [String: Any] {
         var object: [String: Any] = ["operationId": operationId, "summary": summary]
         if signedIn { object["security"] = [["bearer": [String]()]] }
         var responses: [String: Any] = [:]
-        var ok: [String: Any] = ["description": summary, "headers": ["X-Request-ID": ["$ref": "#/components/headers/RequestID"]]]
+        var headers: [String: Any] = ["X-Request-ID": ["$ref": "#/components/headers/RequestID"]]
+        if idempotent { headers["Idempotent-Replayed"] = ["$ref": "#/components/headers/IdempotentReplayed"] }
+        var ok: [String: Any] = ["description": summary, "headers": headers]
         if let schema = success.schema {
             ok["content"] = ["application/json": ["schema": ["$ref": "#/components/schemas/\(schema)"]]]
         }
         responses[String(success.status)] = ok
-        // A query parameter given twice is 422 on every route (`QueryParameterMiddleware`).
-        let refusals = parameters.contains { $0.location == "query" } ? Set(problems + [422]) : Set(problems)
-        for status in refusals { responses[String(status)] = ["$ref": "#/components/responses/Problem"] }
+        // A query parameter given twice is 422 on every route (`QueryParameterMiddleware`), and so is a bad or reused
+        // Idempotency-Key.
+        for status in Set(problems + [422]) { responses[String(status)] = ["$ref": "#/components/responses/Problem"] }
         object["responses"] = responses
         if let body {
             let schema: [String: Any] = body.schema.map { ["$ref": "#/components/schemas/\($0)"] } ?? ["type": "string", "format": "binary"]
             object["requestBody"] = ["required": true, "content": [body.mediaType: ["schema": schema]]]
         }
         let pathParameters = path.split(separator: "/").filter { $0.hasPrefix("{") }.map { String($0.dropFirst().dropLast()) }
-        let all = pathParameters.map { ($0, "path", "string") } + parameters
+        var all = pathParameters.map { ($0, "path", "string") } + parameters
+        if idempotent { all.append(("Idempotency-Key", "header", "string")) }
         if !all.isEmpty {
             object["parameters"] = all.map { name, location, type -> [String: Any] in
-                ["name": name, "in": location, "required": location == "path", "schema": ["type": type]]
+                ["name": name, "in": location, "required": location == "path" || requiredQuery.contains(name), "schema": ["type": type]]
             }
         }
         return object

@@ -98,7 +98,7 @@ public struct RoostServices: Sendable {
             webhookSecret = configuration.stripeWebhookSecret ?? "whsec_sandbox_" + Identifiers.make("run")
         }
         let standing = HostStanding(accounts: accounts, listings: listings)
-        try await standing.reconcile(logger: logger)
+        await standing.reconcile(logger: logger)
         let bookings = BookingService(
             listings: listings, ledger: engine.group(Ledger.self), gateway: gateway, reference: reference, clock: clock, logger: logger,
             hostSuspended: { [accounts] in accounts.userNow($0)?.suspended == true }

@@ -21,6 +21,7 @@ struct Serve: AsyncParsableCommand {
             if let host { configuration.host = host }
             if let port { configuration.port = port }
         }
+        _ = roostMetrics  // bootstrapped before the engine makes its WAL's counters, or they count into nothing
         let engine = try Engine.open(options: configuration.engineOptions(repair: repair), aggregates: roostAggregates, logger: logger)
         let services = try await RoostServices.start(configuration: configuration, engine: engine, logger: logger)
         defer { Task { await services.shutdown() } }

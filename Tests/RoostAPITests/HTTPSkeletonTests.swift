@@ -34,6 +34,7 @@ func withApp(
     configure(&configuration)
     var options = configuration.engineOptions()
     options.wal.io = io
+    _ = roostMetrics  // as `roost serve` does: before the engine makes its counters
     let engine = try Engine.open(options: options, aggregates: roostAggregates, logger: quietLogger)
     defer { engine.close() }
     let services = try await RoostServices.start(configuration: configuration, engine: engine, logger: quietLogger, clock: clock)

@@ -1,6 +1,8 @@
 import Foundation
 import Logging
 import RoostDomain
+import RoostIntegrations
+import RoostTestSupport
 import Synchronization
 import Testing
 
@@ -75,14 +77,52 @@ import Testing
             #expect(await services.bookings.runDueTransitions().paidOut == 0)
             var payment = try #require(await services.bookings.payment(booked.booking.id))
             #expect(!payment.released && !payment.paidOut && payment.payoutError == BookingService.hostIsSuspended)
-            #expect(PaymentJSON(payment).payout.lastError == BookingService.hostIsSuspended, "admins see why")
-            clock.advance(by: 60)
+            let shown = PaymentJSON(payment).payout
+            #expect(shown.lastError == BookingService.hostIsSuspended && shown.nextAttemptAt == nil, "admins see why, and no time it waits for")
+            clock.advance(by: 3 * 3600)
             #expect(await services.bookings.runDueTransitions().paidOut == 0, "still suspended")
+            #expect(try #require(await services.bookings.payment(booked.booking.id)).payoutAttempts == 1, "recorded once, not once a look")
+
+            // The money is still held: an admin can give some back meanwhile.
+            payment = try await services.bookings.adminRefund(payment: PaymentJSON.id(ofBooking: booked.booking.id), amount: 1_000, admin: "usr_admin", key: "r1")
+            #expect(payment.refundedCharged == 1_000)
 
             try await services.accounts.execute(.adminUpdate(userID: hostID, suspended: false, role: nil), for: hostID)
             #expect(await services.bookings.runDueTransitions().paidOut == 1, "reinstated: paid on the next run, not after the wait")
             payment = try #require(await services.bookings.payment(booked.booking.id))
             #expect(payment.paidOut && payment.released)
+        }
+    }
+
+    /// A payout attempt the provider did not answer may have gone through: it is finished under its
+    /// key whatever happens to the host meanwhile, not held until the provider has forgotten the key.
+    @Test func anUnansweredPayoutIsFinishedUnderItsKeyEvenIfTheHostIsSuspended() async throws {
+        try await withServices { services, engine, clock in
+            let hostID = try await host(services, "host@example.com")
+            let down = Mutex(true), calls = Mutex<[String]>([])
+            let bookings = bookings(services, engine, clock, gateway: ProxyGateway(inner: services.bookings.gateway) { call throws(GatewayError) in
+                guard call == .payout else { return }
+                calls.withLock { $0.append("payout") }
+                if down.withLock({ $0 }) { throw .unavailable("no answer") }
+            })
+            let listing = try await services.listings.create(hostID: hostID, details: singaporeLoft(instantBook: true))
+            _ = try await bookings.setPayoutAccount(host: hostID, account: "acct_h0st")
+            let today = ListingService.today(in: "Asia/Singapore", now: clock.read())
+            let booked = try await bookings.create(
+                guestID: "usr_guest", .init(listingID: listing.id, stay: today.advanced(by: 2)..<today.advanced(by: 4), guests: 1, currency: nil, paymentMethod: "pm_card_visa"),
+                rates: PricingRates()
+            )
+            let checkIn = try BookingService.checkInInstant(booked.booking, timeZone: "Asia/Singapore")
+            clock.move(to: Timestamp(millisecondsSinceEpoch: checkIn.millisecondsSinceEpoch + 86_400_000))
+            #expect(await bookings.runDueTransitions().paidOut == 0)
+            let inDoubt = try #require(await bookings.payment(booked.booking.id))
+            #expect(inDoubt.released && inDoubt.payoutDestination == "acct_h0st")
+
+            try await services.accounts.execute(.adminUpdate(userID: hostID, suspended: true, role: nil), for: hostID)
+            down.withLock { $0 = false }
+            clock.advance(by: 120)
+            #expect(await bookings.runDueTransitions().paidOut == 1, "the attempt in doubt is finished, under its key")
+            #expect(calls.withLock { $0.count } == 2)
         }
     }
 
@@ -148,8 +188,26 @@ import Testing
         }
     }
 
-    /// A crash after the account changed and before its listings did: the next start lines them up.
-    @Test func aStartAfterACrashBringsListingsInLineWithTheirHosts() async throws {
+    /// A crash after the account changed and before its listings did: the server's next start lines
+    /// them up before it serves.
+    @Test func theNextStartAfterACrashHidesTheListingsOfAHostSuspendedJustBefore() async throws {
+        let directory = TemporaryDirectory()
+        var listingID = ""
+        try await withServices(configure: { $0.dataDirectory = directory.path }) { services, _, _ in
+            let hostID = try await host(services, "host@example.com")
+            listingID = try await services.listings.create(hostID: hostID, details: singaporeLoft(instantBook: true)).id
+            try await services.accounts.execute(.adminUpdate(userID: hostID, suspended: true, role: nil), for: hostID)
+            #expect(found(services) == [listingID], "the crash: the account changed, its listings not yet")
+        }
+        try await withServices(configure: { $0.dataDirectory = directory.path }) { services, _, _ in
+            #expect(found(services) == [])
+            #expect(await services.listings.listing(listingID)?.hostAway == true)
+        }
+    }
+
+    /// What the start-up pass changes: listings of hosts away, and of hosts back; not those of hosts
+    /// the accounts do not know.
+    @Test func theStartUpPassBringsListingsInLineWithTheirHosts() async throws {
         try await withServices { services, _, _ in
             let away = try await host(services, "away@example.com")
             let back = try await host(services, "back@example.com")
@@ -161,9 +219,9 @@ import Testing
             #expect(found(services) == [stays.id, orphan.id].sorted(), "the crash: the account changed, its listings not yet")
 
             let standing = HostStanding(accounts: services.accounts, listings: services.listings)
-            #expect(try await standing.reconcile(logger: Logger(label: "test")) == 2)
+            #expect(await standing.reconcile(logger: Logger(label: "test")) == 2)
             #expect(found(services) == [returns.id, orphan.id].sorted(), "a host the accounts do not know hides nothing")
-            #expect(try await standing.reconcile(logger: Logger(label: "test")) == 0)
+            #expect(await standing.reconcile(logger: Logger(label: "test")) == 0)
         }
     }
 }

@@ -381,6 +381,10 @@ def test_admin_lists_users_with_filters_and_cursor(admin_token):
     not_ours = base64.urlsafe_b64encode(b"no separator here").rstrip(b"=").decode()
     for params in ({"limit": 0}, {"limit": 101}, {"role": "owner"}, {"suspended": "maybe"}, {"cursor": "%%%"}, {"cursor": not_ours}):
         assert_problem(server.get("/v1/admin/users", params=params, headers=bearer(token)), 422)
+    # A plus-address written raw: `+` is a space in a query string, and no address has one; %2B is a plus.
+    problem = assert_problem(server.get("/v1/admin/users?email=page1+x@example.com", headers=bearer(token)), 422)
+    assert [error["field"] for error in problem["errors"]] == ["email"]
+    assert server.get("/v1/admin/users?email=page1%2Bx", headers=bearer(token)).json()["items"] == []
 
 
 def test_suspension_blocks_sign_in_refresh_and_live_tokens(admin_token):

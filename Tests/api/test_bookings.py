@@ -370,8 +370,9 @@ def test_admins_see_every_booking_and_payment(stays):
     assert [p["id"] for p in first["items"] + rest["items"]] == [p["id"] for p in payments] and rest["nextCursor"] is None
     assert [p["bookingId"] for p in server.get("/v1/admin/payments", params={"currency": "jpy"}, headers=bearer(admin)).json()["items"]] == [in_yen["id"]]
     assert [p["bookingId"] for p in server.get("/v1/admin/payments", params={"status": "authorized"}, headers=bearer(admin)).json()["items"]] == [pending["id"]]
-    for params in ({"status": "paid"}, {"paidOut": "maybe"}, {"cursor": "bm9wZQ"}):
-        assert_problem(server.get("/v1/admin/payments", params=params, headers=bearer(admin)), 422)
+    for params in ({"status": "paid"}, {"paidOut": "maybe"}, {"cursor": "bm9wZQ"}, {"currency": "XQQ"}, {"currency": "US"}):
+        problem = assert_problem(server.get("/v1/admin/payments", params=params, headers=bearer(admin)), 422)
+        assert [error["field"] for error in problem["errors"]] == list(params), problem
     for token in (guest, host):
         assert_problem(server.get("/v1/admin/bookings", headers=bearer(token)), 403)
         assert_problem(server.get("/v1/admin/payments", headers=bearer(token)), 403)
@@ -400,6 +401,10 @@ def test_admin_refunds_are_partial_or_full_and_never_exceed_the_payment(stays):
     assert_problem(wrong_currency, 422)
     assert_problem(admin_refund(server, admin, payment["id"], {"amount": 0, "currency": total["currency"]}), 422)
     assert_problem(admin_refund(server, admin, payment["id"], {"amount": "all", "currency": total["currency"]}), 422)
+    # `null` is not "everything" (leaving the amount out is): a client that failed to fill it in refunds nothing.
+    nulled = server.request("POST", f"/v1/admin/payments/{payment['id']}/refund", json={"amount": None}, headers=bearer(admin))
+    assert [error["field"] for error in assert_problem(nulled, 422)["errors"]] == ["amount"]
+    assert server.get(f"/v1/bookings/{booking['id']}/payments", headers=bearer(guest)).json()[0]["refunded"]["amount"] == 1_000
 
     full = admin_refund(server, admin, payment["id"])
     assert full.status_code == 200 and full.json()["refunded"] == total

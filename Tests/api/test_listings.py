@@ -145,6 +145,14 @@ def test_availability_calendar(market):
         assert_problem(server.request("PUT", path, json=bad, headers=bearer(host)), 422)
     for params in ({"from": "x"}, {"from": day(5), "to": day(4)}, {"from": day(0), "to": day(900)}):
         assert_problem(server.get(path, params=params), 422)
+    # What a request cannot mean is refused, naming where, and nothing of it applied: an amount on a blocked range,
+    # a night blocked and unblocked at once, a price past the cap.
+    for bad, field in (({"blocked": [{"from": day(30), "to": day(32), "amount": 5}]}, "blocked[0].amount"),
+                       ({"blocked": [{"from": day(30), "to": day(33)}], "unblocked": [{"from": day(40), "to": day(41)}, {"from": day(32), "to": day(34)}]}, "unblocked[1]"),
+                       ({"prices": [{"from": day(30), "to": day(31), "amount": 10_000_000_000_000}]}, "prices[0].amount")):
+        problem = assert_problem(server.request("PUT", path, json=bad, headers=bearer(host)), 422)
+        assert [error["field"] for error in problem["errors"]] == [field], problem
+    assert all(d["available"] for d in server.get(path, params={"from": day(30), "to": day(34)}).json()["days"])
 
 
 def test_photos_are_ordered_and_removable(market):
@@ -255,7 +263,10 @@ def test_a_suspended_or_demoted_hosts_listings_leave_search_and_bookings_until_t
     for change, back in (({"suspended": True}, {"suspended": False}), ({"role": "guest"}, None)):
         admin_sets(**change)
         assert found() == [], change
-        assert_problem(server.get(f"/v1/listings/{shown}"), 404)
+        for part in ("", "/availability", "/reviews", f"/quote?checkIn={day(5)}&checkOut={day(7)}"):
+            assert_problem(server.get(f"/v1/listings/{shown}{part}"), 404)
+            assert_problem(server.get(f"/v1/listings/{shown}{part}", headers=bearer(guest)), 404)
+            assert server.get(f"/v1/listings/{shown}{part}", headers=bearer(admin)).status_code == 200, part
         seen = server.get(f"/v1/listings/{shown}", headers=bearer(admin)).json()
         assert seen["status"] == "active" and seen["listed"] is False, seen
         assert_problem(book(), 404)
@@ -268,6 +279,10 @@ def test_a_suspended_or_demoted_hosts_listings_leave_search_and_bookings_until_t
         mine = server.get(f"/v1/listings/{paused}", headers=bearer(admin)).json()
         assert mine["status"] == "inactive" and mine["listed"] is False
     assert server.get(f"/v1/listings/{shown}").json()["listed"] is True
+    # The delisted one kept its own status, and nothing else: relisted, it is found again.
+    assert server.request("PATCH", f"/v1/admin/listings/{paused}", json={"status": "active"}, headers=bearer(admin)).status_code == 200
+    assert found() == sorted([shown, paused])
+    assert_problem(server.request("PATCH", f"/v1/admin/users/{host_id}", json={"suspended": None}, headers=bearer(admin)), 422)
     booked = book()
     assert booked.status_code == 201 and booked.json()["status"] == "confirmed", booked.text
 

@@ -141,6 +141,13 @@ def test_metrics_is_prometheus_text_counting_requests_by_route(server):
     live = [line for line in lines if line.startswith("roost_http_requests_total{") and 'route="/health/live"' in line]
     assert live, "no roost_http_requests_total line for /health/live:\n" + "\n".join(l for l in lines if "roost_http" in l)
     assert sum(float(line.rsplit(" ", 1)[1]) for line in live) >= 3
+    # The engine's own: the log's records and syncs (a registration writes some).
+    assert server.request("POST", "/v1/auth/register", json={"email": "metrics@example.com", "password": "correct horse battery staple",
+                                                             "name": "M", "role": "guest"}).status_code == 201
+    lines = server.get("/metrics").text.splitlines()
+    records = [line for line in lines if line.startswith("roost_wal_records")]
+    assert records and float(records[0].rsplit(" ", 1)[1]) >= 1, "no WAL records counted:\n" + "\n".join(l for l in lines if "wal" in l)
+    assert any(line.startswith("# TYPE roost_wal_fdatasync_seconds ") for line in lines)
     malformed = [line for line in lines if line and not line.startswith("#") and not SAMPLE_LINE.match(line)]
     assert not malformed, f"lines that are not Prometheus samples: {malformed[:5]}"
 

@@ -173,6 +173,7 @@ struct ProfilePatch: StrictJSONBody {
 
 struct AdminUserPatch: StrictJSONBody {
     static let fields: Set<String> = ["suspended", "role"]
+    static let nullableFields: Set<String>? = []
     var suspended: Bool?
     var role: String?
 }

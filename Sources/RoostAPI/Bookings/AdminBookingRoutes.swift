@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import RoostData
 import RoostDomain
 
 /// `/v1/admin/bookings` and `/v1/admin/payments` (API.md's Admin section).
@@ -30,7 +31,11 @@ extension BookingRoutes {
         if let status, !["authorized", "captured", "voided", "refunded"].contains(status) {
             errors.append(.init(field: "status", message: "must be authorized, captured, voided or refunded"))
         }
+        // Any catalogue currency (a payment may be in one the FX table no longer converts), in any case.
         let currency = query["currency"].map { String($0).uppercased() }
+        if let currency, service.reference.currencies.currency(currency) == nil {
+            errors.append(.init(field: "currency", message: "is not a known currency code"))
+        }
         let paidOut: Bool? = switch query["paidOut"].map({ String($0) }) {
         case nil: nil
         case "true": true
@@ -53,6 +58,9 @@ extension BookingRoutes {
 
     struct RefundBody: StrictJSONBody {
         static let fields: Set<String> = ["amount"]
+        /// Left out is a full refund; `null` is 422, not taken for "everything" (a client that failed to fill in a
+        /// partial amount must not refund it all).
+        static let nullableFields: Set<String>? = []
         var amount: MoneyBody?
     }
 

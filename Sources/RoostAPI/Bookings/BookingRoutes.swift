@@ -375,7 +375,9 @@ struct PaymentJSON: Encodable, Sendable {
         let failed = payment.payoutAttempts > 0 && !payment.paidOut
         payout = Payout(
             status: Self.payoutStatus(payment), attempts: payment.payoutAttempts,
-            lastError: failed ? payment.payoutError : nil, nextAttemptAt: failed ? RFC3339.string(payment.payoutRetryAt) : nil
+            lastError: failed ? payment.payoutError : nil,
+            // A payout waiting for its host's reinstatement waits for that, not for a time.
+            nextAttemptAt: failed && payment.payoutError != BookingService.hostIsSuspended ? RFC3339.string(payment.payoutRetryAt) : nil
         )
         reference = payment.reference
         createdAt = RFC3339.string(payment.authorizedAt)

@@ -765,10 +765,13 @@ public final class BookingService: Sendable {
             }
         }
         do {
-            // A suspended host is not paid (an admin may be looking into them): like a missing account, the money
-            // stays held, where an admin refund can still give it back to the guest, until they are reinstated.
-            if hostSuspended(booking.hostID) {
-                try await payoutFailed(payment, reason: Self.hostIsSuspended, destination: payment.payoutDestination, retryIn: Self.payoutWaitForAccount, refused: false)
+            // A suspended host is not paid (an admin may be looking into them): the money stays held, where an admin
+            // refund can still give it back to the guest, until they are reinstated. Recorded once, for admins to see
+            // why; later runs only look. Not once released: an attempt may be out under its key, and is finished
+            // under it before the provider forgets the key.
+            if !payment.released, hostSuspended(booking.hostID) {
+                guard payment.payoutError != Self.hostIsSuspended else { return false }
+                try await payoutFailed(payment, reason: Self.hostIsSuspended, destination: "", retryIn: Self.payoutWaitForAccount, refused: false)
                 return false
             }
             // No account, no release: until the money leaves for the host, the guest's funds stay

@@ -5,7 +5,8 @@ enum BookingsOpenAPI {
             OpenAPIOperation(
                 method: "post", path: "/v1/bookings", operationId: "createBooking",
                 summary: "Book nights and pay (instant book: confirmed; request to book: pending, authorized); 409 dates_unavailable, 402 payment_failed",
-                signedIn: true, body: ("application/json", "BookingInput"), success: (201, "Booking"), problems: [400, 401, 402, 403, 404, 409, 415, 422, 502, 503]
+                signedIn: true, body: ("application/json", "BookingInput"), success: (201, "Booking"), problems: [400, 401, 402, 403, 404, 409, 415, 422, 502, 503],
+                idempotent: true
             ),
             OpenAPIOperation(
                 method: "get", path: "/v1/bookings/{id}", operationId: "getBooking", summary: "A booking (its guest, its host, an admin; 404 for anyone else)",
@@ -18,15 +19,15 @@ enum BookingsOpenAPI {
             OpenAPIOperation(
                 method: "post", path: "/v1/bookings/{id}/cancel", operationId: "cancelBooking",
                 summary: "Cancel (guest, host or admin); the refund follows the booking's policy, in full when the host or an admin cancels",
-                signedIn: true, body: ("application/json", "CancelInput"), success: (200, "Booking"), problems: [400, 401, 404, 409, 415, 422]
+                signedIn: true, body: ("application/json", "CancelInput"), success: (200, "Booking"), problems: [400, 401, 404, 409, 415, 422], idempotent: true
             ),
             OpenAPIOperation(
                 method: "post", path: "/v1/bookings/{id}/accept", operationId: "acceptBooking", summary: "Accept a request to book (its host): captures the payment",
-                signedIn: true, success: (200, "Booking"), problems: [401, 402, 403, 404, 409]
+                signedIn: true, success: (200, "Booking"), problems: [401, 402, 403, 404, 409, 422, 503], idempotent: true
             ),
             OpenAPIOperation(
                 method: "post", path: "/v1/bookings/{id}/decline", operationId: "declineBooking", summary: "Decline a request to book (its host): voids the payment",
-                signedIn: true, success: (200, "Booking"), problems: [401, 403, 404, 409]
+                signedIn: true, success: (200, "Booking"), problems: [401, 403, 404, 409, 422, 503], idempotent: true
             ),
             OpenAPIOperation(
                 method: "get", path: "/v1/users/me/bookings", operationId: "myBookings", summary: "The signed-in user's bookings as a guest, newest first",
@@ -83,7 +84,8 @@ enum BookingsOpenAPI {
             OpenAPIOperation(
                 method: "post", path: "/v1/admin/payments/{id}/refund", operationId: "adminRefund",
                 summary: "Refund part (amount) or all of what is left of a captured payment, before the host's payout (admins; Idempotency-Key)",
-                signedIn: true, body: ("application/json", "RefundInput"), success: (200, "Payment"), problems: [400, 401, 403, 404, 409, 415, 422, 502, 503]
+                signedIn: true, body: ("application/json", "RefundInput"), success: (200, "Payment"), problems: [400, 401, 403, 404, 409, 415, 422, 502, 503],
+                idempotent: true
             ),
         ],
         schemas: #"""

@@ -43,21 +43,23 @@ final class HostStanding: Sendable {
             let stale = await listings.scatter { state in
                 state.listings.values.filter { $0.hostID == hostID && $0.status != .deleted && $0.hostAway != away }.map(\.id)
             }
-            for id in stale.joined() { try await mark(id, away: away) }
+            try await mark(stale.joined().map { (id: $0, away: away) })
         }
     }
 
     /// A new listing, after it is recorded: marked if its host went away while it was created.
     func check(_ listing: ListingRecord) async throws {
         try await serial.run(listing.hostID) {
-            if Self.isAway(await accounts.user(listing.hostID)) { try await mark(listing.id, away: true) }
+            if Self.isAway(await accounts.user(listing.hostID)) { try await mark([(id: listing.id, away: true)]) }
         }
     }
 
     /// Every listing as its host now stands; the number changed. At start-up, before requests:
-    /// a crash between an account's change and its listings' leaves some behind.
+    /// a crash between an account's change and its listings' leaves some behind. A listing that
+    /// cannot be marked (the engine refusing writes) is logged, not fatal: the server starts, and
+    /// the next start tries again.
     @discardableResult
-    func reconcile(logger: Logger) async throws -> Int {
+    func reconcile(logger: Logger) async -> Int {
         // Each listing shard read once, its hosts looked up as it is read (a million listings: about 0.35 s).
         let accounts = self.accounts
         let stale = await listings.scatter { state in
@@ -67,23 +69,37 @@ final class HostStanding: Sendable {
                 return away == listing.hostAway ? nil : (listing.id, away)
             }
         }
-        var changed = 0
-        for listing in stale.joined() {
-            try await mark(listing.id, away: listing.away)
-            changed += 1
+        let changes = Array(stale.joined())
+        guard !changes.isEmpty else { return 0 }
+        do {
+            try await mark(changes)
+            logger.notice("listings brought in line with their hosts' standing", metadata: ["listings": "\(changes.count)"])
+            return changes.count
+        } catch {
+            logger.error("could not bring listings in line with their hosts' standing; tried again at the next start", metadata: ["error": "\(error)"])
+            return 0
         }
-        if changed > 0 {
-            logger.notice("listings brought in line with their hosts' standing", metadata: ["listings": "\(changed)"])
-        }
-        return changed
     }
 
-    /// One listing marked; a listing deleted meanwhile needs nothing.
-    private func mark(_ id: String, away: Bool) async throws {
-        do {
-            try await listings.execute(.setHostAway(id: id, away), on: id)
-        } catch let problem as Problem where problem.status == .notFound {
-            return
+    /// Listings marked, many in flight at once so the log's group commit takes them together (a host
+    /// with hundreds of listings is one wait, not hundreds); a listing deleted meanwhile needs nothing.
+    private func mark(_ changes: [(id: String, away: Bool)]) async throws {
+        let listings = self.listings
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, change) in changes.enumerated() {
+                if index >= Self.inFlight { try await group.next() }
+                group.addTask {
+                    do {
+                        try await listings.execute(.setHostAway(id: change.id, change.away), on: change.id)
+                    } catch let problem as Problem where problem.status == .notFound {
+                        return
+                    }
+                }
+            }
+            try await group.waitForAll()
         }
     }
+
+    /// How many listings `mark` has in flight at once.
+    static let inFlight = 64
 }

@@ -33,17 +33,15 @@ struct ListingRoutes {
         // they are rendered per request, straight into bytes.
         router.get("v1/currencies") { _, _ -> EncodedJSON in EncodedJSON(bytes: Self.currenciesJSON(reference.supportedCurrencies)) }
         router.get("v1/search/listings", use: search)
-        // Anyone reads an active listing; an inactive one (delisted, or paused by its host) only its host and admins,
-        // signed in (the sign-in is optional here).
-        router.group("v1/listings/:id").add(middleware: guarded(nil)).get { _, context -> EncodedJSON in
-            guard let listing = await service.listing(try context.parameters.require("id")),
-                listing.isListed || context.principal.map({ $0.role == .admin || $0.userID == listing.hostID }) == true
-            else { throw Problem.notFound("No such listing.") }
-            return EncodedJSON(ListingJSON(listing, media: service.media))
+        // Anyone reads a listed listing, its calendar, reviews and quotes; one that is not listed (delisted, or its host
+        // away) only its host and admins, signed in (the sign-in is optional here: `readable`).
+        let reading = router.group("v1/listings/:id").add(middleware: guarded(nil))
+        reading.get { _, context -> EncodedJSON in
+            EncodedJSON(ListingJSON(try await readable(context), media: service.media))
         }
-        router.get("v1/listings/:id/availability", use: availability)
-        router.get("v1/listings/:id/reviews", use: reviews)
-        router.get("v1/listings/:id/quote", use: quote)
+        reading.get("availability", use: availability)
+        reading.get("reviews", use: reviews)
+        reading.get("quote", use: quote)
 
         router.group("v1/listings").add(middleware: guarded(.hostListings)).post(use: create)
         let editing = router.group("v1/listings/:id").add(middleware: guarded(.editListings))
@@ -68,7 +66,12 @@ struct ListingRoutes {
         let body = try await request.decodeStrictJSON(as: ListingBody.self, limit: bodyLimit)
         let details = try ListingRules.details(from: body, over: nil, reference: reference).get()
         let listing = try await service.create(hostID: principal.userID, details: details)
-        try await standing.check(listing)
+        do {
+            try await standing.check(listing)
+        } catch {
+            // The listing is made; if its host went away meanwhile and this could not record it, the next start does.
+            context.logger.warning("could not check a new listing's host standing", metadata: ["listing": "\(listing.id)", "error": "\(error)"])
+        }
         return EncodedJSON(ListingJSON(await service.listing(listing.id) ?? listing, media: service.media), status: .created)
     }
 
@@ -147,9 +150,15 @@ struct ListingRoutes {
         let horizon = today.advanced(by: ListingService.horizonDays)
         var errors: [Problem.FieldError] = []
         var changes: [Listings.NightChange] = []
-        func ranges(_ list: [NightRange]?, _ field: String, _ make: (Range<CalendarDay>, NightRange) -> Listings.NightChange?) {
-            guard let list else { return }
+        /// A range's change, or what is wrong with its `amount`.
+        enum Made { case change(Listings.NightChange), badAmount(String) }
+        /// The ranges' nights, each checked, and each range's change from `make`.
+        func ranges(_ list: [NightRange]?, _ field: String, _ make: (Range<CalendarDay>, NightRange) -> Made)
+            -> [(path: String, nights: Range<CalendarDay>)]
+        {
+            guard let list else { return [] }
             if list.count > Self.rangesMax { errors.append(.init(field: field, message: "at most \(Self.rangesMax) ranges")) }
+            var taken: [(path: String, nights: Range<CalendarDay>)] = []
             for (index, range) in list.enumerated() {
                 let path = "\(field)[\(index)]"
                 guard let from = CalendarDay(iso: range.from), let to = CalendarDay(iso: range.to) else {
@@ -161,15 +170,30 @@ struct ListingRoutes {
                     errors.append(.init(field: path, message: "nights must lie between today (\(today)) and \(horizon)"))
                     continue
                 }
-                if let change = make(from..<to, range) { changes.append(change) } else { errors.append(.init(field: path + ".amount", message: "is required: minor units > 0, or null to clear")) }
+                switch make(from..<to, range) {
+                case let .change(change): changes.append(change)
+                case let .badAmount(message): errors.append(.init(field: path + ".amount", message: message))
+                }
+                taken.append((path, from..<to))
             }
+            return taken
         }
-        ranges(body.blocked, "blocked") { nights, _ in .block(nights) }
-        ranges(body.unblocked, "unblocked") { nights, _ in .unblock(nights) }
-        ranges(body.prices, "prices") { nights, range in
-            guard let amount = range.amount else { return nil }
-            if let value = amount, value <= 0 || value > ListingRules.priceMax { return nil }
-            return .price(nights, amount)
+        /// Blocking and unblocking take no amount (a price is set in `prices`).
+        func noAmount(_ range: NightRange, _ change: Listings.NightChange) -> Made {
+            range.amount == nil ? .change(change) : .badAmount("belongs in prices; blocked and unblocked ranges take none")
+        }
+        let blocked = ranges(body.blocked, "blocked") { nights, range in noAmount(range, .block(nights)) }
+        let unblocked = ranges(body.unblocked, "unblocked") { nights, range in noAmount(range, .unblock(nights)) }
+        _ = ranges(body.prices, "prices") { nights, range in
+            guard let amount = range.amount else { return .badAmount("is required: minor units > 0, or null to clear") }
+            if let value = amount, value <= 0 || value > ListingRules.priceMax { return .badAmount(ListingRules.priceRange) }
+            return .change(.price(nights, amount))
+        }
+        // A night both blocked and unblocked by one request: which was meant is not the server's to guess.
+        for (path, nights) in unblocked {
+            if let clash = blocked.first(where: { $0.nights.overlaps(nights) }) {
+                errors.append(.init(field: path, message: "overlaps \(clash.path): a night cannot be blocked and unblocked at once"))
+            }
         }
         guard errors.isEmpty else { throw Problem.validation(errors) }
         try await service.execute(.changeNights(id: id, changes, currency: listing.details.currency), on: id)
@@ -207,9 +231,17 @@ struct ListingRoutes {
 
     // MARK: Reads
 
+    /// The route's listing, if the caller may read it: anyone a listed one, only its host and admins one that is not
+    /// (404 for anyone else, as if it did not exist).
+    func readable(_ context: RoostRequestContext) async throws -> ListingRecord {
+        guard let listing = await service.listing(try context.parameters.require("id")),
+            listing.isListed || context.principal.map({ $0.role == .admin || $0.userID == listing.hostID }) == true
+        else { throw Problem.notFound("No such listing.") }
+        return listing
+    }
+
     @Sendable func availability(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
-        let id = try context.parameters.require("id")
-        guard let listing = await service.listing(id), listing.isListed else { throw Problem.notFound("No such listing.") }
+        let listing = try await readable(context), id = listing.id
         let query = request.uri.formParameters
         let today = ListingService.today(in: listing.details.location.timeZone, now: service.clock())
         var errors: [Problem.FieldError] = []
@@ -254,8 +286,7 @@ struct ListingRoutes {
 
     /// `GET /v1/listings/{id}/reviews`: newest first, keyset pages on (createdAt, id).
     @Sendable func reviews(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
-        let id = try context.parameters.require("id")
-        guard let listing = await service.listing(id), listing.isListed else { throw Problem.notFound("No such listing.") }
+        let id = try await readable(context).id
         var errors: [Problem.FieldError] = []
         let (page, cursor) = pageCursor(request.uri.formParameters, errors: &errors)
         guard errors.isEmpty else { throw Problem.validation(errors) }

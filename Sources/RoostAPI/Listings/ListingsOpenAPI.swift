@@ -6,7 +6,7 @@ enum ListingsOpenAPI {
                 method: "post", path: "/v1/listings", operationId: "createListing", summary: "List a home (hosts)", signedIn: true,
                 body: ("application/json", "ListingInput"), success: (201, "Listing"), problems: [400, 401, 403, 413, 415, 422]
             ),
-            OpenAPIOperation(method: "get", path: "/v1/listings/{id}", operationId: "getListing", summary: "A listing, with rating and reviewCount (an inactive one only to its host or an admin, signed in: the bearer token is optional)", success: (200, "Listing"), problems: [401, 404]),
+            OpenAPIOperation(method: "get", path: "/v1/listings/{id}", operationId: "getListing", summary: "A listing, with rating and reviewCount (one not listed — inactive, or its host suspended or demoted — only to its host or an admin, signed in: the bearer token is optional; so are its availability, reviews and quote)", success: (200, "Listing"), problems: [401, 404]),
             OpenAPIOperation(
                 method: "patch", path: "/v1/listings/{id}", operationId: "updateListing", summary: "Edit a listing (its host or an admin); location may be partial; 409 edit_conflict when other edits keep landing first",
                 signedIn: true, body: ("application/json", "ListingInput"), success: (200, "Listing"), problems: [400, 401, 403, 404, 409, 415, 422]
@@ -17,7 +17,7 @@ enum ListingsOpenAPI {
             ),
             OpenAPIOperation(
                 method: "get", path: "/v1/listings/{id}/availability", operationId: "getAvailability", summary: "Nights from..to (exclusive, ≤ 731 days): available and price",
-                parameters: [("from", "query", "string"), ("to", "query", "string")], success: (200, "Availability"), problems: [404, 422]
+                parameters: [("from", "query", "string"), ("to", "query", "string")], success: (200, "Availability"), problems: [401, 404, 422]
             ),
             OpenAPIOperation(
                 method: "put", path: "/v1/listings/{id}/availability", operationId: "changeAvailability",
@@ -33,7 +33,7 @@ enum ListingsOpenAPI {
                 method: "get", path: "/v1/listings/{id}/quote", operationId: "quoteStay",
                 summary: "The price of a stay, line by line (banker's rounding), in the listing's or the given currency, and whether the nights are free",
                 parameters: [("checkIn", "query", "string"), ("checkOut", "query", "string"), ("guests", "query", "integer"), ("currency", "query", "string")],
-                success: (200, "Quote"), problems: [404, 422]
+                success: (200, "Quote"), problems: [401, 404, 422], requiredQuery: ["checkIn", "checkOut"]
             ),
             OpenAPIOperation(
                 method: "post", path: "/v1/listings/{id}/photos", operationId: "addListingPhoto", summary: "Add a photo (JPEG, PNG or WebP, ≤ 5 MB; ≤ 50 per listing)",
@@ -49,12 +49,12 @@ enum ListingsOpenAPI {
             ),
             OpenAPIOperation(
                 method: "get", path: "/v1/listings/{id}/reviews", operationId: "listingReviews", summary: "A listing's reviews, newest first",
-                parameters: [("limit", "query", "integer"), ("cursor", "query", "string")], success: (200, "ReviewPage"), problems: [404, 422]
+                parameters: [("limit", "query", "integer"), ("cursor", "query", "string")], success: (200, "ReviewPage"), problems: [401, 404, 422]
             ),
             OpenAPIOperation(method: "get", path: "/v1/amenities", operationId: "amenities", summary: "The amenity catalogue", success: (200, "Amenities"), problems: []),
             OpenAPIOperation(method: "get", path: "/v1/currencies", operationId: "currencies", summary: "Supported currencies with their minor-unit exponents", success: (200, "Currencies"), problems: []),
             OpenAPIOperation(
-                method: "get", path: "/v1/search/listings", operationId: "searchListings", summary: "Search active listings; every filter combinable",
+                method: "get", path: "/v1/search/listings", operationId: "searchListings", summary: "Search listed listings (active, their hosts in good standing); every filter combinable",
                 parameters: [
                     ("location", "query", "string"), ("lat", "query", "number"), ("lng", "query", "number"), ("radiusKm", "query", "number"),
                     ("bbox", "query", "string"), ("checkIn", "query", "string"), ("checkOut", "query", "string"), ("guests", "query", "integer"),

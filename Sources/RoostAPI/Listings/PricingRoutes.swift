@@ -61,9 +61,7 @@ extension ListingRoutes {
     /// `GET …/quote?checkIn&checkOut&guests&currency`: what booking these nights would cost now,
     /// line by line, and whether they are free.
     @Sendable func quote(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
-        guard let listing = await service.listing(try context.parameters.require("id")), listing.isListed else {
-            throw Problem.notFound("No such listing.")
-        }
+        let listing = try await readable(context)
         let query = request.uri.formParameters
         func text(_ name: String) -> String? { query[Substring(name)].map(String.init).flatMap { $0.isEmpty ? nil : $0 } }
         var errors: [Problem.FieldError] = []

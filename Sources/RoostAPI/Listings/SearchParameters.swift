@@ -24,9 +24,10 @@ enum SearchParameters {
         var errors: [Problem.FieldError] = []
         var result = ListingQuery()
         func text(_ name: String) -> String? { query[Substring(name)].map { String($0) }.flatMap { $0.isEmpty ? nil : $0 } }
+        // Numbers around spaces are read (a `+1.29` written raw arrives as " 1.29": `+` is a space in a query).
         func number(_ name: String, _ range: ClosedRange<Double>) -> Double? {
             guard let raw = text(name) else { return nil }
-            guard let value = Double(raw), value.isFinite, range.contains(value) else {
+            guard let value = Double(trimmed(raw[...])), value.isFinite, range.contains(value) else {
                 errors.append(.init(field: name, message: "must be a number in \(range.lowerBound)…\(range.upperBound)"))
                 return nil
             }
@@ -34,7 +35,7 @@ enum SearchParameters {
         }
         func integer(_ name: String, _ range: ClosedRange<Int>) -> Int? {
             guard let raw = text(name) else { return nil }
-            guard let value = Int(raw), range.contains(value) else {
+            guard let value = Int(trimmed(raw[...])), range.contains(value) else {
                 errors.append(.init(field: name, message: "must be an integer in \(range.lowerBound)…\(range.upperBound)"))
                 return nil
             }

@@ -50,8 +50,8 @@ struct AccountRoutes {
         router.group("v1/users/me/host").add(middleware: guarded(.becomeHost)).post { request, context -> EncodedJSON in
             let userID = try context.requirePrincipal().userID
             try await request.requireNoFields(limit: bodyLimit)
-            // A host an admin switched back to a guest, host again: their listings are listed again.
-            if try await !service.execute(.becomeHost(userID: userID), for: userID).isEmpty { try await standing.follow(hostID: userID) }
+            try await service.execute(.becomeHost(userID: userID), for: userID)
+            try await standing.follow(hostID: userID)  // a host an admin switched back to a guest: their listings are back
             return try await privateUser(userID)
         }
         router.get("v1/users/:id") { _, context -> EncodedJSON in
@@ -229,6 +229,10 @@ struct AccountRoutes {
         if let role, Role(name: role) == nil { errors.append(.init(field: "role", message: "must be guest, host or admin")) }
         let suspended = query["suspended"].map { String($0) }
         if let suspended, Bool(suspended) == nil { errors.append(.init(field: "suspended", message: "must be true or false")) }
+        if let email = query["email"], email.contains(" ") {
+            // No address has a space: a `+` written raw arrived as one (`+` is a space in a query string).
+            errors.append(.init(field: "email", message: "cannot contain spaces (write + as %2B)"))
+        }
         guard errors.isEmpty else { throw Problem.validation(errors) }
         let filter = UserFilter(
             role: role.flatMap(Role.init(name:)), emailPrefix: query["email"].map { EmailAddress.normalise(String($0)) },

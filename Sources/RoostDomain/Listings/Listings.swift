@@ -329,9 +329,8 @@ public enum Listings: Aggregate {
         case let .statusChanged(id, status, at):
             state.listings[id]?.status = status
             state.listings[id]?.updatedAt = at
-        case let .hostAwayChanged(id, away, at):
-            state.listings[id]?.hostAway = away
-            state.listings[id]?.updatedAt = at
+        case let .hostAwayChanged(id, away, _):
+            state.listings[id]?.hostAway = away  // not an edit of the listing: `updatedAt` stays the host's
         case let .nightsChanged(id, changes, at):
             guard var listing = state.listings[id] else { return }
             for change in changes {
