@@ -480,6 +480,13 @@ def test_paying_in_the_browser_with_the_client_secret(stays):
     assert done.status_code == 200 and done.json()["status"] == "requires_capture"
     after = server.get(f"/v1/bookings/{body['id']}", headers=bearer(guest)).json()
     assert after["status"] == "confirmed" and after["payment"]["status"] == "captured"
+    # A booking canceled while its payment waited: confirming that payment is a conflict, said in words.
+    other = book(server, guest, lid, check_in=60, paymentMethod=None).json()
+    assert server.request("POST", f"/v1/bookings/{other['id']}/cancel", headers=bearer(guest)).status_code == 200
+    late = server.request("POST", f"/v1/payments/sandbox/payment_intents/{other['payment']['clientSecret'].split('_secret_')[0]}/confirm",
+                          json={"clientSecret": other["payment"]["clientSecret"], "paymentMethod": VISA})
+    problem = assert_problem(late, 409, "payment_conflict")
+    assert problem["detail"].startswith("The payment cannot be confirmed: ") and "invalidState" not in problem["detail"], problem
 
 
 def test_the_webhook_refuses_what_the_provider_did_not_sign(stays):

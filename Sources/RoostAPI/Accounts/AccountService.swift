@@ -200,8 +200,9 @@ public final class AccountService: Sendable {
             events = try await shard.execute(command, now: Self.timestamp(clock()))
         } catch Accounts.Rejection.userNotFound {
             throw Problem.notFound("No such user.")
-        } catch let Accounts.Rejection.roleNotAssignable(role) {
-            throw Problem.validation([.init(field: "role", message: "cannot be changed to or from \(role) through the API")])
+        } catch Accounts.Rejection.roleNotAssignable {
+            // Asked to make or unmake an admin: only guests and hosts switch through the API.
+            throw Problem.validation([.init(field: "role", message: "an admin's role, and the admin role, change only through the command line (roost admin)")])
         } catch Accounts.Rejection.suspended {
             throw Problem.suspendedAccount
         }

@@ -156,7 +156,10 @@ struct PaymentWebhookRoutes {
         case let .failure(.invalidPaymentMethod(method)):
             throw Problem.validation([.init(field: "paymentMethod", message: "\(method) is not a payment method the provider knows")])
         case .failure(.notFound): throw Problem.notFound("No such payment, or not its client secret.")
-        case let .failure(error): throw Problem(.conflict, code: "payment_conflict", title: "Conflict", detail: "\(error)")
+        case let .failure(.invalidState(reason)), let .failure(.idempotencyKeyReused(reason)):
+            // The payment has moved on (its booking canceled, or paid already): the provider's own words say how.
+            throw Problem(.conflict, code: "payment_conflict", title: "Conflict", detail: "The payment cannot be confirmed: \(reason).")
+        case let .failure(.unavailable(reason)): throw Problem.unavailable("The payment provider did not answer (\(reason)); try again.", retryAfter: 1)
         }
         struct Confirmed: Encodable, Sendable { var id: String; var status: String }
         return EncodedJSON(Confirmed(id: payment.id, status: payment.status.rawValue))
