@@ -41,7 +41,12 @@ import Testing
             var payment = try #require(await bookings.payment(id))
             #expect(!payment.released && !payment.paidOut && payment.payoutAttempts == 1 && payment.payoutError == BookingService.noPayoutAccount)
             #expect(flaky.calls.withLock { $0 } == 0)
-            #expect(PaymentJSON(payment).payout.status == "failed")
+            #expect(PaymentJSON(payment).payout.status == "failed" && PaymentJSON(payment).payout.nextAttemptAt == nil, "it waits for the account, not a time")
+            // Recorded once: later runs look, and write nothing while there is still no account.
+            clock.advance(by: 3600)
+            #expect(await bookings.runDueTransitions().paidOut == 0)
+            payment = try #require(await bookings.payment(id))
+            #expect(payment.payoutAttempts == 1)
 
             // The account is set: the next run tries at once; the provider is down, so it backs off:
             // a minute doubled per failed attempt so far (this is the second), then doubled again.

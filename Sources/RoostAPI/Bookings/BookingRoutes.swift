@@ -376,8 +376,8 @@ struct PaymentJSON: Encodable, Sendable {
         payout = Payout(
             status: Self.payoutStatus(payment), attempts: payment.payoutAttempts,
             lastError: failed ? payment.payoutError : nil,
-            // A payout waiting for its host's reinstatement waits for that, not for a time.
-            nextAttemptAt: failed && payment.payoutError != BookingService.hostIsSuspended ? RFC3339.string(payment.payoutRetryAt) : nil
+            // A payout waiting for its host's account or reinstatement waits for that, not for a time.
+            nextAttemptAt: failed && !BookingService.waits.contains(payment.payoutError) ? RFC3339.string(payment.payoutRetryAt) : nil
         )
         reference = payment.reference
         createdAt = RFC3339.string(payment.authorizedAt)

@@ -756,22 +756,14 @@ public final class BookingService: Sendable {
         guard let payment = await payment(booking.id), payment.status == .captured, !payment.paidOut, payment.requestedRefunds.isEmpty,
             payment.released || payment.refunded < payment.settlementAmount
         else { return false }
-        // Waiting out a backoff — unless what it waited for has come since: the host's account, or their reinstatement.
-        if payment.payoutAttempts > 0, payment.payoutRetryAt > now {
-            switch payment.payoutError {
-            case Self.noPayoutAccount: guard await payoutAccount(host: booking.hostID) != nil else { return false }
-            case Self.hostIsSuspended: guard !hostSuspended(booking.hostID) else { return false }
-            default: return false
-            }
-        }
+        // A payout the provider failed waits out its backoff; one waiting for something (`waits`) goes once it has come.
+        if payment.payoutAttempts > 0, payment.payoutRetryAt > now, !Self.waits.contains(payment.payoutError) { return false }
         do {
             // A suspended host is not paid (an admin may be looking into them): the money stays held, where an admin
-            // refund can still give it back to the guest, until they are reinstated. Recorded once, for admins to see
-            // why; later runs only look. Not once released: an attempt may be out under its key, and is finished
-            // under it before the provider forgets the key.
+            // refund can still give it back to the guest, until they are reinstated. Not once released: an attempt may
+            // be out under its key, and is finished under it before the provider forgets the key.
             if !payment.released, hostSuspended(booking.hostID) {
-                guard payment.payoutError != Self.hostIsSuspended else { return false }
-                try await payoutFailed(payment, reason: Self.hostIsSuspended, destination: "", retryIn: Self.payoutWaitForAccount, refused: false)
+                try await waiting(payment, for: Self.hostIsSuspended)
                 return false
             }
             // No account, no release: until the money leaves for the host, the guest's funds stay
@@ -779,7 +771,7 @@ public final class BookingService: Sendable {
             // A retry goes where the first attempt went, whatever account the host has set since.
             let current = payment.payoutDestination.isEmpty ? await payoutAccount(host: booking.hostID)?.account : nil
             guard let destination = payment.payoutDestination.isEmpty ? current : payment.payoutDestination else {
-                try await payoutFailed(payment, reason: Self.noPayoutAccount, destination: "", retryIn: Self.payoutWaitForAccount, refused: false)
+                try await waiting(payment, for: Self.noPayoutAccount)
                 return false
             }
             if !payment.released {
@@ -820,6 +812,13 @@ public final class BookingService: Sendable {
         }
     }
 
+    /// Records that the payout waits for `reason` to pass (once: later runs only look again, writing nothing, and an
+    /// admin sees why). Each run looks, so it goes on the first run after the wait is over.
+    private func waiting(_ payment: Ledger.Payment, for reason: String) async throws {
+        guard payment.payoutError != reason else { return }
+        try await payoutFailed(payment, reason: reason, destination: "", retryIn: 0, refused: false)
+    }
+
     private func payoutFailed(_ payment: Ledger.Payment, reason: String, destination: String, retryIn delay: TimeInterval, refused: Bool) async throws {
         let retryAt = Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch + Int64(delay * 1000))
         try await ledger.shard(for: payment.id).execute(
@@ -843,9 +842,8 @@ public final class BookingService: Sendable {
     static func backoff(after attempts: Int) -> TimeInterval { min(60 * pow(2, Double(min(attempts, 20))), 6 * 3600) }
     static let noPayoutAccount = "the host has no payout account"
     static let hostIsSuspended = "the host is suspended"
-    /// How often a payout waiting for its host's payout account, or for its host's reinstatement, looks again (at once
-    /// when they set one, or are reinstated).
-    static let payoutWaitForAccount: TimeInterval = 15 * 60
+    /// What a payout can wait for (`waiting`), rather than back off from.
+    static let waits: Set<String> = [noPayoutAccount, hostIsSuspended]
 
     /// The account the host is paid to, if they have set one.
     func payoutAccount(host: String) async -> Ledger.PayoutAccount? {
