@@ -13,18 +13,36 @@ extension Request {
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch let DecodingError.dataCorrupted(context) where context.codingPath.isEmpty {
-            throw Self.numberMisfit(in: data) ?? DecodingError.dataCorrupted(context)
+            throw Self.numberMisfit(in: data, decoding: { _ = try JSONDecoder().decode(T.self, from: $0) }) ?? DecodingError.dataCorrupted(context)
         }
     }
 
     /// Foundation's decoder reports a number that does not fit its field (1.5 or 1e30 where an integer goes) as
     /// "not valid JSON", with no field: when the body does parse, that is what happened, and it is a 422, not a 400.
-    static func numberMisfit(in data: Data) -> Problem? {
-        guard (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil else { return nil }
-        return Problem.validation([
-            .init(field: "", message: "a number does not fit its field (where an integer goes: a whole number up to 9223372036854775807)")
-        ])
+    /// The field is found by trying: each number that is not a whole number within Int64 is a suspect, and a suspect
+    /// is the misfit when the body still fails with every other suspect set to 0 (`decoding` is the failed decode).
+    /// Past `misfitSuspectsMax` suspects the error names no field.
+    static func numberMisfit(in data: Data, decoding: (Data) throws -> Void) -> Problem? {
+        guard let body = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else { return nil }
+        let message = "must be a whole number up to 9223372036854775807 where an integer goes"
+        let suspects = JSONMisfits.suspects(in: body)
+        guard !suspects.isEmpty, suspects.count <= misfitSuspectsMax else { return Problem.validation([.init(field: "", message: message)]) }
+        let misfits = suspects.filter { suspect in
+            let others = JSONMisfits.replacing(suspects.filter { $0 != suspect }, in: body, with: 0)
+            guard let trial = try? JSONSerialization.data(withJSONObject: others, options: [.fragmentsAllowed]) else { return false }
+            do {
+                try decoding(trial)
+                return false
+            } catch let DecodingError.dataCorrupted(context) where context.codingPath.isEmpty {
+                return true
+            } catch {
+                return false
+            }
+        }
+        return Problem.validation(misfits.isEmpty ? [.init(field: "", message: message)] : misfits.map { .init(field: JSONMisfits.name($0), message: message) })
     }
+
+    static let misfitSuspectsMax = 16
 
     /// The body's bytes after the media-type and size checks `decodeJSON` documents.
     func jsonBodyData(limit: Int) async throws -> Data {
@@ -121,8 +139,61 @@ extension Request {
         } catch let nulls as StrictlyDecoded<T>.NullFields {
             throw Problem.validation(nulls.names.map { .init(field: $0, message: "cannot be null") })
         } catch let DecodingError.dataCorrupted(context) where context.codingPath.isEmpty {
-            throw Self.numberMisfit(in: data) ?? DecodingError.dataCorrupted(context)
+            throw Self.numberMisfit(in: data, decoding: { _ = try JSONDecoder().decode(T.self, from: $0) }) ?? DecodingError.dataCorrupted(context)
         }
+    }
+}
+
+/// The numbers of a parsed JSON body that an integer field could refuse, by path.
+enum JSONMisfits {
+    /// A step into an object (by key) or an array (by index).
+    enum Step: Equatable { case key(String), index(Int) }
+
+    /// Paths of the numbers that are not whole numbers within Int64.
+    static func suspects(in value: Any, at path: [Step] = []) -> [[Step]] {
+        switch value {
+        case let object as [String: Any]:
+            return object.keys.sorted().flatMap { suspects(in: object[$0]!, at: path + [.key($0)]) }
+        case let array as [Any]:
+            return array.enumerated().flatMap { suspects(in: $0.element, at: path + [.index($0.offset)]) }
+        case let number as NSNumber:
+            // A whole number within Int64 reads back the same both ways; 1.5 and 1e30 do not (true and false are 1 and 0).
+            let double = number.doubleValue
+            return double.rounded() == double && abs(double) < 9.2e18 && Double(number.int64Value) == double ? [] : [path]
+        default:
+            return []
+        }
+    }
+
+    /// `value` with the number at each of `paths` replaced.
+    static func replacing(_ paths: [[Step]], in value: Any, with replacement: Any) -> Any {
+        paths.reduce(value) { value, path in replacing(path[...], in: value, with: replacement) }
+    }
+
+    private static func replacing(_ path: ArraySlice<Step>, in value: Any, with replacement: Any) -> Any {
+        guard let step = path.first else { return replacement }
+        switch (step, value) {
+        case let (.key(key), object as [String: Any]):
+            var object = object
+            if let inner = object[key] { object[key] = replacing(path.dropFirst(), in: inner, with: replacement) }
+            return object
+        case let (.index(index), array as [Any]) where array.indices.contains(index):
+            var array = array
+            array[index] = replacing(path.dropFirst(), in: array[index], with: replacement)
+            return array
+        default:
+            return value
+        }
+    }
+
+    /// The path as field errors name fields: `prices[0].amount`.
+    static func name(_ path: [Step]) -> String {
+        path.enumerated().map { offset, step in
+            switch step {
+            case let .key(key): offset == 0 ? key : "." + key
+            case let .index(index): "[\(index)]"
+            }
+        }.joined()
     }
 }
 

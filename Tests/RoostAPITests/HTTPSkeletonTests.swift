@@ -138,10 +138,10 @@ func problem(_ response: TestResponse) throws -> [String: Any] {
                 #expect(errors?.first?["field"] == "name")
             }
             // Valid JSON whose value is of another kind: 422 naming the field in JSON's words (not a Swift type's name).
-            // A number that is not an integer, or too large for one: 422 too, not a 400 (the decoder does not say
-            // which field; the body does parse).
-            let misfit = "a number does not fit its field (where an integer goes: a whole number up to 9223372036854775807)"
-            let cases = [("1.5", "", misfit), ("1e30", "", misfit), (#"{"n": 1}"#, "count", "must be an integer"), ("[1]", "count", "must be an integer")]
+            // A number that is not an integer, or too large for one: 422 too, not a 400, naming the field (the
+            // decoder does not say which; it is found by trying).
+            let misfit = "must be a whole number up to 9223372036854775807 where an integer goes"
+            let cases = [("1.5", "count", misfit), ("1e30", "count", misfit), (#"{"n": 1}"#, "count", "must be an integer"), ("[1]", "count", "must be an integer")]
             for (count, field, message) in cases {
                 for path in ["/test/greetings", "/test/strict-greetings"] {
                     try await client.execute(
@@ -155,6 +155,26 @@ func problem(_ response: TestResponse) throws -> [String: Any] {
                 }
             }
         }
+    }
+
+    /// Which number a decoder refused, found by trying: nested, in arrays, and only the integer fields, not
+    /// doubles that fit where they are.
+    @Test func aNumberThatDoesNotFitIsNamedWhereverItIs() throws {
+        struct Money: Decodable { var amount: Int64; var currency: String }
+        struct Range: Decodable { var from: String; var amount: Int64? }
+        struct Body: Decodable { var lat: Double; var price: Money; var prices: [Range] }
+        func misfits(_ json: String) -> [String]? {
+            let data = Data(json.utf8)
+            guard (try? JSONDecoder().decode(Body.self, from: data)) == nil else { return nil }
+            let problem = Request.numberMisfit(in: data) { _ = try JSONDecoder().decode(Body.self, from: $0) }
+            return problem?.errors.map(\.field)
+        }
+        let ok = #"{"lat": 1.29, "price": {"amount": 100, "currency": "SGD"}, "prices": [{"from": "x", "amount": 5}]}"#
+        #expect(misfits(ok) == nil)
+        #expect(misfits(#"{"lat": 1.29, "price": {"amount": 10.5, "currency": "SGD"}, "prices": []}"#) == ["price.amount"])
+        #expect(misfits(#"{"lat": 1.29, "price": {"amount": 1, "currency": "SGD"}, "prices": [{"from": "x"}, {"from": "y", "amount": 1e30}]}"#) == ["prices[1].amount"])
+        #expect(misfits(#"{"lat": 1.5, "price": {"amount": 2.5, "currency": "SGD"}, "prices": [{"from": "x", "amount": 0.5}]}"#) == ["price.amount", "prices[0].amount"])
+        #expect(JSONMisfits.name([.key("prices"), .index(3), .key("amount")]) == "prices[3].amount")
     }
 
     @Test func aBodyThatIsNotJSONIs415() async throws {

@@ -401,6 +401,8 @@ def test_admin_refunds_are_partial_or_full_and_never_exceed_the_payment(stays):
     assert_problem(wrong_currency, 422)
     assert_problem(admin_refund(server, admin, payment["id"], {"amount": 0, "currency": total["currency"]}), 422)
     assert_problem(admin_refund(server, admin, payment["id"], {"amount": "all", "currency": total["currency"]}), 422)
+    fraction = assert_problem(admin_refund(server, admin, payment["id"], {"amount": 10.5, "currency": total["currency"]}), 422)
+    assert [error["field"] for error in fraction["errors"]] == ["amount.amount"], fraction
     # `null` is not "everything" (leaving the amount out is): a client that failed to fill it in refunds nothing.
     nulled = server.request("POST", f"/v1/admin/payments/{payment['id']}/refund", json={"amount": None}, headers=bearer(admin))
     assert [error["field"] for error in assert_problem(nulled, 422)["errors"]] == ["amount"]
