@@ -149,6 +149,9 @@ public struct ImportedReview: Sendable, Equatable {
 
 /// Inside Airbnb's files as plain values. See the top of this file for the dataset and its licence.
 public enum InsideAirbnb {
+    /// The dearest nightly price a listing may have, in minor units (the API's cap too).
+    public static let priceMaxMinor: Int64 = 1_000_000_000_000
+
     /// The attribution the Singapore copy in `data/insideairbnb/singapore/` requires (CC BY 4.0).
     public static let singaporeAttribution =
         "Data from Inside Airbnb (http://insideairbnb.com), Singapore, compiled 23 September 2023, licensed under CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)."
@@ -447,6 +450,8 @@ struct ListingMapper {
         guard !priceBytes.isEmpty else { throw SkipReason("price missing") }
         guard let priceMinor = InsideAirbnb.parsePrice(priceBytes, exponent: exponent) else { throw SkipReason("bad price") }
         guard priceMinor > 0 else { throw SkipReason("price is zero") }
+        // The API's cap on a nightly price (`ListingRules.priceMax`): an import makes no listing the API would refuse.
+        guard priceMinor <= InsideAirbnb.priceMaxMinor else { throw SkipReason("price past 1,000,000,000,000 minor units") }
 
         // From here on the row is imported; odd values are adjusted and counted.
         var maxGuests = 1

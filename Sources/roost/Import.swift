@@ -34,6 +34,10 @@ struct Import: AsyncParsableCommand {
             let reference = try ReferenceData.load(from: try ReferenceData.locate(configured: configuration.referenceDirectory))
             guard reference.isSupported(currency) else { throw OperationFailed("--currency \(currency) is not a supported currency (one the FX table converts)") }
             guard TimeZone(identifier: timezone) != nil else { throw OperationFailed("--timezone \(timezone) is not an IANA time zone") }
+            // The API's rule for a listing's place: a city and a country, 1–200 characters.
+            for (flag, value) in [("--city", city), ("--country", country)] where !(1...200).contains(value.trimmingCharacters(in: .whitespaces).count) {
+                throw OperationFailed("\(flag) must be 1 to 200 characters (got \"\(value)\")")
+            }
 
             let listings = try InsideAirbnb.readListings(at: try file("listings.csv"), currency: currency, currencies: reference.currencies, amenities: reference.amenities)
             let calendars = try InsideAirbnb.readCalendarByListing(at: try file("calendar.csv"), currency: currency, currencies: reference.currencies)

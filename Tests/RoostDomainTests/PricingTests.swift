@@ -95,16 +95,28 @@ struct PricingTests {
         #expect(quote.total == 59_494 + 1_001 + 8_469 + 4_827)
     }
 
+    /// The dearest stay there can be (the top nightly price for a year) converted into a currency of
+    /// very small units is refused, not worked out past Int64 (it crashed the server); the same stay
+    /// converted at an ordinary factor still is.
+    @Test func aConversionPastWhatCanBeChargedIsRefused() throws {
+        let year = PriceQuote.make(listing(price: 1_000_000_000_000, cleaning: 0), stay: stay("2027-02-01", nights: 365), rates: PricingRates(taxBasisPoints: 900))
+        #expect(year.total > 365 * 1_000_000_000_000)
+        #expect(year.converted(to: "IDR", factor: 20_000) == nil)
+        #expect(year.converted(to: "IDR", factor: .infinity) == nil)
+        let converted = try #require(year.converted(to: "EUR", factor: 1.15))
+        #expect(converted.total == converted.nightly + converted.cleaningFee + converted.serviceFee + converted.taxes)
+    }
+
     /// Converted line by line: the lines still add up to the total, in zero- and three-decimal currencies.
-    @Test func conversionKeepsTheLinesAddingUp() {
+    @Test func conversionKeepsTheLinesAddingUp() throws {
         let quote = PriceQuote.make(listing(price: 12_345, cleaning: 3_333), stay: stay("2027-02-01", nights: 3), rates: PricingRates(taxBasisPoints: 900))
         // SGD → JPY: 1 SGD ≈ 115 JPY; a cent is 1.15 yen (JPY has no minor unit).
-        let yen = quote.converted(to: "JPY", factor: 1.15)
+        let yen = try #require(quote.converted(to: "JPY", factor: 1.15))
         #expect(yen.currency == "JPY")
         #expect(yen.nights == [14_197, 14_197, 14_197], "123.45 SGD × 115 = 14,196.75 yen → 14,197")
         #expect(yen.total == yen.nights.reduce(0, +) - yen.discount + yen.cleaningFee + yen.serviceFee + yen.taxes)
         // SGD → BHD: 1 SGD ≈ 0.29 BHD; a cent is 0.29 fils (BHD has three decimals).
-        let dinar = quote.converted(to: "BHD", factor: 0.29)
+        let dinar = try #require(quote.converted(to: "BHD", factor: 0.29))
         #expect(dinar.nights == [3_580, 3_580, 3_580], "12,345 × 0.29 = 3,580.05 fils → 3,580")
         #expect(dinar.cleaningFee == 967, "3,333 × 0.29 = 966.57 → 967")
         #expect(dinar.total == dinar.nightly + dinar.cleaningFee + dinar.serviceFee + dinar.taxes)

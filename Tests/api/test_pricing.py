@@ -213,3 +213,21 @@ def test_min_nights_and_unknown_listings(market):
     assert_problem(quote(server, "lst_nope", checkIn=day(10), checkOut=day(13)), 404)
     assert server.request("DELETE", f"/v1/listings/{lid}", headers=bearer(host)).status_code == 204
     assert_problem(quote(server, lid, checkIn=day(10), checkOut=day(13)), 404)
+
+
+def test_the_dearest_stay_in_a_currency_of_small_units_is_refused_not_a_crash(market):
+    """A year at the top nightly price, quoted or booked in rupiah, is past what Int64 minor units hold once
+    converted: it crashed the server (arithmetic overflow). It is a 422 naming the currency, and the server
+    answers on."""
+    server, host, guest, _ = market
+    dear = create(server, host, pricePerNight={"amount": 1_000_000_000_000, "currency": "GBP"}, cleaningFee={"amount": 0, "currency": "GBP"},
+                  maxNights=365, location={"address": "1 Strand", "city": "London", "country": "United Kingdom", "lat": 51.5, "lng": -0.12,
+                                           "timezone": "Europe/London"})["id"]
+    stay = {"checkIn": day(3), "checkOut": day(368)}
+    problem = assert_problem(server.get(f"/v1/listings/{dear}/quote", params={**stay, "currency": "IDR"}), 422)
+    assert [error["field"] for error in problem["errors"]] == ["currency"], problem
+    booking = server.request("POST", "/v1/bookings", headers=bearer(guest),
+                             json={"listingId": dear, **stay, "guests": 1, "currency": "IDR", "paymentMethod": "pm_card_visa"})
+    assert [error["field"] for error in assert_problem(booking, 422)["errors"]] == ["currency"]
+    assert server.get("/health/live").status_code == 200
+    assert server.get(f"/v1/listings/{dear}/quote", params={**stay, "currency": "EUR"}).status_code == 200

@@ -96,7 +96,8 @@ public final class BookingService: Sendable {
             guard let factor = fx.priceFactors(into: currency, currencies: reference.currencies)?[quote.currency], let from = fx.rates[quote.currency],
                 let to = fx.rates[currency]
             else { throw Problem.validation([.init(field: "currency", message: "is not a supported currency")]) }
-            booking.charge = quote.converted(to: currency, factor: factor)
+            guard let charge = quote.converted(to: currency, factor: factor) else { throw Self.tooDear(in: currency) }
+            booking.charge = charge
             booking.exchangeRate = to / from
         }
         // The nights first, durably: no payment is ever taken for nights not held.
@@ -230,6 +231,11 @@ public final class BookingService: Sendable {
             )
         }
         return try await booked(booking.id)
+    }
+
+    /// 422 for a stay whose price in `currency` is past what can be charged (`PriceQuote.convertedMax`).
+    static func tooDear(in currency: String) -> Problem {
+        Problem.validation([.init(field: "currency", message: "this stay's price in \(currency) is past what can be charged; choose the listing's currency or a shorter stay")])
     }
 
     /// When a request to book lapses if its host does not answer.

@@ -84,7 +84,7 @@ public enum ListingRules {
     public static let nights = 1...365
     static let propertyTypeLength = 1...40
     static let textMax = 200
-    static let priceMax: Int64 = 1_000_000_000_000
+    static let priceMax: Int64 = InsideAirbnb.priceMaxMinor
     static let priceRange = "must be from 1 to 1,000,000,000,000 (minor units)"
 
     /// Builds details from a create body (`base == nil`) or a patch over `base`, or the field errors.

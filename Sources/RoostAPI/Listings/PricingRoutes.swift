@@ -82,8 +82,12 @@ extension ListingRoutes {
             }
         }
         guard errors.isEmpty, let stay else { throw Problem.validation(errors) }
-        let quote = PriceQuote.make(listing, stay: stay, rates: rates(for: listing))
-        var body = QuoteJSON(listing: listing, stay: stay, guests: guests, quote: conversion.map { quote.converted(to: $0.currency, factor: $0.factor) } ?? quote)
+        var quote = PriceQuote.make(listing, stay: stay, rates: rates(for: listing))
+        if let conversion {
+            guard let converted = quote.converted(to: conversion.currency, factor: conversion.factor) else { throw BookingService.tooDear(in: conversion.currency) }
+            quote = converted
+        }
+        var body = QuoteJSON(listing: listing, stay: stay, guests: guests, quote: quote)
         if let conversion, let from = fx.rates[listing.details.currency], let to = fx.rates[conversion.currency] {
             body.exchange = .init(from: listing.details.currency, to: conversion.currency, rate: to / from, date: fx.date)
         }

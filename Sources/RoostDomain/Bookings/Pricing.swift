@@ -92,9 +92,17 @@ public struct PriceQuote: Hashable, Sendable {
         )
     }
 
+    /// The most a quote converts to, in minor units: beyond any stay's price, and far enough inside
+    /// `Int64` that the lines' sums cannot overflow. (A listing's nightly price is at most 10^12 minor
+    /// units, a stay at most 365 nights: 3.65 × 10^14 in its own currency.)
+    public static let convertedMax: Int64 = 1_000_000_000_000_000
+
     /// The same quote in another currency: each line converted by `factor` (minor units of the
     /// target per minor unit of this currency) and rounded half to even, so the lines still add up.
-    public func converted(to currency: String, factor: Double) -> PriceQuote {
+    /// Nil when the total would pass `convertedMax` (a very dear stay in a currency of very small
+    /// units): it cannot be charged, and is not worked out.
+    public func converted(to currency: String, factor: Double) -> PriceQuote? {
+        guard factor.isFinite, factor > 0, Double(total) * factor <= Double(Self.convertedMax) else { return nil }
         func convert(_ amount: Int64) -> Int64 { Int64((Double(amount) * factor).rounded(.toNearestOrEven)) }
         return PriceQuote(
             currency: currency, nights: nights.map(convert), discount: convert(discount), cleaningFee: convert(cleaningFee),
