@@ -72,10 +72,24 @@ public final class Engine: Sendable {
         let table = try RecoveryTable(aggregates: aggregates, shardCount: shardCount)
         let snapshot = try table.loadNewestSnapshot(from: snapshots, logger: logger)
         var replayed = 0
+        let after = snapshot?.lsn ?? 0
         let tail = try WALRecovery.recover(
-            directory: options.walDirectory, limits: options.wal.limits, after: snapshot?.lsn ?? 0,
+            directory: options.walDirectory, limits: options.wal.limits, after: after,
             repair: options.repair, logger: logger
         ) { record in
+            if replayed == 0, record.lsn != after + 1 {
+                // The records between the snapshot and the WAL's first are nowhere (a damaged or deleted snapshot, its
+                // segments pruned): serving without them would serve part of the data, and the next snapshot would
+                // bury the loss. Refused, unless the operator repairs knowingly.
+                let missing = "the WAL starts at LSN \(record.lsn), but records \(after + 1)...\(record.lsn - 1) are needed and "
+                    + (snapshot.map { "the newest usable snapshot (LSN \($0.lsn)) does not cover them" } ?? "no usable snapshot covers them")
+                guard options.repair else {
+                    throw StorageError.notFound(
+                        missing + "; put back the snapshot that covers them (see `roost restore`), or start with --repair to serve without them"
+                    )
+                }
+                logger.error("starting without records the WAL no longer holds (--repair): they are lost", metadata: ["reason": "\(missing)"])
+            }
             try table.replay(record)
             replayed += 1
         }

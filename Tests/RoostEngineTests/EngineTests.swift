@@ -159,6 +159,38 @@ func add(_ engine: Engine, _ key: String, _ amount: Int64) async throws {
         engine.close()
     }
 
+    /// The only snapshot damaged (or gone) after the log segments it covered were pruned: starting
+    /// would serve the records after it alone, and the next snapshot would bury the loss. Refused,
+    /// naming the records missing; `--repair` starts on what is left, knowingly.
+    @Test func aStartThatWouldMissRecordsNoSnapshotCoversIsRefused() async throws {
+        let directory = TemporaryDirectory()
+        do {
+            let engine = try openEngine(directory.path, snapshotsKept: 1)
+            for index in 0..<1_500 { try await add(engine, "k\(index % 50)", 1) }
+            try await engine.snapshot()
+            for index in 0..<10 { try await add(engine, "after\(index)", 1) }
+            engine.close()
+        }
+        let snapshot = try #require(try SnapshotStore(directory: directory.path + "/snapshots").list().last)
+        let firstSegment = try #require(try FileManager.default.contentsOfDirectory(atPath: directory.path + "/wal").sorted().first)
+        #expect(firstSegment != "00000000000000000001.wal", "the covered segments were pruned")
+        let path = directory.path + "/snapshots/" + SnapshotStore.fileName(lsn: snapshot)
+        var bytes = [UInt8](FileManager.default.contents(atPath: path)!)
+        bytes[bytes.count / 2] ^= 0xFF
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+
+        #expect { try openEngine(directory.path, snapshotsKept: 1) } throws: { error in
+            "\(error)".contains("are needed") && "\(error)".contains("--repair")
+        }
+        let limits = WALLimits(segmentBytes: 16 << 10, recordBytesMax: 4096, pendingBytesMax: 1 << 20)
+        let repaired = try Engine.open(
+            options: EngineOptions(dataDirectory: directory.path, shardCount: 4, wal: WALOptions(limits: limits), snapshotsKept: 1, repair: true),
+            aggregates: [Tally.self], logger: quietLogger
+        )
+        #expect(repaired.recovery.snapshotLSN == nil && repaired.recovery.recordsReplayed < 1_510)
+        repaired.close()
+    }
+
     @Test func aCrashMidSnapshotRecoversFromThePreviousSnapshotPlusTheLog() async throws {
         let directory = TemporaryDirectory()
         var expected: [Tally.State] = []
