@@ -109,7 +109,7 @@ public struct RoostConfiguration: Sendable, Equatable {
         logLevel = try read("ROOST_LOG_LEVEL", "trace|debug|info|notice|warning|error|critical") { Logger.Level(rawValue: $0) } ?? logLevel
         logFormat = try read("ROOST_LOG_FORMAT", "json|text") { ["json", "text"].contains($0) ? $0 : nil } ?? logFormat
         fsync = try read("ROOST_FSYNC", "always|off") { FsyncMode(rawValue: $0) } ?? fsync
-        walSegmentBytes = try integer("ROOST_WAL_SEGMENT_BYTES", in: (1 << 20)...WALLimits.segmentBytesCeiling) ?? walSegmentBytes
+        walSegmentBytes = try integer("ROOST_WAL_SEGMENT_BYTES", in: WALLimits.segmentBytesFloor...WALLimits.segmentBytesCeiling) ?? walSegmentBytes
         walPreallocate = try read("ROOST_WAL_PREALLOCATE", "true|false") { Bool($0) } ?? walPreallocate
         shardCount = try integer("ROOST_SHARDS", in: 1...1024) ?? shardCount
         snapshotsKept = try integer("ROOST_SNAPSHOTS_KEPT", in: 1...1000) ?? snapshotsKept

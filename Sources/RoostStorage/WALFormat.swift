@@ -61,6 +61,9 @@ public struct WALLimits: Sendable, Equatable {
 
     /// A segment never grows past this, whatever the configuration: the bound on what a reader loads.
     public static let segmentBytesCeiling = 1 << 30
+    /// The smallest segment a configuration may ask for: a record of the default `recordBytesMax`
+    /// (4 MiB) must fit in an empty segment, with room to spare.
+    public static let segmentBytesFloor = 8 << 20
 
     func validate() {
         precondition(recordBytesMax > 0 && segmentBytes <= Self.segmentBytesCeiling, "WAL limits out of range")

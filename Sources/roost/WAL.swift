@@ -47,13 +47,15 @@ struct WAL: AsyncParsableCommand {
         @Option(help: "Print at most this many records.") var limit: Int = .max
 
         func run() async throws {
+            guard limit >= 0 else { throw OperationFailed("--limit must be 0 or more (got \(limit))") }
             let (configuration, _) = try loadConfiguration(dataDirectory: data.dataDirectory)
             let options = configuration.engineOptions()
             var printed = 0
             struct Enough: Error {}
             let scan: WALScanResult?
             do {
-                scan = try WALScanner(directory: options.walDirectory, limits: options.wal.limits).scan(after: from - 1) { record in
+                // LSNs start at 1: `--from 0` is the start too.
+                scan = try WALScanner(directory: options.walDirectory, limits: options.wal.limits).scan(after: max(from, 1) - 1) { record in
                     guard printed < limit else { throw Enough() }
                     print(Journal.describe(record))
                     printed += 1

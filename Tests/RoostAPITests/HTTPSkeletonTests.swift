@@ -315,4 +315,15 @@ func problem(_ response: TestResponse) throws -> [String: Any] {
         #expect(throws: RoostConfiguration.Invalid.self) { try RoostConfiguration(environment: ["ROOST_PORT": "70000"]) }
         #expect(throws: RoostConfiguration.Invalid.self) { try RoostConfiguration(environment: ["ROOST_FSYNC": "sometimes"]) }
     }
+
+    /// A segment too small for the largest record was accepted and then crashed every command on a
+    /// precondition; it is refused by name, and the smallest accepted one opens an engine.
+    @Test func aWALSegmentTooSmallForARecordIsRefusedAndTheSmallestAcceptedOneWorks() throws {
+        #expect(throws: RoostConfiguration.Invalid.self) { try RoostConfiguration(environment: ["ROOST_WAL_SEGMENT_BYTES": "1048576"]) }
+        let directory = TemporaryDirectory()
+        var configuration = try RoostConfiguration(environment: ["ROOST_WAL_SEGMENT_BYTES": "\(8 << 20)"])
+        configuration.dataDirectory = directory.path
+        let engine = try Engine.open(options: configuration.engineOptions(), aggregates: roostAggregates, logger: quietLogger)
+        engine.close()
+    }
 }

@@ -213,11 +213,20 @@ def test_wal_verify_reports_a_snapshot_with_a_corrupted_body_as_damaged(server, 
 
 @pytest.mark.parametrize("while_serving", [True, False], ids=["while-serving", "stopped"])
 def test_wal_dump_exits_0(server, run_cli, data_dir, while_serving):
+    for index in range(3):  # records to print
+        assert server.request("POST", "/v1/auth/register", json={"email": f"dump{index}@example.com", "password": "correct horse battery staple",
+                                                                 "name": "D", "role": "guest"}).status_code == 201
     take_snapshot(run_cli, data_dir)
     if not while_serving:
         assert server.stop() == 0
     result = run_cli("wal", "dump", "--data-dir", data_dir)
     assert result.returncode == 0, describe(result)
+    # `--from 0` is the start too (it crashed on an arithmetic overflow); a negative limit is refused in words.
+    from_zero = run_cli("wal", "dump", "--from", "0", "--limit", "3", "--data-dir", data_dir)
+    assert len(result.stdout.splitlines()) >= 3, describe(result)
+    assert from_zero.returncode == 0 and from_zero.stdout.splitlines() == result.stdout.splitlines()[:3], describe(from_zero)
+    negative = run_cli("wal", "dump", "--limit", "-1", "--data-dir", data_dir)
+    assert negative.returncode != 0 and "--limit" in output(negative) and "Program crashed" not in output(negative), describe(negative)
 
 
 # --- restore --------------------------------------------------------------------------------------
