@@ -21,7 +21,7 @@ public struct LocalObjectStore: ObjectStore {
     }
 
     public func get(key: ObjectKey) async throws -> StoredObject? {
-        guard let data = FileManager.default.contents(atPath: url(key).path) else { return nil }
+        guard !Self.isBookkeeping(key), let data = FileManager.default.contents(atPath: url(key).path) else { return nil }
         let type = FileManager.default.contents(atPath: typeURL(key).path).map { String(decoding: $0, as: UTF8.self) }
         return StoredObject(bytes: [UInt8](data), contentType: type ?? "application/octet-stream")
     }
@@ -30,6 +30,12 @@ public struct LocalObjectStore: ObjectStore {
         for file in [url(key), typeURL(key)] where FileManager.default.fileExists(atPath: file.path) {
             try FileManager.default.removeItem(at: file)
         }
+    }
+
+    /// The store's own files, not objects: a content-type sidecar, or a temporary file mid-write
+    /// (hidden, dot-first). They are never read back as objects (they were served as media).
+    static func isBookkeeping(_ key: ObjectKey) -> Bool {
+        key.value.hasSuffix(".content-type") || key.value.split(separator: "/").last?.first == "."
     }
 
     /// Always `nil`: local files have no URL of their own, so the API serves the bytes.
