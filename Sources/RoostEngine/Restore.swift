@@ -49,6 +49,19 @@ extension Engine {
             replayed = replay.count
             stoppedAt = replay.damage
         }
+        // Refused before anything moves: a restore that cannot reach what was asked would pass off another state as it.
+        if case let .lsn(limit) = target, limit == 0 || restoredLSN < limit {
+            let reached = restoredLSN == 0 ? "nothing" : "LSN \(restoredLSN)"
+            if let stoppedAt {
+                throw StorageError.notFound("the log is damaged (\(stoppedAt)) before LSN \(limit): the state reaches \(reached); restore --until \(restoredLSN) to take that, knowingly")
+            }
+            throw StorageError.notFound(
+                limit == 0 ? "--until 0 restores nothing (LSNs start at 1)" : "the log ends at \(reached), before LSN \(limit): there is nothing to restore up to it"
+            )
+        }
+        if case .time = target, restoredLSN == 0 {
+            throw StorageError.notFound("no record is at or before that time: the restore would empty the state (`roost wal dump` shows each record's time)")
+        }
         let body = SnapshotBody.encode(sections: table.sections(lsn: restoredLSN), takenAt: now)
         // Recorded before the old state moves aside: a crash in between must not leave a directory that looks new.
         try ShardLayout.recordIfConfirmed(shardCount, source: shardSource, snapshotLoaded: base != nil, options: options, logger: logger)
@@ -138,13 +151,16 @@ extension Journal {
     }
 
     /// A readable one-line account of a record, for `roost wal dump`.
+    private static let recordTime = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
     public static func describe(_ record: WALRecord) -> String {
         var line = "lsn=\(record.lsn) type=\(record.type) bytes=\(record.payload.count) crc=\(String(record.crc, radix: 16))"
         guard record.type == eventsRecordType else { return line + " (unknown record type)" }
         do {
             var envelope = try EventsEnvelope(payload: record.payload)
             let time = Date(timeIntervalSince1970: Double(envelope.time.millisecondsSinceEpoch) / 1000)
-            line += " kind=\(envelope.kind) shard=\(envelope.shard) time=\(time.ISO8601Format()) events=\(envelope.count)"
+            // To the millisecond, as `restore --until <time>` compares them.
+            line += " kind=\(envelope.kind) shard=\(envelope.shard) time=\(time.formatted(Self.recordTime)) events=\(envelope.count)"
             var tags: [String] = []
             for _ in 0..<envelope.count {
                 let length = try envelope.reader.readCount(limit: envelope.reader.remaining)

@@ -55,6 +55,26 @@ import Testing
         reopened.close()
     }
 
+    /// A target the log cannot reach is refused before anything moves: an LSN past its end, 0, or a
+    /// time before its first record (each "restored" something else and exited 0).
+    @Test func aTargetTheLogCannotReachIsRefusedAndNothingMoves() async throws {
+        let directory = TemporaryDirectory()
+        let after = try await history(directory.path, count: 30)
+        let targets: [RestoreTarget] = [.lsn(31), .lsn(0), .time(Date(timeIntervalSince1970: Double(t0.millisecondsSinceEpoch) / 1000 - 1))]
+        for target in targets {
+            #expect(throws: StorageError.self, "\(target)") {
+                _ = try Engine.restore(options: options(directory.path), aggregates: [Tally.self], target: target, logger: quietLogger)
+            }
+        }
+        let entries = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(!entries.contains { $0.hasPrefix("pre-restore") }, "nothing moved aside")
+        let engine = try openEngine(directory.path, shards: 2)
+        #expect(await merged(engine) == after[30])
+        engine.close()
+        // The last record itself is a target it reaches.
+        #expect(try Engine.restore(options: options(directory.path), aggregates: [Tally.self], target: .lsn(30), logger: quietLogger).restoredLSN == 30)
+    }
+
     @Test func restoreKeepsTheDirectorysShardCountAndRefusesAnother() async throws {
         let directory = TemporaryDirectory()
         _ = try await history(directory.path, count: 60, snapshotEvery: 50)
