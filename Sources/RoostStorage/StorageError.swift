@@ -49,7 +49,7 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
             "writes are disabled until a restart recovers from disk: \(reason)"
         case let .corruption(segment, offset, reason):
             "WAL corruption in \(segment) at offset \(offset): \(reason). Valid records follow the damage, so this "
-                + "is not a torn write. Restore from a snapshot or backup, or run again with --repair to truncate "
+                + "is not a torn write. Restore from a snapshot or backup, or start once with `roost serve --repair` to truncate "
                 + "the log at this point (the damaged files are kept as .broken)"
         case let .damagedSnapshot(path, reason):
             "snapshot \(path) is damaged: \(reason)"

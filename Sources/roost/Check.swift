@@ -16,6 +16,7 @@ struct Check: AsyncParsableCommand {
 
     func run() async throws {
         let (configuration, logger) = try loadConfiguration(dataDirectory: data.dataDirectory)
+        try requireExistingState(configuration)
         let options = configuration.engineOptions()
         if let pid = DataDirectoryLock.owner(of: options.dataDirectory) {
             throw OperationFailed("process \(pid) holds \(options.dataDirectory); stop it first (the check reads the state offline)")

@@ -37,6 +37,7 @@ struct Restore: AsyncParsableCommand {
 
     func run() async throws {
         let (configuration, logger) = try loadConfiguration(dataDirectory: data.dataDirectory)
+        try requireExistingState(configuration)
         let report = try Engine.restore(
             options: configuration.engineOptions(), aggregates: roostAggregates, target: try target(), logger: logger
         )

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import RoostAPI
+import RoostEngine
 
 /// Reads the environment once, applies the command line's overrides, and sets up logging.
 func loadConfiguration(dataDirectory: String?, adjust: (inout RoostConfiguration) -> Void = { _ in }) throws -> (RoostConfiguration, Logger) {
@@ -19,6 +20,16 @@ func loadConfiguration(dataDirectory: String?, adjust: (inout RoostConfiguration
         }
     }
     return (configuration, Logger(label: "roost"))
+}
+
+/// For the commands that read or rebuild existing state (check, snapshot, restore, wal): a data
+/// directory that is not there is a mistyped path, refused before anything is created there (a
+/// check of the wrong path said "ok").
+func requireExistingState(_ configuration: RoostConfiguration) throws {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: configuration.dataDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
+        throw OperationFailed("there is no data directory at \(configuration.dataDirectory); check --data-dir or ROOST_DATA_DIR")
+    }
 }
 
 /// Prints to standard error (operator-facing messages of the ops commands).

@@ -15,6 +15,7 @@ struct Snapshot: AsyncParsableCommand {
 
     func run() async throws {
         let (configuration, logger) = try loadConfiguration(dataDirectory: data.dataDirectory)
+        try requireExistingState(configuration)
         let options = configuration.engineOptions()
         if let pid = DataDirectoryLock.owner(of: options.dataDirectory) {
             try await requestOnline(pid: pid, options: options)

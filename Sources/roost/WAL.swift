@@ -18,6 +18,7 @@ struct WAL: AsyncParsableCommand {
 
         func run() async throws {
             let (configuration, _) = try loadConfiguration(dataDirectory: data.dataDirectory)
+            try requireExistingState(configuration)
             let options = configuration.engineOptions()
             let scan = try WALScanner(directory: options.walDirectory, limits: options.wal.limits).scan { _ in }
             print("wal: \(scan.segments.count) segments, \(scan.recordsVisited) records, last LSN \(scan.lastLSN)")
@@ -49,6 +50,7 @@ struct WAL: AsyncParsableCommand {
         func run() async throws {
             guard limit >= 0 else { throw OperationFailed("--limit must be 0 or more (got \(limit))") }
             let (configuration, _) = try loadConfiguration(dataDirectory: data.dataDirectory)
+            try requireExistingState(configuration)
             let options = configuration.engineOptions()
             var printed = 0
             struct Enough: Error {}

@@ -59,6 +59,7 @@ def snapshot_lsn(path: Path) -> int:
 
 
 def take_snapshot(run_cli, data_dir: Path) -> subprocess.CompletedProcess:
+    data_dir.mkdir(exist_ok=True)  # the commands that read existing state refuse a directory that is not there
     result = run_cli("snapshot", "--data-dir", data_dir, "--timeout", 20)
     assert result.returncode == 0, describe(result)
     assert snapshot_files(data_dir), f"no snapshot in {data_dir / 'snapshots'} after:\n{describe(result)}"
@@ -166,6 +167,7 @@ def test_snapshot_while_serving_is_written_by_the_running_server(server, run_cli
 
 
 def test_snapshot_without_a_server_is_written_offline_and_leaves_the_data_dir_usable(server_factory, run_cli, data_dir):
+    data_dir.mkdir()
     result = run_cli("snapshot", "--data-dir", data_dir)
     assert result.returncode == 0, describe(result)
     assert "snapshot written offline" in output(result), describe(result)
@@ -273,3 +275,14 @@ def test_restore_while_the_server_runs_is_refused_as_in_use(server, run_cli, dat
     assert not list(data_dir.glob("pre-restore-*")), "restore moved state from under a running server"
     assert server.running
     assert_live_and_ready(server)
+
+
+@pytest.mark.parametrize("command", [["check"], ["snapshot"], ["wal", "verify"], ["wal", "dump"], ["restore", "--until", "5"]])
+def test_a_mistyped_data_directory_is_refused_and_left_uncreated(run_cli, tmp_path, command):
+    """These read or rebuild existing state: on a path with no Roost data they said "ok" and created a
+    directory (a check of the wrong path reported green)."""
+    missing = tmp_path / "no-such-data"
+    result = run_cli(*command, "--data-dir", missing)
+    assert result.returncode != 0, describe(result)
+    assert "no data directory" in output(result), describe(result)
+    assert not missing.exists(), f"{command} created {missing}"
