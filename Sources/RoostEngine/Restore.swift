@@ -144,6 +144,19 @@ extension Engine {
 }
 
 extension Journal {
+    /// An event's case and the first quoted value of its description (the id of what it changes),
+    /// never the rest (an account's event carries its password hash).
+    private static func summary<A: Aggregate>(of bytes: UnsafeRawBufferPointer, as aggregate: A.Type) -> String? {
+        var reader = ByteReader(bytes)
+        guard let event = try? A.Event.decode(from: &reader) else { return nil }
+        let text = String(describing: event)
+        var named = "\(A.self).\(text.prefix { $0 != "(" })"
+        if let open = text.firstIndex(of: "\""), let close = text[text.index(after: open)...].firstIndex(of: "\"") {
+            named += " " + text[text.index(after: open)..<close]
+        }
+        return named
+    }
+
     /// The time stamped on an events record.
     static func time(of record: WALRecord) throws -> Date {
         let envelope = try EventsEnvelope(payload: record.payload)
@@ -153,7 +166,9 @@ extension Journal {
     /// A readable one-line account of a record, for `roost wal dump`.
     private static let recordTime = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
-    public static func describe(_ record: WALRecord) -> String {
+    /// With `aggregates`, each event is named, with the first id it carries (`Listings.bookingHeld bkg_…`), so
+    /// an operator can find the record to restore up to; otherwise, or for an aggregate not given, its tag.
+    public static func describe(_ record: WALRecord, aggregates: [any Aggregate.Type] = []) -> String {
         var line = "lsn=\(record.lsn) type=\(record.type) bytes=\(record.payload.count) crc=\(String(record.crc, radix: 16))"
         guard record.type == eventsRecordType else { return line + " (unknown record type)" }
         do {
@@ -161,14 +176,20 @@ extension Journal {
             let time = Date(timeIntervalSince1970: Double(envelope.time.millisecondsSinceEpoch) / 1000)
             // To the millisecond, as `restore --until <time>` compares them.
             line += " kind=\(envelope.kind) shard=\(envelope.shard) time=\(time.formatted(Self.recordTime)) events=\(envelope.count)"
+            let aggregate = aggregates.first { $0.kind == envelope.kind }
             var tags: [String] = []
             for _ in 0..<envelope.count {
                 let length = try envelope.reader.readCount(limit: envelope.reader.remaining)
-                var event = ByteReader(try envelope.reader.readRaw(count: length))
+                let bytes = try envelope.reader.readRaw(count: length)
+                if let aggregate, let named = summary(of: bytes, as: aggregate) {
+                    tags.append(named)
+                    continue
+                }
+                var event = ByteReader(bytes)
                 let header = try EventHeader.read(from: &event)
                 tags.append("\(header.tag)v\(header.version)")
             }
-            return line + " tags=[\(tags.joined(separator: ","))]"
+            return line + " what=[\(tags.joined(separator: ", "))]"
         } catch {
             return line + " (undecodable: \(error))"
         }

@@ -59,7 +59,7 @@ struct WAL: AsyncParsableCommand {
                 // LSNs start at 1: `--from 0` is the start too.
                 scan = try WALScanner(directory: options.walDirectory, limits: options.wal.limits).scan(after: max(from, 1) - 1) { record in
                     guard printed < limit else { throw Enough() }
-                    print(Journal.describe(record))
+                    print(Journal.describe(record, aggregates: roostAggregates))
                     printed += 1
                 }
             } catch is Enough {

@@ -226,6 +226,9 @@ def test_wal_dump_exits_0(server, run_cli, data_dir, while_serving):
     # `--from 0` is the start too (it crashed on an arithmetic overflow); a negative limit is refused in words.
     from_zero = run_cli("wal", "dump", "--from", "0", "--limit", "3", "--data-dir", data_dir)
     assert len(result.stdout.splitlines()) >= 3, describe(result)
+    # Readable enough to find a record to restore up to: each event named with the id it changes, the time to the ms.
+    assert "what=[Accounts.registered usr_" in result.stdout and "passwordHash" not in result.stdout, describe(result)
+    assert re.search(r"time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", result.stdout), describe(result)
     assert from_zero.returncode == 0 and from_zero.stdout.splitlines() == result.stdout.splitlines()[:3], describe(from_zero)
     negative = run_cli("wal", "dump", "--limit", "-1", "--data-dir", data_dir)
     assert negative.returncode != 0 and "--limit" in output(negative) and "Program crashed" not in output(negative), describe(negative)
