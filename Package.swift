@@ -123,6 +123,7 @@ let package = Package(
             dependencies: [
                 "RoostAPI", "RoostData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import Logging
+import NIOCore
 import RoostAPI
 import RoostEngine
 import ServiceLifecycle
@@ -38,10 +40,15 @@ struct Serve: AsyncParsableCommand {
                 logger: logger
             )
         )
+        // Hummingbird logs "Server started and listening" once the port is bound.
         logger.info(
-            "roost serving",
+            "roost starting",
             metadata: ["http.address": "\(configuration.host):\(configuration.port)", "data.dir": "\(configuration.dataDirectory)"]
         )
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            throw OperationFailed("cannot listen on \(configuration.host):\(configuration.port): another process is using that address (set --port or ROOST_PORT)")
+        }
     }
 }

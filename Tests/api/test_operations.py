@@ -289,3 +289,16 @@ def test_a_mistyped_data_directory_is_refused_and_left_uncreated(run_cli, tmp_pa
     assert result.returncode != 0, describe(result)
     assert "no data directory" in output(result), describe(result)
     assert not missing.exists(), f"{command} created {missing}"
+
+
+def test_a_port_in_use_is_refused_naming_the_address(run_cli, tmp_path):
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        data = tmp_path / "data"
+        data.mkdir()
+        result = run_cli("serve", "--port", port, "--data-dir", data, timeout=60)
+    assert result.returncode != 0, describe(result)
+    assert f"cannot listen on 127.0.0.1:{port}" in output(result), describe(result)
