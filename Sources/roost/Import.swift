@@ -137,9 +137,14 @@ struct Import: AsyncParsableCommand {
                 }
                 for try await created in tasks { if created { listingsCreated += 1 } else { alreadyThere += 1 } }
             }
-            // Reviews attach to their listings, marked as imported: one command per listing.
+            // Reviews attach to their listings, marked as imported: one command per listing. Those of listings this import
+            // has not (skipped rows, or none in listings.csv) are counted apart: attached, nothing would ever show them.
+            let importedSources = Set(listings.values.map(\.sourceID))
+            var reviewsOfOthers = 0
+            for review in reviews.values where !importedSources.contains(review.listingSourceID) { reviewsOfOthers += 1 }
+            let calendarsOfOthers = calendars.values.filter { !importedSources.contains($0.listingSourceID) }.count
             var reviewsByListing: [String: [ReviewRecord]] = [:]
-            for review in reviews.values {
+            for review in reviews.values where importedSources.contains(review.listingSourceID) {
                 let listingID = "lst_ia_\(review.listingSourceID)"
                 let day = CalendarDay(year: review.date.year, month: review.date.month, day: review.date.day) ?? CalendarDay(daysSinceEpoch: 0)
                 reviewsByListing[listingID, default: []].append(ReviewRecord(
@@ -174,6 +179,9 @@ struct Import: AsyncParsableCommand {
             print(reviews.report.description)
             print("unknown amenity names: \(listings.report.unknownAmenities.count) distinct; top: " + listings.report.topUnknownAmenities(5).map { "\($0.label) (\($0.count))" }.joined(separator: ", "))
             print("imported into \(configuration.dataDirectory): \(hostsCreated) host users, \(listingsCreated) listings (\(alreadyThere) already there), \(clamped) with night limits past 365 clamped to 365, \(reviewsAttached) reviews attached to their listings (marked imported)\(shiftDates ? ", calendars shifted by \(shift) days" : "")")
+            if reviewsOfOthers + calendarsOfOthers > 0 {
+                print("left out, for listings this import has not: \(reviewsOfOthers) reviews, the calendars of \(calendarsOfOthers) listings")
+            }
             print("time: parse \(parsed - started), engine \(finished - parsed), snapshot at LSN \(lsn)")
             print(InsideAirbnb.singaporeAttribution)
             if listingsCreated + alreadyThere == 0 { throw OperationFailed("nothing could be imported") }

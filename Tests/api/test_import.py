@@ -132,3 +132,31 @@ def test_reviews_are_attached_to_their_listings_marked_imported(imported, server
     assert dates == sorted(dates, reverse=True), "newest first"
     assert {review["id"] for review in seen} == {f"rev_ia_{row['id']}" for row in expected}
     assert server.get("/v1/listings/lst_ia_71609").json()["reviewCount"] == len(expected)
+
+
+def test_reviews_and_calendars_of_listings_not_imported_are_counted_apart(run_cli, tmp_path):
+    """A copy with one listing's row made bad: its reviews and calendar were counted as imported and
+    attached where nothing would ever show them."""
+    city = tmp_path / "city"
+    city.mkdir()
+    listings = list(rows("listings"))[:3]
+    kept, dropped = listings[:2], listings[2]
+    broken = dict(dropped, price="")  # a row with no price is skipped
+    ids = {row["id"] for row in listings}
+
+    def write(name, header_rows):
+        fields = list(header_rows[0].keys()) if header_rows else []
+        with gzip.open(city / f"{name}.csv.gz", "wt", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(header_rows)
+
+    write("listings", kept + [broken])
+    write("calendar", [row for row in rows("calendar") if row["listing_id"] in ids])
+    reviews = [row for row in rows("reviews") if row["listing_id"] in ids]
+    write("reviews", reviews)
+    result = run_cli("import", "insideairbnb", "--dir", city, "--currency", "SGD", "--data-dir", tmp_path / "data", env=ACCOUNTS_ENV, timeout=120)
+    assert result.returncode == 0, result.stderr + result.stdout
+    of_kept = sum(1 for row in reviews if row["listing_id"] != dropped["id"])
+    assert f"{of_kept} reviews attached to their listings" in result.stdout, result.stdout
+    assert f"left out, for listings this import has not: {len(reviews) - of_kept} reviews, the calendars of 1 listings" in result.stdout, result.stdout
