@@ -87,6 +87,7 @@ func problem(_ response: TestResponse) throws -> [String: Any] {
                 #expect(response.status == .ok)
                 #expect(response.body.readableBytes == 0)
                 #expect(response.headers[.requestID] != nil)
+                #expect(response.headers[.contentLength] == String(#"{"status":"ok"}"#.utf8.count), "the GET's length, not the empty body's")
             }
             try await client.execute(uri: "/nowhere", method: .head) { #expect($0.status == .notFound) }
         }

@@ -14,7 +14,10 @@ struct HeadResponder<Wrapped: HTTPResponder>: HTTPResponder {
         var head = request.head
         head.method = .get
         var response = try await wrapped.respond(to: Request(head: head, body: request.body), context: context)
+        // The GET's Content-Length stays (RFC 9110 §9.3.2: the headers a GET would send); an empty body would set it to 0.
+        let length = response.headers[.contentLength]
         response.body = ResponseBody()
+        response.headers[.contentLength] = length
         return response
     }
 }
