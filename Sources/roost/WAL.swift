@@ -20,18 +20,28 @@ struct WAL: AsyncParsableCommand {
             let (configuration, _) = try loadConfiguration(dataDirectory: data.dataDirectory)
             try requireExistingState(configuration)
             let options = configuration.engineOptions()
-            let scan = try WALScanner(directory: options.walDirectory, limits: options.wal.limits).scan { _ in }
+            let scanner = WALScanner(directory: options.walDirectory, limits: options.wal.limits)
+            var scan = try scanner.scan { _ in }
             print("wal: \(scan.segments.count) segments, \(scan.recordsVisited) records, last LSN \(scan.lastLSN)")
             let store = SnapshotStore(directory: options.snapshotDirectory)
-            var bad = 0
+            var bad = 0, newestGood: UInt64?
             for lsn in try store.list() {
                 do {
                     let body = try store.load(lsn: lsn)
                     print("snapshot \(lsn): ok (\(body.count) bytes)")
+                    newestGood = lsn
                 } catch {
                     bad += 1
                     print("snapshot \(lsn): DAMAGED: \(error)")
                 }
+            }
+            // A gap in the LSNs that a good snapshot covers is what `serve --repair` leaves when it cuts below a
+            // snapshot: start-up accepts it, and so does this, saying so.
+            if let gap = scan.damage, gap.offset == 0, gap.reason.hasPrefix("expected first LSN"), let newestGood,
+                let covered = try? scanner.scan(after: newestGood, visit: { _ in }), covered.damage == nil
+            {
+                print("wal: the LSNs missing before \(gap.segment) are covered by snapshot \(newestGood) (a gap a repair leaves)")
+                scan = covered
             }
             if let damage = scan.damage {
                 throw OperationFailed("wal: \(damage)")
