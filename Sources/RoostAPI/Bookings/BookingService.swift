@@ -152,8 +152,9 @@ public final class BookingService: Sendable {
         }
     }
 
-    /// The reasons `pay` gives the cancellations it makes when a payment does not go through.
-    static let paymentCancellations: Set<String> = ["payment failed", "payment not authorized"]
+    /// The reasons given to the cancellations made when a payment does not go through (`pay`, reconciliation).
+    static let paymentFailed = "payment failed", paymentNotAuthorized = "payment not authorized"
+    static let paymentCancellations: Set<String> = [paymentFailed, paymentNotAuthorized]
 
     /// The listing-currency side of a booking paid in another currency.
     static func settlement(_ booking: BookingRecord) -> (currency: String, amount: Int64)? {
@@ -177,7 +178,7 @@ public final class BookingService: Sendable {
             // nothing was taken under them, and the booking stays as the first attempt left it.
             if case .idempotencyKeyReused = error { throw IdempotencyStore.reused }
             // Declined, refused, or unknown: the nights go back at once.
-            try? await cancel(booking, by: .system, reason: "payment failed", refund: 0)
+            try? await cancel(booking, by: .system, reason: Self.paymentFailed, refund: 0)
             switch error {
             case let .declined(code):
                 throw Problem.paymentFailed("The payment was declined (\(code)); the nights were released.")
@@ -205,7 +206,7 @@ public final class BookingService: Sendable {
             return waiting
         }
         guard payment.status == (booking.instantBook ? .succeeded : .requiresCapture) else {
-            try? await cancel(booking, by: .system, reason: "payment not authorized", refund: 0)
+            try? await cancel(booking, by: .system, reason: Self.paymentNotAuthorized, refund: 0)
             throw Problem.paymentFailed("The payment was not authorized (\(payment.status.rawValue)); the nights were released.")
         }
         do {
@@ -659,14 +660,8 @@ public final class BookingService: Sendable {
                 return (booking, timeZone)
             }
         }.joined()
-        var completed = 0, paidOut = 0
-        for (listed, timeZone) in due {
-            let (didComplete, didPay) = (try? await serial.run(listed.id) { await advance(listed.id, timeZone: timeZone, moment: moment) }) ?? (false, false)
-            if didComplete { completed += 1 }
-            if didPay { paidOut += 1 }
-        }
-        // Refunds requested and not yet made (the provider did not answer), whatever else is due for their stays
-        // (finishing one is safe to repeat), on the payouts' backoff while the provider does not answer.
+        // Refunds requested and not yet made (the provider did not answer) first, on the payouts' backoff while the
+        // provider does not answer: a stay's money goes to its host only once they are made (`payOut` waits for them).
         for id in await ledger.scatter({ Array($0.requestingRefunds) }).joined() {
             if let retry = refundRetries.withLock({ $0[id] }), retry.at > moment { continue }
             do {
@@ -676,6 +671,12 @@ public final class BookingService: Sendable {
                 let attempts = Self.putOff(id, in: refundRetries, from: moment)
                 logger.warning("a requested refund is not made yet; retried after a backoff", metadata: ["booking": "\(id)", "attempts": "\(attempts)", "error": "\(error)"])
             }
+        }
+        var completed = 0, paidOut = 0
+        for (listed, timeZone) in due {
+            let (didComplete, didPay) = (try? await serial.run(listed.id) { await advance(listed.id, timeZone: timeZone, moment: moment) }) ?? (false, false)
+            if didComplete { completed += 1 }
+            if didPay { paidOut += 1 }
         }
         return (completed, paidOut)
     }
@@ -719,13 +720,6 @@ public final class BookingService: Sendable {
         }
         guard checkIn.millisecondsSinceEpoch + 86_400_000 <= now.millisecondsSinceEpoch else {
             await markIfFinished(id)
-            return (completed, false)
-        }
-        // Refunds an admin requested go back to the guest before the stay's money can go to its host.
-        do {
-            try await finishRequestedRefunds(id)
-        } catch {
-            logger.warning("a requested refund is not made yet; the payout waits for it", metadata: ["booking": "\(id)", "error": "\(error)"])
             return (completed, false)
         }
         let paid = await payOut(booking)

@@ -74,7 +74,7 @@ extension BookingService {
             case .declined?, .invalidState?, .notFound?:
                 // Declined, or an order that can no longer be authorized (expired at the provider):
                 // it will never be paid, so its nights go back. Only an unreachable provider waits.
-                try await cancel(booking, by: .system, reason: "payment not authorized", refund: 0)
+                try await cancel(booking, by: .system, reason: Self.paymentNotAuthorized, refund: 0)
                 return true
             case let failure?: throw failure
             }
