@@ -60,13 +60,15 @@ final class HostStanding: Sendable {
     /// the next start tries again.
     @discardableResult
     func reconcile(logger: Logger) async -> Int {
-        // Each listing shard read once, its hosts looked up as it is read (a million listings: about 0.35 s).
-        let accounts = self.accounts
+        // The hosts first, looked up outside the listing shards' locks (a peek must not peek another shard), then
+        // each listing against the set of hosts away. A million listings, each with a host of its own: about 1.2 s.
+        let hosts = await listings.scatter { state in Set(state.listings.values.lazy.filter { $0.status != .deleted }.map(\.hostID)) }
+        let away = Set(hosts.joined().filter { Self.isAway(accounts.userNow($0)) })
         let stale = await listings.scatter { state in
             state.listings.values.compactMap { listing -> (id: String, away: Bool)? in
                 guard listing.status != .deleted else { return nil }
-                let away = Self.isAway(accounts.userNow(listing.hostID))
-                return away == listing.hostAway ? nil : (listing.id, away)
+                let isAway = away.contains(listing.hostID)
+                return isAway == listing.hostAway ? nil : (listing.id, isAway)
             }
         }
         let changes = Array(stale.joined())
