@@ -310,7 +310,7 @@ struct ListingSearchTests {
     /// last `sortChangesKept`, or a mark of another index (before a restart), and it does not.
     @Test func aMarkIsRememberedWhileEveryChangeSinceIsKept() {
         var generator = SeededGenerator(seed: testSeed())
-        var state = shardStates(makeListings(3, using: &generator).map { var listing = $0; listing.status = .active; return listing }, shards: 1)[0]
+        var state = shardStates(makeListings(3, using: &generator).map { var listing = $0; (listing.status, listing.hostAway) = (.active, false); return listing }, shards: 1)[0]
         let mark = state.sortMark
         #expect(state.remembersSorts(since: mark))
         let listing = state.listings.values.sorted { $0.id < $1.id }[0]
@@ -512,14 +512,14 @@ struct ListingSearchTests {
     @Test func editsAndDeletesLeaveTheIndex() {
         var generator = SeededGenerator(seed: testSeed())
         var state = shardStates(makeListings(50, using: &generator), shards: 1)[0]
-        let id = state.listings.values.first { $0.status == .active }!.id
+        let id = state.listings.values.first { $0.isListed }!.id
         var query = ListingQuery()
         query.limit = 100
         let before = state.search(query).total
         Listings.apply(.statusChanged(id: id, .deleted, at: Timestamp(millisecondsSinceEpoch: 0)), to: &state)
         #expect(state.search(query).total == before - 1)
         #expect(!state.search(query).hits.contains { $0.key.id == id })
-        var moved = state.listings.values.first { $0.status == .active }!
+        var moved = state.listings.values.first { $0.isListed }!
         moved.details.location.city = "Nowhere Town"
         Listings.apply(.updated(id: moved.id, moved.details, at: Timestamp(millisecondsSinceEpoch: 0)), to: &state)
         query.place = TextKey.make("NOWHERE  town")
@@ -532,7 +532,7 @@ struct ListingSearchTests {
         var generator = SeededGenerator(seed: testSeed())
         var state = shardStates(makeListings(300, using: &generator), shards: 1)[0]
         let at = Timestamp(millisecondsSinceEpoch: 0)
-        let edited = state.listings.values.first { $0.status == .active }!
+        let edited = state.listings.values.first { $0.isListed }!
         var details = edited.details
         for (guests, minNights, maxNights, instantBook) in [(2, 1, 30, true), (12, 3, 5, false), (1, 28, 40, true), (20, 1, 1, false)] {
             (details.maxGuests, details.minNights, details.maxNights, details.instantBook) = (guests, minNights, maxNights, instantBook)
