@@ -41,7 +41,9 @@ let package = Package(
         .target(name: "CRoostChecksum"),
         .target(name: "RoostBinary", dependencies: ["CRoostChecksum"], swiftSettings: strict),
 
-        .target(name: "RoostDomain", dependencies: ["RoostBinary"], swiftSettings: strict),
+        // Memory hints Swift has no spelling for (a prefetch), for the search index's scans.
+        .target(name: "CRoostMemory"),
+        .target(name: "RoostDomain", dependencies: ["RoostBinary", "CRoostMemory"], swiftSettings: strict),
         .target(
             name: "RoostStorage",
             dependencies: [

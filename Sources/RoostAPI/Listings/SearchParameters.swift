@@ -12,6 +12,8 @@ enum SearchParameters {
     /// removes (Unicode's space separators, tab, and — in Foundation's set — zero width space),
     /// without bridging each part to `NSString`: that was a third of parsing a search.
     static func trimmed(_ text: Substring) -> Substring {
+        // Nearly every value starts and ends with a printable ASCII byte: nothing to look up.
+        if let first = text.utf8.first, let last = text.utf8.last, (0x21..<0x7F).contains(first), (0x21..<0x7F).contains(last) { return text }
         func isSpace(_ scalar: Unicode.Scalar) -> Bool {
             scalar == "\t" || scalar == "\u{200B}" || scalar.properties.generalCategory == .spaceSeparator
         }
@@ -23,7 +25,11 @@ enum SearchParameters {
     static func parse(_ query: Hummingbird.Parameters, reference: ReferenceData, now: Date) throws -> ListingQuery {
         var errors: [Problem.FieldError] = []
         var result = ListingQuery()
-        func text(_ name: String) -> String? { query[Substring(name)].map { String($0) }.flatMap { $0.isEmpty ? nil : $0 } }
+        // Read once: each lookup in Hummingbird's `Parameters` runs its generic code unspecialized
+        // (a runtime type lookup per call), and a search asks for some thirty.
+        var given: [Substring: Substring] = [:]
+        for (name, value) in query { given[name] = value }
+        func text(_ name: String) -> String? { given[Substring(name)].flatMap { $0.isEmpty ? nil : String($0) } }
         // Numbers around spaces are read (a `+1.29` written raw arrives as " 1.29": `+` is a space in a query).
         func number(_ name: String, _ range: ClosedRange<Double>) -> Double? {
             guard let raw = text(name) else { return nil }

@@ -1,3 +1,5 @@
+import CRoostMemory
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -482,14 +484,14 @@ public struct ListingIndex: ~Copyable, Sendable {
     /// summary as it is now; nil when a slot no longer holds its candidate's listing (it left the
     /// index, or left and another took its slot, since the candidates were found).
     public func hits(of candidates: [SearchCandidate]) -> [SearchHit]? {
-        // Each winner's packed id and summary are touched in one loop first: the loads, cache (and
+        // Each winner's packed id and summary are asked for in one loop first: the loads, cache (and
         // TLB) misses on shard-sized arrays, have nothing between them and overlap, where in the loop
-        // below each would wait for the summary's retain (an atomic) before it.
-        var touched = 0
+        // below each would wait for the summary's retain (an atomic) before it. The summaries' bytes
+        // are prefetched too, for the page's writing.
         for candidate in candidates where Int(candidate.slot) < summaries.count {
-            touched &+= summaries[Int(candidate.slot)].byteCount &+ (packedIDs[Int(candidate.slot)].isPacked ? 1 : 0)
+            summaries[Int(candidate.slot)].prefetch()
+            packedIDs.withUnsafeBufferPointer { roost_prefetch($0.baseAddress! + Int(candidate.slot)) }
         }
-        guard touched >= 0 else { return nil }  // never: it keeps the loop
         var hits: [SearchHit] = []
         hits.reserveCapacity(candidates.count)
         for candidate in candidates {
@@ -651,25 +653,25 @@ public struct ListingIndex: ~Copyable, Sendable {
             // Each matrix's words are borrowed once for all its rows: a borrow per row retained and
             // released the list's buffer each time, an atomic on a line every core's searches touch.
             let requiredBits = requiredBits, traitRows = traitRows, nightsTaken = nightsInList ? stay ?? 0..<0 : 0..<0
+            let nightRows = list.pointee.nights.rows(nightsTaken)
             let anyMatch = mask.withUnsafeMutableBufferPointer { mask in
-                // An amenity past the list's rows is one no listing here has.
-                let amenitiesHeld = list.pointee.amenities.withRows { amenities in
-                    for bit in requiredBits {
-                        guard bit < amenities.rows else { return false }
-                        amenities.narrow(mask, by: bit, from: firstWord)
+                list.pointee.amenities.withRows { amenities in
+                    list.pointee.traits.withRows { traits in
+                        list.pointee.nights.matrix.withRows { nights in
+                            // An amenity past the list's rows is one no listing here has.
+                            guard requiredBits.allSatisfy({ $0 < amenities.rows }) else { return false }
+                            // Every row's band is asked for before any is read: the rows lie apart in a
+                            // heap of gigabytes, and a row read on its own waits for each of its lines in turn.
+                            for bit in requiredBits { amenities.prefetch(bit, from: firstWord, count: words) }
+                            for (row, _) in traitRows { traits.prefetch(row, from: firstWord, count: words) }
+                            for row in nightRows { nights.prefetch(row, from: firstWord, count: words) }
+                            for bit in requiredBits { amenities.narrow(mask, by: bit, from: firstWord) }
+                            for (row, inverted) in traitRows { traits.narrow(mask, by: row, from: firstWord, inverted: inverted) }
+                            for row in nightRows { nights.narrow(mask, by: row, from: firstWord, inverted: true) }
+                            return true
+                        }
                     }
-                    return true
                 }
-                guard amenitiesHeld else { return false }
-                list.pointee.traits.withRows { traits in
-                    for (row, inverted) in traitRows { traits.narrow(mask, by: row, from: firstWord, inverted: inverted) }
-                }
-                list.pointee.nights.matrix.withRows { nights in
-                    for night in nightsTaken {
-                        if let row = list.pointee.nights.row(night) { nights.narrow(mask, by: row, from: firstWord, inverted: true) }
-                    }
-                }
-                return true
             }
             guard anyMatch else { return }
             if decidedByBitmaps, city == nil, nightsInList || stay == nil {
@@ -1026,6 +1028,18 @@ struct BitMatrix: Sendable {
         let stride: Int
         let rows: Int
 
+        /// Starts loading the cache lines of `row`'s words `first..<first + count` (`roost_prefetch`).
+        func prefetch(_ row: Int, from first: Int, count: Int) {
+            guard row < rows, first < stride, let base = words.baseAddress else { return }
+            let start = base + row * stride + first, last = start + (min(first + count, stride) - first - 1)
+            var word = start
+            while word < last {
+                roost_prefetch(word)
+                word += 8  // a line's worth of words: every line from the first to the last is asked for
+            }
+            roost_prefetch(last)
+        }
+
         /// `BitMatrix.narrow`, on a borrowed mask.
         func narrow(_ mask: UnsafeMutableBufferPointer<UInt64>, by row: Int, from first: Int, inverted: Bool = false) {
             for w in mask.indices {
@@ -1046,6 +1060,12 @@ struct NightRows: Sendable {
     func row(_ night: Int32) -> Int? {
         let i = Int(night) - Int(first)
         return i >= 0 && i < matrix.rows ? i : nil
+    }
+
+    /// The rows of `nights` that exist (a night past them has nothing taken).
+    func rows(_ nights: Range<Int32>) -> Range<Int> {
+        let lower = max(0, Int(nights.lowerBound) - Int(first)), upper = min(matrix.rows, Int(nights.upperBound) - Int(first))
+        return lower < upper ? lower..<upper : 0..<0
     }
 
     func isSet(_ night: Int32, _ position: Int) -> Bool { row(night).map { matrix.isSet($0, position) } ?? false }

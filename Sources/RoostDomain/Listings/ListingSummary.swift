@@ -1,3 +1,4 @@
+import CRoostMemory
 import RoostBinary
 
 /// What a search page shows of a listing, rendered when the listing changes rather than when it
@@ -70,8 +71,20 @@ public struct ListingSummary: Sendable, Equatable {
     /// Whether this is a listing's summary (not `unset`).
     public var isRendered: Bool { !values.isEmpty }
 
-    /// How many bytes the rendered values take.
-    var byteCount: Int { values.count }
+    /// Starts loading the rendered values' cache lines (`roost_prefetch`): a page's twenty
+    /// summaries, each a few lines somewhere in a shard's memory, then arrive together rather than
+    /// one after another as the page is written.
+    func prefetch() {
+        values.withUnsafeBufferPointer { values in
+            guard let base = values.baseAddress, !values.isEmpty else { return }
+            var offset = 0
+            while offset < values.count {
+                roost_prefetch(base + offset)
+                offset += 64
+            }
+            roost_prefetch(base + values.count - 1)
+        }
+    }
 
     /// Each field's name as it precedes its value (`"id":`, then `,"title":` and so on), one after
     /// another, and where each ends.
