@@ -169,7 +169,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RoostAPITests",
-            dependencies: ["RoostAPI", "RoostTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["RoostAPI", "RoostTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird")],
             swiftSettings: strict
         ),
     ]

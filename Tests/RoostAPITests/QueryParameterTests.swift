@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import HummingbirdCore
 import HummingbirdTesting
 import Testing
 
@@ -24,6 +25,22 @@ import Testing
         #expect(FormQuery.decoded("S%C3%A3o+Paulo") == "São Paulo")
         #expect(FormQuery.decoded("%C3") == "%C3", "not UTF-8: left as written")
         #expect(FormQuery.parameters("a=1+2&b%3D=%3D=").map { "\($0.key)|\($0.value)" } == ["a|1 2", "b=|=="])
+    }
+
+    /// A parameter without a value is one left out: only a query with a value for every name (and
+    /// nothing to decode) is taken as Hummingbird parses it.
+    @Test func parametersWithoutAValueAreLeftOut() {
+        for plain in ["a=1", "a=1&b=2", "a==", "x=a=b&y=c"] { #expect(FormQuery.isPlainWithValues(plain[...]), "\(plain)") }
+        for other in ["", "a", "a=", "a=&b=1", "a=1&b", "a=1&&b=2", "a=1&", "a=%20", "a=b+c"] {
+            #expect(!FormQuery.isPlainWithValues(other[...]), "\(other)")
+        }
+        func parameters(_ query: String) -> [String] {
+            URI("/p?\(query)").formParameters.map { "\($0.key)=\($0.value)" }
+        }
+        #expect(parameters("limit=&role=host&cursor") == ["role=host"])
+        #expect(parameters("limit=5&q=a+b&e=") == ["limit=5", "q=a b"])
+        #expect(parameters("limit=5&role=host") == ["limit=5", "role=host"])
+        #expect(parameters("a=&b").isEmpty)
     }
 
     @Test func aNameRepeatedUnderAnEncodingIsStillRepeated() {

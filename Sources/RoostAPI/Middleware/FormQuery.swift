@@ -33,11 +33,35 @@ enum FormQuery {
     }
 }
 
+extension FormQuery {
+    /// Whether Hummingbird's own parse of `query` is `URI.formParameters`' answer: nothing to
+    /// decode (`isPlain`) and no parameter without a value to leave out (`a=1&b&c=` has two).
+    static func isPlainWithValues(_ query: Substring) -> Bool {
+        var inValue = false, valueBytes = 0
+        for byte in query.utf8 {
+            switch byte {
+            case UInt8(ascii: "%"), UInt8(ascii: "+"): return false
+            case UInt8(ascii: "&"):
+                guard inValue, valueBytes > 0 else { return false }
+                inValue = false
+            case UInt8(ascii: "=") where !inValue:
+                inValue = true
+                valueBytes = 0
+            default:
+                valueBytes += 1
+            }
+        }
+        return inValue && valueBytes > 0
+    }
+}
+
 extension URI {
-    /// The query's parameters, decoded as a form is (see `FormQuery`). A query with no `%` or `+`
-    /// (nearly every one) is Hummingbird's own parse, which is then the same.
+    /// The query's parameters, decoded as a form is (see `FormQuery`), those without a value left
+    /// out: `limit=` is no limit given, as a form's empty field is, on every route alike. A query
+    /// with no `%` or `+` and a value for each name (nearly every one) is Hummingbird's own parse,
+    /// which is then the same.
     var formParameters: Parameters {
-        guard let query, !FormQuery.isPlain(query[...]) else { return queryParameters }
-        return Parameters(FormQuery.parameters(query))
+        guard let query, !FormQuery.isPlainWithValues(query[...]) else { return queryParameters }
+        return Parameters(FormQuery.parameters(query).filter { !$0.value.isEmpty })
     }
 }
