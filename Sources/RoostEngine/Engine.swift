@@ -67,34 +67,12 @@ public final class Engine: Sendable {
     public static func open(options: EngineOptions, aggregates: [any Aggregate.Type], logger: Logger) throws -> Engine {
         let started = ContinuousClock.now
         let lock = try DataDirectoryLock(directory: options.dataDirectory)
-        let (shardCount, shardSource) = try ShardLayout.resolve(options)
-        let snapshots = SnapshotStore(directory: options.snapshotDirectory, io: options.wal.io)
-        let table = try RecoveryTable(aggregates: aggregates, shardCount: shardCount)
-        let snapshot = try table.loadNewestSnapshot(from: snapshots, logger: logger)
-        var replayed = 0
-        let after = snapshot?.lsn ?? 0
-        let tail = try WALRecovery.recover(
-            directory: options.walDirectory, limits: options.wal.limits, after: after,
-            repair: options.repair, logger: logger
-        ) { record in
-            if replayed == 0, record.lsn != after + 1 {
-                // The records between the snapshot and the WAL's first are nowhere (a damaged or deleted snapshot, its
-                // segments pruned): serving without them would serve part of the data, and the next snapshot would
-                // bury the loss. Refused, unless the operator repairs knowingly.
-                let missing = "the WAL starts at LSN \(record.lsn), but records \(after + 1)...\(record.lsn - 1) are needed and "
-                    + (snapshot.map { "the newest usable snapshot (LSN \($0.lsn)) does not cover them" } ?? "no usable snapshot covers them")
-                guard options.repair else {
-                    throw StorageError.notFound(
-                        missing + "; put back the snapshot that covers them (see `roost restore`), or start with --repair to serve without them"
-                    )
-                }
-                logger.error("starting without records the WAL no longer holds (--repair): they are lost", metadata: ["reason": "\(missing)"])
-            }
-            try table.replay(record)
-            replayed += 1
+        let recovered = try Recovered.read(options: options, aggregates: aggregates, logger: logger) { after, visit in
+            try WALRecovery.recover(directory: options.walDirectory, limits: options.wal.limits, after: after, repair: options.repair, logger: logger, visit: visit)
         }
+        let (table, snapshot, replayed, tail, shardCount) = (recovered.table, recovered.snapshot, recovered.replayed, recovered.log, recovered.shardCount)
         let nextLSN = max(tail.lastLSN, snapshot?.lsn ?? 0, table.highestLoadedLSN) + 1
-        try ShardLayout.recordIfConfirmed(shardCount, source: shardSource, snapshotLoaded: snapshot != nil, options: options, logger: logger)
+        try ShardLayout.recordIfConfirmed(shardCount, source: recovered.shardSource, snapshotLoaded: snapshot != nil, options: options, logger: logger)
         let log = try WriteAheadLog(
             directory: options.walDirectory, tail: tail, nextLSN: nextLSN, options: options.wal, logger: logger
         )
@@ -112,7 +90,8 @@ public final class Engine: Sendable {
         )
         return Engine(
             options: options, journal: journal, recovery: report, lock: lock,
-            aggregates: table.start(journal: journal), snapshots: snapshots, logger: logger
+            aggregates: table.start(journal: journal), snapshots: SnapshotStore(directory: options.snapshotDirectory, io: options.wal.io),
+            logger: logger
         )
     }
 

@@ -34,7 +34,7 @@ struct SnapshotSection: @unchecked Sendable {
 
 final class Recovering<A: Aggregate>: RecoveringAggregate {
     let shardCount: Int
-    private var states: [A.State]
+    private(set) var states: [A.State]
     private var loadedThrough: [UInt64]
 
     init(shardCount: Int) {

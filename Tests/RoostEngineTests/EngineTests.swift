@@ -191,6 +191,48 @@ func add(_ engine: Engine, _ key: String, _ amount: Int64) async throws {
         repaired.close()
     }
 
+    /// `Engine.inspect` reads what `open` would recover (snapshot, then the log after it), refuses
+    /// what start-up refuses, and writes nothing: not even the lock or a spare segment.
+    @Test func anInspectionReadsWhatOpenRecoversAndChangesNothing() async throws {
+        let directory = TemporaryDirectory()
+        var expected: [Tally.State] = []
+        do {
+            let engine = try openEngine(directory.path)
+            for index in 0..<400 { try await add(engine, "k\(index % 30)", 1) }
+            try await engine.snapshot()
+            for index in 0..<1_500 { try await add(engine, "after\(index % 9)", 2) }  // several segments
+            expected = await states(engine)
+            engine.close()
+        }
+        func files() throws -> [String: Data] {
+            var contents: [String: Data] = [:]
+            let enumerator = FileManager.default.enumerator(atPath: directory.path)!
+            while let name = enumerator.nextObject() as? String {
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: directory.path + "/" + name, isDirectory: &isDirectory), !isDirectory.boolValue {
+                    contents[name] = FileManager.default.contents(atPath: directory.path + "/" + name)
+                }
+            }
+            return contents
+        }
+        try FileManager.default.removeItem(atPath: directory.path + "/LOCK")
+        let before = try files()
+        let options = EngineOptions(dataDirectory: directory.path, wal: WALOptions(limits: WALLimits(segmentBytes: 16 << 10, recordBytesMax: 4096, pendingBytesMax: 1 << 20)))
+        let inspection = try Engine.inspect(options: options, aggregates: [Tally.self], logger: quietLogger)
+        #expect(inspection.states(Tally.self) == expected)
+        #expect(inspection.lastLSN == 1_900 && inspection.tornTail == nil)
+        #expect(try files() == before, "nothing written, renamed or removed")
+
+        // Damage in a segment before the last (after the snapshot) is refused, as start-up refuses it.
+        let segments = try FileManager.default.contentsOfDirectory(atPath: directory.path + "/wal").filter { $0.hasSuffix(".wal") }.sorted()
+        let path = directory.path + "/wal/" + segments[segments.count - 2]
+        #expect(UInt64(segments[segments.count - 2].prefix(20))! > 401)
+        var bytes = [UInt8](FileManager.default.contents(atPath: path)!)
+        bytes[40 + 30] ^= 0xFF  // in the first record, past the 40-byte segment header
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        #expect(throws: StorageError.self) { try Engine.inspect(options: options, aggregates: [Tally.self], logger: quietLogger) }
+    }
+
     @Test func aCrashMidSnapshotRecoversFromThePreviousSnapshotPlusTheLog() async throws {
         let directory = TemporaryDirectory()
         var expected: [Tally.State] = []

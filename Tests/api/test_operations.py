@@ -329,3 +329,31 @@ def test_wal_verify_accepts_the_gap_a_repair_leaves_below_a_snapshot(server_fact
     result = run_cli("wal", "verify", "--data-dir", data_dir)
     assert result.returncode == 0, describe(result)
     assert "covered by snapshot" in result.stdout and result.stdout.rstrip().endswith("ok"), describe(result)
+
+
+def test_check_reads_a_torn_tail_without_cutting_it(server_factory, run_cli, data_dir):
+    """`roost check` is what an operator runs on a crashed node's disk before deciding anything: it must leave
+    the directory as the crash did. It cut a torn tail (and wrote a `.broken` copy) as start-up does."""
+    from accounts_e2e import ACCOUNTS_ENV
+    server = server_factory(data_dir, name="before", env=ACCOUNTS_ENV).start()
+    for index in range(5):
+        assert server.request("POST", "/v1/auth/register", json={"email": f"torn{index}@example.com", "password": "correct horse battery staple",
+                                                                 "name": "T", "role": "guest"}).status_code == 201
+    server.kill()
+    segment = sorted((data_dir / "wal").glob("*.wal"))[-1]
+    content = bytearray(segment.read_bytes())
+    end = 40  # past the segment header: frames of a 21-byte header (payload length first) and the payload
+    while end + 21 <= len(content) and content[end + 8] != 0:  # a zero type byte: never-written space
+        end += 21 + int.from_bytes(content[end:end + 4], "little")
+    content[end:end + 11] = b"\xab" * 11  # the first bytes of a frame that never finished
+    segment.write_bytes(bytes(content))
+    files_before = sorted(path.name for path in data_dir.rglob("*"))
+    result = run_cli("check", "--data-dir", data_dir, env=ACCOUNTS_ENV)
+    assert result.returncode == 0, describe(result)
+    assert "torn write" in result.stdout and "left as it is" in result.stdout, describe(result)
+    assert segment.read_bytes() == bytes(content), "check changed the segment"
+    assert sorted(path.name for path in data_dir.rglob("*")) == files_before, "check added or removed files"
+    # Start-up still cuts it, keeping a copy, and serves every record before it.
+    after = server_factory(data_dir, name="after", env=ACCOUNTS_ENV).start()
+    assert list((data_dir / "wal").glob("*.broken")), "start-up keeps the cut bytes"
+    assert after.request("POST", "/v1/auth/login", json={"email": "torn4@example.com", "password": "correct horse battery staple"}).status_code == 200
