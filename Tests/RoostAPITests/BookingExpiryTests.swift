@@ -85,7 +85,8 @@ import Testing
 
     /// A guest paying in yen for a stay priced in Singapore dollars cancels under the strict
     /// policy with half back: the provider refunds yen, the ledger the same share of the dollars;
-    /// the half the policy kept is released and paid to the host.
+    /// the half the policy kept is released and paid to the host 24 hours after the stay's
+    /// check-in, as a stay is (an admin can still give it back until then).
     @Test func aConvertedCancellationRefundsItsShareAndThePolicysShareIsPaidOut() async throws {
         try await withServices { services, engine, clock in
             let bookings = services.bookings
@@ -103,6 +104,9 @@ import Testing
             let payment = try #require(await bookings.payment(booked.booking.id))
             #expect(payment.refunded == Money.proportion(booked.booking.quote.total, refund, of: booked.booking.charge.total))
             #expect(abs(payment.refunded * 2 - booked.booking.quote.total) <= 1, "half of the dollars too")
+            #expect(await bookings.runDueTransitions() == (0, 0), "the kept half waits for the stay's payout day, as a stay's would")
+            #expect(await bookings.payment(booked.booking.id)?.paidOut == false)
+            clock.advance(by: 12 * 86_400)  // past check-in (day 10, 15:00) and the 24 hours after it
             #expect(await bookings.runDueTransitions() == (0, 1), "the kept half goes to the host")
             #expect(await bookings.runDueTransitions() == (0, 0))
             let ledger = engine.group(Ledger.self).shard(for: booked.booking.id).peek { $0 }

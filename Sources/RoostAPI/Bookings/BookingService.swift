@@ -708,6 +708,12 @@ public final class BookingService: Sendable {
                 )
                 return (false, false)
             }
+            // What the policy kept is the host's when the stay's would have been: 24 hours after its check-in,
+            // as for a stay (until then an admin can still give it back).
+            guard let checkIn = try? Self.checkInInstant(booking, timeZone: timeZone), Self.payoutIsDue(checkIn: checkIn, now: now) else {
+                await markIfFinished(id)
+                return (false, false)
+            }
             let paid = await payOut(booking)
             await markIfFinished(id)
             return (false, paid)
@@ -718,13 +724,18 @@ public final class BookingService: Sendable {
             let today = ListingService.today(in: timeZone, now: moment)
             completed = (try? await listings.execute(.completeBooking(id: booking.id, today: today), on: booking.listingID)) != nil
         }
-        guard checkIn.millisecondsSinceEpoch + 86_400_000 <= now.millisecondsSinceEpoch else {
+        guard Self.payoutIsDue(checkIn: checkIn, now: now) else {
             await markIfFinished(id)
             return (completed, false)
         }
         let paid = await payOut(booking)
         await markIfFinished(id)
         return (completed, paid)
+    }
+
+    /// Whether a host's payout is due: 24 hours after the stay's check-in.
+    static func payoutIsDue(checkIn: Timestamp, now: Timestamp) -> Bool {
+        checkIn.millisecondsSinceEpoch + 86_400_000 <= now.millisecondsSinceEpoch
     }
 
     /// Remembers a booking with nothing left to do: over (completed or canceled) and its money
