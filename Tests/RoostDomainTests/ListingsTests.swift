@@ -123,19 +123,25 @@ struct ListingsTests {
         #expect(listing.details.currency == "USD" && listing.pricing.weekendPrice == 19_000 && listing.priceOverrides[day.advanced(by: 8)] == nil)
     }
 
-    @Test func bookedNightsGuardDeleteAndUnblock() {
+    /// Booked nights ahead refuse a delete; blocking and unblocking over them touch the host's blocks only.
+    @Test func bookedNightsGuardDeleteAndOutlastBlocks() {
         var start = Listings.initialState()
         var booked = record()
         booked.calendar.set(.booked, day.advanced(by: 10)..<day.advanced(by: 12), to: true)
         start.listings[booked.id] = booked
-        let (_, outcomes) = run([
+        let (state, outcomes) = run([
             .delete(id: "lst_a", today: day),
+            .changeNights(id: "lst_a", [.block(day.advanced(by: 9)..<day.advanced(by: 13))], currency: "SGD"),
             .changeNights(id: "lst_a", [.unblock(day.advanced(by: 11)..<day.advanced(by: 13))], currency: "SGD"),
             .delete(id: "lst_a", today: day.advanced(by: 12)),
         ], from: start)
         #expect(outcomes[0] == .failure(.hasUpcomingBookings))
-        #expect(outcomes[1] == .failure(.nightsBooked))
-        #expect((try? outcomes[2].get())?.count == 1, "stays in the past do not block a delete")
+        #expect((try? outcomes[1].get())?.count == 1 && (try? outcomes[2].get())?.count == 1, "blocks over booked nights are the host's to set and clear")
+        let calendar = state.listings["lst_a"]!.calendar
+        #expect(calendar.isAnySet(.blocked, in: day.advanced(by: 9)..<day.advanced(by: 11)))
+        #expect(!calendar.isAnySet(.blocked, in: day.advanced(by: 11)..<day.advanced(by: 13)))
+        #expect(calendar.isAnySet(.booked, in: day.advanced(by: 11)..<day.advanced(by: 12)), "the stay still holds its night")
+        #expect((try? outcomes[3].get())?.count == 1, "stays in the past do not block a delete")
     }
 
     @Test func photosAreOrderedAndLimited() {

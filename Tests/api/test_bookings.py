@@ -147,6 +147,29 @@ def test_a_request_to_book_waits_for_the_host(stays):
     assert_problem(server.request("POST", f"/v1/bookings/{instant['id']}/accept", headers=bearer(host)), 409)
 
 
+def test_blocks_over_booked_nights_are_the_hosts_own(stays):
+    """A host blocks a month that holds a stay, then unblocks it: both are taken (unblocking was 409 while
+    the block was not), the stay keeps its nights throughout, and once it is canceled they are free again."""
+    server, host, guest, _, _, _ = stays
+    listing = create(server, host, cancellationPolicy="flexible")["id"]
+    stay = book(server, guest, listing, check_in=20, nights=3).json()
+    path = f"/v1/listings/{listing}/availability"
+
+    def free(*offsets):
+        days = {d["date"]: d["available"] for d in server.get(path, params={"from": day(18), "to": day(26)}, headers=bearer(host)).json()["days"]}
+        return [days[day(offset)] for offset in offsets]
+
+    month = [{"from": day(18), "to": day(26)}]
+    assert server.request("PUT", path, json={"blocked": month}, headers=bearer(host)).status_code == 200
+    assert free(18, 20, 25) == [False, False, False]
+    response = server.request("PUT", path, json={"unblocked": month}, headers=bearer(host))
+    assert response.status_code == 200, response.text
+    assert free(18, 19, 20, 21, 22, 23, 25) == [True, True, False, False, False, True, True], "the stay keeps its nights"
+    assert book(server, guest, listing, check_in=21, nights=1).status_code == 409
+    assert server.request("POST", f"/v1/bookings/{stay['id']}/cancel", headers=bearer(guest)).status_code == 200
+    assert free(20, 21, 22) == [True, True, True]
+
+
 def test_cancellations_refund_by_policy_and_release_the_nights(stays):
     server, host, guest, admin, _, _ = stays
     moderate = create(server, host, cancellationPolicy="moderate")["id"]

@@ -65,8 +65,6 @@ public final class ListingService: Sendable {
                 throw Problem(.conflict, code: "too_many_photos", title: "Conflict", detail: "A listing has at most \(limit) photos.")
             case .hasUpcomingBookings:
                 throw Problem(.conflict, code: "has_upcoming_bookings", title: "Conflict", detail: "The listing has stays ahead; cancel them first.")
-            case .nightsBooked:
-                throw Problem(.conflict, code: "nights_booked", title: "Conflict", detail: "Some of these nights are held by stays.")
             case .bookingExists: throw Problem(.conflict, code: "conflict", title: "Conflict", detail: "The booking exists already.")
             case .bookingNotFound: throw Problem.notFound("No such booking.")
             case .listingNotBookable:

@@ -173,8 +173,6 @@ public enum Listings: Aggregate {
         case photoNotFound
         case tooManyPhotos(limit: Int)
         case hasUpcomingBookings
-        /// Unblocking cannot touch nights a stay holds.
-        case nightsBooked
         case bookingExists
         case bookingNotFound
         /// The listing is not taking bookings (paused or delisted).
@@ -232,10 +230,9 @@ public enum Listings: Aggregate {
         case let .changeNights(id, changes, currency):
             return live(id).flatMap { listing in
                 for change in changes {
+                    // Blocking and unblocking touch the host's blocks only: a booked night stays held
+                    // either way (and an unblocked one is free again once its stay is canceled).
                     if case .price(_, _?) = change, currency != listing.details.currency { return .failure(.editedMeanwhile) }
-                    if case let .unblock(nights) = change, listing.calendar.isAnySet(.booked, in: nights) {
-                        return .failure(.nightsBooked)
-                    }
                 }
                 return .success(changes.isEmpty ? [] : [.nightsChanged(id: id, changes, at: now)])
             }
