@@ -56,6 +56,30 @@ public final class DataDirectoryLock: Sendable {
         return text.trimmingSuffix(while: { $0 == "\n" || $0 == "\0" })
     }
 
+    /// A shared `flock` on the directory's existing `LOCK`, for an offline reader (`roost check`):
+    /// while it is held no server can take the directory, and nothing is created or written (a
+    /// directory without `LOCK` has never been served; nil then). Throws `locked` when a process
+    /// holds the directory. Released when the returned lock is released or freed.
+    public static func readerHold(directory: String) throws -> DataDirectoryLock? {
+        let path = directory + "/LOCK"
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { return nil }
+            throw StorageError.io(operation: "open", path: path, errno: errno)
+        }
+        guard flock(fd, LOCK_SH | LOCK_NB) == 0 else {
+            let owner = readOwner(fd)
+            close(fd)
+            throw StorageError.locked(path: directory, ownerPID: owner)
+        }
+        return DataDirectoryLock(path: path, holding: fd)
+    }
+
+    private init(path: String, holding fd: Int32) {
+        self.path = path
+        self.fd = Mutex(fd)
+    }
+
     /// Gives the directory up (closing the descriptor drops the flock). Idempotent.
     public func release() {
         fd.withLock { fd in

@@ -18,9 +18,14 @@ struct Check: AsyncParsableCommand {
         let (configuration, logger) = try loadConfiguration(dataDirectory: data.dataDirectory)
         try requireExistingState(configuration)
         let options = configuration.engineOptions()
-        if let pid = DataDirectoryLock.owner(of: options.dataDirectory) {
+        // A shared hold on the directory's lock while it is read: no server starts on it meanwhile.
+        let hold: DataDirectoryLock?
+        do {
+            hold = try DataDirectoryLock.readerHold(directory: options.dataDirectory)
+        } catch StorageError.locked(_, let pid) {
             throw OperationFailed("process \(pid) holds \(options.dataDirectory); stop it first (the check reads the state offline)")
         }
+        defer { hold?.release() }
         // Read as start-up would recover it, changing nothing (a torn tail is read up to, not cut).
         let inspection = try Engine.inspect(options: options, aggregates: roostAggregates, logger: logger)
         var problems: [String] = []

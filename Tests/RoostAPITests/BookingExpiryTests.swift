@@ -106,8 +106,10 @@ import Testing
             #expect(abs(payment.refunded * 2 - booked.booking.quote.total) <= 1, "half of the dollars too")
             #expect(await bookings.runDueTransitions() == (0, 0), "the kept half waits for the stay's payout day, as a stay's would")
             #expect(await bookings.payment(booked.booking.id)?.paidOut == false)
+            #expect(bookings.waitingForPayoutDay.withLock { $0 == [booked.booking.id] }, "later scans pass it over until its day")
             clock.advance(by: 12 * 86_400)  // past check-in (day 10, 15:00) and the 24 hours after it
             #expect(await bookings.runDueTransitions() == (0, 1), "the kept half goes to the host")
+            #expect(bookings.waitingForPayoutDay.withLock { $0.isEmpty })
             #expect(await bookings.runDueTransitions() == (0, 0))
             let ledger = engine.group(Ledger.self).shard(for: booked.booking.id).peek { $0 }
             #expect(Ledger.violations(in: ledger) == [])

@@ -182,6 +182,11 @@ func add(_ engine: Engine, _ key: String, _ amount: Int64) async throws {
         #expect { try openEngine(directory.path, snapshotsKept: 1) } throws: { error in
             "\(error)".contains("are needed") && "\(error)".contains("--repair")
         }
+        #expect("an inspection (`roost check`) refuses it too") {
+            try Engine.inspect(options: EngineOptions(dataDirectory: directory.path, shardCount: 4), aggregates: [Tally.self], logger: quietLogger)
+        } throws: { error in
+            "\(error)".contains("are needed")
+        }
         let limits = WALLimits(segmentBytes: 16 << 10, recordBytesMax: 4096, pendingBytesMax: 1 << 20)
         let repaired = try Engine.open(
             options: EngineOptions(dataDirectory: directory.path, shardCount: 4, wal: WALOptions(limits: limits), snapshotsKept: 1, repair: true),

@@ -357,3 +357,11 @@ def test_check_reads_a_torn_tail_without_cutting_it(server_factory, run_cli, dat
     after = server_factory(data_dir, name="after", env=ACCOUNTS_ENV).start()
     assert list((data_dir / "wal").glob("*.broken")), "start-up keeps the cut bytes"
     assert after.request("POST", "/v1/auth/login", json={"email": "torn4@example.com", "password": "correct horse battery staple"}).status_code == 200
+
+
+def test_check_is_refused_while_a_server_holds_the_directory(server, run_cli, data_dir):
+    """The check reads offline, holding the directory's lock shared so no server starts meanwhile: a running
+    server's lock refuses it, naming the process."""
+    result = run_expecting_exit(run_cli, "check", "--data-dir", data_dir)
+    assert_refused(result)
+    assert f"process {server.pid} holds" in output(result), describe(result)

@@ -31,6 +31,10 @@ public final class BookingService: Sendable {
     private let settleRetries = Mutex<[String: (attempts: Int, at: Date)]>([:])
     /// The same for owed refunds the provider did not answer (`finishRequestedRefunds`), by booking.
     private let refundRetries = Mutex<[String: (attempts: Int, at: Date)]>([:])
+    /// Canceled bookings whose refund is settled and whose kept money waits for the stay's payout day:
+    /// the scans pass them over on their own fields until that day can have come, as they do stays. In
+    /// memory: after a restart each is settled once more (nothing is sent twice) and waits again.
+    let waitingForPayoutDay = Mutex<Set<String>>([])
 
     /// How long a booking waiting for the client's payment holds its nights.
     static let paymentHold: TimeInterval = 15 * 60
@@ -634,7 +638,7 @@ public final class BookingService: Sendable {
     @discardableResult
     public func runDueTransitions() async -> (completed: Int, paidOut: Int) {
         let moment = clock()
-        let skip = finished.withLock { $0 }
+        let skip = finished.withLock { $0 }, waiting = waitingForPayoutDay.withLock { $0 }
         // No zone's day is later than Kiritimati's (UTC+14 all year): a stay whose day after
         // check-in has not begun there is due nowhere, and is passed over on its own fields. Every
         // shard's scan visits all its bookings under its lock every run, so the common case (a
@@ -649,7 +653,7 @@ public final class BookingService: Sendable {
             let listings = state.listings
             return state.bookings.values.compactMap { booking -> (BookingRecord, String)? in
                 guard booking.status != .pending else { return nil }
-                if booking.status != .canceled, booking.stay.lowerBound.advanced(by: 1) > latestToday { return nil }
+                if booking.stay.lowerBound.advanced(by: 1) > latestToday, booking.status != .canceled || waiting.contains(booking.id) { return nil }
                 guard !skip.contains(booking.id), !state.settled.contains(booking.id) else { return nil }
                 let timeZone = listings.reading(booking.listingID) { $0.pointee.details.location.timeZone } ?? "UTC"
                 if booking.status != .canceled {
@@ -712,8 +716,10 @@ public final class BookingService: Sendable {
             // as for a stay (until then an admin can still give it back).
             guard let checkIn = try? Self.checkInInstant(booking, timeZone: timeZone), Self.payoutIsDue(checkIn: checkIn, now: now) else {
                 await markIfFinished(id)
+                if !finished.withLock({ $0.contains(id) }) { waitingForPayoutDay.withLock { _ = $0.insert(id) } }
                 return (false, false)
             }
+            waitingForPayoutDay.withLock { _ = $0.remove(id) }
             let paid = await payOut(booking)
             await markIfFinished(id)
             return (false, paid)
