@@ -132,6 +132,8 @@ public struct ListingIndex: ~Copyable, Sendable {
     /// How many changes of sort values this index has recorded: its `SortMark`'s stamp.
     private var sortStamp: Int64 = 0
     public static let sortChangesKept = 1 << 16
+    /// The most cache lines a list's scan prefetches before reading its rows (24 KB).
+    static let prefetchLinesMax = 384
 
     public init() {}
 
@@ -662,9 +664,15 @@ public struct ListingIndex: ~Copyable, Sendable {
                             guard requiredBits.allSatisfy({ $0 < amenities.rows }) else { return false }
                             // Every row's band is asked for before any is read: the rows lie apart in a
                             // heap of gigabytes, and a row read on its own waits for each of its lines in turn.
-                            for bit in requiredBits { amenities.prefetch(bit, from: firstWord, count: words) }
-                            for (row, _) in traitRows { traits.prefetch(row, from: firstWord, count: words) }
-                            for row in nightRows { nights.prefetch(row, from: firstWord, count: words) }
+                            // Up to half of a core's L1 data cache: past that, lines asked for first would be
+                            // gone before they are read (a long stay over a big city's band), and a long row
+                            // is a stream the hardware prefetcher follows by itself.
+                            let rows = requiredBits.count + traitRows.count + nightRows.count
+                            if rows * ((words + 7) / 8) <= ListingIndex.prefetchLinesMax {
+                                for bit in requiredBits { amenities.prefetch(bit, from: firstWord, count: words) }
+                                for (row, _) in traitRows { traits.prefetch(row, from: firstWord, count: words) }
+                                for row in nightRows { nights.prefetch(row, from: firstWord, count: words) }
+                            }
                             for bit in requiredBits { amenities.narrow(mask, by: bit, from: firstWord) }
                             for (row, inverted) in traitRows { traits.narrow(mask, by: row, from: firstWord, inverted: inverted) }
                             for row in nightRows { nights.narrow(mask, by: row, from: firstWord, inverted: true) }
