@@ -490,10 +490,17 @@ public struct ListingIndex: ~Copyable, Sendable {
         // TLB) misses on shard-sized arrays, have nothing between them and overlap, where in the loop
         // below each would wait for the summary's retain (an atomic) before it. The summaries' bytes
         // are prefetched too, for the page's writing.
-        for candidate in candidates where Int(candidate.slot) < summaries.count {
-            summaries[Int(candidate.slot)].prefetch()
-            packedIDs.withUnsafeBufferPointer { roost_prefetch($0.baseAddress! + Int(candidate.slot)) }
+        // In two rounds: every winner's entries in the slot arrays first, all at once, then (those
+        // arrived) the summaries' bytes they point to; one round waited for each entry in turn.
+        summaries.withUnsafeBufferPointer { summaries in
+            packedIDs.withUnsafeBufferPointer { packedIDs in
+                for candidate in candidates where Int(candidate.slot) < summaries.count {
+                    roost_prefetch(summaries.baseAddress! + Int(candidate.slot))
+                    roost_prefetch(packedIDs.baseAddress! + Int(candidate.slot))
+                }
+            }
         }
+        for candidate in candidates where Int(candidate.slot) < summaries.count { summaries[Int(candidate.slot)].prefetch() }
         var hits: [SearchHit] = []
         hits.reserveCapacity(candidates.count)
         for candidate in candidates {
