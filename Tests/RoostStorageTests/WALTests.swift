@@ -152,6 +152,32 @@ import Testing
         _ = lock
     }
 
+    /// `LOCK` outlives its owner, so it looks like a leftover: removed (or replaced) under a running
+    /// owner, the directory's own lock still refuses a second one, and an offline reader.
+    @Test func aRemovedLockFileStillRefusesASecondOwner() throws {
+        let directory = TemporaryDirectory()
+        let lock = try DataDirectoryLock(directory: directory.path)
+        try FileManager.default.removeItem(atPath: directory.path + "/LOCK")
+        #expect {
+            _ = try DataDirectoryLock(directory: directory.path)
+        } throws: { error in
+            guard case let StorageError.locked(_, owner) = error else { return false }
+            return owner.hasPrefix("unknown")
+        }
+        #expect(throws: StorageError.self) { _ = try DataDirectoryLock.readerHold(directory: directory.path) }
+        lock.release()
+        let next = try DataDirectoryLock(directory: directory.path)
+        #expect(DataDirectoryLock.owner(of: directory.path) == getpid())
+        #expect(throws: StorageError.self, "a reader waits for no one: the owner refuses it") {
+            _ = try DataDirectoryLock.readerHold(directory: directory.path)
+        }
+        next.release()
+        let reader = try #require(try DataDirectoryLock.readerHold(directory: directory.path))
+        #expect(throws: StorageError.self, "no owner while a reader holds it") { _ = try DataDirectoryLock(directory: directory.path) }
+        reader.release()
+        _ = try DataDirectoryLock(directory: directory.path)
+    }
+
     @Test func theLockIsFreeAgainOnceItsOwnerLetsGo() throws {
         let directory = TemporaryDirectory()
         do { _ = try DataDirectoryLock(directory: directory.path) }

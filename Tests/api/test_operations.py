@@ -114,6 +114,18 @@ def test_second_server_on_the_same_data_dir_is_refused_as_in_use_and_the_first_k
     assert_live_and_ready(server)
 
 
+def test_a_second_server_is_refused_even_after_the_lock_file_was_removed(server, run_cli, data_dir):
+    """LOCK stays on disk after a server exits, so it looks like a leftover to delete: deleted under a running
+    server, the directory's own lock still refuses a second one (two writers on one log)."""
+    (data_dir / "LOCK").unlink()
+    second = run_expecting_exit(run_cli, "serve", "--host", "127.0.0.1", "--port", free_port(), "--data-dir", data_dir)
+    assert_refused(second)
+    assert "in use" in output(second) and "LOCK file was removed" in output(second), describe(second)
+    assert_refused(run_expecting_exit(run_cli, "check", "--data-dir", data_dir))
+    assert server.running
+    assert_live_and_ready(server)
+
+
 def test_server_killed_with_sigkill_restarts_on_the_same_data_dir_live_and_ready(server_factory, run_cli, data_dir):
     first = server_factory(data_dir, name="first").start()
     take_snapshot(run_cli, data_dir)
