@@ -63,7 +63,7 @@ extension ListingRoutes {
     @Sendable func quote(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
         let listing = try await readable(context)
         let query = request.uri.formParameters
-        func text(_ name: String) -> String? { query[Substring(name)].map(String.init).flatMap { $0.isEmpty ? nil : $0 } }
+        func text(_ name: String) -> String? { query[Substring(name)].map(String.init) }  // a value-less one is left out (`formParameters`)
         var errors: [Problem.FieldError] = []
         let stay = StayRules.stay(
             checkIn: text("checkIn"), checkOut: text("checkOut"), listing: listing, now: service.clock(), errors: &errors
