@@ -176,7 +176,7 @@ struct ListingSearchTests {
                 // In two steps (the service's way): the same page, with only the winners read.
                 let twoSteps = SearchPage.gatherInTwoSteps(
                     query, shards: states.count, first: first,
-                    candidates: { states[$0].searchCandidates($1) }, hits: { states[$0].hits(of: $1) }
+                    offer: { states[$0].offerMatches($1, shard: $0, to: &$2) }, read: { states[$0].readHits(of: $1, shard: $0, into: &$2) }
                 )
                 #expect(twoSteps == page)
                 if total == nil { total = page.total }
@@ -204,11 +204,11 @@ struct ListingSearchTests {
             var done = false
             return SearchPage.gatherInTwoSteps(
                 query, shards: states.count,
-                candidates: { states[$0].searchCandidates($1) },
-                hits: { shard, winners in
+                offer: { states[$0].offerMatches($1, shard: $0, to: &$2) },
+                read: { shard, winners, page in
                     if !done { between(&states) }
                     done = true
-                    return states[shard].hits(of: winners)
+                    return states[shard].readHits(of: winners, shard: shard, into: &page)
                 }
             )
         }

@@ -100,8 +100,8 @@ public final class ListingService: Sendable {
 
     // MARK: Scatter reads
 
-    /// Runs `query` on every shard and merges their pages. Each shard offers its matches as
-    /// candidates, and the summaries (`ListingSummary`) of the merged page's winners alone are read,
+    /// Runs `query` on every shard and merges their pages. Each shard offers its matches to the
+    /// search's winners, and the summaries (`ListingSummary`) of the page's winners alone are read,
     /// from each shard as it is then (`SearchPage.gatherInTwoSteps`).
     ///
     /// The shards are visited one after another from the caller's thread (`Shard.peek`), not by
@@ -135,8 +135,8 @@ public final class ListingService: Sendable {
         // The page's winners are read after the shards' candidates are merged: only they are read.
         let twoSteps = SearchPage.gatherInTwoSteps(
             query, shards: shards.count, first: first,
-            candidates: { shard, query in shards[shard].peek { state in state.searchCandidates(query, asOf: mark(shard, state)) } },
-            hits: { shard, winners in shards[shard].peek { $0.hits(of: winners) } }
+            offer: { shard, query, winners in shards[shard].peek { state in state.offerMatches(query, asOf: mark(shard, state), shard: shard, to: &winners) } },
+            read: { shard, winners, page in shards[shard].peek { $0.readHits(of: winners, shard: shard, into: &page) } }
         )
         if let page = twoSteps { return (page, marks, expired) }
         // A winner left its shard's index between the steps (rare): once more, each shard read as it is scanned.

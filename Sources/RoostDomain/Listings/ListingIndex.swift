@@ -453,72 +453,23 @@ public struct ListingIndex: ~Copyable, Sendable {
     /// values changed since sort by their values then, so later pages neither repeat nor skip
     /// them; which listings match is decided by their values now.
     public func search(_ query: ListingQuery, asOf: SortMark? = nil) -> SearchPage {
-        guard let scan = scanned(query, asOf: asOf) else { return SearchPage(total: 0, hits: []) }
-        // The page's packed ids and summaries are read in one tight loop first: each is a cache (and
-        // TLB) miss, and loads with nothing between them overlap, where a string built after each
-        // would not.
-        let read = scan.best.map { (packedIDs[Int($0.slot)], summaries[Int($0.slot)]) }
-        return SearchPage(total: scan.total, hits: zip(scan.best, read).map { candidate, read in
-            SearchHit(
-                key: SearchKey(primary: candidate.primary, id: read.0.string ?? ids[Int(candidate.slot)]),
-                distanceKilometres: candidate.distance, summary: read.1
-            )
-        })
+        var winners = SearchWinners(limit: query.limit)
+        let total = offerMatches(query, asOf: asOf, shard: 0, to: &winners)
+        var page = [SearchHit?](repeating: nil, count: winners.count)
+        guard readHits(of: winners, shard: 0, into: &page) else { preconditionFailure("a scan's winners left the index it was reading") }
+        return SearchPage(total: total, hits: page.map { $0! })
     }
 
-    /// `search` in two steps, for a search over many shards: first each shard's matches as
-    /// candidates (where each sorts and lies, nothing read), then, once the shards' candidates are
-    /// merged, the hits of the page's winners alone (`hits(of:)`). Of some forty matches four
-    /// shards offer a page of twenty, only the twenty are read: the reading, cache misses on the
-    /// listing's id and summary, cost more than the scan.
-    public func candidates(_ query: ListingQuery, asOf: SortMark? = nil) -> (total: Int, candidates: [SearchCandidate]) {
-        guard let scan = scanned(query, asOf: asOf) else { return (0, []) }
-        return (scan.total, scan.best.map { candidate in
-            let packed = packedIDs[Int(candidate.slot)]
-            return SearchCandidate(
-                primary: candidate.primary, slot: candidate.slot, packed: packed,
-                unpackedID: packed.isPacked ? nil : ids[Int(candidate.slot)], distanceKilometres: candidate.distance
-            )
-        })
-    }
-
-    /// The hits of `candidates` (from `candidates(_:asOf:)` on this index), with each listing's
-    /// summary as it is now; nil when a slot no longer holds its candidate's listing (it left the
-    /// index, or left and another took its slot, since the candidates were found).
-    public func hits(of candidates: [SearchCandidate]) -> [SearchHit]? {
-        // Each winner's packed id and summary are asked for in one loop first: the loads, cache (and
-        // TLB) misses on shard-sized arrays, have nothing between them and overlap, where in the loop
-        // below each would wait for the summary's retain (an atomic) before it. The summaries' bytes
-        // are prefetched too, for the page's writing.
-        // In two rounds: every winner's entries in the slot arrays first, all at once, then (those
-        // arrived) the summaries' bytes they point to; one round waited for each entry in turn.
-        summaries.withUnsafeBufferPointer { summaries in
-            packedIDs.withUnsafeBufferPointer { packedIDs in
-                for candidate in candidates where Int(candidate.slot) < summaries.count {
-                    roost_prefetch(summaries.baseAddress! + Int(candidate.slot))
-                    roost_prefetch(packedIDs.baseAddress! + Int(candidate.slot))
-                }
-            }
-        }
-        for candidate in candidates where Int(candidate.slot) < summaries.count { summaries[Int(candidate.slot)].prefetch() }
-        var hits: [SearchHit] = []
-        hits.reserveCapacity(candidates.count)
-        for candidate in candidates {
-            let i = Int(candidate.slot)
-            guard i < summaries.count, summaries[i].isRendered else { return nil }
-            if candidate.packed.isPacked {
-                guard PackedID.same(packedIDs[i], candidate.packed) else { return nil }
-            } else {
-                guard !packedIDs[i].isPacked, ids[i] == candidate.unpackedID else { return nil }
-            }
-            hits.append(SearchHit(key: candidate.key, distanceKilometres: candidate.distanceKilometres, summary: summaries[i]))
-        }
-        return hits
-    }
-
-    /// `query`'s scan of the lists that can hold its matches; nil when nothing here can match.
-    private func scanned(_ query: ListingQuery, asOf: SortMark?) -> Scan? {
-        guard var scan = Scan(query, self, asOf: asOf) else { return nil }
+    /// `search` in two steps, for a search over many shards: first each shard offers its matches
+    /// to the search's `winners` as `shard` (where each sorts and lies, nothing read) and answers
+    /// how many it has in all; then, once every shard has, each reads the hits of its own winners
+    /// (`readHits`). Of some forty matches four shards offer a page of twenty, only the twenty are
+    /// read: the reading, cache misses on the listing's summary, costs more than the scan.
+    public func offerMatches(_ query: ListingQuery, asOf: SortMark? = nil, shard: Int, to winners: inout SearchWinners) -> Int {
+        guard var scan = Scan(query, self, asOf: asOf, shard: shard) else { return 0 }
+        // The scan keeps the winners while it runs (moved in and out, never copied).
+        swap(&scan.winners, &winners)
+        defer { swap(&scan.winners, &winners) }
         if let place = query.place {
             let city = cityLists[place]
             if let city { scan.run(city, self, nightsInList: true) }
@@ -529,7 +480,35 @@ public struct ListingIndex: ~Copyable, Sendable {
         } else {
             for list in cellLists.values { scan.run(list, self) }
         }
-        return scan
+        return scan.total
+    }
+
+    /// Writes the hits of this shard's winners (those offered as `shard`) into their places on the
+    /// page, each with its listing's summary as it is now. False when a slot no longer holds its
+    /// winner's listing (it left the index, or left and another took its slot, since it was offered).
+    public func readHits(of winners: SearchWinners, shard: Int, into page: inout [SearchHit?]) -> Bool {
+        let shard = Int32(shard)
+        // Each winner's packed id and summary are asked for in one loop first: the loads, cache (and
+        // TLB) misses on shard-sized arrays, have nothing between them and overlap, where in the loop
+        // below each would wait for the summary's retain (an atomic) before it. In two rounds: every
+        // winner's entries in the slot arrays first, all at once, then (those arrived) the summaries'
+        // bytes they point to, for the page's writing; one round waited for each entry in turn.
+        summaries.withUnsafeBufferPointer { summaries in
+            packedIDs.withUnsafeBufferPointer { packedIDs in
+                for winner in winners.items where winner.shard == shard && Int(winner.slot) < summaries.count {
+                    roost_prefetch(summaries.baseAddress! + Int(winner.slot))
+                    roost_prefetch(packedIDs.baseAddress! + Int(winner.slot))
+                }
+            }
+        }
+        for winner in winners.items where winner.shard == shard && Int(winner.slot) < summaries.count { summaries[Int(winner.slot)].prefetch() }
+        for (position, winner) in winners.items.enumerated() where winner.shard == shard {
+            let i = Int(winner.slot)
+            guard i < summaries.count, summaries[i].isRendered, packedIDs[i] == winner.packed else { return false }
+            if !winner.packed.isPacked, ids[i] != winners.id(winner) { return false }
+            page[position] = winners.hit(winner, summary: summaries[i])
+        }
+        return true
     }
 
     /// Whether any of `nights` is taken for the listing in `slot` (read beside its city entry).
@@ -539,7 +518,7 @@ public struct ListingIndex: ~Copyable, Sendable {
     }
 
     /// One query's pass over posting lists: the filters resolved against this shard's numbering,
-    /// the running total, and the best `limit` matches so far in key order.
+    /// the running total, and the search's winners while it runs (its matches are offered there).
     private struct Scan {
         struct Candidate {
             var primary: Double
@@ -548,8 +527,10 @@ public struct ListingIndex: ~Copyable, Sendable {
         }
 
         let query: ListingQuery
-        /// The amenity bits every match has, and the codes past the bits.
-        var requiredBits: [Int] = []
+        /// The amenity bits every match has (as `AmenitySet.words`), the highest of them (-1: none),
+        /// and the codes past the bits.
+        var amenityWords: (low: UInt64, high: UInt64)
+        var highestAmenity = -1
         var overflow: [String] = []
         var propertyType: Int32?
         /// Price factors by interned currency number (nil: that currency is not convertible).
@@ -567,29 +548,31 @@ public struct ListingIndex: ~Copyable, Sendable {
         /// The area's bounding box, widened a little, for the `Float` coordinates to pre-filter on.
         var box: (minLat: Float, maxLat: Float, minLng: Float, maxLng: Float)?
         var wantedGuests: UInt16
-        /// The trait rows the query needs (`inverted`: the positions without the trait).
-        var traitRows: [(row: Int, inverted: Bool)] = []
+        /// The trait rows the query needs: instant book's (the value wanted), the guests' and the stay's.
+        var instantBook: Bool?
+        var guestsRow: Int?
+        var stayRow: Int?
         /// Whether the amenity, trait and night bitmaps and the price band decide a match alone
         /// (nothing is left to read per position), in lists that hold their listings' nights.
         var decidedByBitmaps = false
         var total = 0
-        var best: [Candidate] = []
-        /// The band's words as the bitmaps leave them (reused from list to list).
-        var mask: [UInt64] = []
+        /// The search's winners, lent to this scan (`offerMatches`), and the shard its matches are offered as.
+        var winners = SearchWinners(limit: 0)
+        let shard: Int32
         /// The cursor's and the bound's ids, packed to compare with candidates'.
         let afterID: PackedID?, beforeID: PackedID?
 
         /// Nil when nothing here can match (an amenity or property type no listing has).
-        init?(_ query: ListingQuery, _ index: borrowing ListingIndex, asOf: SortMark?) {
+        init?(_ query: ListingQuery, _ index: borrowing ListingIndex, asOf: SortMark?, shard: Int) {
             self.query = query
+            self.shard = Int32(shard)
             if let asOf { frozen = index.sortValues(asOf: asOf) }
             afterID = query.after.map { PackedID($0.id) }
             beforeID = query.before.map { PackedID($0.id) }
             guard let amenities = query.amenityBits ?? AmenitySet.existing(query.amenities) else { return nil }
-            let words = amenities.words
-            for bit in 0..<128 where (bit < 64 ? words.low >> UInt64(bit) : words.high >> UInt64(bit - 64)) & 1 != 0 {
-                requiredBits.append(bit)
-            }
+            amenityWords = amenities.words
+            if amenityWords.high != 0 { highestAmenity = 127 - amenityWords.high.leadingZeroBitCount }
+            else if amenityWords.low != 0 { highestAmenity = 63 - amenityWords.low.leadingZeroBitCount }
             overflow = amenities.codesWithoutBits
             if let wanted = query.propertyType {
                 guard let known = index.propertyTypeNumbers[TextKey.make(wanted)] else { return nil }
@@ -606,10 +589,10 @@ public struct ListingIndex: ~Copyable, Sendable {
             }
             wantedGuests = UInt16(clamping: query.guests ?? 0)
             // Instant book is decided by its row alone (either value), in every list.
-            if let instantBook = query.instantBook { traitRows.append((Trait.instantBook, !instantBook)) }
+            instantBook = query.instantBook
             let guests = Int(wantedGuests)
-            if Trait.guests.contains(guests) { traitRows.append((Trait.guests(guests), false)) }
-            if stay != nil, Trait.stayNights.contains(Int(nights)) { traitRows.append((Trait.stay(Int(nights)), false)) }
+            if Trait.guests.contains(guests) { guestsRow = Trait.guests(guests) }
+            if stay != nil, Trait.stayNights.contains(Int(nights)) { stayRow = Trait.stay(Int(nights)) }
             if query.window != nil, stay != nil { zoneAdmits = Array(repeating: 0, count: index.zoneNames.count) }
             decidedByBitmaps = overflow.isEmpty && propertyType == nil && factors == nil && query.area == nil && zoneAdmits.isEmpty
                 && guests <= Trait.guests.upperBound && (stay == nil || Trait.stayNights.contains(Int(nights)))
@@ -619,7 +602,6 @@ public struct ListingIndex: ~Copyable, Sendable {
                     for k in 0..<3 { frozenByList[index.listOf[Int(slot) * 3 + k], default: []].append(index.positionOf[Int(slot) * 3 + k]) }
                 }
             }
-            best.reserveCapacity(query.limit + 1)
         }
 
         /// Scans list number `number`: the price band's positions, narrowed a word at a time by the
@@ -651,49 +633,77 @@ public struct ListingIndex: ~Copyable, Sendable {
             }
             guard start < end else { return }
             let firstWord = start >> 6, words = ((end - 1) >> 6) - firstWord + 1
-            // The scan's buffer, borrowed for this list (and handed back however the scan ends).
-            var mask: [UInt64] = []
-            swap(&mask, &self.mask)
-            defer { swap(&mask, &self.mask) }
-            mask.removeAll(keepingCapacity: true)
-            mask.append(contentsOf: repeatElement(UInt64.max, count: words))
-            mask[0] &= UInt64.max << UInt64(start & 63)
-            if end & 63 != 0 { mask[words - 1] &= UInt64.max >> UInt64(64 - end & 63) }
+            // The band's words as the bitmaps leave them: on the stack (a heap block per list before).
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: words) { mask in
+                mask.initialize(repeating: .max)
+                mask[0] &= UInt64.max << UInt64(start & 63)
+                if end & 63 != 0 { mask[words - 1] &= UInt64.max >> UInt64(64 - end & 63) }
+                let nightRows = list.pointee.nights.rows(nightsInList ? stay ?? 0..<0 : 0..<0)
+                guard narrow(mask, from: firstWord, list, nightRows: nightRows) else { return }
+                if decidedByBitmaps, city == nil, nightsInList || stay == nil {
+                    return collect(UnsafeBufferPointer(mask), from: firstWord, in: entries, fences: fences, list: number, index)
+                }
+                examine(UnsafeBufferPointer(mask), from: firstWord, in: entries, index, nightsInList: nightsInList, skippingCityList: city)
+            }
+        }
+
+        /// Each set bit of `amenityWords`, lowest first.
+        private func forEachAmenity(_ body: (Int) -> Void) {
+            var low = amenityWords.low, high = amenityWords.high
+            while low != 0 {
+                body(low.trailingZeroBitCount)
+                low &= low - 1
+            }
+            while high != 0 {
+                body(64 + high.trailingZeroBitCount)
+                high &= high - 1
+            }
+        }
+
+        /// ANDs into `mask` (the band's words, from the list's word `firstWord`) the amenity and trait
+        /// rows the query needs and the inverse of `nightRows`; false when some amenity has no row
+        /// here (no listing of the list has it).
+        private func narrow(_ mask: UnsafeMutableBufferPointer<UInt64>, from firstWord: Int, _ list: UnsafePointer<PostingList>, nightRows: Range<Int>) -> Bool {
             // Each matrix's words are borrowed once for all its rows: a borrow per row retained and
             // released the list's buffer each time, an atomic on a line every core's searches touch.
-            let requiredBits = requiredBits, traitRows = traitRows, nightsTaken = nightsInList ? stay ?? 0..<0 : 0..<0
-            let nightRows = list.pointee.nights.rows(nightsTaken)
-            let anyMatch = mask.withUnsafeMutableBufferPointer { mask in
-                list.pointee.amenities.withRows { amenities in
-                    list.pointee.traits.withRows { traits in
-                        list.pointee.nights.matrix.withRows { nights in
-                            // An amenity past the list's rows is one no listing here has.
-                            guard requiredBits.allSatisfy({ $0 < amenities.rows }) else { return false }
-                            // Every row's band is asked for before any is read: the rows lie apart in a
-                            // heap of gigabytes, and a row read on its own waits for each of its lines in turn.
-                            // Up to half of a core's L1 data cache: past that, lines asked for first would be
-                            // gone before they are read (a long stay over a big city's band), and a long row
-                            // is a stream the hardware prefetcher follows by itself.
-                            let rows = requiredBits.count + traitRows.count + nightRows.count
-                            if rows * ((words + 7) / 8) <= ListingIndex.prefetchLinesMax {
-                                for bit in requiredBits { amenities.prefetch(bit, from: firstWord, count: words) }
-                                for (row, _) in traitRows { traits.prefetch(row, from: firstWord, count: words) }
-                                for row in nightRows { nights.prefetch(row, from: firstWord, count: words) }
-                            }
-                            for bit in requiredBits { amenities.narrow(mask, by: bit, from: firstWord) }
-                            for (row, inverted) in traitRows { traits.narrow(mask, by: row, from: firstWord, inverted: inverted) }
-                            for row in nightRows { nights.narrow(mask, by: row, from: firstWord, inverted: true) }
-                            return true
+            list.pointee.amenities.withRows { amenities in
+                list.pointee.traits.withRows { traits in
+                    list.pointee.nights.matrix.withRows { nights in
+                        guard highestAmenity < amenities.rows else { return false }
+                        // Every row's band is asked for before any is read: the rows lie apart in a
+                        // heap of gigabytes, and a row read on its own waits for each of its lines in turn.
+                        // Up to half of a core's L1 data cache: past that, lines asked for first would be
+                        // gone before they are read (a long stay over a big city's band), and a long row
+                        // is a stream the hardware prefetcher follows by itself.
+                        let words = mask.count
+                        let traitRows = (instantBook == nil ? 0 : 1) + (guestsRow == nil ? 0 : 1) + (stayRow == nil ? 0 : 1)
+                        let rows = amenityWords.low.nonzeroBitCount + amenityWords.high.nonzeroBitCount + traitRows + nightRows.count
+                        if rows * ((words + 7) / 8) <= ListingIndex.prefetchLinesMax {
+                            forEachAmenity { amenities.prefetch($0, from: firstWord, count: words) }
+                            if instantBook != nil { traits.prefetch(Trait.instantBook, from: firstWord, count: words) }
+                            if let guestsRow { traits.prefetch(guestsRow, from: firstWord, count: words) }
+                            if let stayRow { traits.prefetch(stayRow, from: firstWord, count: words) }
+                            for row in nightRows { nights.prefetch(row, from: firstWord, count: words) }
                         }
+                        forEachAmenity { amenities.narrow(mask, by: $0, from: firstWord) }
+                        if let instantBook { traits.narrow(mask, by: Trait.instantBook, from: firstWord, inverted: !instantBook) }
+                        if let guestsRow { traits.narrow(mask, by: guestsRow, from: firstWord) }
+                        if let stayRow { traits.narrow(mask, by: stayRow, from: firstWord) }
+                        for row in nightRows { nights.narrow(mask, by: row, from: firstWord, inverted: true) }
+                        return true
                     }
                 }
             }
-            guard anyMatch else { return }
-            if decidedByBitmaps, city == nil, nightsInList || stay == nil {
-                return collect(mask, from: firstWord, in: entries, fences: fences, list: number, index)
-            }
+        }
+
+        /// Reads each position `mask` leaves for the filters the bitmaps do not decide, and offers the matches.
+        /// With `city`, listings whose city list is that one are skipped (already scanned).
+        private mutating func examine(
+            _ mask: UnsafeBufferPointer<UInt64>, from firstWord: Int, in entries: UnsafeBufferPointer<Entry>, _ index: borrowing ListingIndex,
+            nightsInList: Bool, skippingCityList city: Int32?
+        ) {
             let guests = wantedGuests, nights = nights, box = box, checkStay = stay != nil, checkNights = !nightsInList && stay != nil
-            for w in 0..<words {
+            for w in mask.indices {
                 var bits = mask[w]
                 while bits != 0 {
                     let position = (firstWord + w) << 6 + bits.trailingZeroBitCount
@@ -724,7 +734,7 @@ public struct ListingIndex: ~Copyable, Sendable {
         /// and reads entries only for the page. Sorted by price, that is a walk in list order from
         /// the cursor on that stops at the first entry dearer than a full page's last.
         private mutating func collect(
-            _ mask: [UInt64], from firstWord: Int, in entries: UnsafeBufferPointer<Entry>, fences: UnsafeBufferPointer<Int64>, list number: Int32,
+            _ mask: UnsafeBufferPointer<UInt64>, from firstWord: Int, in entries: UnsafeBufferPointer<Entry>, fences: UnsafeBufferPointer<Int64>, list number: Int32,
             _ index: borrowing ListingIndex
         ) {
             for word in mask { total += word.nonzeroBitCount }
@@ -736,11 +746,11 @@ public struct ListingIndex: ~Copyable, Sendable {
                 guard w >= 0, w < mask.count, (mask[w] >> UInt64(position & 63)) & 1 != 0 else { continue }
                 if let candidate = candidate(entries[position], index) { offer(candidate, index) }
             }
-            let sort = query.sort, after = query.after, limit = query.limit
+            let sort = query.sort, after = query.after
             // The price past which nothing more can go on the page: the bound's, or a full page's last.
             func beyond(_ primary: Double) -> Bool {
                 if let before = query.before, primary > before.primary { return true }
-                return best.count == limit && best.last.map { primary > $0.primary } ?? false
+                return winners.lastPrimary.map { primary > $0 } ?? false
             }
             // Entries below the cursor's price come before it (ascending), or above it (descending:
             // primaries are negated prices).
@@ -869,23 +879,15 @@ public struct ListingIndex: ~Copyable, Sendable {
             PackedID.precedes(a, b) ?? (aString() < bString())
         }
 
-        /// Inserts `candidate` among the best so far when it sorts before the last of a full list.
+        /// Offers `candidate` to the search's winners. Its packed id is read only when it can win
+        /// (a cache miss on a shard-sized array): when the page has room, or it sorts no later than its last.
         private mutating func keep(_ candidate: Candidate, _ index: borrowing ListingIndex) {
-            func before(_ a: Candidate, _ b: Candidate) -> Bool {
-                if a.primary != b.primary { return a.primary < b.primary }
-                let a = Int(a.slot), b = Int(b.slot)
-                return Self.idLess(index.packedIDs[a], index.ids[a], index.packedIDs[b], index.ids[b])
-            }
-            if best.count == query.limit {
-                guard let last = best.last, before(candidate, last) else { return }
-                best.removeLast()
-            }
-            var low = 0, high = best.count
-            while low < high {
-                let middle = (low + high) / 2
-                if before(best[middle], candidate) { low = middle + 1 } else { high = middle }
-            }
-            best.insert(candidate, at: low)
+            if let last = winners.lastPrimary, candidate.primary > last { return }
+            let slot = Int(candidate.slot)
+            winners.offer(
+                primary: candidate.primary, packed: index.packedIDs[slot], unpackedID: index.ids[slot], distance: candidate.distance,
+                slot: candidate.slot, shard: shard
+            )
         }
     }
 
@@ -1057,10 +1059,17 @@ struct BitMatrix: Sendable {
 
         /// `BitMatrix.narrow`, on a borrowed mask.
         func narrow(_ mask: UnsafeMutableBufferPointer<UInt64>, by row: Int, from first: Int, inverted: Bool = false) {
-            for w in mask.indices {
-                let word = row < rows && first + w < stride ? words[row * stride + first + w] : 0
-                mask[w] &= inverted ? ~word : word
+            // The words the row has (past them every bit is clear), then the rest.
+            let present = row < rows ? max(0, min(mask.count, stride - first)) : 0
+            if present > 0 {
+                let words = words.baseAddress! + row * stride + first
+                if inverted {
+                    for w in 0..<present { mask[w] &= ~words[w] }
+                } else {
+                    for w in 0..<present { mask[w] &= words[w] }
+                }
             }
+            if !inverted { for w in present..<mask.count { mask[w] = 0 } }
         }
     }
 }

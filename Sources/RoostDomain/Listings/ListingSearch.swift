@@ -118,29 +118,97 @@ public struct SearchKey: Comparable, Hashable, Sendable {
 }
 
 public struct SearchHit: Sendable, Equatable {
-    public var key: SearchKey
+    /// Where the hit sorts (`key`): its primary value, and its id packed (`unpackedID` holds the
+    /// rare id that does not pack). The id's string is made only when asked for: a page needs one,
+    /// its last hit's for the cursor, and building twenty was twenty allocations a search.
+    public var primary: Double
+    let packed: PackedID
+    let unpackedID: String?
     public var distanceKilometres: Double?
     /// The listing as the page shows it, as of the search.
     public var summary: ListingSummary
-}
 
-/// A match as a shard's scan leaves it (`ListingIndex.candidates`): where it sorts and where its
-/// listing lies in that shard's index, its id packed, nothing else read yet.
-public struct SearchCandidate: Sendable {
-    public let primary: Double
-    let slot: Int32
-    let packed: PackedID
-    /// The id, for the rare one that does not pack.
-    let unpackedID: String?
-    public let distanceKilometres: Double?
+    init(primary: Double, packed: PackedID, unpackedID: String?, distanceKilometres: Double?, summary: ListingSummary) {
+        self.primary = primary
+        self.packed = packed
+        self.unpackedID = packed.isPacked ? nil : unpackedID
+        self.distanceKilometres = distanceKilometres
+        self.summary = summary
+    }
 
     public var id: String { packed.string ?? unpackedID ?? "" }
     public var key: SearchKey { SearchKey(primary: primary, id: id) }
+}
 
-    /// Whether `a` sorts before `b` (as their keys do), without building either id's string when both pack.
-    public static func precedes(_ a: SearchCandidate, _ b: SearchCandidate) -> Bool {
+/// The best `limit` matches so far of one search, in key order: every shard's scan offers its
+/// matches here, and the page is read from what is left (`ListingIndex.offerMatches`, `readHits`).
+///
+/// Its entries are plain values (a slot, a packed id, a sort value), so keeping, shifting and
+/// comparing them touches no reference count; once the page is full, its last entry bounds every
+/// later shard's scan (a price-sorted scan stops at the first entry dearer than it).
+public struct SearchWinners: Sendable {
+    struct Winner: Sendable {
+        var primary: Double
+        var packed: PackedID
+        /// NaN when the hit has no distance.
+        var distance: Double
+        var slot: Int32
+        var shard: Int32
+        /// The id's place in `unpackedIDs` when it does not pack, else -1.
+        var unpacked: Int32
+    }
+
+    public let limit: Int
+    private(set) var items: [Winner] = []
+    /// The ids of winners (kept or since displaced) that do not pack: compared as strings.
+    private var unpackedIDs: [String] = []
+
+    public init(limit: Int) {
+        self.limit = limit
+        if limit > 0 { items.reserveCapacity(limit) }
+    }
+
+    public var count: Int { items.count }
+    public var isFull: Bool { items.count >= limit }
+    /// The primary value a match must not exceed to win, once the page is full.
+    var lastPrimary: Double? { isFull ? items.last?.primary : nil }
+
+    func id(_ winner: Winner) -> String { winner.packed.string ?? (winner.unpacked >= 0 ? unpackedIDs[Int(winner.unpacked)] : "") }
+
+    /// Whether `a` sorts before `b`, as their keys do (strings read only when an id does not pack).
+    func precedes(_ a: Winner, _ b: Winner) -> Bool {
         if a.primary != b.primary { return a.primary < b.primary }
-        return PackedID.precedes(a.packed, b.packed) ?? (a.id < b.id)
+        return PackedID.precedes(a.packed, b.packed) ?? (id(a) < id(b))
+    }
+
+    /// Keeps the match unless the page is full and it sorts after the last; the last then goes.
+    /// `unpackedID` is asked for only when `packed` does not pack.
+    mutating func offer(
+        primary: Double, packed: PackedID, unpackedID: @autoclosure () -> String, distance: Double?, slot: Int32, shard: Int32
+    ) {
+        var winner = Winner(primary: primary, packed: packed, distance: distance ?? .nan, slot: slot, shard: shard, unpacked: -1)
+        if !packed.isPacked {
+            winner.unpacked = Int32(unpackedIDs.count)
+            unpackedIDs.append(unpackedID())
+        }
+        if isFull {
+            guard let last = items.last, precedes(winner, last) else { return }
+            items.removeLast()
+        }
+        var low = 0, high = items.count
+        while low < high {
+            let middle = (low + high) / 2
+            if precedes(items[middle], winner) { low = middle + 1 } else { high = middle }
+        }
+        items.insert(winner, at: low)
+    }
+
+    /// The hit of `winner`, with its listing's summary as it is now.
+    func hit(_ winner: Winner, summary: ListingSummary) -> SearchHit {
+        SearchHit(
+            primary: winner.primary, packed: winner.packed, unpackedID: winner.unpacked >= 0 ? unpackedIDs[Int(winner.unpacked)] : nil,
+            distanceKilometres: winner.distance.isNaN ? nil : winner.distance, summary: summary
+        )
     }
 }
 
@@ -169,27 +237,36 @@ extension SearchPage {
         return SearchPage(total: total, hits: page.map(\.item))
     }
 
-    /// `gather` in two steps: each shard's matches as candidates (`candidates(shard, query)`,
-    /// bounded as `gather` bounds), merged; then each shard that has winners is asked once for
-    /// their hits (`hits(shard, winners)`). Nil when a shard answers nil (a winner left its slot
-    /// between the steps): the caller gathers again in one step.
+    /// `gather` in two steps: every shard offers its matches to one `SearchWinners`
+    /// (`offer(shard, query, &winners)`, answering its total), so each later shard is bounded by
+    /// the page so far; then each shard that has winners is asked once to read their hits into
+    /// their places on the page (`read(shard, winners, &page)`). Nil when a shard cannot (a winner
+    /// left its slot between the steps): the caller gathers again in one step.
     public static func gatherInTwoSteps(
         _ query: ListingQuery, shards: Int, first: Int = 0,
-        candidates: (Int, ListingQuery) -> (total: Int, candidates: [SearchCandidate]),
-        hits: (Int, [SearchCandidate]) -> [SearchHit]?
+        offer: (Int, ListingQuery, inout SearchWinners) -> Int,
+        read: (Int, SearchWinners, inout [SearchHit?]) -> Bool
     ) -> SearchPage? {
-        let (total, page) = merged(query, shards: shards, first: first, by: SearchCandidate.precedes, bound: \.key) { shard, query in
-            let part = candidates(shard, query)
-            return (part.total, part.candidates)
+        precondition(shards > 0, "a search needs a shard")
+        let first = (first % shards + shards) % shards
+        var prepared = query
+        prepared.prepare()
+        var winners = SearchWinners(limit: query.limit)
+        var total = 0
+        for step in 0..<shards { total += offer((first + step) % shards, prepared, &winners) }
+        var page = [SearchHit?](repeating: nil, count: winners.count)
+        var sharded = 0  // shards with winners, as bits (a shard past 63 is always asked)
+        for winner in winners.items { sharded |= winner.shard < 64 ? 1 << Int(winner.shard) : 0 }
+        for shard in 0..<shards where shard >= 64 || sharded >> shard & 1 != 0 {
+            guard read(shard, winners, &page) else { return nil }
         }
-        var winners = Array(repeating: [Int](), count: shards)  // positions on the page, by shard
-        for (position, entry) in page.enumerated() { winners[entry.shard].append(position) }
-        var read = [SearchHit?](repeating: nil, count: page.count)
-        for (shard, positions) in winners.enumerated() where !positions.isEmpty {
-            guard let found = hits(shard, positions.map { page[$0].item }), found.count == positions.count else { return nil }
-            for (position, hit) in zip(positions, found) { read[position] = hit }
+        var hits: [SearchHit] = []
+        hits.reserveCapacity(page.count)
+        for hit in page {
+            guard let hit else { return nil }
+            hits.append(hit)
         }
-        return SearchPage(total: total, hits: read.compactMap { $0 })
+        return SearchPage(total: total, hits: hits)
     }
 
     /// The shards' answers (`part(shard, query)`, each in order) visited in turn from `first` and

@@ -89,13 +89,17 @@ public enum Listings: Aggregate {
         /// Runs `query` over this shard (see `ListingIndex.search(_:asOf:)`).
         public func search(_ query: ListingQuery, asOf: SortMark? = nil) -> SearchPage { storage.index.search(query, asOf: asOf) }
 
-        /// `search`'s first step: the matches, not yet read (see `ListingIndex.candidates`).
-        public func searchCandidates(_ query: ListingQuery, asOf: SortMark? = nil) -> (total: Int, candidates: [SearchCandidate]) {
-            storage.index.candidates(query, asOf: asOf)
+        /// `search`'s first step: this shard's matches offered to the search's winners as `shard`,
+        /// nothing read yet; answers how many match here (see `ListingIndex.offerMatches`).
+        public func offerMatches(_ query: ListingQuery, asOf: SortMark? = nil, shard: Int, to winners: inout SearchWinners) -> Int {
+            storage.index.offerMatches(query, asOf: asOf, shard: shard, to: &winners)
         }
 
-        /// `search`'s second step: the hits of candidates this shard found, or nil when one has left its slot since.
-        public func hits(of candidates: [SearchCandidate]) -> [SearchHit]? { storage.index.hits(of: candidates) }
+        /// `search`'s second step: the hits of this shard's winners, written into their places on
+        /// the page; false when one has left its slot since.
+        public func readHits(of winners: SearchWinners, shard: Int, into page: inout [SearchHit?]) -> Bool {
+            storage.index.readHits(of: winners, shard: shard, into: &page)
+        }
 
         /// Where this shard's history of sort values stands (for a first page's cursor).
         public var sortMark: SortMark { storage.index.sortMark }

@@ -8,7 +8,7 @@
 /// (`isPacked` is false) and its holders compare it as a string. The last byte holds the length
 /// (0xFF: not packed); it never decides an order, since two different packed ids differ in an
 /// earlier byte.
-struct PackedID: Sendable {
+struct PackedID: Sendable, Equatable {
     static let capacity = 31
     private var words: (UInt64, UInt64, UInt64, UInt64)
 
@@ -48,6 +48,8 @@ struct PackedID: Sendable {
         if a.words.2 != b.words.2 { return a.words.2 < b.words.2 }
         return a.words.3 < b.words.3
     }
+
+    static func == (a: PackedID, b: PackedID) -> Bool { a.words == b.words }
 
     /// Whether `a` and `b` are the same packed id (false when either is not packed).
     static func same(_ a: PackedID, _ b: PackedID) -> Bool {
