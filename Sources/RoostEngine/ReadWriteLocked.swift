@@ -13,11 +13,14 @@ import Darwin
 /// must therefore never take the same lock again while it holds it.
 final class ReadWriteLocked<Value>: @unchecked Sendable {
     private let lock: UnsafeMutablePointer<pthread_rwlock_t>
-    // Read and written only under `lock`, which stands in for the exclusivity checks.
-    @exclusivity(unchecked) private var value: Value
+    /// The value, read and written only under `lock`. Out of line so that a read lends it in place:
+    /// a stored property handed to a reader was copied first (a retain and a release of the state's
+    /// storage, an atomic on a line every core's reads of this shard touch).
+    private let value: UnsafeMutablePointer<Value>
 
     init(_ value: consuming Value) {
-        self.value = value
+        self.value = .allocate(capacity: 1)
+        self.value.initialize(to: value)
         lock = .allocate(capacity: 1)
         lock.initialize(to: pthread_rwlock_t())
         var attributes = pthread_rwlockattr_t()
@@ -33,25 +36,27 @@ final class ReadWriteLocked<Value>: @unchecked Sendable {
     deinit {
         pthread_rwlock_destroy(lock)
         lock.deallocate()
+        value.deinitialize(count: 1)
+        value.deallocate()
     }
 
     /// `body` over the value, beside any other readers.
     func read<T>(_ body: (Value) throws -> T) rethrows -> T {
         pthread_rwlock_rdlock(lock)
         defer { pthread_rwlock_unlock(lock) }
-        return try body(value)
+        return try body(value.pointee)
     }
 
     /// `body` over the value without taking the lock: only for the one writer, between its
     /// writes (nothing else changes the value, so nothing changes it while the writer reads).
     func readAsWriter<T>(_ body: (Value) throws -> T) rethrows -> T {
-        try body(value)
+        try body(value.pointee)
     }
 
     /// `body` changing the value, alone.
     func write<T>(_ body: (inout Value) throws -> T) rethrows -> T {
         pthread_rwlock_wrlock(lock)
         defer { pthread_rwlock_unlock(lock) }
-        return try body(&value)
+        return try body(&value.pointee)
     }
 }

@@ -314,9 +314,10 @@ struct ListingRoutes {
         var body = JSONObjectWriter(capacity: page.hits.count * 448 + 256)
         body.value("items") { bytes in
             bytes.append(UInt8(ascii: "["))
-            for (index, hit) in page.hits.enumerated() {
+            // By index: each hit is lent where it lies (`enumerated()` copied each, retaining its buffers).
+            for index in page.hits.indices {
                 if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                Self.appendSummary(hit, media: service.media, to: &bytes)
+                Self.appendSummary(page.hits[index], media: service.media, to: &bytes)
             }
             bytes.append(UInt8(ascii: "]"))
         }

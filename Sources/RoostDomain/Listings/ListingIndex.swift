@@ -758,32 +758,49 @@ public struct ListingIndex: ~Copyable, Sendable {
             let end = sort == .priceDescending
                 ? after.map { cursor in ListingIndex.firstPosition(in: entries, fences: fences) { -Double($0) < cursor.primary } } ?? entries.count : entries.count
             switch sort {
-            case .priceAscending:
-                for w in min(mask.count, max(0, (from >> 6) - firstWord))..<mask.count {
-                    var bits = mask[w]
-                    while bits != 0 {
-                        let position = (firstWord + w) << 6 + bits.trailingZeroBitCount
-                        bits &= bits - 1
-                        guard position >= from else { continue }
-                        let entry = entries[position]
-                        if !frozen.isEmpty, frozen[entry.slot] != nil { continue }
-                        if beyond(Double(entry.price)) { return }
-                        if let candidate = candidate(entry, index) { offer(candidate, index) }
+            case .priceAscending, .priceDescending:
+                let ascending = sort == .priceAscending
+                /// Each match from the cursor on, in the sort's order, until `body` answers false.
+                func walk(_ body: (Entry) -> Bool) {
+                    if ascending {
+                        for w in min(mask.count, max(0, (from >> 6) - firstWord))..<mask.count {
+                            var bits = mask[w]
+                            while bits != 0 {
+                                let position = (firstWord + w) << 6 + bits.trailingZeroBitCount
+                                bits &= bits - 1
+                                if position >= from, !body(entries[position]) { return }
+                            }
+                        }
+                    } else {
+                        for w in (0..<mask.count).reversed() where (firstWord + w) << 6 < end {
+                            var bits = mask[w]
+                            while bits != 0 {
+                                let bit = 63 - bits.leadingZeroBitCount
+                                bits &= ~(UInt64(1) << UInt64(bit))
+                                let position = (firstWord + w) << 6 + bit
+                                if position < end, !body(entries[position]) { return }
+                            }
+                        }
                     }
                 }
-            case .priceDescending:
-                for w in (0..<mask.count).reversed() where (firstWord + w) << 6 < end {
-                    var bits = mask[w]
-                    while bits != 0 {
-                        let bit = 63 - bits.leadingZeroBitCount
-                        bits &= ~(UInt64(1) << UInt64(bit))
-                        let position = (firstWord + w) << 6 + bit
-                        guard position < end else { continue }
-                        let entry = entries[position]
-                        if !frozen.isEmpty, frozen[entry.slot] != nil { continue }
-                        if beyond(-Double(entry.price)) { return }
-                        if let candidate = candidate(entry, index) { offer(candidate, index) }
+                func primary(_ entry: Entry) -> Double { ascending ? Double(entry.price) : -Double(entry.price) }
+                // The packed ids of the first page's worth the walk can offer are asked for before it
+                // starts: each is a cache miss on a shard-sized array, and asked for together they
+                // arrive together (offered one by one, each waited for the one before).
+                index.packedIDs.withUnsafeBufferPointer { packedIDs in
+                    var asked = 0
+                    walk { entry in
+                        guard asked < query.limit, !beyond(primary(entry)) else { return false }
+                        roost_prefetch(packedIDs.baseAddress! + Int(entry.slot))
+                        asked += 1
+                        return true
                     }
+                }
+                walk { entry in
+                    if !frozen.isEmpty, frozen[entry.slot] != nil { return true }
+                    if beyond(primary(entry)) { return false }
+                    if let candidate = candidate(entry, index) { offer(candidate, index) }
+                    return true
                 }
             case .rating, .distance, .newest:
                 for w in 0..<mask.count {

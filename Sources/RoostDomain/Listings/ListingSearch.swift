@@ -262,8 +262,9 @@ extension SearchPage {
         }
         var hits: [SearchHit] = []
         hits.reserveCapacity(page.count)
-        for hit in page {
-            guard let hit else { return nil }
+        for position in page.indices {
+            // Moved, not copied (a copy retains and releases each of the hit's buffers).
+            guard let hit = page[position].take() else { return nil }
             hits.append(hit)
         }
         return SearchPage(total: total, hits: hits)
