@@ -32,8 +32,9 @@ public final class ListingService: Sendable {
     /// UTC at that instant (days since the epoch, by arithmetic: a search and a booking each ask,
     /// and building a `Calendar` for it cost more than the rest of parsing a search).
     public static func today(in timeZone: String, now: Date) -> CalendarDay {
-        let zone = TimeZone(identifier: timeZone) ?? TimeZone(secondsFromGMT: 0)!
-        let local = now.timeIntervalSince1970 + Double(zone.secondsFromGMT(for: now))
+        // UTC (every search asks for its day) without a zone lookup: that takes a process-wide lock.
+        let offset = timeZone == "UTC" ? 0 : (TimeZone(identifier: timeZone) ?? TimeZone(secondsFromGMT: 0)!).secondsFromGMT(for: now)
+        let local = now.timeIntervalSince1970 + Double(offset)
         return CalendarDay(daysSinceEpoch: Int32((local / 86_400).rounded(.down)))
     }
 

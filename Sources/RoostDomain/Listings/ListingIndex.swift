@@ -410,15 +410,48 @@ public struct ListingIndex: ~Copyable, Sendable {
     /// `firstPosition` over a list's entries through its `fences`: the first block whose first
     /// entry is `after`, then the entries of the block before it.
     fileprivate static func firstPosition(in entries: UnsafeBufferPointer<Entry>, fences: UnsafeBufferPointer<Int64>, where after: (Int64) -> Bool) -> Int {
+        let block = block(in: entries, fences: fences, where: after)
+        return firstPosition(in: entries[block], where: after)
+    }
+
+    /// The entries `firstPosition` searches past the fences: those after the last fence that is
+    /// not `after`, up to the first that is (entry 64 b is fence b).
+    private static func block(in entries: UnsafeBufferPointer<Entry>, fences: UnsafeBufferPointer<Int64>, where after: (Int64) -> Bool) -> Range<Int> {
         var low = 0, high = fences.count
         while low < high {
             let middle = (low + high) / 2
             if after(fences[middle]) { high = middle } else { low = middle + 1 }
         }
-        guard low > 0 else { return 0 }
         // Entry 64 (low - 1) is not `after`, entry 64 low (if any) is.
-        return firstPosition(in: entries[((low - 1) << 6 + 1)..<min(low << 6, entries.count)], where: after)
+        return low > 0 ? ((low - 1) << 6 + 1)..<min(low << 6, entries.count) : 0..<0
     }
+
+    /// The positions whose price lies in `range`: `firstPosition` for both ends, with every line
+    /// each binary search will read asked for before it starts (`roost_prefetch`). The fences of
+    /// a list of some thousands and the two blocks of 64 entries are a few dozen lines somewhere in
+    /// a shard's memory, and a binary search waits for each line it reads in turn: some ten waits
+    /// a band, where these take two.
+    fileprivate static func positions(in entries: UnsafeBufferPointer<Entry>, fences: UnsafeBufferPointer<Int64>, pricedIn range: ClosedRange<Int64>) -> Range<Int> {
+        guard let first = fences.baseAddress, let entriesStart = entries.baseAddress else { return 0..<0 }
+        let fenceBytes = UnsafeRawPointer(first)
+        if fences.count <= fencesPrefetchedMax {
+            for offset in stride(from: 0, to: fences.count * 8, by: 64) { roost_prefetch(fenceBytes + offset) }
+        }
+        let low = block(in: entries, fences: fences) { $0 >= range.lowerBound }
+        let high = block(in: entries, fences: fences) { $0 > range.upperBound }
+        func prefetch(_ block: Range<Int>) {
+            let start = UnsafeRawPointer(entriesStart + block.lowerBound)
+            for offset in stride(from: 0, to: block.count * MemoryLayout<Entry>.stride, by: 64) { roost_prefetch(start + offset) }
+        }
+        prefetch(low)
+        prefetch(high)
+        let start = firstPosition(in: entries[low], where: { $0 >= range.lowerBound })
+        let end = firstPosition(in: entries[high], where: { $0 > range.upperBound })
+        return start..<max(start, end)
+    }
+
+    /// The longest fences `positions` asks for whole (32 lines, for a list of 16,384 entries).
+    static let fencesPrefetchedMax = 256
 
     /// The number of `key`'s list in `table`, a new empty list if it has none yet.
     private static func list<Key: Hashable>(_ key: Key, in table: inout [Key: Int32], lists: inout [PostingList]) -> Int32 {
@@ -628,8 +661,8 @@ public struct ListingIndex: ~Copyable, Sendable {
             // converted and checked one by one.
             var start = 0, end = entries.count
             if factors == nil, let range = query.priceRange {
-                start = ListingIndex.firstPosition(in: entries, fences: fences) { $0 >= range.lowerBound }
-                end = ListingIndex.firstPosition(in: entries, fences: fences) { $0 > range.upperBound }
+                let band = ListingIndex.positions(in: entries, fences: fences, pricedIn: range)
+                (start, end) = (band.lowerBound, band.upperBound)
             }
             guard start < end else { return }
             let firstWord = start >> 6, words = ((end - 1) >> 6) - firstWord + 1

@@ -74,17 +74,20 @@ public struct ListingSummary: Sendable, Equatable {
     /// Starts loading the rendered values' cache lines (`roost_prefetch`): a page's twenty
     /// summaries, each a few lines somewhere in a shard's memory, then arrive together rather than
     /// one after another as the page is written.
+    ///
+    /// The lines are asked for blind: the buffer's header line (which its retain writes) and the
+    /// first `prefetchedLines` of values, nearly every summary's all. Reading the length first
+    /// waited for the very line being asked for, and the loop over it, its trip count unknown
+    /// until then, kept the next summary's lines from being asked for meanwhile.
     func prefetch() {
-        values.withUnsafeBufferPointer { values in
-            guard let base = values.baseAddress, !values.isEmpty else { return }
-            var offset = 0
-            while offset < values.count {
-                roost_prefetch(base + offset)
-                offset += 64
-            }
-            roost_prefetch(base + values.count - 1)
-        }
+        guard let base = values._baseAddressIfContiguous else { return }
+        let bytes = UnsafeRawPointer(base)
+        roost_prefetch(bytes - 32)  // the header, just before the elements
+        for line in 0..<Self.prefetchedLines { roost_prefetch(bytes + 64 * line) }
     }
+
+    /// Lines of values `prefetch` asks for: 256 bytes, a summary with a title of up to some 90 bytes.
+    static let prefetchedLines = 4
 
     /// Each field's name as it precedes its value (`"id":`, then `,"title":` and so on), one after
     /// another, and where each ends.

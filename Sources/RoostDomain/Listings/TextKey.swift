@@ -7,6 +7,11 @@
 /// marks included.
 public enum TextKey {
     public static func make(_ text: String) -> String {
+        // Printable ASCII without spaces (nearly every query's place): only upper case to lower.
+        if text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) {
+            guard text.utf8.contains(where: { (0x41...0x5A).contains($0) }) else { return text }
+            return String(decoding: text.utf8.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
+        }
         var result = ""
         result.reserveCapacity(text.utf8.count)
         var pendingSpace = false
