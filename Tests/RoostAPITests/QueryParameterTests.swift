@@ -41,6 +41,18 @@ import Testing
         #expect(parameters("limit=5&q=a+b&e=") == ["limit=5", "q=a b"])
         #expect(parameters("limit=5&role=host") == ["limit=5", "role=host"])
         #expect(parameters("a=&b").isEmpty)
+        // The dictionary the search route reads: the same parameters, split in place when plain.
+        for query in [
+            "limit=&role=host&cursor", "limit=5&q=a+b&e=", "limit=5&role=host", "a=&b", "x=a=b&y=c", "a==", "a=1&a=2",
+            "location=S%C3%A3o+Paulo&guests=2", "location=Montr%C3%A9al&amenities=kitchen,wifi&sort=price_asc", "é=ü&b=1", "",
+        ] {
+            let uri = URI("/p?\(query)")
+            var expected: [Substring: Substring] = [:]
+            for (name, value) in uri.formParameters { expected[name] = value }
+            #expect(uri.formDictionary == expected, "\(query)")
+        }
+        #expect(URI("/p?location=city12&limit=20").formDictionary == ["location": "city12", "limit": "20"])
+        #expect(URI("/p?b=1&%C3%A9=%C3%BC").formDictionary == ["b": "1", "é": "ü"])
     }
 
     @Test func aNameRepeatedUnderAnEncodingIsStillRepeated() {

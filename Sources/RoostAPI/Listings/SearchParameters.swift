@@ -22,14 +22,13 @@ enum SearchParameters {
         return Substring(scalars[first...last])
     }
 
-    static func parse(_ query: Hummingbird.Parameters, reference: ReferenceData, now: Date) throws -> ListingQuery {
+    /// `given`: the query's parameters by name (`URI.formDictionary`). Read from a dictionary:
+    /// each lookup in Hummingbird's `Parameters` runs its generic code unspecialized (a runtime
+    /// type lookup per call), and a search asks for some thirty. A parameter without a value is not
+    /// among them (`URI.formParameters` leaves it out).
+    static func parse(_ given: [Substring: Substring], reference: ReferenceData, now: Date) throws -> ListingQuery {
         var errors: [Problem.FieldError] = []
         var result = ListingQuery()
-        // Read once: each lookup in Hummingbird's `Parameters` runs its generic code unspecialized
-        // (a runtime type lookup per call), and a search asks for some thirty. A parameter without a
-        // value is not among them (`URI.formParameters` leaves it out).
-        var given = [Substring: Substring](minimumCapacity: 24)
-        for (name, value) in query { given[name] = value }
         func text(_ name: String) -> String? { given[Substring(name)].map { String($0) } }
         // Numbers around spaces are read (a `+1.29` written raw arrives as " 1.29": `+` is a space in a query).
         func number(_ name: String, _ range: ClosedRange<Double>) -> Double? {
