@@ -9,7 +9,8 @@ import Testing
 @Suite struct SearchCursorTests {
     /// What `SearchCursor.encode` writes is what the plain string formula writes (the text a cursor
     /// has always held), and it decodes back to the key and marks, for random keys and marks:
-    /// negative and fractional primaries, 0, generations with their top bit set, stamps of 0.
+    /// negative and fractional primaries, 0, generations with their top bit set or of one or two
+    /// hex digits (0 too), stamps of 0.
     @Test func cursorsReadBackAndMatchTheirTextForm() {
         var generator = SeededGenerator(seed: testSeed())
         let sorts: [ListingQuery.Sort] = [.priceAscending, .priceDescending, .rating, .distance, .newest]
@@ -18,7 +19,7 @@ import Testing
             let key = SearchKey(primary: primary, id: "lst_" + String(UInt64.random(in: 0...UInt64.max, using: &generator), radix: 36))
             let marks = (0..<Int.random(in: 0...5, using: &generator)).map { index in
                 SortMark(
-                    generation: index == 0 ? UInt64.max : UInt64.random(in: 0...UInt64.max, using: &generator),
+                    generation: [UInt64.max, 0, 0xA, 0x10][safe: index] ?? UInt64.random(in: 0...UInt64.max, using: &generator),
                     stamp: index == 1 ? 0 : Int64.random(in: 0...Int64.max, using: &generator)
                 )
             }
@@ -32,4 +33,8 @@ import Testing
             #expect(decoded?.1 ?? [] == marks)
         }
     }
+}
+
+private extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

@@ -157,30 +157,40 @@ enum SearchCursor {
         text += "s2|".utf8
         text += sort.rawValue.utf8
         text.append(UInt8(ascii: "|"))
-        appendDigits(key.primary.bitPattern, radix: 10, to: &text)
+        appendDecimal(key.primary.bitPattern, to: &text)
         text.append(UInt8(ascii: "|"))
         text += key.id.utf8
         text.append(UInt8(ascii: "|"))
         for (index, mark) in marks.enumerated() {
             if index > 0 { text.append(UInt8(ascii: ",")) }
-            appendDigits(mark.generation, radix: 16, to: &text)
+            appendHex(mark.generation, to: &text)
             text.append(UInt8(ascii: ":"))
             if mark.stamp < 0 { text.append(UInt8(ascii: "-")) }
-            appendDigits(mark.stamp.magnitude, radix: 10, to: &text)
+            appendDecimal(mark.stamp.magnitude, to: &text)
         }
         return Base64URL.encode(text)
     }
 
-    /// `value`'s digits in `radix` (lowercase), as `String(value, radix:)` writes them.
-    private static func appendDigits(_ value: UInt64, radix: UInt64, to text: inout [UInt8]) {
+    /// `value` in decimal, as `String(value)` writes it. (Each radix has its own function: with
+    /// the radix a constant, a digit is a multiplication and a shift, where a division by a
+    /// variable radix cost a cursor some hundred divisions.)
+    static func appendDecimal(_ value: UInt64, to text: inout [UInt8]) {
         let start = text.count
         var rest = value
         repeat {
-            let digit = UInt8(rest % radix)
-            text.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
-            rest /= radix
+            text.append(UInt8(ascii: "0") + UInt8(rest % 10))
+            rest /= 10
         } while rest > 0
         text[start...].reverse()
+    }
+
+    /// `value` in lowercase hexadecimal, as `String(value, radix: 16)` writes it.
+    static func appendHex(_ value: UInt64, to text: inout [UInt8]) {
+        let digits = max(1, (64 - value.leadingZeroBitCount + 3) / 4)
+        for k in (0..<digits).reversed() {
+            let digit = UInt8(value >> UInt64(4 * k) & 0xF)
+            text.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
+        }
     }
 
     static func decode(_ text: String, sort: ListingQuery.Sort) -> (SearchKey, [SortMark]?)? {
