@@ -160,7 +160,7 @@ public struct SearchWinners: Sendable {
 
     public let limit: Int
     private(set) var items: [Winner] = []
-    /// The ids of winners (kept or since displaced) that do not pack: compared as strings.
+    /// The ids of winners (kept, or kept and since displaced) that do not pack: compared as strings.
     private var unpackedIDs: [String] = []
 
     public init(limit: Int) {
@@ -192,7 +192,10 @@ public struct SearchWinners: Sendable {
             unpackedIDs.append(unpackedID())
         }
         if isFull {
-            guard let last = items.last, precedes(winner, last) else { return }
+            guard let last = items.last, precedes(winner, last) else {
+                if winner.unpacked >= 0 { unpackedIDs.removeLast() }  // never kept: its string goes too
+                return
+            }
             items.removeLast()
         }
         var low = 0, high = items.count
