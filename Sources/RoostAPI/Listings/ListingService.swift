@@ -101,7 +101,7 @@ public final class ListingService: Sendable {
 
     // MARK: Scatter reads
 
-    /// Runs `query` on every shard and merges their pages. Each shard offers its matches to the
+    /// Runs `query` on every shard into one page. Each shard offers its matches to the
     /// search's winners, and the summaries (`ListingSummary`) of the page's winners alone are read,
     /// from each shard as it is then (`SearchPage.gatherInTwoSteps`).
     ///
@@ -133,7 +133,7 @@ public final class ListingService: Sendable {
             marks[shard] = state.sortMark
             return nil
         }
-        // The page's winners are read after the shards' candidates are merged: only they are read.
+        // The page's winners are read after every shard has offered its matches: only they are read.
         let twoSteps = SearchPage.gatherInTwoSteps(
             query, shards: shards.count, first: first,
             offer: { shard, query, winners in shards[shard].peek { state in state.offerMatches(query, asOf: mark(shard, state), shard: shard, to: &winners) } },

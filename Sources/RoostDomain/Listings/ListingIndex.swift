@@ -489,8 +489,10 @@ public struct ListingIndex: ~Copyable, Sendable {
         var winners = SearchWinners(limit: query.limit)
         let total = offerMatches(query, asOf: asOf, shard: 0, to: &winners)
         var page = [SearchHit?](repeating: nil, count: winners.count)
-        guard readHits(of: winners, shard: 0, into: &page) else { preconditionFailure("a scan's winners left the index it was reading") }
-        return SearchPage(total: total, hits: page.map { $0! })
+        // Read from the state just scanned, so every winner is there (were one not, the page would go without it).
+        let read = readHits(of: winners, shard: 0, into: &page)
+        assert(read, "a scan's winners left the index it was reading")
+        return SearchPage(total: total, hits: page.compactMap { $0 })
     }
 
     /// `search` in two steps, for a search over many shards: first each shard offers its matches
@@ -592,7 +594,7 @@ public struct ListingIndex: ~Copyable, Sendable {
         /// The search's winners, lent to this scan (`offerMatches`), and the shard its matches are offered as.
         var winners = SearchWinners(limit: 0)
         let shard: Int32
-        /// The cursor's and the bound's ids, packed to compare with candidates'.
+        /// The cursor's and the bound's ids, packed to compare with matches'.
         let afterID: PackedID?, beforeID: PackedID?
 
         /// Nil when nothing here can match (an amenity or property type no listing has).
@@ -666,7 +668,7 @@ public struct ListingIndex: ~Copyable, Sendable {
             }
             guard start < end else { return }
             let firstWord = start >> 6, words = ((end - 1) >> 6) - firstWord + 1
-            // The band's words as the bitmaps leave them: on the stack (a heap block per list before).
+            // The band's words as the bitmaps leave them: on the stack where they fit (a heap block per list before).
             withUnsafeTemporaryAllocation(of: UInt64.self, capacity: words) { mask in
                 mask.initialize(repeating: .max)
                 mask[0] &= UInt64.max << UInt64(start & 63)

@@ -1,6 +1,6 @@
 /// A listing id packed into four big-endian words, zero-padded, kept by the search index beside
 /// its string. Compared word by word it sorts as the id's `String` does, so a search orders its
-/// candidates (and finds the page's ids) without reading each candidate's string: a cache miss,
+/// matches (and finds the page's ids) without reading each match's string: a cache miss,
 /// and an atomic retain on memory that both cores' searches touch.
 ///
 /// Ids of at most 31 ASCII bytes, none of them zero, are packed — every id Roost makes or imports
