@@ -433,18 +433,11 @@ public struct ListingIndex: ~Copyable, Sendable {
     /// a band, where these take two.
     fileprivate static func positions(in entries: UnsafeBufferPointer<Entry>, fences: UnsafeBufferPointer<Int64>, pricedIn range: ClosedRange<Int64>) -> Range<Int> {
         guard let first = fences.baseAddress, let entriesStart = entries.baseAddress else { return 0..<0 }
-        let fenceBytes = UnsafeRawPointer(first)
-        if fences.count <= fencesPrefetchedMax {
-            for offset in stride(from: 0, to: fences.count * 8, by: 64) { roost_prefetch(fenceBytes + offset) }
-        }
+        if fences.count <= fencesPrefetchedMax { prefetchLines(first, bytes: fences.count * MemoryLayout<Int64>.stride) }
         let low = block(in: entries, fences: fences) { $0 >= range.lowerBound }
         let high = block(in: entries, fences: fences) { $0 > range.upperBound }
-        func prefetch(_ block: Range<Int>) {
-            let start = UnsafeRawPointer(entriesStart + block.lowerBound)
-            for offset in stride(from: 0, to: block.count * MemoryLayout<Entry>.stride, by: 64) { roost_prefetch(start + offset) }
-        }
-        prefetch(low)
-        prefetch(high)
+        prefetchLines(entriesStart + low.lowerBound, bytes: low.count * MemoryLayout<Entry>.stride)
+        prefetchLines(entriesStart + high.lowerBound, bytes: high.count * MemoryLayout<Entry>.stride)
         let start = firstPosition(in: entries[low], where: { $0 >= range.lowerBound })
         let end = firstPosition(in: entries[high], where: { $0 > range.upperBound })
         return start..<max(start, end)
@@ -985,6 +978,19 @@ extension ListingRecord {
 }
 
 
+/// Starts loading (`roost_prefetch`) every cache line of the `bytes` bytes at `start`, the last
+/// included however `start` is aligned: one request a line, from the first to the last.
+func prefetchLines(_ start: UnsafeRawPointer, bytes: Int) {
+    guard bytes > 0 else { return }
+    let last = start + (bytes - 1)
+    var line = start
+    while line < last {
+        roost_prefetch(line)
+        line += 64
+    }
+    roost_prefetch(last)
+}
+
 /// Rows of bits over a list's positions (bit `p % 64` of word `p / 64` is position `p`), stored
 /// row after row in one buffer: shifting every row for an inserted position streams through one
 /// block of memory, and a query's rows (consecutive nights) sit side by side.
@@ -1100,13 +1106,7 @@ struct BitMatrix: Sendable {
         /// Starts loading the cache lines of `row`'s words `first..<first + count` (`roost_prefetch`).
         func prefetch(_ row: Int, from first: Int, count: Int) {
             guard row < rows, first < stride, let base = words.baseAddress else { return }
-            let start = base + row * stride + first, last = start + (min(first + count, stride) - first - 1)
-            var word = start
-            while word < last {
-                roost_prefetch(word)
-                word += 8  // a line's worth of words: every line from the first to the last is asked for
-            }
-            roost_prefetch(last)
+            prefetchLines(base + row * stride + first, bytes: (min(first + count, stride) - first) * MemoryLayout<UInt64>.stride)
         }
 
         /// `BitMatrix.narrow`, on a borrowed mask.

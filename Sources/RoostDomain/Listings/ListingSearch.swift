@@ -169,7 +169,7 @@ public struct SearchWinners: Sendable {
     }
 
     public var count: Int { items.count }
-    public var isFull: Bool { items.count >= limit }
+    var isFull: Bool { items.count >= limit }
     /// The primary value a match must not exceed to win, once the page is full.
     var lastPrimary: Double? { isFull ? items.last?.primary : nil }
 
@@ -233,11 +233,32 @@ extension SearchPage {
     /// answer is the same from any first shard; callers vary it so that concurrent searches do
     /// not queue behind one another on the same shard's lock.
     public static func gather(_ query: ListingQuery, shards: Int, first: Int = 0, _ search: (Int, ListingQuery) -> SearchPage) -> SearchPage {
-        let (total, page) = merged(query, shards: shards, first: first, by: { $0.key < $1.key }, bound: \.key) { shard, query in
-            let part = search(shard, query)
-            return (part.total, part.hits)
+        precondition(shards > 0, "a search needs a shard")
+        let first = (first % shards + shards) % shards
+        var total = 0
+        var page: [SearchHit] = []
+        page.reserveCapacity(query.limit + 1)
+        var bounded = query
+        bounded.prepare()
+        for step in 0..<shards {
+            let answer = search((first + step) % shards, bounded)
+            total += answer.total
+            for hit in answer.hits {
+                // A bounded shard's hits all sort before the page's last, so each goes in. A shard
+                // asked before the page was full may hold more than the page has room for: its
+                // hits are in order, so the first that would land past the page ends its turn.
+                var low = 0, high = page.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if page[middle].key < hit.key { low = middle + 1 } else { high = middle }
+                }
+                guard low < query.limit else { break }
+                page.insert(hit, at: low)
+                if page.count > query.limit { page.removeLast() }
+            }
+            if page.count == query.limit, let last = page.last { bounded.before = last.key }
         }
-        return SearchPage(total: total, hits: page.map(\.item))
+        return SearchPage(total: total, hits: page)
     }
 
     /// `gather` in two steps: every shard offers its matches to one `SearchWinners`
@@ -271,43 +292,6 @@ extension SearchPage {
             hits.append(hit)
         }
         return SearchPage(total: total, hits: hits)
-    }
-
-    /// The shards' answers (`part(shard, query)`, each in order) visited in turn from `first` and
-    /// merged into the best `query.limit` by `precedes`, each with its shard; and the sum of their
-    /// totals. Once the page is full, each later shard is asked only for what sorts before its last
-    /// (`ListingQuery.before`, from `bound`).
-    private static func merged<Item>(
-        _ query: ListingQuery, shards: Int, first: Int, by precedes: (Item, Item) -> Bool, bound: (Item) -> SearchKey,
-        _ part: (Int, ListingQuery) -> (total: Int, items: [Item])
-    ) -> (total: Int, page: [(shard: Int, item: Item)]) {
-        precondition(shards > 0, "a search needs a shard")
-        let first = (first % shards + shards) % shards
-        var total = 0
-        var page: [(shard: Int, item: Item)] = []
-        page.reserveCapacity(query.limit + 1)
-        var bounded = query
-        bounded.prepare()
-        for step in 0..<shards {
-            let shard = (first + step) % shards
-            let answer = part(shard, bounded)
-            total += answer.total
-            for item in answer.items {
-                // A bounded shard's items all sort before the page's last, so each goes in. A shard
-                // asked before the page was full may hold more than the page has room for: its
-                // items are in order, so the first that would land past the page ends its turn.
-                var low = 0, high = page.count
-                while low < high {
-                    let middle = (low + high) / 2
-                    if precedes(page[middle].item, item) { low = middle + 1 } else { high = middle }
-                }
-                guard low < query.limit else { break }
-                page.insert((shard, item), at: low)
-                if page.count > query.limit { page.removeLast() }
-            }
-            if page.count == query.limit, let last = page.last { bounded.before = bound(last.item) }
-        }
-        return (total, page)
     }
 }
 

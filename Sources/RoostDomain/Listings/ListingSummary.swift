@@ -81,9 +81,8 @@ public struct ListingSummary: Sendable, Equatable {
     /// until then, kept the next summary's lines from being asked for meanwhile.
     func prefetch() {
         guard let base = values._baseAddressIfContiguous else { return }
-        let bytes = UnsafeRawPointer(base)
-        roost_prefetch(bytes - 32)  // the header, just before the elements
-        for line in 0..<Self.prefetchedLines { roost_prefetch(bytes + 64 * line) }
+        // From the header, 32 bytes before the elements.
+        prefetchLines(UnsafeRawPointer(base) - 32, bytes: 32 + 64 * Self.prefetchedLines)
     }
 
     /// Lines of values `prefetch` asks for: 256 bytes, a summary with a title of up to some 90 bytes.

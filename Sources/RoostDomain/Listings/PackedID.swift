@@ -51,10 +51,6 @@ struct PackedID: Sendable, Equatable {
 
     static func == (a: PackedID, b: PackedID) -> Bool { a.words == b.words }
 
-    /// Whether `a` and `b` are the same packed id (false when either is not packed).
-    static func same(_ a: PackedID, _ b: PackedID) -> Bool {
-        a.isPacked && a.words == b.words
-    }
 
     /// The id again, when it is packed (a string of its own, sharing no storage with the record's).
     var string: String? {
