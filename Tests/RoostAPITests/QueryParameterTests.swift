@@ -41,18 +41,45 @@ import Testing
         #expect(parameters("limit=5&q=a+b&e=") == ["limit=5", "q=a b"])
         #expect(parameters("limit=5&role=host") == ["limit=5", "role=host"])
         #expect(parameters("a=&b").isEmpty)
-        // The dictionary the search route reads: the same parameters, split in place when plain.
+        // The parameters one by one, as the search route reads them: the same, split in place when plain.
         for query in [
             "limit=&role=host&cursor", "limit=5&q=a+b&e=", "limit=5&role=host", "a=&b", "x=a=b&y=c", "a==", "a=1&a=2",
             "location=S%C3%A3o+Paulo&guests=2", "location=Montr%C3%A9al&amenities=kitchen,wifi&sort=price_asc", "é=ü&b=1", "",
         ] {
             let uri = URI("/p?\(query)")
-            var expected: [Substring: Substring] = [:]
-            for (name, value) in uri.formParameters { expected[name] = value }
-            #expect(uri.formDictionary == expected, "\(query)")
+            var given: [String] = []
+            uri.forEachFormParameter { name, value in given.append("\(name)=\(value)") }
+            #expect(given == uri.formParameters.map { "\($0.key)=\($0.value)" }, "\(query)")
         }
-        #expect(URI("/p?location=city12&limit=20").formDictionary == ["location": "city12", "limit": "20"])
-        #expect(URI("/p?b=1&%C3%A9=%C3%BC").formDictionary == ["b": "1", "é": "ü"])
+        var pairs: [String] = []
+        URI("/p?location=city12&limit=20&%C3%A9=%C3%BC").forEachFormParameter { pairs.append("\($0)=\($1)") }
+        #expect(pairs == ["location=city12", "limit=20", "é=ü"])
+    }
+
+    /// The search's parameters are found by name, each in its own place; other names are not read.
+    @Test func searchReadsItsParametersByName() {
+        typealias Name = SearchParameters.Given.Name
+        #expect(Name.allCases.map(\.field) == [
+            "location", "lat", "lng", "radiusKm", "bbox", "checkIn", "checkOut", "guests", "minPrice", "maxPrice", "currency", "amenities",
+            "propertyType", "instantBook", "sort", "limit", "cursor",
+        ])
+        for name in Name.allCases {
+            #expect(Name(Substring(name.field)) == name)
+            #expect(Name(Substring(name.field.uppercased())) == nil, "names are matched exactly")
+            #expect(Name(Substring(name.field.dropLast())) == nil)
+            #expect(Name(Substring(name.field + "s")) == nil)
+        }
+        let given = SearchParameters.Given(URI("/v1/search/listings?maxPrice=900&minPrice=100&lng=103.8&lat=1.3&radius=5&limit=&sort=price_desc&x=1&check%49n=2027-01-02"))
+        #expect(given[.minPrice] == "100")
+        #expect(given[.maxPrice] == "900")
+        #expect(given[.lat] == "1.3")
+        #expect(given[.lng] == "103.8")
+        #expect(given[.sort] == "price_desc")
+        #expect(given[.checkIn] == "2027-01-02", "a name is read decoded")
+        #expect(given[.radiusKm] == nil, "radius is not radiusKm")
+        #expect(given[.limit] == nil, "a name without a value is not given")
+        #expect(given[.location] == nil)
+        #expect(Name.allCases.filter { given[$0] != nil }.count == 6)
     }
 
     @Test func aNameRepeatedUnderAnEncodingIsStillRepeated() {

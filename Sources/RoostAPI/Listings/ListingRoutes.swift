@@ -304,7 +304,7 @@ struct ListingRoutes {
     }
 
     @Sendable func search(_ request: Request, context: RoostRequestContext) async throws -> EncodedJSON {
-        let query = try SearchParameters.parse(request.uri.formDictionary, reference: reference, now: service.clock())
+        let query = try SearchParameters.parse(.init(request.uri), reference: reference, now: service.clock())
         // Each hit's summary was rendered when its listing last changed; the photo's URL (which an
         // S3 store signs) and the distance are added here.
         let (page, marks, expired) = service.searchMarking(query)

@@ -65,16 +65,14 @@ extension URI {
         return Parameters(FormQuery.parameters(query).filter { !$0.value.isEmpty })
     }
 
-    /// `formParameters` by name (a name given twice keeps its last value; `QueryParameterMiddleware`
-    /// refuses such a query before any route reads it), for a route that looks up many. A plain
-    /// query, nothing to decode and a value for each name, is split where it lies, byte by byte:
-    /// Hummingbird's parse and then a copy into the dictionary cost a search some 2% of its CPU.
-    var formDictionary: [Substring: Substring] {
-        var parameters = [Substring: Substring](minimumCapacity: 16)
-        guard let query, !query.isEmpty else { return parameters }
+    /// `formParameters` one by one, in order, for a route that reads many. A plain query, nothing
+    /// to decode and a value for each name, is split where it lies, byte by byte: Hummingbird's
+    /// parse (and then a copy into a dictionary) cost a search some 2% of its CPU.
+    func forEachFormParameter(_ body: (_ name: Substring, _ value: Substring) -> Void) {
+        guard let query, !query.isEmpty else { return }
         guard FormQuery.isPlainWithValues(query[...]) else {
-            for (name, value) in formParameters { parameters[name] = value }
-            return parameters
+            for (name, value) in formParameters { body(name, value) }
+            return
         }
         // Every `&` and `=` is ASCII, so the indices around them are the string's own.
         let bytes = query.utf8
@@ -84,7 +82,7 @@ extension URI {
             let atEnd = position == bytes.endIndex
             if atEnd || bytes[position] == UInt8(ascii: "&") {
                 // `isPlainWithValues`: every parameter has `=` and a value.
-                if let equals { parameters[query[start..<equals]] = query[bytes.index(after: equals)..<position] }
+                if let equals { body(query[start..<equals], query[bytes.index(after: equals)..<position]) }
                 if atEnd { break }
                 start = bytes.index(after: position)
                 equals = nil
@@ -93,6 +91,5 @@ extension URI {
             }
             position = bytes.index(after: position)
         }
-        return parameters
     }
 }
