@@ -18,7 +18,7 @@
 # Env (defaults in brackets):
 #   BENCH_SEARCH_LISTINGS [1000000]  BENCH_SEARCH_SECONDS [10]  BENCH_SEARCH_RUNS [3]  BENCH_SEARCH_WARMUP [3] (wrk, s)
 #   BENCH_SEARCH_QUERIES [2000]      in-engine queries of each kind (after 100 untimed of each)
-#   BENCH_SEARCH_SHARDS [4] (a new data directory's default)  BENCH_PG [1]  (0: no PostgreSQL anchor)
+#   BENCH_SEARCH_SHARDS [2] (a new data directory's default)  BENCH_PG [1]  (0: no PostgreSQL anchor)
 #   BENCH_PG_SECONDS [BENCH_SEARCH_SECONDS], BENCH_PG_RUNS [BENCH_SEARCH_RUNS]; other BENCH_PG_* go to the anchor script
 #   ROOST_BIN, ROOST_BENCH_BIN       use these binaries instead of building them (release)
 #   BENCH_DIR_PARENT [data/state]    BENCH_SEARCH_WAIT [1800]  seconds to wait for other heavy work to finish first
@@ -29,7 +29,7 @@ repo=$(pwd)
 source scripts/lib.sh
 
 listings=${BENCH_SEARCH_LISTINGS:-1000000}; seconds=${BENCH_SEARCH_SECONDS:-10}; runs=${BENCH_SEARCH_RUNS:-3}
-wrk_warmup=${BENCH_SEARCH_WARMUP:-3}; queries=${BENCH_SEARCH_QUERIES:-2000}; shards=${BENCH_SEARCH_SHARDS:-4}
+wrk_warmup=${BENCH_SEARCH_WARMUP:-3}; queries=${BENCH_SEARCH_QUERIES:-2000}; shards=${BENCH_SEARCH_SHARDS:-2}
 run_pg=${BENCH_PG:-1}; max_wait=${BENCH_SEARCH_WAIT:-1800}; strict=${BENCH_STRICT:-0}
 for v in listings seconds runs wrk_warmup queries shards max_wait; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "bench-search: $v must be a whole number (got '${!v}')" >&2; exit 1; }

@@ -30,12 +30,15 @@ public struct EngineOptions: Sendable {
         self.repair = repair
     }
 
-    /// Shards per aggregate for a new data directory. A search visits every shard of the listings, at a fixed cost
-    /// each, and two cores gain nothing from more than a few writers. On this project's 2-core machine, over 1M
-    /// listings (`scripts/bench-search.sh`, same session), 4 shards against 16: HTTP search 10,096/s against 7,276/s
-    /// (171 against 242 µs of server CPU each), in-engine query (a) p50 85 against 129 µs; loading 1M listings one
-    /// command at a time 91 s against 49 s. Larger machines may want more (`ROOST_SHARDS`).
-    public static let defaultShardCount = 4
+    /// Shards per aggregate for a new data directory: one per core of this project's 2-core machine. A search visits
+    /// every shard of the listings, at a fixed cost each (each shard's scan is a chain of cache misses: its list, the
+    /// price band's fences and blocks, the bitmap rows, the page's entries), and two cores gain nothing from more
+    /// than two writers at once. Over 1M listings (`scripts/bench-search.sh`'s data, same session, alternating wrk
+    /// runs): 2 shards against 4, HTTP search 33,984–35,511/s against 29,373–31,318/s (46 against 52 µs of server CPU
+    /// each), `/health/live` unchanged; loading 1M listings one command at a time took 114 s (a bigger shard's
+    /// lists shift more per insert). Earlier, 4 against 16: search 10,096/s against 7,276/s, loading 91 s against
+    /// 49 s. Larger machines, or a write-heavy load, may want more (`ROOST_SHARDS`).
+    public static let defaultShardCount = 2
     /// What a directory with state but no `shards` record was made with: the only default before the record existed.
     public static let legacyShardCount = 16
 
