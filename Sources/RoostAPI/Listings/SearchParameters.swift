@@ -50,19 +50,18 @@ enum SearchParameters {
             }
         }
 
+        /// By `Name.rawValue`: one slot a name (the count is `Name.allCases.count`).
         private var values = InlineArray<17, Substring?>(repeating: nil)
 
+        /// A name given twice keeps its last value (`QueryParameterMiddleware` refuses such a query
+        /// before any route reads it).
         init(_ uri: URI) {
+            assert(values.count == Name.allCases.count, "a slot for every name")
             var values = self.values
             uri.forEachFormParameter { name, value in
                 if let known = Name(name) { values[known.rawValue] = value }
             }
             self.values = values
-        }
-
-        /// For tests: these parameters, as a query of them would give them.
-        init(_ parameters: [Name: Substring]) {
-            for (name, value) in parameters { values[name.rawValue] = value }
         }
 
         subscript(name: Name) -> Substring? { values[name.rawValue] }
