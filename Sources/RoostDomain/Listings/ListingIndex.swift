@@ -491,7 +491,7 @@ public struct ListingIndex: ~Copyable, Sendable {
     /// `search` in two steps, for a search over many shards: first each shard offers its matches
     /// to the search's `winners` as `shard` (where each sorts and lies, nothing read) and answers
     /// how many it has in all; then, once every shard has, each reads the hits of its own winners
-    /// (`readHits`). Of some forty matches four shards offer a page of twenty, only the twenty are
+    /// (`readHits`). Of all the matches the shards offer for a page of twenty, only the twenty are
     /// read: the reading, cache misses on the listing's summary, costs more than the scan.
     public func offerMatches(_ query: ListingQuery, asOf: SortMark? = nil, shard: Int, to winners: inout SearchWinners) -> Int {
         guard var scan = Scan(query, self, asOf: asOf, shard: shard) else { return 0 }
