@@ -239,7 +239,7 @@ struct ListingSearchTests {
         })
         let shown = try #require(repriced.hits.first { $0.key.id == winner.key.id })
         #expect(shown.key == winner.key, "sorted where its scan found it")
-        #expect(shown.summary == ListingSummary(states[shard].listings[winner.key.id]!), "shown as it now is")
+        #expect(shown.summary == ListingSummary(states[shard].listings[winner.key.id]!).copied, "shown as it now is")
         #expect(shown.summary != winner.summary)
     }
 
@@ -454,7 +454,7 @@ struct ListingSearchTests {
                 #expect(page.total == expected.total, "burst \(burst)")
                 #expect(page.hits.map(\.key) == Array(expected.keys.prefix(query.limit)), "burst \(burst)")
                 let now = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-                #expect(page.hits.allSatisfy { hit in now[hit.key.id].map { hit.summary == ListingSummary($0) } ?? false }, "burst \(burst): a hit shows its listing as it is now")
+                #expect(page.hits.allSatisfy { hit in now[hit.key.id].map { hit.summary == ListingSummary($0).copied } ?? false }, "burst \(burst): a hit shows its listing as it is now")
             }
         }
     }
@@ -488,11 +488,12 @@ struct ListingSearchTests {
     }
 
     /// A value of 255 bytes or more (its length stored in five bytes, not one) is written whole,
-    /// and the fields after it are read from the right place.
+    /// and the fields after it (and the photo key after them) are read from the right place, from
+    /// the summary and from a page's copy of it alike.
     @Test func aSummarysLongValuesAreWrittenWhole() {
         let title = String(repeating: "🏠 \"cosy\" ", count: 30)  // 330 bytes as JSON
         let city = String(repeating: "Zürich-", count: 40)  // 320 bytes
-        let listing = ListingRecord(
+        var listing = ListingRecord(
             id: "lst_0123456789abcdef", hostID: "usr_h",
             details: ListingDetails(
                 title: title, description: "", propertyType: "Loft",
@@ -502,11 +503,58 @@ struct ListingSearchTests {
             ),
             createdAt: Timestamp(millisecondsSinceEpoch: 0)
         )
-        var json: [UInt8] = [UInt8(ascii: "{")]
-        ListingSummary(listing).appendFields(to: &json)
+        let photoKey = "listings/lst_0123456789abcdef/" + String(repeating: "p", count: 300) + ".jpg"
+        listing.photos = [ListingPhoto(id: "pho_1", key: photoKey)]
+        let summary = ListingSummary(listing), copy = summary.copied
+        var json: [UInt8] = [UInt8(ascii: "{")], copied = json
+        summary.appendFields(to: &json)
+        copy.appendFields(to: &copied)
         json.append(UInt8(ascii: "}"))
         let escapedTitle = String(repeating: #"🏠 \"cosy\" "#, count: 30)
         #expect(String(decoding: json, as: UTF8.self) == #"{"id":"lst_0123456789abcdef","title":""# + escapedTitle + #"","propertyType":"Loft","city":""# + city + #"","country":"CH","lat":1.5,"lng":2.0,"pricePerNight":{"amount":100,"currency":"CHF"},"maxGuests":2,"bedrooms":1,"instantBook":false,"rating":null,"reviewCount":0}"#)
+        #expect(copied + [UInt8(ascii: "}")] == json)
+        #expect(summary.photoKey == photoKey)
+        #expect(copy.photoKey == photoKey)
+        listing.photos = []
+        #expect(ListingSummary(listing).photoKey == nil)
+        #expect(ListingSummary(listing).copied.photoKey == nil)
+    }
+
+    /// A page's hits carry copies of their listings' summaries, not the index's own buffers: the
+    /// copies read as the summaries do (fields and photo key), and stay as they were read when the
+    /// listing changes after the search.
+    @Test func aPagesHitsCopyTheirSummaries() throws {
+        var generator = SeededGenerator(seed: testSeed())
+        var listings = makeListings(40, using: &generator)
+        for index in listings.indices where index % 2 == 0 {
+            listings[index].photos = [ListingPhoto(id: "pho_\(index)", key: "listings/\(listings[index].id)/pho_\(index).jpg")]
+        }
+        var state = shardStates(listings, shards: 1)[0]
+        var query = ListingQuery()
+        query.sort = .priceAscending
+        query.limit = 10
+        let page = state.search(query)
+        try #require(page.hits.count == 10)
+        for hit in page.hits {
+            let listing = try #require(state.listings[hit.key.id])
+            var shown: [UInt8] = [], expected: [UInt8] = []
+            hit.summary.appendFields(to: &shown)
+            ListingSummary(listing).appendFields(to: &expected)
+            #expect(shown == expected)
+            #expect(hit.summary.photoKey == listing.photos.first?.key)
+        }
+        let first = try #require(page.hits.first)
+        var details = try #require(state.listings[first.key.id]).details
+        details.title = "Renamed after the search"
+        Listings.apply(.updated(id: first.key.id, details, at: Timestamp(millisecondsSinceEpoch: 1)), to: &state)
+        var shown: [UInt8] = []
+        first.summary.appendFields(to: &shown)
+        #expect(!String(decoding: shown, as: UTF8.self).contains("Renamed"), "a hit is the listing as the search read it")
+        #expect(state.search(query).hits.contains { hit in
+            var now: [UInt8] = []
+            hit.summary.appendFields(to: &now)
+            return String(decoding: now, as: UTF8.self).contains("Renamed after the search")
+        })
     }
 
     @Test func editsAndDeletesLeaveTheIndex() {

@@ -314,7 +314,7 @@ struct ListingRoutes {
         var body = JSONObjectWriter(capacity: page.hits.count * 448 + 256)
         body.value("items") { bytes in
             bytes.append(UInt8(ascii: "["))
-            // By index: each hit is lent where it lies (`enumerated()` copied each, retaining its buffers).
+            // By index: each hit is lent where it lies (`enumerated()` copied each, retaining the page's buffer).
             for index in page.hits.indices {
                 if index > 0 { bytes.append(UInt8(ascii: ",")) }
                 Self.appendSummary(page.hits[index], media: service.media, to: &bytes)

@@ -481,11 +481,11 @@ public struct ListingIndex: ~Copyable, Sendable {
     public func search(_ query: ListingQuery, asOf: SortMark? = nil) -> SearchPage {
         var winners = SearchWinners(limit: query.limit)
         let total = offerMatches(query, asOf: asOf, shard: 0, to: &winners)
-        var page = [SearchHit?](repeating: nil, count: winners.count)
-        // Read from the state just scanned, so every winner is there (were one not, the page would go without it).
-        let read = readHits(of: winners, shard: 0, into: &page)
+        var draft = SearchPage.Draft(winners)
+        // Read from the state just scanned, so every winner is there (were one not, the page would be empty).
+        let read = readHits(of: winners, shard: 0, into: &draft)
         assert(read, "a scan's winners left the index it was reading")
-        return SearchPage(total: total, hits: page.compactMap { $0 })
+        return draft.page(of: winners, total: total) ?? SearchPage(total: total, hits: [])
     }
 
     /// `search` in two steps, for a search over many shards: first each shard offers its matches
@@ -511,16 +511,16 @@ public struct ListingIndex: ~Copyable, Sendable {
         return scan.total
     }
 
-    /// Writes the hits of this shard's winners (those offered as `shard`) into their places on the
-    /// page, each with its listing's summary as it is now. False when a slot no longer holds its
-    /// winner's listing (it left the index, or left and another took its slot, since it was offered).
-    public func readHits(of winners: SearchWinners, shard: Int, into page: inout [SearchHit?]) -> Bool {
+    /// Copies the summaries of this shard's winners (those offered as `shard`) into the page's
+    /// draft, each as its listing is now. False when a slot no longer holds its winner's listing
+    /// (it left the index, or left and another took its slot, since it was offered).
+    public func readHits(of winners: SearchWinners, shard: Int, into draft: inout SearchPage.Draft) -> Bool {
         let shard = Int32(shard)
         // Each winner's packed id and summary are asked for in one loop first: the loads, cache (and
         // TLB) misses on shard-sized arrays, have nothing between them and overlap, where in the loop
-        // below each would wait for the summary's retain (an atomic) before it. In two rounds: every
-        // winner's entries in the slot arrays first, all at once, then (those arrived) the summaries'
-        // bytes they point to, for the page's writing; one round waited for each entry in turn.
+        // below each would wait for the one before it. In two rounds: every winner's entries in the
+        // slot arrays first, all at once, then (those arrived) the summaries' bytes they point to,
+        // for the copying; one round waited for each entry in turn.
         summaries.withUnsafeBufferPointer { summaries in
             packedIDs.withUnsafeBufferPointer { packedIDs in
                 for winner in winners.items where winner.shard == shard && Int(winner.slot) < summaries.count {
@@ -529,14 +529,19 @@ public struct ListingIndex: ~Copyable, Sendable {
                 }
             }
         }
-        for winner in winners.items where winner.shard == shard && Int(winner.slot) < summaries.count { summaries[Int(winner.slot)].prefetch() }
-        for (position, winner) in winners.items.enumerated() where winner.shard == shard {
-            let i = Int(winner.slot)
-            guard i < summaries.count, summaries[i].isRendered, packedIDs[i] == winner.packed else { return false }
-            if !winner.packed.isPacked, ids[i] != winners.id(winner) { return false }
-            page[position] = winners.hit(winner, summary: summaries[i])
+        return summaries.withUnsafeBufferPointer { summaries in
+            let first = summaries.baseAddress!
+            for winner in winners.items where winner.shard == shard && Int(winner.slot) < summaries.count {
+                ListingSummary.prefetch(at: first + Int(winner.slot))
+            }
+            for (position, winner) in winners.items.enumerated() where winner.shard == shard {
+                let i = Int(winner.slot)
+                guard i < summaries.count, summaries[i].isRendered, packedIDs[i] == winner.packed else { return false }
+                if !winner.packed.isPacked, ids[i] != winners.id(winner) { return false }
+                draft.read(first + i, at: position)
+            }
+            return true
         }
-        return true
     }
 
     /// Whether any of `nights` is taken for the listing in `slot` (read beside its city entry).

@@ -126,9 +126,9 @@ public struct SearchHit: Sendable, Equatable {
     let unpackedID: String?
     public var distanceKilometres: Double?
     /// The listing as the page shows it, as of the search.
-    public var summary: ListingSummary
+    public var summary: ListingSummary.Copy
 
-    init(primary: Double, packed: PackedID, unpackedID: String?, distanceKilometres: Double?, summary: ListingSummary) {
+    init(primary: Double, packed: PackedID, unpackedID: String?, distanceKilometres: Double?, summary: ListingSummary.Copy) {
         self.primary = primary
         self.packed = packed
         self.unpackedID = packed.isPacked ? nil : unpackedID
@@ -206,8 +206,8 @@ public struct SearchWinners: Sendable {
         items.insert(winner, at: low)
     }
 
-    /// The hit of `winner`, with its listing's summary as it is now.
-    func hit(_ winner: Winner, summary: ListingSummary) -> SearchHit {
+    /// The hit of `winner`, with its listing's summary as it was read.
+    func hit(_ winner: Winner, summary: ListingSummary.Copy) -> SearchHit {
         SearchHit(
             primary: winner.primary, packed: winner.packed, unpackedID: winner.unpacked >= 0 ? unpackedIDs[Int(winner.unpacked)] : nil,
             distanceKilometres: winner.distance.isNaN ? nil : winner.distance, summary: summary
@@ -263,13 +263,13 @@ extension SearchPage {
 
     /// `gather` in two steps: every shard offers its matches to one `SearchWinners`
     /// (`offer(shard, query, &winners)`, answering its total), so each later shard is bounded by
-    /// the page so far; then each shard that has winners is asked once to read their hits into
-    /// their places on the page (`read(shard, winners, &page)`). Nil when a shard cannot (a winner
+    /// the page so far; then each shard that has winners is asked once to read their summaries
+    /// into the page's draft (`read(shard, winners, &draft)`). Nil when a shard cannot (a winner
     /// left its slot between the steps): the caller gathers again in one step.
     public static func gatherInTwoSteps(
         _ query: ListingQuery, shards: Int, first: Int = 0,
         offer: (Int, ListingQuery, inout SearchWinners) -> Int,
-        read: (Int, SearchWinners, inout [SearchHit?]) -> Bool
+        read: (Int, SearchWinners, inout Draft) -> Bool
     ) -> SearchPage? {
         precondition(shards > 0, "a search needs a shard")
         let first = (first % shards + shards) % shards
@@ -278,20 +278,46 @@ extension SearchPage {
         var winners = SearchWinners(limit: query.limit)
         var total = 0
         for step in 0..<shards { total += offer((first + step) % shards, prepared, &winners) }
-        var page = [SearchHit?](repeating: nil, count: winners.count)
+        var draft = Draft(winners)
         var sharded = 0  // shards with winners, as bits (a shard past 63 is always asked)
         for winner in winners.items { sharded |= winner.shard < 64 ? 1 << Int(winner.shard) : 0 }
         for shard in 0..<shards where shard >= 64 || sharded >> shard & 1 != 0 {
-            guard read(shard, winners, &page) else { return nil }
+            guard read(shard, winners, &draft) else { return nil }
         }
-        var hits: [SearchHit] = []
-        hits.reserveCapacity(page.count)
-        for position in page.indices {
-            // Moved, not copied (a copy retains and releases each of the hit's buffers).
-            guard let hit = page[position].take() else { return nil }
-            hits.append(hit)
+        return draft.page(of: winners, total: total)
+    }
+
+    /// A page while its winners' summaries are read, shard by shard: each is copied into one
+    /// buffer (`ListingSummary.copyValues(at:to:)`), noted by the winner's place on the page. Once all are
+    /// there, the page's hits share that buffer (`ListingSummary.Copy`).
+    public struct Draft {
+        /// The bytes of the summaries read so far, in the order they were read.
+        var summaries: [UInt8] = []
+        /// Where each winner's summary lies in `summaries`, by its place on the page (nil: not read).
+        var places: [Range<Int>?]
+
+        init(_ winners: SearchWinners) {
+            places = Array(repeating: nil, count: winners.count)
+            summaries.reserveCapacity(winners.count * 256)
         }
-        return SearchPage(total: total, hits: hits)
+
+        /// Copies the summary at `summary` in as the summary of the winner at `position`.
+        mutating func read(_ summary: UnsafePointer<ListingSummary>, at position: Int) {
+            let start = summaries.count
+            ListingSummary.copyValues(at: summary, to: &summaries)
+            places[position] = start..<summaries.count
+        }
+
+        /// The page: every winner's hit with its summary as read. Nil if one was not read.
+        func page(of winners: SearchWinners, total: Int) -> SearchPage? {
+            var hits: [SearchHit] = []
+            hits.reserveCapacity(places.count)
+            for (winner, place) in zip(winners.items, places) {
+                guard let place else { return nil }
+                hits.append(winners.hit(winner, summary: ListingSummary.Copy(values: summaries[place])))
+            }
+            return SearchPage(total: total, hits: hits)
+        }
     }
 }
 

@@ -13,7 +13,12 @@ import RoostBinary
 /// Only the values are kept, as JSON, each after its length (one byte; 255 and four more bytes
 /// for a value of 255 bytes or more, which no validated field reaches); the names, the same for
 /// every listing, are written as it is served. A million listings' names would otherwise take
-/// some 130 MB.
+/// some 130 MB. The listing's first photo's key follows the values, as one more (empty when it
+/// has none), so that a summary is one buffer.
+///
+/// A search page does not share these buffers: it copies its hits' summaries out (`Copy`). A
+/// shared summary was retained for the page and released after it, atomics on the lines of the
+/// listings popular searches return, which every core's searches wrote in turn.
 public struct ListingSummary: Sendable, Equatable {
     /// The fields, in the order `values` holds them.
     static let names: [StaticString] = [
@@ -22,15 +27,12 @@ public struct ListingSummary: Sendable, Equatable {
     ]
 
     private let values: [UInt8]
-    /// The listing's first photo, for the caller to turn into a URL.
-    public let photoKey: String?
 
     /// An index slot's summary while no listing holds it.
-    static let unset = ListingSummary(values: [], photoKey: nil)
+    static let unset = ListingSummary(values: [])
 
-    private init(values: [UInt8], photoKey: String?) {
+    private init(values: [UInt8]) {
         self.values = values
-        self.photoKey = photoKey
     }
 
     public init(_ record: borrowing ListingRecord) {
@@ -62,7 +64,8 @@ public struct ListingSummary: Sendable, Equatable {
         field { $0.append(contentsOf: (record.details.instantBook ? "true" : "false").utf8) }
         field { JSONText.appendNumber(record.displayRating, to: &$0) }
         field { $0.append(contentsOf: String(record.reviewCount).utf8) }
-        self.init(values: values, photoKey: record.photos.first?.key)
+        field { $0.append(contentsOf: (record.photos.first?.key ?? "").utf8) }
+        self.init(values: values)
     }
 
     /// The length byte of a value whose length follows in four bytes.
@@ -71,18 +74,16 @@ public struct ListingSummary: Sendable, Equatable {
     /// Whether this is a listing's summary (not `unset`).
     public var isRendered: Bool { !values.isEmpty }
 
-    /// Starts loading the rendered values' cache lines (`roost_prefetch`): a page's twenty
-    /// summaries, each a few lines somewhere in a shard's memory, then arrive together rather than
-    /// one after another as the page is written.
+    /// Starts loading the cache lines of the summary at `summary` (`roost_prefetch`): a page's
+    /// twenty summaries, each a few lines somewhere in a shard's memory, then arrive together
+    /// rather than one after another as they are copied.
     ///
-    /// The lines are asked for blind: the buffer's header line (which its retain writes) and the
-    /// first `prefetchedLines` of values, nearly every summary's all. Reading the length first
-    /// waited for the very line being asked for, and the loop over it, its trip count unknown
-    /// until then, kept the next summary's lines from being asked for meanwhile.
-    func prefetch() {
-        guard let base = values._baseAddressIfContiguous else { return }
-        // From the header, 32 bytes before the elements.
-        prefetchLines(UnsafeRawPointer(base) - 32, bytes: 32 + 64 * Self.prefetchedLines)
+    /// The lines are asked for blind: the buffer's header line (its count, which the copy reads)
+    /// and the first `prefetchedLines` of values, nearly every summary's all. Reading the length
+    /// first waited for the very line being asked for, and the loop over it, its trip count
+    /// unknown until then, kept the next summary's lines from being asked for meanwhile.
+    static func prefetch(at summary: UnsafePointer<ListingSummary>) {
+        prefetchLines(storage(at: summary), bytes: valuesOffset + 64 * prefetchedLines)
     }
 
     /// Lines of values `prefetch` asks for: 256 bytes, a summary with a title of up to some 90 bytes.
@@ -97,44 +98,94 @@ public struct ListingSummary: Sendable, Equatable {
 
     /// Appends the fields, name by name, as an object's members (`"id":…,…,"reviewCount":…`,
     /// without braces); nothing for `unset`, which no hit carries.
+    public func appendFields(to bytes: inout [UInt8]) {
+        assert(isRendered, "an unset summary has no fields")
+        values.withUnsafeBufferPointer { Self.appendFields(of: $0, to: &bytes) }
+    }
+
+    /// The key of the listing's first photo, for the caller to turn into a URL.
+    public var photoKey: String? { values.withUnsafeBufferPointer(Self.photoKey(in:)) }
+
+    /// Appends the buffer of the summary at `summary` to `bytes`, as it is (a page's copy, `Copy`,
+    /// reads it there).
+    static func copyValues(at summary: UnsafePointer<ListingSummary>, to bytes: inout [UInt8]) {
+        let storage = storage(at: summary)
+        let count = storage.load(fromByteOffset: countOffset, as: Int.self)
+        assert(count == summary.pointee.values.count, "an array's count is not where it was laid out")
+        bytes.append(contentsOf: UnsafeBufferPointer(start: (storage + valuesOffset).assumingMemoryBound(to: UInt8.self), count: count))
+    }
+
+    /// The storage of the buffer of the summary at `summary`, read as the array lays it out.
+    ///
+    /// Read through `values` (its count, its elements' address), the buffer is retained first
+    /// and released after: atomic writes to its header, on the line every core's searches that
+    /// return this listing read, and for `prefetch` the very line being asked for, waited for
+    /// then and there. An array is one reference to its storage: an object header (16 bytes),
+    /// the count, the capacity, then the elements. The caller keeps the summary alive (a shard's
+    /// index, read under its lock).
+    @inline(__always)
+    private static func storage(at summary: UnsafePointer<ListingSummary>) -> UnsafeRawPointer {
+        UnsafeRawPointer(summary).load(as: UnsafeRawPointer.self)
+    }
+
+    private static let countOffset = 16
+    private static let valuesOffset = 32
+
+    /// `appendFields` over a summary's buffer, wherever it lies.
     ///
     /// Each value's length is read, not searched for: the output is sized once and each name and
     /// value copied in place, a word at a time. A page writes twenty summaries, 26 pieces each of
     /// a few bytes: scanning for the fields' ends, appending piece by piece, or a call to `memmove`
     /// a piece, each cost more than the copying.
-    public func appendFields(to bytes: inout [UInt8]) {
-        assert(isRendered, "an unset summary has no fields")
+    fileprivate static func appendFields(of values: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
         let (names, ends) = Self.prefixes
         let start = bytes.count, room = names.count + values.count  // the length bytes are not written
         bytes.append(contentsOf: repeatElement(0, count: room))
         let written = bytes.withUnsafeMutableBufferPointer { out in
             names.withUnsafeBufferPointer { names in
                 ends.withUnsafeBufferPointer { ends in
-                    values.withUnsafeBufferPointer { values in
-                        // The output has room to spare past every piece (the length bytes are not
-                        // written), so a word copied whole never lands past the end of `out`.
-                        var o = start, v = 0, name = 0
-                        for end in ends {
-                            guard v < values.count else { break }
-                            Self.copy(end - name, from: names.baseAddress! + name, readable: names.count - name, to: out.baseAddress! + o)
-                            o += end - name
-                            name = end
-                            var length = Int(values[v])
-                            v += 1
-                            if length == Self.longValue {
-                                length = Int(values[v]) | Int(values[v + 1]) << 8 | Int(values[v + 2]) << 16 | Int(values[v + 3]) << 24
-                                v += 4
-                            }
-                            Self.copy(length, from: values.baseAddress! + v, readable: values.count - v, to: out.baseAddress! + o)
-                            o += length
-                            v += length
-                        }
-                        return o - start
+                    // The output has room to spare past every piece (the length bytes are not
+                    // written), so a word copied whole never lands past the end of `out`.
+                    var o = start, v = 0, name = 0
+                    for end in ends {
+                        guard v < values.count else { break }
+                        Self.copy(end - name, from: names.baseAddress! + name, readable: names.count - name, to: out.baseAddress! + o)
+                        o += end - name
+                        name = end
+                        let length = Self.length(at: &v, in: values)
+                        Self.copy(length, from: values.baseAddress! + v, readable: values.count - v, to: out.baseAddress! + o)
+                        o += length
+                        v += length
                     }
+                    return o - start
                 }
             }
         }
         bytes.removeLast(room - written)
+    }
+
+    /// The photo key in a summary's buffer (the value after the fields), nil when it is empty.
+    fileprivate static func photoKey(in values: UnsafeBufferPointer<UInt8>) -> String? {
+        var v = 0
+        for _ in names.indices {
+            guard v < values.count else { return nil }
+            v += length(at: &v, in: values)
+        }
+        guard v < values.count else { return nil }
+        let length = length(at: &v, in: values)
+        return length == 0 ? nil : String(decoding: UnsafeBufferPointer(rebasing: values[v..<v + length]), as: UTF8.self)
+    }
+
+    /// The length of the value at `v`, which moves past it to the value's first byte.
+    @inline(__always)
+    private static func length(at v: inout Int, in values: UnsafeBufferPointer<UInt8>) -> Int {
+        var length = Int(values[v])
+        v += 1
+        if length == longValue {
+            length = Int(values[v]) | Int(values[v + 1]) << 8 | Int(values[v + 2]) << 16 | Int(values[v + 3]) << 24
+            v += 4
+        }
+        return length
     }
 
     /// Copies `count` bytes a word at a time while `source` has a whole word left to read
@@ -152,4 +203,23 @@ public struct ListingSummary: Sendable, Equatable {
             i += 1
         }
     }
+}
+
+extension ListingSummary {
+    /// A summary as a search page holds it: the summary's buffer copied out of the index into one
+    /// that the page's hits share (`SearchPage.Draft`), read as the summary would be.
+    public struct Copy: Sendable, Equatable {
+        let values: ArraySlice<UInt8>
+
+        /// `ListingSummary.appendFields`.
+        public func appendFields(to bytes: inout [UInt8]) {
+            values.withUnsafeBufferPointer { ListingSummary.appendFields(of: $0, to: &bytes) }
+        }
+
+        /// `ListingSummary.photoKey`.
+        public var photoKey: String? { values.withUnsafeBufferPointer(ListingSummary.photoKey(in:)) }
+    }
+
+    /// This summary as a page holds it.
+    public var copied: Copy { Copy(values: values[...]) }
 }

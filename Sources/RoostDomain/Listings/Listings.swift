@@ -95,10 +95,10 @@ public enum Listings: Aggregate {
             storage.index.offerMatches(query, asOf: asOf, shard: shard, to: &winners)
         }
 
-        /// `search`'s second step: the hits of this shard's winners, written into their places on
-        /// the page; false when one has left its slot since.
-        public func readHits(of winners: SearchWinners, shard: Int, into page: inout [SearchHit?]) -> Bool {
-            storage.index.readHits(of: winners, shard: shard, into: &page)
+        /// `search`'s second step: the summaries of this shard's winners, copied into the page's
+        /// draft; false when one has left its slot since.
+        public func readHits(of winners: SearchWinners, shard: Int, into draft: inout SearchPage.Draft) -> Bool {
+            storage.index.readHits(of: winners, shard: shard, into: &draft)
         }
 
         /// Where this shard's history of sort values stands (for a first page's cursor).
