@@ -211,6 +211,9 @@ extension ListingSummary {
     public struct Copy: Sendable, Equatable {
         let values: ArraySlice<UInt8>
 
+        /// `ListingSummary.isRendered`.
+        public var isRendered: Bool { !values.isEmpty }
+
         /// `ListingSummary.appendFields`.
         public func appendFields(to bytes: inout [UInt8]) {
             values.withUnsafeBufferPointer { ListingSummary.appendFields(of: $0, to: &bytes) }
