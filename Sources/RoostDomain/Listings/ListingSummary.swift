@@ -13,8 +13,8 @@ import RoostBinary
 /// Only the values are kept, as JSON, each after its length (one byte; 255 and four more bytes
 /// for a value of 255 bytes or more, which no validated field reaches); the names, the same for
 /// every listing, are written as it is served. A million listings' names would otherwise take
-/// some 130 MB. The listing's first photo's key follows the values, as one more (empty when it
-/// has none), so that a summary is one buffer.
+/// some 130 MB. The listing's first photo's key comes first, as one more value (empty when it
+/// has none; read without walking the others), so that a summary is one buffer.
 ///
 /// A search page does not share these buffers: it copies its hits' summaries out (`Copy`). A
 /// shared summary was retained for the page and released after it, atomics on the lines of the
@@ -51,6 +51,7 @@ public struct ListingSummary: Sendable, Equatable {
                 withUnsafeBytes(of: UInt32(length).littleEndian) { values.insert(contentsOf: $0, at: mark + 1) }
             }
         }
+        field { $0.append(contentsOf: (record.photos.first?.key ?? "").utf8) }
         field { JSONText.appendQuoted(record.id, to: &$0) }
         field { JSONText.appendQuoted(record.details.title, to: &$0) }
         field { JSONText.appendQuoted(record.details.propertyType, to: &$0) }
@@ -64,7 +65,6 @@ public struct ListingSummary: Sendable, Equatable {
         field { $0.append(contentsOf: (record.details.instantBook ? "true" : "false").utf8) }
         field { JSONText.appendNumber(record.displayRating, to: &$0) }
         field { $0.append(contentsOf: String(record.reviewCount).utf8) }
-        field { $0.append(contentsOf: (record.photos.first?.key ?? "").utf8) }
         self.init(values: values)
     }
 
@@ -146,7 +146,10 @@ public struct ListingSummary: Sendable, Equatable {
                 ends.withUnsafeBufferPointer { ends in
                     // The output has room to spare past every piece (the length bytes are not
                     // written), so a word copied whole never lands past the end of `out`.
+                    guard !values.isEmpty else { return 0 }
                     var o = start, v = 0, name = 0
+                    let photoKey = Self.length(at: &v, in: values)
+                    v += photoKey  // past the photo key: the fields follow it
                     for end in ends {
                         guard v < values.count else { break }
                         Self.copy(end - name, from: names.baseAddress! + name, readable: names.count - name, to: out.baseAddress! + o)
@@ -164,14 +167,10 @@ public struct ListingSummary: Sendable, Equatable {
         bytes.removeLast(room - written)
     }
 
-    /// The photo key in a summary's buffer (the value after the fields), nil when it is empty.
+    /// The photo key in a summary's buffer (its first value), nil when it is empty.
     fileprivate static func photoKey(in values: UnsafeBufferPointer<UInt8>) -> String? {
+        guard !values.isEmpty else { return nil }
         var v = 0
-        for _ in names.indices {
-            guard v < values.count else { return nil }
-            v += length(at: &v, in: values)
-        }
-        guard v < values.count else { return nil }
         let length = length(at: &v, in: values)
         return length == 0 ? nil : String(decoding: UnsafeBufferPointer(rebasing: values[v..<v + length]), as: UTF8.self)
     }
