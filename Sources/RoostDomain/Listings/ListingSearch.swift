@@ -288,8 +288,8 @@ extension SearchPage {
     }
 
     /// A page while its winners' summaries are read, shard by shard: each is copied into one
-    /// buffer (`ListingSummary.copyValues(at:to:)`), noted by the winner's place on the page. Once all are
-    /// there, the page's hits share that buffer (`ListingSummary.Copy`).
+    /// buffer (`ListingSummary.copyValues(at:to:)`), noted by the winner's place on the page.
+    /// Once all are there, the page's hits share that buffer (`ListingSummary.Copy`).
     public struct Draft {
         /// The bytes of the summaries read so far, in the order they were read.
         var summaries: [UInt8] = []

@@ -51,7 +51,6 @@ struct PackedID: Sendable, Equatable {
 
     static func == (a: PackedID, b: PackedID) -> Bool { a.words == b.words }
 
-
     /// The id again, when it is packed (a string of its own, sharing no storage with the record's).
     var string: String? {
         guard isPacked else { return nil }
